@@ -1,0 +1,121 @@
+# vidpipe -- top-level, non-recursive Makefile.
+#
+#   make            build bin/vidpipe-{capture,relay,display} and tools
+#   make test       install missing packages, build, run unit + e2e tests
+#   make demo       install missing packages, build, run the demo pipeline
+#   make asan       the same tests under AddressSanitizer + UBSan
+#   make install    PREFIX=/usr/local
+#   make fmt        clang-format every C/C++ source
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+BIN     ?= bin
+CC      ?= cc
+CXX     ?= c++
+VERSION := 0.1.0
+
+PKGS     := libzmq msgpack libturbojpeg
+CV_PKGS  := opencv4
+TEST_PKG := cmocka
+
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DVIDPIPE_VERSION='"$(VERSION)"' -Ischema -MMD -MP
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(SAN) \
+            $(shell pkg-config --cflags $(CV_PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CV_LIBS  := $(shell pkg-config --libs $(CV_PKGS) 2>/dev/null)
+LDFLAGS  += $(SAN)
+
+LIB      := $(BUILD)/libvidpipe.a
+LIB_SRC  := $(wildcard schema/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+
+# Each program: every .c and .cpp in its folder.
+define prog_objs
+$(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) \
+$(patsubst %.cpp,$(BUILD)/%.o,$(wildcard $(1)/*.cpp))
+endef
+CAPTURE_OBJ := $(call prog_objs,capture)
+RELAY_OBJ   := $(call prog_objs,relay)
+DISPLAY_OBJ := $(call prog_objs,display)
+TOOLS_C     := $(wildcard tools/*.c)
+TOOLS_BIN   := $(TOOLS_C:tools/%.c=$(BIN)/%)
+PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
+         $(TOOLS_BIN)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit e2e demo asan install fmt clean deps
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
+
+$(BIN)/vidpipe-relay: $(RELAY_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
+
+$(BIN)/%: $(BUILD)/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) $(LDLIBS)
+
+deps:
+	@tools/install-deps
+
+unit: $(UNIT_BIN)
+	@tools/run-unit $(UNIT_BIN)
+
+e2e: all
+	@tests/e2e/run
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    unit e2e
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+
+fmt:
+	clang-format -i $(wildcard schema/*.[ch] capture/*.[ch] capture/*.cpp \
+	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch])
+
+clean:
+	rm -rf build build-asan bin bin-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

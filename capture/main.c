@@ -1,0 +1,356 @@
+/* main.c -- vidpipe-capture: read frames from a source and publish them.
+ *
+ * Over ZeroMQ, capture produces each variant (raw pixels, JPEG) only while
+ * somebody subscribes to it, and then once for all subscribers: pixels
+ * are written once into a pool buffer that ZeroMQ sends without copying.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "cli.h"
+#include "endpoint.h"
+#include "frame.h"
+#include "jpeg.h"
+#include "log.h"
+#include "net.h"
+#include "pool.h"
+#include "pub.h"
+#include "source.h"
+#include "stats.h"
+
+#define PROG "vidpipe-capture"
+#define POOL_BUFS 8
+
+struct opts {
+    const char *input, *output, *stream;
+    struct source_req req;
+    uint64_t frames;
+    enum frame_enc codec;
+    int quality;
+    bool stats_json;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: " PROG " [-i SOURCE] [-o ENDPOINT] [options]\n"
+        "Reads video from SOURCE and publishes it as vidpipe frames.\n"
+        "\n"
+        "  -i, --input SOURCE   test: (default), /dev/videoN, a video file "
+        "or URL\n"
+        "  -o, --output EP      tcp://HOST:PORT or ipc://PATH to bind\n"
+        "                       (default tcp://127.0.0.1:5555)\n"
+        "  -s, --stream NAME    stream name (default cam0)\n"
+        "      --size WxH       frame size (test: default 1280x720; a device "
+        "is asked for it)\n"
+        "      --fps N          frames per second (test: default 30; files "
+        "default to their own;\n"
+        "                       0 = as fast as possible)\n"
+        "  -n, --frames N       stop after publishing N frames\n"
+        "      --loop           start a file again at its end\n"
+        "      --codec C        raw or jpeg: encoding of byte-stream output "
+        "(ZeroMQ subscribers\n"
+        "                       choose their own; see README)\n"
+        "  -q, --quality Q      JPEG quality 1..100 (default 80)\n"
+        "      --stats-json     print a JSON stats line a second on stderr\n"
+        "  -h, --help           this help\n"
+        "  -V, --version        print the version\n");
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},
+        {"stream", required_argument, 0, 's'},
+        {"size", required_argument, 0, 'S'},
+        {"fps", required_argument, 0, 'f'},
+        {"frames", required_argument, 0, 'n'},
+        {"loop", no_argument, 0, 'l'},
+        {"codec", required_argument, 0, 'c'},
+        {"quality", required_argument, 0, 'q'},
+        {"stats-json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    uint64_t u;
+    int c;
+
+    *o = (struct opts){.input = "test:",
+                       .output = "tcp://127.0.0.1:5555",
+                       .stream = "cam0",
+                       .req.fps = -1,
+                       .codec = ENC_RAW,
+                       .quality = 80};
+    while ((c = getopt_long(argc, argv, "i:o:s:n:q:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->input = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 's': o->stream = optarg; break;
+        case 'l': o->req.loop = true; break;
+        case 'j': o->stats_json = true; break;
+        case 'S':
+            if (cli_size(optarg, &o->req.width, &o->req.height) < 0) {
+                log_err("--size %s: expected WxH, each 1..16384", optarg);
+                return -1;
+            }
+            break;
+        case 'f':
+            if (cli_double(optarg, 0, 1000, &o->req.fps) < 0) {
+                log_err("--fps %s: expected a number 0..1000", optarg);
+                return -1;
+            }
+            break;
+        case 'n':
+            if (cli_uint(optarg, 1, UINT64_MAX, &o->frames) < 0) {
+                log_err("--frames %s: expected a positive integer", optarg);
+                return -1;
+            }
+            break;
+        case 'c':
+            if (frame_enc_parse(optarg) < 0) {
+                log_err("--codec %s: expected raw or jpeg", optarg);
+                return -1;
+            }
+            o->codec = (enum frame_enc)frame_enc_parse(optarg);
+            break;
+        case 'q':
+            if (cli_uint(optarg, 1, 100, &u) < 0) {
+                log_err("--quality %s: expected 1..100", optarg);
+                return -1;
+            }
+            o->quality = (int)u;
+            break;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'V': cli_version(PROG); exit(EXIT_OK);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        log_err("unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    if (!frame_stream_name_ok(o->stream)) {
+        log_err("--stream %s: use 1..63 of A-Z a-z 0-9 _ . -", o->stream);
+        return -1;
+    }
+    return 0;
+}
+
+struct capture {
+    struct opts o;
+    struct source *src;
+    struct pub *pub;
+    struct pool *raw_pool, *jpeg_pool;
+    struct jpeg *jpeg;
+    struct stats st;
+    struct frame_hdr hdr;
+    uint64_t raw_sent, jpeg_encodes, skipped;
+    struct log_limit pool_log;
+};
+
+/* Sleeps until the monotonic time deadline, serving subscription changes
+ * meanwhile so pub_wants() is current when the frame is due. */
+static void wait_until(struct capture *cap, int64_t deadline)
+{
+    zmq_pollitem_t it = {pub_socket(cap->pub), 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        pub_poll_subs(cap->pub, NULL, NULL);
+        int64_t left = deadline - clock_mono_ns();
+        if (left <= 0 || cli_stop)
+            return;
+        if (left > 2000000) {
+            /* Wake 1 ms early; the rest is slept precisely below. */
+            zmq_poll(&it, 1, (long)(left / 1000000) - 1);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = deadline / 1000000000,
+                              .tv_nsec = deadline % 1000000000};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+}
+
+/* Publishes the frame in buf (a raw_pool buffer, consumed here). */
+static void publish(struct capture *cap, uint8_t *buf, bool want_raw,
+                    bool want_jpeg)
+{
+    struct frame_hdr *h = &cap->hdr;
+    zmq_msg_t m;
+    uint64_t bytes = 0;
+
+    if (want_jpeg) {
+        uint8_t *jb = pool_get(cap->jpeg_pool);
+        size_t len;
+        if (!jb) {
+            log_limited(&cap->pool_log, "all JPEG buffers in flight");
+            cap->st.drops++;
+        } else if (jpeg_encode(cap->jpeg, buf, h->width, h->height,
+                               h->stride, h->fmt, cap->o.quality, jb,
+                               pool_size(cap->jpeg_pool), &len) < 0) {
+            log_limited(&cap->pool_log, "JPEG encode failed");
+            pool_zmq_free(jb, cap->jpeg_pool);
+        } else {
+            struct frame_hdr jh = *h;
+            jh.enc = ENC_JPEG;
+            jh.size = len;
+            cap->jpeg_encodes++;
+            zmq_msg_init_data(&m, jb, len, pool_zmq_free, cap->jpeg_pool);
+            if (pub_send(cap->pub, VAR_JPEG, &jh, &m) == 0)
+                bytes += len;
+        }
+    }
+    if (want_raw) {
+        zmq_msg_init_data(&m, buf, h->size, pool_zmq_free, cap->raw_pool);
+        if (pub_send(cap->pub, VAR_RAW, h, &m) == 0) {
+            bytes += h->size;
+            cap->raw_sent++;
+        }
+    } else {
+        pool_zmq_free(buf, cap->raw_pool);
+    }
+    stats_frame(&cap->st, h, bytes);
+}
+
+static int run(struct capture *cap)
+{
+    double fps;
+    uint32_t w, h;
+    enum pixfmt fmt;
+    uint64_t seq = 0;
+
+    source_format(cap->src, &w, &h, &fmt, &fps);
+    if (cap->o.req.fps >= 0)
+        fps = cap->o.req.fps;
+    int64_t period = fps > 0 ? (int64_t)(1e9 / fps) : 0;
+    int64_t next = clock_mono_ns();
+
+    cap->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,
+                                  .width = w,
+                                  .height = h,
+                                  .stride = w * pixfmt_bpp(fmt),
+                                  .fmt = fmt,
+                                  .enc = ENC_RAW};
+    cap->hdr.size = (uint64_t)cap->hdr.stride * h;
+    snprintf(cap->hdr.stream, sizeof cap->hdr.stream, "%s", cap->o.stream);
+
+    while (!cli_stop && (!cap->o.frames || cap->st.frames < cap->o.frames)) {
+        if (period)
+            wait_until(cap, next);
+        else
+            pub_poll_subs(cap->pub, NULL, NULL);
+        if (cli_stop)
+            break;
+        next += period;
+        /* Far behind (a stall, a slow source): resume from now rather than
+         * bursting to catch up. */
+        if (period && clock_mono_ns() - next > 2 * period) {
+            cap->skipped++;
+            next = clock_mono_ns() + period;
+        }
+        bool want_raw = pub_wants(cap->pub, VAR_RAW, cap->o.stream);
+        bool want_jpeg = pub_wants(cap->pub, VAR_JPEG, cap->o.stream);
+        if (!want_raw && !want_jpeg && source_on_demand(cap->src)) {
+            seq++;
+            stats_tick(&cap->st);
+            if (!period)
+                usleep(1000);
+            continue;
+        }
+        uint8_t *buf = pool_get(cap->raw_pool);
+        if (!buf) {
+            log_limited(&cap->pool_log, "all frame buffers in flight");
+            cap->st.drops++;
+            continue;
+        }
+        int rc = source_read(cap->src, buf, cap->hdr.stride, seq);
+        if (rc != 0) {
+            pool_zmq_free(buf, cap->raw_pool);
+            if (rc > 0)
+                return EXIT_OK; /* end of input */
+            return EXIT_RUNTIME;
+        }
+        cap->hdr.seq = seq++;
+        frame_stamp(&cap->hdr);
+        if (want_raw || want_jpeg)
+            publish(cap, buf, want_raw, want_jpeg);
+        else
+            pool_zmq_free(buf, cap->raw_pool);
+        stats_tick(&cap->st);
+    }
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct capture cap = {0};
+    struct source_spec spec;
+    struct endpoint ep;
+    const char *why;
+    char err[256];
+    int rc = EXIT_USAGE;
+
+    log_init(PROG);
+    if (parse(argc, argv, &cap.o) < 0)
+        return EXIT_USAGE;
+    if (source_parse(cap.o.input, &spec, &why) < 0) {
+        log_err("-i %s: %s", cap.o.input, why);
+        return EXIT_USAGE;
+    }
+    if (endpoint_parse(cap.o.output, &ep, &why) < 0) {
+        log_err("-o %s: %s", cap.o.output, why);
+        return EXIT_USAGE;
+    }
+    if (ep.kind != EP_ZMQ) {
+        log_err("-o %s: byte-stream output is not supported yet",
+                cap.o.output);
+        return EXIT_USAGE;
+    }
+    cli_signals();
+    if (!(cap.src = source_open(&spec, &cap.o.req, err, sizeof err))) {
+        log_err("%s", err);
+        goto out;
+    }
+    uint32_t w, h;
+    enum pixfmt fmt;
+    double fps;
+    source_format(cap.src, &w, &h, &fmt, &fps);
+    size_t frame_bytes = (size_t)w * h * pixfmt_bpp(fmt);
+    cap.raw_pool = pool_new(POOL_BUFS, frame_bytes);
+    cap.jpeg_pool = pool_new(POOL_BUFS, jpeg_bound(w, h));
+    cap.jpeg = jpeg_new();
+    if (!cap.raw_pool || !cap.jpeg_pool || !cap.jpeg) {
+        log_err("cannot allocate frame buffers for %ux%u", w, h);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (!(cap.pub = pub_new(ep.url, err, sizeof err))) {
+        log_err("%s", err);
+        goto out;
+    }
+    stats_init(&cap.st, "capture", cap.o.stats_json);
+    cap.st.path = "tcp";
+    stats_add_counter(&cap.st, "raw_sent", &cap.raw_sent);
+    stats_add_counter(&cap.st, "jpeg_encodes", &cap.jpeg_encodes);
+    stats_add_counter(&cap.st, "late_skips", &cap.skipped);
+    log_info("%s %ux%u %s at %.3g fps -> %s (stream %s)", cap.o.input, w, h,
+             pixfmt_name(fmt), cap.o.req.fps >= 0 ? cap.o.req.fps : fps,
+             ep.url, cap.o.stream);
+    rc = run(&cap);
+    stats_final(&cap.st);
+out:
+    pub_free(cap.pub);
+    net_term(); /* returns once ZeroMQ has handed back every buffer */
+    pool_free(cap.raw_pool);
+    pool_free(cap.jpeg_pool);
+    jpeg_free(cap.jpeg);
+    source_free(cap.src);
+    return rc;
+}

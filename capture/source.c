@@ -1,0 +1,116 @@
+/* source.c -- capture's frame sources. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvsource.h"
+#include "log.h"
+#include "pattern.h"
+#include "source.h"
+
+struct source {
+    enum source_kind kind;
+    uint32_t w, h;
+    enum pixfmt fmt;
+    double fps;
+    bool loop;
+    struct cvsource *cv;
+};
+
+struct source *source_open(const struct source_spec *spec,
+                           const struct source_req *req, char *err,
+                           size_t errlen)
+{
+    struct source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->kind = spec->kind;
+    s->loop = req->loop;
+    switch (spec->kind) {
+    case SRC_TEST:
+        s->w = req->width ? req->width : 1280;
+        s->h = req->height ? req->height : 720;
+        s->fmt = PIXFMT_BGR24;
+        s->fps = req->fps > 0 ? req->fps : 30;
+        if (s->w < PATTERN_MIN_W || s->h < PATTERN_MIN_H) {
+            snprintf(err, errlen, "test: needs at least %dx%d",
+                     PATTERN_MIN_W, PATTERN_MIN_H);
+            goto fail;
+        }
+        return s;
+    case SRC_V4L2:
+    case SRC_OPENCV:
+        s->cv = cvsource_open(spec->arg, req->width, req->height,
+                              req->fps > 0 ? req->fps : 0,
+                              err, errlen);
+        if (!s->cv)
+            goto fail;
+        cvsource_info(s->cv, &s->w, &s->h, &s->fps);
+        s->fmt = PIXFMT_BGR24;
+        if (req->fps > 0)
+            s->fps = req->fps;
+        if (s->w < 1 || s->h < 1 || s->w > FRAME_DIM_MAX ||
+            s->h > FRAME_DIM_MAX) {
+            snprintf(err, errlen, "%s: unsupported size %ux%u", spec->arg,
+                     s->w, s->h);
+            goto fail;
+        }
+        return s;
+    default:
+        snprintf(err, errlen, "%s: source not supported by this build",
+                 spec->arg);
+        goto fail;
+    }
+fail:
+    source_free(s);
+    return NULL;
+}
+
+void source_free(struct source *s)
+{
+    if (!s)
+        return;
+    cvsource_free(s->cv);
+    free(s);
+}
+
+void source_format(const struct source *s, uint32_t *w, uint32_t *h,
+                   enum pixfmt *fmt, double *fps)
+{
+    *w = s->w;
+    *h = s->h;
+    *fmt = s->fmt;
+    *fps = s->fps;
+}
+
+bool source_on_demand(const struct source *s)
+{
+    return s->kind == SRC_TEST;
+}
+
+int source_read(struct source *s, uint8_t *dst, uint32_t stride, uint64_t seq)
+{
+    int rc;
+
+    switch (s->kind) {
+    case SRC_TEST:
+        return pattern_draw(dst, s->w, s->h, stride, s->fmt, seq) < 0 ? -1
+                                                                       : 0;
+    case SRC_V4L2:
+    case SRC_OPENCV:
+        rc = cvsource_read(s->cv, dst, stride);
+        if (rc == 1 && s->loop && cvsource_is_file(s->cv)) {
+            if (cvsource_rewind(s->cv) < 0)
+                return -1;
+            rc = cvsource_read(s->cv, dst, stride);
+        }
+        if (rc < 0)
+            log_err("source read failed");
+        return rc;
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,41 @@
+/* source.h -- where capture's frames come from: the test: pattern, or an
+ * OpenCV device, file or URL.  Every source fills a caller buffer (a
+ * pool buffer about to be published, or later a shm ring slot) so a frame
+ * is written once. */
+#ifndef CAPTURE_SOURCE_H
+#define CAPTURE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "frame.h"
+
+struct source_req {
+    uint32_t width, height; /* 0: the source's own */
+    double fps;             /* 0: the source's own */
+    bool loop;              /* files: start again at the end */
+};
+
+struct source;
+
+/* NULL with a one-line reason in err. */
+struct source *source_open(const struct source_spec *spec,
+                           const struct source_req *req, char *err,
+                           size_t errlen);
+void source_free(struct source *s);
+
+/* The geometry every frame of s has, and its natural rate (0: unknown). */
+void source_format(const struct source *s, uint32_t *w, uint32_t *h,
+                   enum pixfmt *fmt, double *fps);
+/* True when a frame costs nothing unless read (test:), so capture may skip
+ * producing frames nobody wants. */
+bool source_on_demand(const struct source *s);
+
+/* Writes frame seq into dst (stride bytes a row).  0 ok, 1 end of input,
+ * -1 error (logged). */
+int source_read(struct source *s, uint8_t *dst, uint32_t stride,
+                uint64_t seq);
+
+#endif

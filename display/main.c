@@ -1,0 +1,410 @@
+/* main.c -- vidpipe-display: subscribe to a stream and show it.
+ *
+ * A receiver thread drains the subscription continuously and keeps only
+ * the newest frame in a one-slot mailbox, so ZeroMQ's queues never back
+ * up behind a slow sink: the sink always takes the freshest frame there
+ * is, and frames it had no time for are counted as drops (gaps in seq).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "cli.h"
+#include "endpoint.h"
+#include "jpeg.h"
+#include "log.h"
+#include "net.h"
+#include "pattern.h"
+#include "sink.h"
+#include "stats.h"
+#include "sub.h"
+
+#define PROG "vidpipe-display"
+#define MAX_INPUTS 16
+
+struct opts {
+    const char *inputs[MAX_INPUTS];
+    unsigned ninputs;
+    const char *output, *stream;
+    enum variant variant;
+    uint64_t frames;
+    double timeout_s, fps;
+    uint64_t delay_ms;
+    bool stats_json, verify;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: " PROG " [-i ENDPOINT] [-o SINK] [options]\n"
+        "Subscribes to vidpipe frames and shows, writes or counts them.\n"
+        "\n"
+        "  -i, --input EP     publisher to connect to (repeatable; default\n"
+        "                     tcp://127.0.0.1:5556)\n"
+        "  -o, --output SINK  window (default when $DISPLAY is set), null "
+        "(stats only;\n"
+        "                     default otherwise), png:DIR, or a .avi/.mp4/.mkv "
+        "file\n"
+        "  -s, --stream NAME  show only this stream (default: any)\n"
+        "      --codec C      raw (default) or jpeg: what to ask the "
+        "publisher for\n"
+        "  -n, --frames N     exit 0 after N frames\n"
+        "  -t, --timeout S    exit 1 when no frame came for S seconds\n"
+        "      --fps N        frame rate written into video files (default "
+        "30)\n"
+        "      --no-verify    do not check test: frames' pixels\n"
+        "      --sink-delay MS  spend MS ms more per frame (simulates a slow "
+        "sink)\n"
+        "      --stats-json   print a JSON stats line a second on stderr\n"
+        "  -h, --help         this help\n"
+        "  -V, --version      print the version\n"
+        "In the window: q, Esc or Enter quits; o toggles the overlay.\n");
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},
+        {"stream", required_argument, 0, 's'},
+        {"codec", required_argument, 0, 'c'},
+        {"frames", required_argument, 0, 'n'},
+        {"timeout", required_argument, 0, 't'},
+        {"fps", required_argument, 0, 'f'},
+        {"no-verify", no_argument, 0, 'N'},
+        {"sink-delay", required_argument, 0, 'D'},
+        {"stats-json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+
+    *o = (struct opts){.variant = VAR_RAW, .fps = 30, .verify = true};
+    while ((c = getopt_long(argc, argv, "i:o:s:n:t:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (o->ninputs == MAX_INPUTS) {
+                log_err("at most %d inputs", MAX_INPUTS);
+                return -1;
+            }
+            o->inputs[o->ninputs++] = optarg;
+            break;
+        case 'o': o->output = optarg; break;
+        case 's': o->stream = optarg; break;
+        case 'j': o->stats_json = true; break;
+        case 'N': o->verify = false; break;
+        case 'c':
+            if (strcmp(optarg, "raw") == 0)
+                o->variant = VAR_RAW;
+            else if (strcmp(optarg, "jpeg") == 0)
+                o->variant = VAR_JPEG;
+            else {
+                log_err("--codec %s: expected raw or jpeg", optarg);
+                return -1;
+            }
+            break;
+        case 'n':
+            if (cli_uint(optarg, 1, UINT64_MAX, &o->frames) < 0) {
+                log_err("--frames %s: expected a positive integer", optarg);
+                return -1;
+            }
+            break;
+        case 't':
+            if (cli_double(optarg, 0.001, 1e6, &o->timeout_s) < 0) {
+                log_err("--timeout %s: expected seconds > 0", optarg);
+                return -1;
+            }
+            break;
+        case 'f':
+            if (cli_double(optarg, 0.1, 1000, &o->fps) < 0) {
+                log_err("--fps %s: expected a number 0.1..1000", optarg);
+                return -1;
+            }
+            break;
+        case 'D':
+            if (cli_uint(optarg, 0, 60000, &o->delay_ms) < 0) {
+                log_err("--sink-delay %s: expected 0..60000 ms", optarg);
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'V': cli_version(PROG); exit(EXIT_OK);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        log_err("unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    if (o->ninputs == 0)
+        o->inputs[o->ninputs++] = "tcp://127.0.0.1:5556";
+    if (!o->output) {
+        const char *d = getenv("DISPLAY");
+        o->output = d && *d ? "window" : "null";
+    }
+    if (o->stream && !frame_stream_name_ok(o->stream)) {
+        log_err("--stream %s: use 1..63 of A-Z a-z 0-9 _ . -", o->stream);
+        return -1;
+    }
+    return 0;
+}
+
+/* The receiver thread's one-slot mailbox. */
+struct mailbox {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct sub_frame slot;
+    bool full;
+    _Atomic bool done; /* the receiver has stopped */
+    _Atomic bool stop; /* asks the receiver to stop */
+};
+
+struct display {
+    struct opts o;
+    struct sub *sub;
+    struct mailbox mb;
+    struct stats st;
+    struct sink *sink;
+    struct jpeg *jpeg;
+    uint8_t *pixels; /* decoded JPEG */
+    size_t pixels_cap;
+    _Atomic uint64_t bad, received;
+    uint64_t received_seen; /* the main thread's copy, for stats */
+    struct log_limit bad_log, verify_log;
+};
+
+static void *receiver(void *arg)
+{
+    struct display *d = arg;
+    zmq_pollitem_t it = {sub_socket(d->sub), 0, ZMQ_POLLIN, 0};
+    struct sub_frame newest, f;
+    const char *why;
+    bool have = false;
+
+    sub_frame_init(&newest);
+    sub_frame_init(&f);
+    while (!cli_stop && !d->mb.stop) {
+        if (zmq_poll(&it, 1, 100) < 0 && errno == ETERM)
+            break;
+        for (;;) {
+            int rc = sub_read(d->sub, &f, &why);
+            if (rc == -EBADMSG) {
+                d->bad++;
+                log_limited(&d->bad_log, "dropped a bad message: %s", why);
+                continue;
+            }
+            if (rc < 0)
+                break;
+            d->received++;
+            sub_frame_move(&newest, &f);
+            have = true;
+        }
+        if (!have)
+            continue;
+        pthread_mutex_lock(&d->mb.mu);
+        sub_frame_move(&d->mb.slot, &newest); /* replaces an unshown one */
+        d->mb.full = true;
+        pthread_cond_signal(&d->mb.cv);
+        pthread_mutex_unlock(&d->mb.mu);
+        have = false;
+    }
+    sub_frame_fini(&newest);
+    sub_frame_fini(&f);
+    pthread_mutex_lock(&d->mb.mu);
+    d->mb.done = true;
+    pthread_cond_signal(&d->mb.cv);
+    pthread_mutex_unlock(&d->mb.mu);
+    return NULL;
+}
+
+/* Waits up to ms for a frame; true with *f filled. */
+static bool take(struct display *d, struct sub_frame *f, int ms)
+{
+    struct timespec ts;
+    bool got = false;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000;
+    ts.tv_sec += ts.tv_nsec / 1000000000;
+    ts.tv_nsec %= 1000000000;
+    pthread_mutex_lock(&d->mb.mu);
+    while (!d->mb.full && !d->mb.done && !cli_stop)
+        if (pthread_cond_timedwait(&d->mb.cv, &d->mb.mu, &ts) == ETIMEDOUT)
+            break;
+    if (d->mb.full) {
+        sub_frame_move(f, &d->mb.slot);
+        d->mb.full = false;
+        got = true;
+    }
+    pthread_mutex_unlock(&d->mb.mu);
+    return got;
+}
+
+/* The pixels of f, decoding JPEG into d->pixels; NULL if undecodable. */
+static const uint8_t *pixels_of(struct display *d, struct sub_frame *f,
+                                uint32_t *stride)
+{
+    struct frame_hdr *h = &f->hdr;
+    if (h->enc == ENC_RAW) {
+        *stride = h->stride;
+        return f->data;
+    }
+    *stride = h->width * pixfmt_bpp(h->fmt);
+    size_t need = (size_t)*stride * h->height;
+    if (need > d->pixels_cap) {
+        free(d->pixels);
+        d->pixels_cap = 0;
+        if (!(d->pixels = malloc(need)))
+            return NULL;
+        d->pixels_cap = need;
+    }
+    if (jpeg_decode(d->jpeg, f->data, f->len, d->pixels, h->width, h->height,
+                    *stride, h->fmt) < 0)
+        return NULL;
+    return d->pixels;
+}
+
+static void verify(struct display *d, const struct frame_hdr *h,
+                   const uint8_t *px, uint32_t stride)
+{
+    uint64_t seq;
+    if (!d->o.verify || h->width < PATTERN_MIN_W || h->height < PATTERN_MIN_H)
+        return;
+    if (pattern_read(px, h->width, h->height, stride, h->fmt, &seq) == 0 &&
+        seq == h->seq) {
+        d->st.verified++;
+    } else {
+        d->st.mismatch++;
+    }
+}
+
+static int run(struct display *d)
+{
+    struct sub_frame f;
+    int64_t last = clock_mono_ns();
+    int rc = EXIT_OK;
+
+    sub_frame_init(&f);
+    while (!cli_stop) {
+        bool got = take(d, &f, 20);
+        d->st.bad = d->bad;
+        d->received_seen = d->received;
+        if (sink_poll(d->sink) == SINK_QUIT)
+            break;
+        if (!got) {
+            if (d->mb.done)
+                break;
+            if (d->o.timeout_s > 0 &&
+                clock_mono_ns() - last > (int64_t)(d->o.timeout_s * 1e9)) {
+                log_err("no frame for %.3g s", d->o.timeout_s);
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            stats_tick(&d->st);
+            continue;
+        }
+        last = clock_mono_ns();
+        uint32_t stride;
+        const uint8_t *px = pixels_of(d, &f, &stride);
+        if (!px) {
+            d->st.bad++;
+            log_limited(&d->bad_log, "undecodable JPEG in frame %llu",
+                        (unsigned long long)f.hdr.seq);
+            continue;
+        }
+        verify(d, &f.hdr, px, stride);
+        if (sink_write(d->sink, &f.hdr, px, stride) < 0) {
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        if (d->o.delay_ms)
+            usleep((useconds_t)d->o.delay_ms * 1000);
+        stats_frame(&d->st, &f.hdr, f.len);
+        sub_frame_fini(&f);
+        stats_tick(&d->st);
+        if (d->o.frames && d->st.frames >= d->o.frames)
+            break;
+    }
+    sub_frame_fini(&f);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct display d = {0};
+    struct sink_spec spec;
+    struct endpoint ep;
+    const char *why;
+    char err[256];
+    pthread_t th;
+    bool started = false;
+    int rc = EXIT_USAGE;
+
+    log_init(PROG);
+    if (parse(argc, argv, &d.o) < 0)
+        return EXIT_USAGE;
+    for (unsigned i = 0; i < d.o.ninputs; i++) {
+        if (endpoint_parse(d.o.inputs[i], &ep, &why) < 0) {
+            log_err("-i %s: %s", d.o.inputs[i], why);
+            return EXIT_USAGE;
+        }
+        if (ep.kind != EP_ZMQ) {
+            log_err("-i %s: byte-stream input is not supported yet",
+                    d.o.inputs[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (sink_parse(d.o.output, &spec, &why) < 0) {
+        log_err("-o %s: %s", d.o.output, why);
+        return EXIT_USAGE;
+    }
+    cli_signals();
+    stats_init(&d.st, "display", d.o.stats_json);
+    d.st.path = "tcp";
+    if (!(d.sink = sink_new(&spec, d.o.fps, &d.st, err, sizeof err))) {
+        log_err("%s", err);
+        goto out;
+    }
+    if (!(d.jpeg = jpeg_new())) {
+        log_err("cannot set up the JPEG decoder");
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (!(d.sub = sub_new(d.o.inputs, d.o.ninputs, err, sizeof err))) {
+        log_err("%s", err);
+        goto out;
+    }
+    sub_subscribe(d.sub, d.o.variant, d.o.stream, true);
+    stats_add_counter(&d.st, "received", &d.received_seen);
+    pthread_mutex_init(&d.mb.mu, NULL);
+    pthread_cond_init(&d.mb.cv, NULL);
+    sub_frame_init(&d.mb.slot);
+    if (pthread_create(&th, NULL, receiver, &d) != 0) {
+        log_err("cannot start the receiver thread");
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    started = true;
+    rc = run(&d);
+    stats_final(&d.st);
+out:
+    if (started) {
+        d.mb.stop = true;
+        pthread_join(th, NULL);
+        sub_frame_fini(&d.mb.slot);
+    }
+    sub_free(d.sub);
+    net_term();
+    sink_free(d.sink);
+    jpeg_free(d.jpeg);
+    free(d.pixels);
+    return rc;
+}

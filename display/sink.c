@@ -1,0 +1,169 @@
+/* sink.c -- display's sinks over the OpenCV shim. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cvsink.h"
+#include "log.h"
+#include "sink.h"
+
+struct sink {
+    enum sink_kind kind;
+    char arg[ENDPOINT_MAX];
+    double fps;
+    const struct stats *st;
+    struct cvwindow *win;
+    struct cvwriter *vw;
+    uint32_t vw_w, vw_h;
+    bool overlay;
+};
+
+static int cv_fmt(enum pixfmt f)
+{
+    return f == PIXFMT_RGB24 ? CVSINK_RGB24
+           : f == PIXFMT_GRAY ? CVSINK_GRAY
+                              : CVSINK_BGR24;
+}
+
+struct sink *sink_new(const struct sink_spec *spec, double fps,
+                      const struct stats *st, char *err, size_t errlen)
+{
+    struct sink *s = calloc(1, sizeof *s);
+    struct stat sb;
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->kind = spec->kind;
+    s->fps = fps;
+    s->st = st;
+    s->overlay = true;
+    snprintf(s->arg, sizeof s->arg, "%s", spec->arg);
+    switch (spec->kind) {
+    case SINK_NULL:
+    case SINK_VIDEO: /* opened at the first frame, when its size is known */
+        return s;
+    case SINK_WINDOW:
+        if (!getenv("DISPLAY") || !*getenv("DISPLAY")) {
+            snprintf(err, errlen, "-o window: no $DISPLAY (use -o null)");
+            break;
+        }
+        return s;
+    case SINK_PNG:
+        if (stat(s->arg, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "-o png:%s: not a directory", s->arg);
+            break;
+        }
+        return s;
+    default:
+        snprintf(err, errlen, "this sink is not supported yet");
+        break;
+    }
+    free(s);
+    return NULL;
+}
+
+void sink_free(struct sink *s)
+{
+    if (!s)
+        return;
+    cvwindow_free(s->win);
+    cvwriter_free(s->vw);
+    free(s);
+}
+
+static int show(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
+                uint32_t stride)
+{
+    char text[160];
+    if (!s->win && !(s->win = cvwindow_new(h->stream))) {
+        log_err("cannot open a window on $DISPLAY");
+        return -1;
+    }
+    const struct stats_hist *lat = &s->st->total;
+    snprintf(text, sizeof text, "%s #%llu  %ux%u  lat p50 %.1f ms  drops %llu",
+             h->stream, (unsigned long long)h->seq, h->width, h->height,
+             (double)stats_hist_pct(lat, 50) / 1000,
+             (unsigned long long)s->st->drops);
+    if (cvwindow_show(s->win, px, h->width, h->height, stride, cv_fmt(h->fmt),
+                      s->overlay ? text : NULL) < 0) {
+        log_err("window: cannot show the frame");
+        return -1;
+    }
+    return 0;
+}
+
+static int write_video(struct sink *s, const struct frame_hdr *h,
+                       const uint8_t *px, uint32_t stride)
+{
+    char err[256];
+    if (s->vw && (s->vw_w != h->width || s->vw_h != h->height)) {
+        log_err("%s: frame size changed from %ux%u to %ux%u", s->arg,
+                s->vw_w, s->vw_h, h->width, h->height);
+        return -1;
+    }
+    if (!s->vw) {
+        s->vw = cvwriter_new(s->arg, h->width, h->height, s->fps, err,
+                             sizeof err);
+        if (!s->vw) {
+            log_err("%s", err);
+            return -1;
+        }
+        s->vw_w = h->width;
+        s->vw_h = h->height;
+    }
+    if (cvwriter_write(s->vw, px, h->width, h->height, stride,
+                       cv_fmt(h->fmt)) < 0) {
+        log_err("%s: write failed", s->arg);
+        return -1;
+    }
+    return 0;
+}
+
+int sink_write(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
+               uint32_t stride)
+{
+    char path[ENDPOINT_MAX + 96];
+
+    switch (s->kind) {
+    case SINK_NULL:
+        return 0;
+    case SINK_WINDOW:
+        return show(s, h, px, stride);
+    case SINK_VIDEO:
+        return write_video(s, h, px, stride);
+    case SINK_PNG:
+        snprintf(path, sizeof path, "%s/%s-%020llu.png", s->arg, h->stream,
+                 (unsigned long long)h->seq);
+        if (cvpng_write(path, px, h->width, h->height, stride,
+                        cv_fmt(h->fmt)) < 0) {
+            log_err("%s: cannot write", path);
+            return -1;
+        }
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int sink_poll(struct sink *s)
+{
+    if (s->kind != SINK_WINDOW || !s->win)
+        return 0;
+    int key = cvwindow_poll(s->win, 1);
+    switch (key) {
+    case 'q':
+    case 27:
+    case '\r':
+    case '\n':
+        return SINK_QUIT;
+    case 'o':
+        s->overlay = !s->overlay;
+        return 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,71 @@
+/* net.c -- ZeroMQ context and shared socket options. */
+#include <errno.h>
+#include <stdio.h>
+
+#include <zmq.h>
+
+#include "net.h"
+
+static void *ctx;
+
+void *net_ctx(void)
+{
+    if (!ctx) {
+        ctx = zmq_ctx_new();
+        if (ctx)
+            zmq_ctx_set(ctx, ZMQ_BLOCKY, 0);
+    }
+    return ctx;
+}
+
+void net_term(void)
+{
+    if (ctx) {
+        zmq_ctx_term(ctx);
+        ctx = NULL;
+    }
+}
+
+static int setopt(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+int net_connect(void *sock, const char *url, char *err, size_t errlen)
+{
+    if (zmq_connect(sock, url) < 0) {
+        snprintf(err, errlen, "connect %s: %s", url, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void *net_socket(int type, const char *url, bool bind, char *err,
+                 size_t errlen)
+{
+    void *s;
+
+    if (!net_ctx() || !(s = zmq_socket(ctx, type))) {
+        snprintf(err, errlen, "zmq socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    setopt(s, ZMQ_LINGER, 0);
+    setopt(s, ZMQ_SNDHWM, NET_HWM);
+    setopt(s, ZMQ_RCVHWM, NET_HWM);
+    /* A restarted peer is found again within a fraction of a second. */
+    setopt(s, ZMQ_RECONNECT_IVL, 100);
+    setopt(s, ZMQ_RECONNECT_IVL_MAX, 500);
+    /* ZMTP heartbeats notice a peer that vanished without closing TCP. */
+    setopt(s, ZMQ_HEARTBEAT_IVL, 500);
+    setopt(s, ZMQ_HEARTBEAT_TIMEOUT, 2000);
+    setopt(s, ZMQ_HEARTBEAT_TTL, 2000);
+    /* Drop a silent peer's connection attempt after 2 s. */
+    setopt(s, ZMQ_HANDSHAKE_IVL, 2000);
+    if (bind ? zmq_bind(s, url) < 0 : zmq_connect(s, url) < 0) {
+        snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", url,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
