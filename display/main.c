@@ -325,9 +325,10 @@ static int run(struct display *d)
             rc = EXIT_RUNTIME;
             break;
         }
+        /* The frame's age is taken when the sink has it. */
+        stats_frame(&d->st, &f.hdr, f.len);
         if (d->o.delay_ms)
             usleep((useconds_t)d->o.delay_ms * 1000);
-        stats_frame(&d->st, &f.hdr, f.len);
         sub_frame_fini(&f);
         stats_tick(&d->st);
         if (d->o.frames && d->st.frames >= d->o.frames)
