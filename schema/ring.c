@@ -269,10 +269,12 @@ int ring_gc(void)
     if (!dir)
         return 0;
     while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
         if (strncmp(e->d_name, "vidpipe-", 8) != 0 ||
-            strlen(e->d_name) > FRAME_SHM_NAME_MAX - 1)
+            len > FRAME_SHM_NAME_MAX - 1)
             continue;
-        snprintf(name, sizeof name, "/%s", e->d_name);
+        name[0] = '/';
+        memcpy(name + 1, e->d_name, len + 1);
         if (segment_stale(name) == 1 && shm_unlink(name) == 0)
             n++;
     }
