@@ -121,7 +121,7 @@ static bool x_display_ok()
     return ok;
 }
 
-/* Text lines top-left on a dark box, scaled to the frame. */
+/* Text lines on a dark box, scaled to the frame. */
 static void draw_overlay(cv::Mat &m, const char *text)
 {
     const int font = cv::FONT_HERSHEY_SIMPLEX;
@@ -144,13 +144,15 @@ static void draw_overlay(cv::Mat &m, const char *text)
     }
     if (lines.empty())
         return;
-    cv::rectangle(
-        m, cv::Rect(0, 0, box_w + 2 * pad, (int)lines.size() * line_h + pad),
-        cv::Scalar::all(0), cv::FILLED);
+    /* Bottom-left, clear of the test pattern's code band at the top. */
+    int box_h = (int)lines.size() * line_h + pad;
+    int y0 = std::max(0, m.rows - box_h);
+    cv::rectangle(m, cv::Rect(0, y0, box_w + 2 * pad, box_h),
+                  cv::Scalar::all(0), cv::FILLED);
     for (size_t i = 0; i < lines.size(); i++)
         cv::putText(m, lines[i],
-                    cv::Point(pad, pad + (int)i * line_h + em.height), font,
-                    scale, cv::Scalar::all(255), thick, cv::LINE_AA);
+                    cv::Point(pad, y0 + pad + (int)i * line_h + em.height),
+                    font, scale, cv::Scalar::all(255), thick, cv::LINE_AA);
 }
 
 extern "C" struct cvwindow *cvwindow_new(const char *title)
