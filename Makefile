@@ -51,7 +51,7 @@ PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit e2e demo asan install fmt clean deps
+.PHONY: all test unit e2e demo asan install fmt clean deps fuzz fuzz-regress
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -100,7 +100,17 @@ e2e: all
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory e2e
+
+# libFuzzer targets (clang): `make fuzz` fuzzes each for FUZZ_SECONDS;
+# `make fuzz-regress` replays the kept corpus and fuzzes a few seconds.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+fuzz-regress:
+	@tests/fuzz/run --regress
 
 demo: deps
 	@$(MAKE) --no-print-directory all

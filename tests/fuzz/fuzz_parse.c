@@ -1,0 +1,84 @@
+/* fuzz_parse.c -- libFuzzer target: the command-line and endpoint parsers
+ * (endpoint_parse, source_parse, sink_parse, cli_size, cli_uint,
+ * cli_double) on a NUL-terminated copy of the input, sized exactly so
+ * ASan sees a read past the NUL. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "endpoint.h"
+#include "frame.h"
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "fuzz_parse: %s:%d: %s\n", __FILE__, __LINE__,    \
+                    #cond);                                                    \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
+{
+    char *s = malloc(len + 1);
+    const char *why;
+    CHECK(s);
+    memcpy(s, buf, len);
+    s[len] = 0;
+    size_t sl = strlen(s);
+
+    struct endpoint ep;
+    why = NULL;
+    if (endpoint_parse(s, &ep, &why) == 0) {
+        CHECK(ep.kind == EP_ZMQ || ep.kind == EP_STDIO);
+        CHECK(strcmp(ep.url, s) == 0);
+    } else {
+        CHECK(why != NULL);
+    }
+
+    struct source_spec src;
+    why = NULL;
+    if (source_parse(s, &src, &why) == 0) {
+        CHECK(src.kind >= SRC_TEST && src.kind <= SRC_OPENCV);
+        CHECK(strcmp(src.arg, s) == 0);
+    } else {
+        CHECK(why != NULL);
+    }
+
+    struct sink_spec sink;
+    why = NULL;
+    if (sink_parse(s, &sink, &why) == 0) {
+        CHECK(sink.kind >= SINK_WINDOW && sink.kind <= SINK_VIDEO);
+        CHECK(strlen(sink.arg) < ENDPOINT_MAX && sink.arg[0] != 0);
+    } else {
+        CHECK(why != NULL);
+    }
+
+    uint32_t w = 0, h = 0;
+    if (cli_size(s, &w, &h) == 0)
+        CHECK(w >= 1 && w <= FRAME_DIM_MAX && h >= 1 && h <= FRAME_DIM_MAX);
+
+    uint64_t u;
+    if (cli_uint(s, 1, FRAME_DIM_MAX, &u) == 0)
+        CHECK(u >= 1 && u <= FRAME_DIM_MAX);
+    if (cli_uint(s, 0, UINT64_MAX, &u) == 0) {
+        char back[32];
+        snprintf(back, sizeof back, "%llu", (unsigned long long)u);
+        uint64_t u2;
+        CHECK(cli_uint(back, 0, UINT64_MAX, &u2) == 0 && u2 == u);
+        CHECK(sl > 0);
+    }
+
+    double d;
+    if (cli_double(s, 0.001, 1000.0, &d) == 0)
+        CHECK(isfinite(d) && d >= 0.001 && d <= 1000.0);
+    if (cli_double(s, -INFINITY, INFINITY, &d) == 0)
+        CHECK(isfinite(d));
+
+    free(s);
+    return 0;
+}
