@@ -18,6 +18,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "net.h"
+#include "piperun.h"
 #include "pub.h"
 #include "stats.h"
 #include "sub.h"
@@ -30,6 +31,7 @@ struct opts {
     const char *inputs[MAX_INPUTS];
     unsigned ninputs;
     const char *output;
+    enum variant variant;
     bool stats_json;
 };
 
@@ -44,6 +46,10 @@ static void usage(FILE *f)
         "                     tcp://127.0.0.1:5555)\n"
         "  -o, --output EP    tcp://HOST:PORT or ipc://PATH to bind (default\n"
         "                     tcp://127.0.0.1:5556)\n"
+        "                     Either end may be - : a frame stream on "
+        "stdin/stdout\n"
+        "      --codec C      raw (default) or jpeg: what -o - asks the "
+        "publisher for\n"
         "      --stats-json   print a JSON stats line a second on stderr\n"
         "  -h, --help         this help\n"
         "  -V, --version      print the version\n");
@@ -54,6 +60,7 @@ static int parse(int argc, char **argv, struct opts *o)
     static const struct option lo[] = {
         {"input", required_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'},
+        {"codec", required_argument, 0, 'c'},
         {"stats-json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
@@ -61,7 +68,7 @@ static int parse(int argc, char **argv, struct opts *o)
     };
     int c;
 
-    *o = (struct opts){.output = "tcp://127.0.0.1:5556"};
+    *o = (struct opts){.output = "tcp://127.0.0.1:5556", .variant = VAR_RAW};
     while ((c = getopt_long(argc, argv, "i:o:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -73,6 +80,13 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'o': o->output = optarg; break;
         case 'j': o->stats_json = true; break;
+        case 'c':
+            if (frame_enc_parse(optarg) < 0) {
+                log_err("--codec %s: expected raw or jpeg", optarg);
+                return -1;
+            }
+            o->variant = strcmp(optarg, "jpeg") == 0 ? VAR_JPEG : VAR_RAW;
+            break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': cli_version(PROG); exit(EXIT_OK);
         default: usage(stderr); return -1;
@@ -134,28 +148,32 @@ int main(int argc, char **argv)
     const char *why;
     char err[256];
     int rc = EXIT_USAGE;
+    bool piped = false;
 
     log_init(PROG);
     if (parse(argc, argv, &o) < 0)
         return EXIT_USAGE;
     for (unsigned i = 0; i < o.ninputs; i++) {
-        if (endpoint_parse(o.inputs[i], &ep, &why) < 0 ||
-            ep.kind != EP_ZMQ) {
-            log_err("-i %s: %s", o.inputs[i],
-                    ep.kind == EP_STDIO ? "byte-stream input is not "
-                                          "supported yet"
-                                        : why);
+        if (endpoint_parse(o.inputs[i], &ep, &why) < 0) {
+            log_err("-i %s: %s", o.inputs[i], why);
             return EXIT_USAGE;
         }
+        if (ep.kind == EP_STDIO && o.ninputs > 1) {
+            log_err("-i -: stdin must be the only input");
+            return EXIT_USAGE;
+        }
+        piped = piped || ep.kind == EP_STDIO;
     }
-    if (endpoint_parse(o.output, &ep, &why) < 0 || ep.kind != EP_ZMQ) {
-        log_err("-o %s: %s", o.output,
-                ep.kind == EP_STDIO ? "byte-stream output is not supported "
-                                      "yet"
-                                    : why);
+    if (endpoint_parse(o.output, &ep, &why) < 0) {
+        log_err("-o %s: %s", o.output, why);
         return EXIT_USAGE;
     }
     cli_signals();
+    if (piped || ep.kind == EP_STDIO) {
+        struct piperun_cfg pc = {o.inputs, o.ninputs, ep.url, o.variant,
+                                 o.stats_json};
+        return piperun(&pc);
+    }
     if (!(r.sub = sub_new(o.inputs, o.ninputs, err, sizeof err)) ||
         !(r.pub = pub_new(ep.url, err, sizeof err))) {
         log_err("%s", err);
