@@ -24,6 +24,7 @@
 #include "pattern.h"
 #include "sink.h"
 #include "stats.h"
+#include "stream.h"
 #include "sub.h"
 
 #define PROG "vidpipe-display"
@@ -47,11 +48,14 @@ static void usage(FILE *f)
         "Subscribes to vidpipe frames and shows, writes or counts them.\n"
         "\n"
         "  -i, --input EP     publisher to connect to (repeatable; default\n"
-        "                     tcp://127.0.0.1:5556)\n"
+        "                     tcp://127.0.0.1:5556), or - for a frame "
+        "stream on stdin\n"
         "  -o, --output SINK  window (default when $DISPLAY is set), null "
         "(stats only;\n"
-        "                     default otherwise), png:DIR, or a .avi/.mp4/.mkv "
-        "file\n"
+        "                     default otherwise), png:DIR, a .avi/.mp4/.mkv "
+        "file, raw:-\n"
+        "                     (bgr24 on stdout) or - (a frame stream on "
+        "stdout)\n"
         "  -s, --stream NAME  show only this stream (default: any)\n"
         "      --codec C      raw (default) or jpeg: what to ask the "
         "publisher for\n"
@@ -170,6 +174,8 @@ struct mailbox {
 struct display {
     struct opts o;
     struct sub *sub;
+    struct stream_reader *in; /* -i -: frames from stdin, no thread */
+    bool in_failed;
     struct mailbox mb;
     struct stats st;
     struct sink *sink;
@@ -248,6 +254,28 @@ static bool take(struct display *d, struct sub_frame *f, int ms)
     return got;
 }
 
+/* Reads the next frame from stdin into f (payload borrowed from the
+ * reader until the next call).  At the end of input, or on bad input
+ * (in_failed), the mailbox is marked done. */
+static bool take_stdin(struct display *d, struct sub_frame *f)
+{
+    int rc = stream_read(d->in, &f->hdr, &f->data);
+    if (rc == 0) {
+        f->len = f->hdr.size;
+        f->var = f->hdr.enc == ENC_JPEG ? VAR_JPEG : VAR_RAW;
+        return true;
+    }
+    if (rc != -EINTR) {
+        if (rc != STREAM_EOF) {
+            log_err("stdin: %s", stream_reader_error(d->in));
+            d->bad++;
+            d->in_failed = true;
+        }
+        d->mb.done = true;
+    }
+    return false;
+}
+
 /* The pixels of f, decoding JPEG into d->pixels; NULL if undecodable. */
 static const uint8_t *pixels_of(struct display *d, struct sub_frame *f,
                                 uint32_t *stride)
@@ -294,7 +322,7 @@ static int run(struct display *d)
 
     sub_frame_init(&f);
     while (!cli_stop) {
-        bool got = take(d, &f, 20);
+        bool got = d->in ? take_stdin(d, &f) : take(d, &f, 20);
         d->st.bad = d->bad;
         d->received_seen = d->received;
         if (sink_poll(d->sink) == SINK_QUIT)
@@ -321,7 +349,10 @@ static int run(struct display *d)
             continue;
         }
         verify(d, &f.hdr, px, stride);
-        if (sink_write(d->sink, &f.hdr, px, stride) < 0) {
+        int wr = sink_write(d->sink, &f.hdr, px, stride);
+        if (wr == SINK_QUIT) /* stdout's reader has gone: a normal end */
+            break;
+        if (wr < 0) {
             rc = EXIT_RUNTIME;
             break;
         }
@@ -335,7 +366,7 @@ static int run(struct display *d)
             break;
     }
     sub_frame_fini(&f);
-    return rc;
+    return d->in_failed ? EXIT_RUNTIME : rc;
 }
 
 int main(int argc, char **argv)
@@ -357,9 +388,8 @@ int main(int argc, char **argv)
             log_err("-i %s: %s", d.o.inputs[i], why);
             return EXIT_USAGE;
         }
-        if (ep.kind != EP_ZMQ) {
-            log_err("-i %s: byte-stream input is not supported yet",
-                    d.o.inputs[i]);
+        if (ep.kind == EP_STDIO && d.o.ninputs > 1) {
+            log_err("-i -: stdin must be the only input");
             return EXIT_USAGE;
         }
     }
@@ -369,7 +399,7 @@ int main(int argc, char **argv)
     }
     cli_signals();
     stats_init(&d.st, "display", d.o.stats_json);
-    d.st.path = "tcp";
+    d.st.path = strcmp(d.o.inputs[0], "-") == 0 ? "pipe" : "tcp";
     if (!(d.sink = sink_new(&spec, d.o.fps, &d.st, err, sizeof err))) {
         log_err("%s", err);
         goto out;
@@ -377,6 +407,16 @@ int main(int argc, char **argv)
     if (!(d.jpeg = jpeg_new())) {
         log_err("cannot set up the JPEG decoder");
         rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (strcmp(d.o.inputs[0], "-") == 0) {
+        if (!(d.in = stream_reader_new(STDIN_FILENO, 0))) {
+            log_err("out of memory");
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        rc = run(&d);
+        stats_final(&d.st);
         goto out;
     }
     if (!(d.sub = sub_new(d.o.inputs, d.o.ninputs, err, sizeof err))) {
@@ -403,6 +443,7 @@ out:
         sub_frame_fini(&d.mb.slot);
     }
     sub_free(d.sub);
+    stream_reader_free(d.in);
     net_term();
     sink_free(d.sink);
     jpeg_free(d.jpeg);
