@@ -109,8 +109,8 @@ static int convert(struct emit *e, const struct frame_hdr *h,
         return 0;
     if (enc == ENC_JPEG) {
         if (reserve(e, jpeg_bound(h->width, h->height)) < 0 ||
-            jpeg_encode(e->jpeg, data, h->width, h->height, h->stride,
-                        h->fmt, e->quality, e->buf, e->cap, &len) < 0) {
+            jpeg_encode(e->jpeg, data, h->width, h->height, h->stride, h->fmt,
+                        e->quality, e->buf, e->cap, &len) < 0) {
             log_limited(&e->log, "JPEG encode of frame %llu failed",
                         (unsigned long long)h->seq);
             return -EIO;
@@ -152,8 +152,8 @@ static int publish(struct emit *e, enum variant v, const struct frame_hdr *h,
     return 0;
 }
 
-int emit_frame(struct emit *e, const struct frame_hdr *h,
-               const uint8_t *data, uint64_t *bytes)
+int emit_frame(struct emit *e, const struct frame_hdr *h, const uint8_t *data,
+               uint64_t *bytes)
 {
     struct frame_hdr ch;
     const uint8_t *cd;

@@ -34,7 +34,7 @@ bool emit_wanted(struct emit *e, const char *stream);
 /* Sends frame h with its payload (h->size bytes, borrowed) in every
  * wanted encoding; adds the payload bytes sent to *bytes.  0, -EPIPE when
  * stdout's reader has gone, or another -errno after logging why. */
-int emit_frame(struct emit *e, const struct frame_hdr *h,
-               const uint8_t *data, uint64_t *bytes);
+int emit_frame(struct emit *e, const struct frame_hdr *h, const uint8_t *data,
+               uint64_t *bytes);
 
 #endif

@@ -123,8 +123,8 @@ int piperun(const struct piperun_cfg *cfg)
     bool to_pipe = strcmp(cfg->output, "-") == 0;
 
     if (cfg->spec.kind == SRC_STREAM) {
-        rp = replay_open(cfg->spec.arg, cfg->req.loop, cfg->speed,
-                         cfg->req.fps, err, sizeof err);
+        rp = replay_open(cfg->spec.arg, cfg->req.loop, cfg->speed, cfg->req.fps,
+                         err, sizeof err);
     } else {
         src = source_open(&cfg->spec, &cfg->req, err, sizeof err);
     }

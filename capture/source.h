@@ -1,7 +1,7 @@
 /* source.h -- where capture's frames come from: the test: pattern, raw
- * frames on stdin, or an OpenCV device, file or URL.  Every source fills a caller buffer (a
- * pool buffer about to be published, or later a shm ring slot) so a frame
- * is written once. */
+ * frames on stdin, or an OpenCV device, file or URL.  Every source fills a
+ * caller buffer (a pool buffer about to be published, or later a shm ring
+ * slot) so a frame is written once. */
 #ifndef CAPTURE_SOURCE_H
 #define CAPTURE_SOURCE_H
 

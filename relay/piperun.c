@@ -122,8 +122,7 @@ int piperun(const struct piperun_cfg *cfg)
             log_err("out of memory");
             return EXIT_RUNTIME;
         }
-    } else if (!(r.sub = sub_new(cfg->inputs, cfg->ninputs, err,
-                                 sizeof err))) {
+    } else if (!(r.sub = sub_new(cfg->inputs, cfg->ninputs, err, sizeof err))) {
         log_err("%s", err);
         goto out;
     } else {

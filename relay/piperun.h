@@ -15,7 +15,7 @@
 struct piperun_cfg {
     const char *const *inputs; /* {"-"} or ZeroMQ endpoints */
     unsigned ninputs;
-    const char *output; /* "-" or a ZeroMQ endpoint */
+    const char *output;   /* "-" or a ZeroMQ endpoint */
     enum variant variant; /* what a ZeroMQ input subscribes to */
     bool stats_json;
 };

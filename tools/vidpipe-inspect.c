@@ -147,8 +147,8 @@ static int from_stdin(const struct opts *o)
             break;
         }
         if ((o->stream && strcmp(o->stream, h.stream) != 0) ||
-            (o->variant_set && h.enc != (o->variant == VAR_JPEG ? ENC_JPEG
-                                                                : ENC_RAW)))
+            (o->variant_set &&
+             h.enc != (o->variant == VAR_JPEG ? ENC_JPEG : ENC_RAW)))
             continue;
         uint64_t off = stream_reader_frame_offset(r);
         if (!print(&h, variant_name(h.enc == ENC_JPEG ? VAR_JPEG : VAR_RAW),

@@ -105,8 +105,8 @@ static void assert_same(const struct frame_hdr *a, const uint8_t *pa,
 static void test_round_trip_pipe(void **state)
 {
     (void)state;
-    static const uint32_t dims[][2] = {{1, 1}, {64, 48}, {640, 480},
-                                       {1920, 1080}, {7, 3}};
+    static const uint32_t dims[][2] = {
+        {1, 1}, {64, 48}, {640, 480}, {1920, 1080}, {7, 3}};
     enum { N = sizeof dims / sizeof dims[0] };
     struct frame_hdr hs[N];
     uint8_t *ps[N];
@@ -309,8 +309,7 @@ static void test_big_frame_cut_short(void **state)
     assert_true(stream_reader_mem(r) <= 4 * body);
     stream_reader_free(r);
     /* With a lower limit the same frame is refused outright. */
-    assert_int_equal(read_mem(buf, (size_t)hl + body, 1 << 24, &r),
-                     -EBADMSG);
+    assert_int_equal(read_mem(buf, (size_t)hl + body, 1 << 24, &r), -EBADMSG);
     assert_non_null(strstr(stream_reader_error(r), "over the limit"));
     assert_true(stream_reader_mem(r) <= 65536);
     stream_reader_free(r);
@@ -321,8 +320,8 @@ static void test_big_frame_cut_short(void **state)
 static void test_huge_declared_counts(void **state)
 {
     (void)state;
-    static const uint8_t arr[] = {0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff,
-                                  0xff};
+    static const uint8_t arr[] = {0x81, 0xa1, 'x',  0xdd,
+                                  0xff, 0xff, 0xff, 0xff};
     static const uint8_t map[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
     struct stream_reader *r;
 
@@ -402,9 +401,8 @@ static void *drain(void *arg)
     for (;;) {
         if (s->len == cap)
             s->got = realloc(s->got, cap *= 2);
-        ssize_t n = read(s->fd, s->got + s->len, cap - s->len < 1000
-                                                     ? cap - s->len
-                                                     : 1000);
+        ssize_t n = read(s->fd, s->got + s->len,
+                         cap - s->len < 1000 ? cap - s->len : 1000);
         if (n <= 0)
             break;
         s->len += (size_t)n;
