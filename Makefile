@@ -26,7 +26,9 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) \
 CXXFLAGS += -std=c++17 $(OPT) $(WARN) $(SAN) \
             $(shell pkg-config --cflags $(CV_PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
-CV_LIBS  := $(shell pkg-config --libs $(CV_PKGS) 2>/dev/null)
+# Only the OpenCV modules the shims use.
+CV_LIBS  := -lopencv_highgui -lopencv_videoio -lopencv_imgcodecs \
+            -lopencv_imgproc -lopencv_core
 LDFLAGS  += $(SAN)
 
 LIB      := $(BUILD)/libvidpipe.a

@@ -1,15 +1,17 @@
 /* cvsource.cpp -- OpenCV video sources behind a C interface.
  *
- * cv::VideoCapture decodes straight into the caller's buffer: dst is
- * wrapped in a cv::Mat header and VideoCapture::read() writes into it, so a
- * frame is written once.  Only when the decoder hands back another size or
+ * cv::VideoCapture writes each frame straight into the caller's buffer: dst
+ * is wrapped in a cv::Mat header and VideoCapture::read() fills it, so this
+ * module adds no copy.  Only when the decoder hands back another size or
  * type (a file whose frames change size, a gray or 16-bit source) is the
- * frame converted or scaled into dst, which is the one copy OpenCV forces.
+ * frame converted or scaled into dst: the one copy OpenCV forces.
  *
  * Open reads one frame ahead: the geometry it reports then is what the
  * decoder really produces (container headers can disagree, e.g. rotation),
  * and a file that cannot be decoded fails at open, not later.  Files hand
- * that frame to the first read; live sources drop it, as it is stale.
+ * that frame (copied once) to the first read; live sources drop it, as it
+ * is stale.  Rewind reads ahead the same way, to know it really got back to
+ * the start.
  *
  * Local paths and devices are checked with stat()/access() first, so a
  * typo gets one line with the errno text instead of backend noise.  Every
@@ -38,12 +40,12 @@ enum { MAX_DIM = 16384 };
 struct cvsource {
     cv::VideoCapture cap;
     std::string spec;
-    int dev_index;  /* >= 0: /dev/videoN opened by index */
-    bool is_dev;    /* V4L2 device (by index or by path) */
-    bool is_file;   /* seekable local file */
+    int dev_index; /* >= 0: /dev/videoN opened by index */
+    bool is_dev;   /* V4L2 device (by index or by path) */
+    bool is_file;  /* seekable local file */
     uint32_t w, h;
     double fps;
-    cv::Mat first;  /* frame read at open, until the first read */
+    cv::Mat first; /* frame read at open, until the first read */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -98,8 +100,11 @@ struct probe_quiet {
 /* N for "/dev/videoN", else -1. */
 static int video_index(const char *spec)
 {
-    const char *p = spec + strlen("/dev/video");
-    if (strncmp(spec, "/dev/video", strlen("/dev/video")) != 0 || !*p)
+    static const char prefix[] = "/dev/video";
+    if (strncmp(spec, prefix, sizeof prefix - 1) != 0)
+        return -1;
+    const char *p = spec + sizeof prefix - 1;
+    if (!*p)
         return -1;
     long n = 0;
     for (; *p; p++) {
@@ -206,14 +211,14 @@ static int do_open(struct cvsource *s, uint32_t want_w, uint32_t want_h,
 
     if (!open_capture(s)) {
         if (s->is_dev)
-            seterr(err, errlen, "cannot open %s: not a V4L2 capture "
-                   "device, or busy", spec);
+            seterr(err, errlen,
+                   "cannot open %s: not a V4L2 capture device, or busy", spec);
         else if (is_url)
-            seterr(err, errlen, "cannot open %s: unreachable or not a "
-                   "video stream", spec);
+            seterr(err, errlen,
+                   "cannot open %s: unreachable or not a video stream", spec);
         else
-            seterr(err, errlen, "cannot open %s: not a video OpenCV can "
-                   "decode", spec);
+            seterr(err, errlen, "cannot open %s: not a video OpenCV can decode",
+                   spec);
         return s->is_dev ? EBUSY : EINVAL;
     }
     if (s->is_dev) {
@@ -229,8 +234,8 @@ static int do_open(struct cvsource *s, uint32_t want_w, uint32_t want_h,
         seterr(err, errlen, "cannot read a frame from %s", spec);
         return EIO;
     }
-    if (s->first.cols <= 0 || s->first.rows <= 0 ||
-        s->first.cols > MAX_DIM || s->first.rows > MAX_DIM) {
+    if (s->first.cols <= 0 || s->first.rows <= 0 || s->first.cols > MAX_DIM ||
+        s->first.rows > MAX_DIM) {
         seterr(err, errlen, "%s: unsupported frame size %dx%d", spec,
                s->first.cols, s->first.rows);
         return EINVAL;
@@ -296,8 +301,7 @@ extern "C" int cvsource_is_file(const struct cvsource *s)
     return s->is_file;
 }
 
-extern "C" int cvsource_read(struct cvsource *s, uint8_t *dst,
-                             uint32_t stride)
+extern "C" int cvsource_read(struct cvsource *s, uint8_t *dst, uint32_t stride)
 {
     if (!s || !dst || stride < s->w * 3)
         return -1;
@@ -312,13 +316,12 @@ extern "C" int cvsource_read(struct cvsource *s, uint8_t *dst,
             /* A device that stops delivering is broken; a file or a
              * stream that stops has ended. */
             return s->is_dev ? -1 : 1;
-        if (out.data == dst && out.rows == (int)s->h &&
-            out.cols == (int)s->w && out.type() == CV_8UC3)
+        if (out.data == dst && out.rows == (int)s->h && out.cols == (int)s->w &&
+            out.type() == CV_8UC3)
             return 0;
         /* The decoder allocated its own frame: fit it into dst. */
-        cv::Mat got = out;
         cv::Mat into((int)s->h, (int)s->w, CV_8UC3, dst, stride);
-        return fit_into(got, into) ? 0 : -1;
+        return fit_into(out, into) ? 0 : -1;
     } catch (...) {
         return -1;
     }
@@ -329,11 +332,19 @@ extern "C" int cvsource_rewind(struct cvsource *s)
     if (!s || !s->is_file)
         return -1;
     try {
+        /* Read the first frame ahead to know the seek worked: in files
+         * without an index (MPEG-TS, raw MJPEG) it "succeeds" and then
+         * nothing reads.  Reopening always lands on the first frame. */
         s->first.release();
-        if (s->cap.isOpened() && s->cap.set(cv::CAP_PROP_POS_FRAMES, 0))
+        if (s->cap.isOpened() && s->cap.set(cv::CAP_PROP_POS_FRAMES, 0) &&
+            s->cap.read(s->first) && !s->first.empty())
             return 0;
+        s->first.release();
         s->cap.release();
-        return open_capture(s) ? 0 : -1;
+        if (open_capture(s) && s->cap.read(s->first) && !s->first.empty())
+            return 0;
+        s->first.release();
+        return -1;
     } catch (...) {
         return -1;
     }

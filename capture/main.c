@@ -1,8 +1,12 @@
 /* main.c -- vidpipe-capture: read frames from a source and publish them.
  *
- * Over ZeroMQ, capture produces each variant (raw pixels, JPEG) only while
- * somebody subscribes to it, and then once for all subscribers: pixels
- * are written once into a pool buffer that ZeroMQ sends without copying.
+ * Over ZeroMQ, capture produces each variant only while somebody
+ * subscribes to it, and then once for all subscribers.  While a same-host
+ * subscriber wants shared memory, each frame is written once into a slot
+ * of the stream's ring and only a descriptor is published; the raw and
+ * JPEG variants for remote subscribers are made from that slot.  With no
+ * shm subscriber, the source writes into a pool buffer that ZeroMQ sends
+ * without copying.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +27,7 @@
 #include "piperun.h"
 #include "pool.h"
 #include "pub.h"
+#include "ring.h"
 #include "source.h"
 #include "stats.h"
 
@@ -35,8 +40,9 @@ struct opts {
     uint64_t frames;
     enum frame_enc codec;
     int quality;
+    uint32_t ring_slots;
     double speed;
-    bool stats_json, stream_set;
+    bool stats_json, no_shm, stream_set;
 };
 
 static void usage(FILE *f)
@@ -70,6 +76,8 @@ static void usage(FILE *f)
         "(ZeroMQ subscribers\n"
         "                       choose their own; see README)\n"
         "  -q, --quality Q      JPEG quality 1..100 (default 80)\n"
+        "      --ring N         shared-memory ring slots (default 8)\n"
+        "      --no-shm         never offer frames through shared memory\n"
         "      --stats-json     print a JSON stats line a second on stderr\n"
         "  -h, --help           this help\n"
         "  -V, --version        print the version\n");
@@ -90,6 +98,8 @@ static int parse(int argc, char **argv, struct opts *o)
         {"codec", required_argument, 0, 'c'},
         {"quality", required_argument, 0, 'q'},
         {"stats-json", no_argument, 0, 'j'},
+        {"ring", required_argument, 0, 'R'},
+        {"no-shm", no_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -103,6 +113,7 @@ static int parse(int argc, char **argv, struct opts *o)
                        .req.fps = -1,
                        .codec = ENC_RAW,
                        .quality = 80,
+                       .ring_slots = RING_DEFAULT_SLOTS,
                        .speed = 1};
     while ((c = getopt_long(argc, argv, "i:o:s:n:q:hV", lo, NULL)) != -1) {
         switch (c) {
@@ -111,6 +122,15 @@ static int parse(int argc, char **argv, struct opts *o)
         case 's': o->stream = optarg, o->stream_set = true; break;
         case 'l': o->req.loop = true; break;
         case 'j': o->stats_json = true; break;
+        case 'M': o->no_shm = true; break;
+        case 'R':
+            if (cli_uint(optarg, RING_MIN_SLOTS, RING_MAX_SLOTS, &u) < 0) {
+                log_err("--ring %s: expected %d..%d", optarg, RING_MIN_SLOTS,
+                        RING_MAX_SLOTS);
+                return -1;
+            }
+            o->ring_slots = (uint32_t)u;
+            break;
         case 'S':
             if (cli_size(optarg, &o->req.width, &o->req.height) < 0) {
                 log_err("--size %s: expected WxH, each 1..16384", optarg);
@@ -177,9 +197,10 @@ struct capture {
     struct pub *pub;
     struct pool *raw_pool, *jpeg_pool;
     struct jpeg *jpeg;
+    struct ring *ring;
     struct stats st;
     struct frame_hdr hdr;
-    uint64_t raw_sent, jpeg_encodes, skipped;
+    uint64_t raw_sent, raw_copies, jpeg_encodes, shm_sent, skipped;
     struct log_limit pool_log;
 };
 
@@ -204,21 +225,33 @@ static void wait_until(struct capture *cap, int64_t deadline)
     }
 }
 
-/* Publishes the frame in buf (a raw_pool buffer, consumed here). */
-static void publish(struct capture *cap, uint8_t *buf, bool want_raw,
-                    bool want_jpeg)
+/* Publishes the payload variants of the frame whose pixels are px.  buf
+ * is px's pool buffer, consumed here, or NULL when px is a ring slot (a
+ * raw payload then takes one copy, made only for raw subscribers). */
+static uint64_t publish(struct capture *cap, const uint8_t *px, uint8_t *buf,
+                        bool want_raw, bool want_jpeg)
 {
     struct frame_hdr *h = &cap->hdr;
     zmq_msg_t m;
     uint64_t bytes = 0;
 
+    if (want_raw && !buf) {
+        if (!(buf = pool_get(cap->raw_pool))) {
+            log_limited(&cap->pool_log, "all frame buffers in flight");
+            cap->st.drops++;
+            want_raw = false;
+        } else {
+            memcpy(buf, px, h->size);
+            cap->raw_copies++;
+        }
+    }
     if (want_jpeg) {
         uint8_t *jb = pool_get(cap->jpeg_pool);
         size_t len;
         if (!jb) {
             log_limited(&cap->pool_log, "all JPEG buffers in flight");
             cap->st.drops++;
-        } else if (jpeg_encode(cap->jpeg, buf, h->width, h->height,
+        } else if (jpeg_encode(cap->jpeg, px, h->width, h->height,
                                h->stride, h->fmt, cap->o.quality, jb,
                                pool_size(cap->jpeg_pool), &len) < 0) {
             log_limited(&cap->pool_log, "JPEG encode failed");
@@ -239,10 +272,57 @@ static void publish(struct capture *cap, uint8_t *buf, bool want_raw,
             bytes += h->size;
             cap->raw_sent++;
         }
-    } else {
+    } else if (buf) {
         pool_zmq_free(buf, cap->raw_pool);
     }
+    return bytes;
+}
+
+/* Reads the next frame into a ring slot and publishes its descriptor, then
+ * whatever payload variants are wanted.  0, 1 end of input, -1 error. */
+static int frame_via_ring(struct capture *cap, uint64_t seq, bool want_raw,
+                          bool want_jpeg)
+{
+    struct frame_hdr *h = &cap->hdr;
+    uint32_t slot;
+    uint8_t *px = ring_write_begin(cap->ring, &slot);
+    int rc = source_read(cap->src, px, h->stride, seq);
+
+    h->seq = seq;
+    ring_write_end(cap->ring, slot, seq, &h->shm);
+    if (rc != 0)
+        return rc;
+    frame_stamp(h);
+    h->has_shm = true;
+    if (pub_send(cap->pub, VAR_SHM, h, NULL) == 0)
+        cap->shm_sent++;
+    h->has_shm = false;
+    uint64_t bytes = publish(cap, px, NULL, want_raw, want_jpeg);
     stats_frame(&cap->st, h, bytes);
+    return 0;
+}
+
+/* Reads the next frame into a pool buffer handed to ZeroMQ as is. */
+static int frame_via_pool(struct capture *cap, uint64_t seq, bool want_raw,
+                          bool want_jpeg)
+{
+    struct frame_hdr *h = &cap->hdr;
+    uint8_t *buf = pool_get(cap->raw_pool);
+    if (!buf) {
+        log_limited(&cap->pool_log, "all frame buffers in flight");
+        cap->st.drops++;
+        return 0;
+    }
+    int rc = source_read(cap->src, buf, h->stride, seq);
+    if (rc != 0) {
+        pool_zmq_free(buf, cap->raw_pool);
+        return rc;
+    }
+    h->seq = seq;
+    frame_stamp(h);
+    uint64_t bytes = publish(cap, buf, buf, want_raw, want_jpeg);
+    stats_frame(&cap->st, h, bytes);
+    return 0;
 }
 
 static int run(struct capture *cap)
@@ -281,34 +361,26 @@ static int run(struct capture *cap)
             cap->skipped++;
             next = clock_mono_ns() + period;
         }
+        bool want_shm =
+            cap->ring && pub_wants(cap->pub, VAR_SHM, cap->o.stream);
         bool want_raw = pub_wants(cap->pub, VAR_RAW, cap->o.stream);
         bool want_jpeg = pub_wants(cap->pub, VAR_JPEG, cap->o.stream);
-        if (!want_raw && !want_jpeg && source_on_demand(cap->src)) {
-            seq++;
+        if (!want_shm && !want_raw && !want_jpeg &&
+            source_on_demand(cap->src)) {
+            /* Nobody wants this frame: make none.  seq counts frames
+             * made, so a receiver's seq gaps are frames it lost. */
             stats_tick(&cap->st);
             if (!period)
                 usleep(1000);
             continue;
         }
-        uint8_t *buf = pool_get(cap->raw_pool);
-        if (!buf) {
-            log_limited(&cap->pool_log, "all frame buffers in flight");
-            cap->st.drops++;
-            continue;
-        }
-        int rc = source_read(cap->src, buf, cap->hdr.stride, seq);
-        if (rc != 0) {
-            pool_zmq_free(buf, cap->raw_pool);
-            if (rc > 0)
-                return EXIT_OK; /* end of input */
+        int rc = want_shm ? frame_via_ring(cap, seq, want_raw, want_jpeg)
+                          : frame_via_pool(cap, seq, want_raw, want_jpeg);
+        if (rc > 0)
+            return EXIT_OK; /* end of input */
+        if (rc < 0)
             return EXIT_RUNTIME;
-        }
-        cap->hdr.seq = seq++;
-        frame_stamp(&cap->hdr);
-        if (want_raw || want_jpeg)
-            publish(cap, buf, want_raw, want_jpeg);
-        else
-            pool_zmq_free(buf, cap->raw_pool);
+        seq++;
         stats_tick(&cap->st);
     }
     return EXIT_OK;
@@ -359,13 +431,24 @@ int main(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto out;
     }
+    if (!cap.o.no_shm) {
+        char name[FRAME_SHM_NAME_MAX + 1];
+        ring_gc();
+        snprintf(name, sizeof name, "/vidpipe-%d-0", (int)getpid());
+        cap.ring = ring_create(name, cap.o.ring_slots, w, h,
+                               w * pixfmt_bpp(fmt), fmt, err, sizeof err);
+        if (!cap.ring)
+            log_warn("%s; publishing without shared memory", err);
+    }
     if (!(cap.pub = pub_new(ep.url, err, sizeof err))) {
         log_err("%s", err);
         goto out;
     }
     stats_init(&cap.st, "capture", cap.o.stats_json);
     cap.st.path = "tcp";
+    stats_add_counter(&cap.st, "shm_sent", &cap.shm_sent);
     stats_add_counter(&cap.st, "raw_sent", &cap.raw_sent);
+    stats_add_counter(&cap.st, "raw_copies", &cap.raw_copies);
     stats_add_counter(&cap.st, "jpeg_encodes", &cap.jpeg_encodes);
     stats_add_counter(&cap.st, "late_skips", &cap.skipped);
     log_info("%s %ux%u %s at %.3g fps -> %s (stream %s)", cap.o.input, w, h,
@@ -379,6 +462,7 @@ out:
     pool_free(cap.raw_pool);
     pool_free(cap.jpeg_pool);
     jpeg_free(cap.jpeg);
+    ring_free(cap.ring);
     source_free(cap.src);
     return rc;
 }

@@ -121,7 +121,7 @@ static bool x_display_ok()
     return ok;
 }
 
-/* Text lines top-left on a dark box, scaled to the frame. */
+/* Text lines on a dark box, scaled to the frame. */
 static void draw_overlay(cv::Mat &m, const char *text)
 {
     const int font = cv::FONT_HERSHEY_SIMPLEX;
@@ -138,21 +138,21 @@ static void draw_overlay(cv::Mat &m, const char *text)
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) : strlen(p);
         lines.emplace_back(p, n);
-        int tw = cv::getTextSize(lines.back(), font, scale, thick, &base)
-                     .width;
+        int tw = cv::getTextSize(lines.back(), font, scale, thick, &base).width;
         box_w = std::max(box_w, tw);
         p += n + (nl ? 1 : 0);
     }
     if (lines.empty())
         return;
-    cv::rectangle(m,
-                  cv::Rect(0, 0, box_w + 2 * pad,
-                           (int)lines.size() * line_h + pad),
+    /* Bottom-left, clear of the test pattern's code band at the top. */
+    int box_h = (int)lines.size() * line_h + pad;
+    int y0 = std::max(0, m.rows - box_h);
+    cv::rectangle(m, cv::Rect(0, y0, box_w + 2 * pad, box_h),
                   cv::Scalar::all(0), cv::FILLED);
     for (size_t i = 0; i < lines.size(); i++)
         cv::putText(m, lines[i],
-                    cv::Point(pad, pad + (int)i * line_h + em.height), font,
-                    scale, cv::Scalar::all(255), thick, cv::LINE_AA);
+                    cv::Point(pad, y0 + pad + (int)i * line_h + em.height),
+                    font, scale, cv::Scalar::all(255), thick, cv::LINE_AA);
 }
 
 extern "C" struct cvwindow *cvwindow_new(const char *title)
@@ -288,8 +288,8 @@ extern "C" struct cvwriter *cvwriter_new(const char *path, uint32_t w,
     }
     int fourcc = fourcc_for(path);
     if (!fourcc) {
-        snprintf(err, errlen, "%s: unknown container (use .avi, .mp4 or "
-                 ".mkv)", path);
+        snprintf(err, errlen, "%s: unknown container (use .avi, .mp4 or .mkv)",
+                 path);
         errno = EINVAL;
         return NULL;
     }
@@ -317,8 +317,8 @@ extern "C" struct cvwriter *cvwriter_new(const char *path, uint32_t w,
                         cv::Size((int)w, (int)h), true) &&
             vw->vw.isOpened())
             return vw;
-        snprintf(err, errlen, "cannot open %s for writing: no FFmpeg "
-                 "encoder for it", path);
+        snprintf(err, errlen,
+                 "cannot open %s for writing: no FFmpeg encoder for it", path);
     } catch (const std::bad_alloc &) {
         snprintf(err, errlen, "%s: out of memory", path);
         e = ENOMEM;
@@ -334,8 +334,7 @@ extern "C" struct cvwriter *cvwriter_new(const char *path, uint32_t w,
 }
 
 extern "C" int cvwriter_write(struct cvwriter *vw, const uint8_t *px,
-                              uint32_t w, uint32_t h, uint32_t stride,
-                              int fmt)
+                              uint32_t w, uint32_t h, uint32_t stride, int fmt)
 {
     if (!vw)
         return -1;
@@ -352,8 +351,8 @@ extern "C" int cvwriter_write(struct cvwriter *vw, const uint8_t *px,
             img = &vw->scratch;
         /* A file cannot change geometry midway: scale to the first one. */
         if (w != vw->w || h != vw->h) {
-            cv::resize(*img, vw->scaled, cv::Size((int)vw->w, (int)vw->h),
-                       0, 0, cv::INTER_AREA);
+            cv::resize(*img, vw->scaled, cv::Size((int)vw->w, (int)vw->h), 0, 0,
+                       cv::INTER_AREA);
             img = &vw->scaled;
         }
         vw->vw.write(*img);

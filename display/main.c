@@ -4,6 +4,12 @@
  * the newest frame in a one-slot mailbox, so ZeroMQ's queues never back
  * up behind a slow sink: the sink always takes the freshest frame there
  * is, and frames it had no time for are counted as drops (gaps in seq).
+ *
+ * The display first asks for shared-memory descriptors; if the ring they
+ * name cannot be opened here (another host), it asks for payloads
+ * instead.  Shm pixels are used in place and checked for tearing after
+ * use; sinks that write bytes out copy the frame first and write only
+ * what was intact.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +28,7 @@
 #include "log.h"
 #include "net.h"
 #include "pattern.h"
+#include "ring.h"
 #include "sink.h"
 #include "stats.h"
 #include "stream.h"
@@ -38,7 +45,7 @@ struct opts {
     uint64_t frames;
     double timeout_s, fps;
     uint64_t delay_ms;
-    bool stats_json, verify;
+    bool stats_json, verify, no_shm;
 };
 
 static void usage(FILE *f)
@@ -63,6 +70,8 @@ static void usage(FILE *f)
         "  -t, --timeout S    exit 1 when no frame came for S seconds\n"
         "      --fps N        frame rate written into video files (default "
         "30)\n"
+        "      --no-shm       never use shared memory (payloads over "
+        "ZeroMQ)\n"
         "      --no-verify    do not check test: frames' pixels\n"
         "      --sink-delay MS  spend MS ms more per frame (simulates a slow "
         "sink)\n"
@@ -83,6 +92,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"timeout", required_argument, 0, 't'},
         {"fps", required_argument, 0, 'f'},
         {"no-verify", no_argument, 0, 'N'},
+        {"no-shm", no_argument, 0, 'M'},
         {"sink-delay", required_argument, 0, 'D'},
         {"stats-json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
@@ -105,6 +115,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 's': o->stream = optarg; break;
         case 'j': o->stats_json = true; break;
         case 'N': o->verify = false; break;
+        case 'M': o->no_shm = true; break;
         case 'c':
             if (strcmp(optarg, "raw") == 0)
                 o->variant = VAR_RAW;
@@ -180,8 +191,12 @@ struct display {
     struct stats st;
     struct sink *sink;
     struct jpeg *jpeg;
-    uint8_t *pixels; /* decoded JPEG */
+    struct ring_reader *rings;
+    uint8_t *pixels; /* decoded JPEG, or a copy of shm pixels */
     size_t pixels_cap;
+    bool copy_shm;             /* the sink writes bytes out */
+    _Atomic bool use_shm;      /* subscribed to descriptors */
+    _Atomic bool want_payload; /* main thread: switch to payloads */
     _Atomic uint64_t bad, received;
     uint64_t received_seen; /* the main thread's copy, for stats */
     struct log_limit bad_log, verify_log;
@@ -200,6 +215,11 @@ static void *receiver(void *arg)
     while (!cli_stop && !d->mb.stop) {
         if (zmq_poll(&it, 1, 100) < 0 && errno == ETERM)
             break;
+        if (d->want_payload && d->use_shm) {
+            sub_subscribe(d->sub, VAR_SHM, d->o.stream, false);
+            sub_subscribe(d->sub, VAR_RAW, d->o.stream, true);
+            d->use_shm = false;
+        }
         for (;;) {
             int rc = sub_read(d->sub, &f, &why);
             if (rc == -EBADMSG) {
@@ -276,17 +296,9 @@ static bool take_stdin(struct display *d, struct sub_frame *f)
     return false;
 }
 
-/* The pixels of f, decoding JPEG into d->pixels; NULL if undecodable. */
-static const uint8_t *pixels_of(struct display *d, struct sub_frame *f,
-                                uint32_t *stride)
+/* The scratch buffer, grown to need bytes; NULL if out of memory. */
+static uint8_t *scratch(struct display *d, size_t need)
 {
-    struct frame_hdr *h = &f->hdr;
-    if (h->enc == ENC_RAW) {
-        *stride = h->stride;
-        return f->data;
-    }
-    *stride = h->width * pixfmt_bpp(h->fmt);
-    size_t need = (size_t)*stride * h->height;
     if (need > d->pixels_cap) {
         free(d->pixels);
         d->pixels_cap = 0;
@@ -294,24 +306,81 @@ static const uint8_t *pixels_of(struct display *d, struct sub_frame *f,
             return NULL;
         d->pixels_cap = need;
     }
-    if (jpeg_decode(d->jpeg, f->data, f->len, d->pixels, h->width, h->height,
-                    *stride, h->fmt) < 0)
-        return NULL;
     return d->pixels;
 }
 
-static void verify(struct display *d, const struct frame_hdr *h,
-                   const uint8_t *px, uint32_t stride)
+/* The pixels of a payload frame f, decoding JPEG into the scratch buffer;
+ * NULL (counted bad) if undecodable. */
+static const uint8_t *payload_pixels(struct display *d, struct sub_frame *f,
+                                     uint32_t *stride)
+{
+    struct frame_hdr *h = &f->hdr;
+    if (h->enc == ENC_RAW) {
+        *stride = h->stride;
+        return f->data;
+    }
+    *stride = h->width * pixfmt_bpp(h->fmt);
+    uint8_t *px = scratch(d, (size_t)*stride * h->height);
+    if (!px || jpeg_decode(d->jpeg, f->data, f->len, px, h->width, h->height,
+                           *stride, h->fmt) < 0) {
+        d->bad++;
+        log_limited(&d->bad_log, "undecodable JPEG in frame %llu",
+                    (unsigned long long)h->seq);
+        return NULL;
+    }
+    return px;
+}
+
+/* The pixels of a descriptor frame f, in place in the ring (or copied to
+ * the scratch buffer for sinks that write bytes out).  NULL when there is
+ * nothing to show: the ring is not reachable (switches to payloads), the
+ * descriptor is bad (counted), or the slot was already overwritten
+ * (counted torn). */
+static const uint8_t *shm_pixels(struct display *d, struct sub_frame *f)
+{
+    const char *why;
+    int rc = ring_reader_check(d->rings, &f->hdr, &why);
+    if (rc == -ENOENT) {
+        if (!d->want_payload)
+            log_info("shm %s: %s; switching to payloads over ZeroMQ",
+                     f->hdr.shm.name, why);
+        d->want_payload = true;
+        return NULL;
+    }
+    if (rc < 0) {
+        d->bad++;
+        log_limited(&d->bad_log, "rejected shm descriptor: %s", why);
+        return NULL;
+    }
+    const uint8_t *px = ring_read_begin(d->rings, &f->hdr);
+    if (!px) {
+        d->st.torn++;
+        return NULL;
+    }
+    if (!d->copy_shm)
+        return px;
+    uint8_t *copy = scratch(d, f->hdr.size);
+    if (!copy)
+        return NULL;
+    memcpy(copy, px, f->hdr.size);
+    if (!ring_read_end(d->rings, &f->hdr)) {
+        d->st.torn++;
+        return NULL;
+    }
+    return copy;
+}
+
+/* 1 if px shows h's seq, -1 if it shows something else, 0 unchecked. */
+static int verify(struct display *d, const struct frame_hdr *h,
+                  const uint8_t *px, uint32_t stride)
 {
     uint64_t seq;
     if (!d->o.verify || h->width < PATTERN_MIN_W || h->height < PATTERN_MIN_H)
-        return;
+        return 0;
     if (pattern_read(px, h->width, h->height, stride, h->fmt, &seq) == 0 &&
-        seq == h->seq) {
-        d->st.verified++;
-    } else {
-        d->st.mismatch++;
-    }
+        seq == h->seq)
+        return 1;
+    return -1;
 }
 
 static int run(struct display *d)
@@ -325,6 +394,7 @@ static int run(struct display *d)
         bool got = d->in ? take_stdin(d, &f) : take(d, &f, 20);
         d->st.bad = d->bad;
         d->received_seen = d->received;
+        stats_tick(&d->st);
         if (sink_poll(d->sink) == SINK_QUIT)
             break;
         if (!got) {
@@ -336,19 +406,17 @@ static int run(struct display *d)
                 rc = EXIT_RUNTIME;
                 break;
             }
-            stats_tick(&d->st);
             continue;
         }
         last = clock_mono_ns();
-        uint32_t stride;
-        const uint8_t *px = pixels_of(d, &f, &stride);
-        if (!px) {
-            d->st.bad++;
-            log_limited(&d->bad_log, "undecodable JPEG in frame %llu",
-                        (unsigned long long)f.hdr.seq);
+        bool shm = f.var == VAR_SHM;
+        uint32_t stride = f.hdr.stride;
+        const uint8_t *px =
+            shm ? shm_pixels(d, &f) : payload_pixels(d, &f, &stride);
+        if (!px)
             continue;
-        }
-        verify(d, &f.hdr, px, stride);
+        d->st.path = d->in ? "pipe" : shm ? "shm" : "tcp";
+        int v = verify(d, &f.hdr, px, stride);
         int wr = sink_write(d->sink, &f.hdr, px, stride);
         if (wr == SINK_QUIT) /* stdout's reader has gone: a normal end */
             break;
@@ -356,12 +424,18 @@ static int run(struct display *d)
             rc = EXIT_RUNTIME;
             break;
         }
-        /* The frame's age is taken when the sink has it. */
-        stats_frame(&d->st, &f.hdr, f.len);
         if (d->o.delay_ms)
             usleep((useconds_t)d->o.delay_ms * 1000);
+        /* Pixels used in place must still be the frame's now. */
+        if (shm && !d->copy_shm && !ring_read_end(d->rings, &f.hdr)) {
+            d->st.torn++;
+            continue;
+        }
+        d->st.verified += v > 0;
+        d->st.mismatch += v < 0;
+        /* The frame's age is taken when the sink has had it. */
+        stats_frame(&d->st, &f.hdr, f.len);
         sub_frame_fini(&f);
-        stats_tick(&d->st);
         if (d->o.frames && d->st.frames >= d->o.frames)
             break;
     }
@@ -404,7 +478,8 @@ int main(int argc, char **argv)
         log_err("%s", err);
         goto out;
     }
-    if (!(d.jpeg = jpeg_new())) {
+    d.copy_shm = spec.kind != SINK_NULL && spec.kind != SINK_WINDOW;
+    if (!(d.jpeg = jpeg_new()) || !(d.rings = ring_reader_new())) {
         log_err("cannot set up the JPEG decoder");
         rc = EXIT_RUNTIME;
         goto out;
@@ -423,7 +498,9 @@ int main(int argc, char **argv)
         log_err("%s", err);
         goto out;
     }
-    sub_subscribe(d.sub, d.o.variant, d.o.stream, true);
+    d.use_shm = d.o.variant == VAR_RAW && !d.o.no_shm;
+    sub_subscribe(d.sub, d.use_shm ? VAR_SHM : d.o.variant, d.o.stream,
+                  true);
     stats_add_counter(&d.st, "received", &d.received_seen);
     pthread_mutex_init(&d.mb.mu, NULL);
     pthread_cond_init(&d.mb.cv, NULL);
@@ -447,6 +524,7 @@ out:
     net_term();
     sink_free(d.sink);
     jpeg_free(d.jpeg);
+    ring_reader_free(d.rings);
     free(d.pixels);
     return rc;
 }

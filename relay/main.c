@@ -5,12 +5,19 @@
  * drops what is bad.  Subscriptions flow the other way: what downstream
  * subscribers ask for is what the relay asks upstream for, so a variant
  * nobody wants is never produced or sent.
+ *
+ * Shared memory: descriptors from a producer on this host are checked
+ * against its ring and forwarded, pixels untouched.  When a stream's ring
+ * cannot be opened here (its producer is on another host), the relay
+ * subscribes to that stream's raw payload instead, writes each frame once
+ * into a ring of its own, and publishes descriptors for this host.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -20,19 +27,22 @@
 #include "net.h"
 #include "piperun.h"
 #include "pub.h"
+#include "ring.h"
 #include "stats.h"
 #include "sub.h"
 
 #define PROG "vidpipe-relay"
 #define MAX_INPUTS 16
 #define BATCH 64 /* messages forwarded before looking at the other socket */
+#define MAX_STREAMS 16
 
 struct opts {
     const char *inputs[MAX_INPUTS];
     unsigned ninputs;
     const char *output;
+    uint32_t ring_slots;
     enum variant variant;
-    bool stats_json;
+    bool stats_json, no_shm;
 };
 
 static void usage(FILE *f)
@@ -50,6 +60,8 @@ static void usage(FILE *f)
         "stdin/stdout\n"
         "      --codec C      raw (default) or jpeg: what -o - asks the "
         "publisher for\n"
+        "      --ring N       slots of the relay's own shm rings (default 8)\n"
+        "      --no-shm       make no shm ring for streams from other hosts\n"
         "      --stats-json   print a JSON stats line a second on stderr\n"
         "  -h, --help         this help\n"
         "  -V, --version      print the version\n");
@@ -62,13 +74,18 @@ static int parse(int argc, char **argv, struct opts *o)
         {"output", required_argument, 0, 'o'},
         {"codec", required_argument, 0, 'c'},
         {"stats-json", no_argument, 0, 'j'},
+        {"ring", required_argument, 0, 'R'},
+        {"no-shm", no_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
+    uint64_t u;
     int c;
 
-    *o = (struct opts){.output = "tcp://127.0.0.1:5556", .variant = VAR_RAW};
+    *o = (struct opts){.output = "tcp://127.0.0.1:5556",
+                       .ring_slots = RING_DEFAULT_SLOTS,
+                       .variant = VAR_RAW};
     while ((c = getopt_long(argc, argv, "i:o:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -87,6 +104,15 @@ static int parse(int argc, char **argv, struct opts *o)
             }
             o->variant = strcmp(optarg, "jpeg") == 0 ? VAR_JPEG : VAR_RAW;
             break;
+        case 'M': o->no_shm = true; break;
+        case 'R':
+            if (cli_uint(optarg, RING_MIN_SLOTS, RING_MAX_SLOTS, &u) < 0) {
+                log_err("--ring %s: expected %d..%d", optarg, RING_MIN_SLOTS,
+                        RING_MAX_SLOTS);
+                return -1;
+            }
+            o->ring_slots = (uint32_t)u;
+            break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': cli_version(PROG); exit(EXIT_OK);
         default: usage(stderr); return -1;
@@ -101,18 +127,118 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* What the relay knows of one stream. */
+struct rstream {
+    char name[FRAME_STREAM_MAX + 1];
+    bool remote;    /* its producer's ring cannot be opened here */
+    bool raw_added; /* we subscribed its raw payload to fill our ring */
+    struct ring *ring;
+};
+
 struct relay {
+    struct opts o;
     struct sub *sub;
     struct pub *pub;
+    struct ring_reader *rings;
     struct stats st;
+    struct rstream streams[MAX_STREAMS];
+    unsigned nstreams, nrings;
+    uint64_t shm_forwarded, ring_writes;
     struct log_limit bad_log;
 };
+
+static struct rstream *stream_get(struct relay *r, const char *name)
+{
+    for (unsigned i = 0; i < r->nstreams; i++)
+        if (strcmp(r->streams[i].name, name) == 0)
+            return &r->streams[i];
+    if (r->nstreams == MAX_STREAMS)
+        return NULL;
+    struct rstream *s = &r->streams[r->nstreams++];
+    memcpy(s->name, name, sizeof s->name);
+    return s;
+}
+
+/* For a remote stream, holds a raw subscription upstream exactly while
+ * somebody here wants its descriptors. */
+static void update_remote(struct relay *r, struct rstream *s)
+{
+    bool want = s->remote && !r->o.no_shm &&
+                pub_wants(r->pub, VAR_SHM, s->name);
+    if (want != s->raw_added) {
+        sub_subscribe(r->sub, VAR_RAW, s->name, want);
+        s->raw_added = want;
+    }
+}
 
 /* A downstream subscription (or its end) is passed upstream as is. */
 static void pass_upstream(void *arg, const char *prefix, size_t len, int on)
 {
     struct relay *r = arg;
     sub_subscribe_prefix(r->sub, prefix, len, on);
+    for (unsigned i = 0; i < r->nstreams; i++)
+        update_remote(r, &r->streams[i]);
+}
+
+/* A descriptor: forwarded if its ring is on this host and it fits it. */
+static void on_descriptor(struct relay *r, struct sub_frame *f)
+{
+    struct rstream *s = stream_get(r, f->hdr.stream);
+    const char *why;
+    int rc = ring_reader_check(r->rings, &f->hdr, &why);
+
+    if (rc == -ENOENT) {
+        if (s && !s->remote) {
+            log_info("stream %s comes from another host (%s)",
+                     f->hdr.stream, why);
+            s->remote = true;
+            update_remote(r, s);
+        }
+        return;
+    }
+    if (rc < 0) {
+        r->st.bad++;
+        log_limited(&r->bad_log, "rejected shm descriptor: %s", why);
+        return;
+    }
+    stats_frame(&r->st, &f->hdr, 0);
+    r->st.path = "shm";
+    r->shm_forwarded++;
+    pub_forward(r->pub, f->parts, f->nparts);
+    f->nparts = 0; /* the parts were moved */
+}
+
+/* A raw frame of a remote stream, written once into this host's ring for
+ * the local subscribers that want descriptors. */
+static void fill_ring(struct relay *r, struct rstream *s,
+                      const struct sub_frame *f)
+{
+    const struct frame_hdr *h = &f->hdr;
+    char err[256];
+
+    if (s->ring && !ring_fits(s->ring, h->width, h->height, h->stride,
+                              h->fmt)) {
+        ring_free(s->ring);
+        s->ring = NULL;
+    }
+    if (!s->ring) {
+        char name[FRAME_SHM_NAME_MAX + 1];
+        snprintf(name, sizeof name, "/vidpipe-%d-%u", (int)getpid(),
+                 r->nrings++);
+        s->ring = ring_create(name, r->o.ring_slots, h->width, h->height,
+                              h->stride, h->fmt, err, sizeof err);
+        if (!s->ring) {
+            log_limited(&r->bad_log, "%s", err);
+            return;
+        }
+    }
+    struct frame_hdr dh = *h;
+    uint32_t slot;
+    memcpy(ring_write_begin(s->ring, &slot), f->data, f->len);
+    ring_write_end(s->ring, slot, h->seq, &dh.shm);
+    dh.has_shm = true;
+    r->ring_writes++;
+    pub_send(r->pub, VAR_SHM, &dh, NULL);
 }
 
 static void forward(struct relay *r)
@@ -132,8 +258,16 @@ static void forward(struct relay *r)
         }
         if (rc < 0)
             break;
-        uint64_t bytes = f.len;
-        stats_frame(&r->st, &f.hdr, bytes);
+        if (f.var == VAR_SHM) {
+            on_descriptor(r, &f);
+            continue;
+        }
+        struct rstream *s = f.var == VAR_RAW ? stream_get(r, f.hdr.stream)
+                                             : NULL;
+        if (s && s->raw_added)
+            fill_ring(r, s, &f);
+        stats_frame(&r->st, &f.hdr, f.len);
+        r->st.path = "tcp";
         pub_forward(r->pub, f.parts, f.nparts);
         f.nparts = 0; /* the parts were moved */
     }
@@ -142,7 +276,7 @@ static void forward(struct relay *r)
 
 int main(int argc, char **argv)
 {
-    struct relay r = {0};
+    static struct relay r;
     struct opts o;
     struct endpoint ep;
     const char *why;
@@ -174,6 +308,13 @@ int main(int argc, char **argv)
                                  o.stats_json};
         return piperun(&pc);
     }
+    r.o = o;
+    if (!o.no_shm)
+        ring_gc();
+    if (!(r.rings = ring_reader_new())) {
+        log_err("out of memory");
+        return EXIT_RUNTIME;
+    }
     if (!(r.sub = sub_new(o.inputs, o.ninputs, err, sizeof err)) ||
         !(r.pub = pub_new(ep.url, err, sizeof err))) {
         log_err("%s", err);
@@ -181,6 +322,8 @@ int main(int argc, char **argv)
     }
     stats_init(&r.st, "relay", o.stats_json);
     r.st.path = "tcp";
+    stats_add_counter(&r.st, "shm_forwarded", &r.shm_forwarded);
+    stats_add_counter(&r.st, "ring_writes", &r.ring_writes);
     log_info("%s%s -> %s", o.inputs[0], o.ninputs > 1 ? " ..." : "",
              ep.url);
 
@@ -204,5 +347,8 @@ out:
     sub_free(r.sub);
     pub_free(r.pub);
     net_term();
+    for (unsigned i = 0; i < r.nstreams; i++)
+        ring_free(r.streams[i].ring);
+    ring_reader_free(r.rings);
     return rc;
 }

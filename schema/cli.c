@@ -30,7 +30,8 @@ void cli_signals(void)
 int cli_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 {
     char *end;
-    if (!s || !*s || *s == '-' || *s == '+')
+    /* strtoull would skip blanks and accept a sign: digits only. */
+    if (!s || *s < '0' || *s > '9')
         return -EINVAL;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);

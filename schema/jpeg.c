@@ -49,8 +49,7 @@ static int tj_format(enum pixfmt fmt)
 
 /* True if w x h pixels of fmt at stride fit what TurboJPEG (ints) and the
  * frame format (FRAME_DIM_MAX) accept. */
-static int geometry_ok(uint32_t w, uint32_t h, uint32_t stride,
-                       enum pixfmt fmt)
+static int geometry_ok(uint32_t w, uint32_t h, uint32_t stride, enum pixfmt fmt)
 {
     unsigned bpp = pixfmt_bpp(fmt);
     return bpp && w && h && w <= FRAME_DIM_MAX && h <= FRAME_DIM_MAX &&
@@ -97,6 +96,15 @@ static int decoder(struct jpeg *j)
     return 0;
 }
 
+/* TurboJPEG 2.1 does not reset a decompressor after a header error: every
+ * later call then fails too.  Bad input is rare, so start afresh. */
+static int bad_input(struct jpeg *j)
+{
+    tjDestroy(j->dec);
+    j->dec = NULL;
+    return -EBADMSG;
+}
+
 int jpeg_peek(struct jpeg *j, const uint8_t *src, size_t len, uint32_t *w,
               uint32_t *h)
 {
@@ -109,7 +117,7 @@ int jpeg_peek(struct jpeg *j, const uint8_t *src, size_t len, uint32_t *w,
     if (tjDecompressHeader3(j->dec, src, (unsigned long)len, &jw, &jh, &samp,
                             &cs) != 0 ||
         jw < 1 || jh < 1 || jw > FRAME_DIM_MAX || jh > FRAME_DIM_MAX)
-        return -EBADMSG;
+        return bad_input(j);
     *w = (uint32_t)jw;
     *h = (uint32_t)jh;
     return 0;
@@ -131,9 +139,9 @@ int jpeg_decode(struct jpeg *j, const uint8_t *src, size_t len, uint8_t *dst,
         return -EBADMSG;
     /* A warning (truncated or corrupt data) leaves a half-grey picture: for
      * untrusted input that is bad input, so stop and say so. */
-    if (tjDecompress2(j->dec, src, (unsigned long)len, dst, (int)w,
-                      (int)stride, (int)h, tj_format(fmt),
+    if (tjDecompress2(j->dec, src, (unsigned long)len, dst, (int)w, (int)stride,
+                      (int)h, tj_format(fmt),
                       TJFLAG_FASTDCT | TJFLAG_STOPONWARNING) != 0)
-        return -EBADMSG;
+        return bad_input(j);
     return 0;
 }

@@ -1,4 +1,5 @@
 /* pattern.c -- the test: source's self-verifying picture. */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +20,8 @@
  * The band uses the fewest grid rows that give cells of CELL_MIN px or more
  * within half the height, so big frames keep most of the picture for
  * motion; frames too small for that get the largest cells that fit the
- * whole frame (5 px at 64 x 48, still fine after JPEG at quality 50).
- * The reader averages a few samples in the middle half of each cell and
+ * whole frame (6 px at 64 x 48, still fine after JPEG at quality 50).
+ * The reader averages a few samples in the middle third of each cell and
  * calls a cell that is neither clearly dark nor clearly light a bad
  * picture, which with the CRC makes noise read as valid almost never.
  *
@@ -30,8 +31,8 @@
 
 #define CODE_BITS 80
 #define CELL_MIN 8
-#define QUIET 48   /* luma of the band around the cells, not 0 or 255 */
-#define SAMPLES 8  /* per axis in a cell when reading */
+#define QUIET 48     /* luma of the band around the cells, not 0 or 255 */
+#define SAMPLES 8    /* per axis in a cell when reading */
 #define AMBIGUOUS 40 /* a cell averaging within 128 +- this is unreadable */
 
 /* Grid shapes of CODE_BITS cells, fewest rows first. */
@@ -65,8 +66,8 @@ static uint32_t best_fit(uint32_t w, uint32_t h, uint32_t extra, size_t *pick)
 {
     uint32_t best = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        uint32_t c = min32(w / (shapes[i][0] + extra),
-                           h / (shapes[i][1] + extra));
+        uint32_t c =
+            min32(w / (shapes[i][0] + extra), h / (shapes[i][1] + extra));
         if (c > best) {
             best = c;
             *pick = i;
@@ -95,15 +96,15 @@ static void layout_of(uint32_t w, uint32_t h, struct layout *l)
         border = c / 2; /* small frame: the band fills it */
     } else {
         /* Tiny frame: cells below 6 px do not survive JPEG at quality 50
-         * (3 of them share an 8 x 8 block), so drop the border instead.
-         * Even sizes and offsets keep 1 px slivers of a cell out of
-         * JPEG's blocks: those turn into ringing that flips cells. */
-        c = best_fit(w, h, 0, &pick) & ~1u;
+         * (3 of them share an 8 x 8 block), so drop the border instead. */
+        c = best_fit(w, h, 0, &pick);
         border = min32(c / 2, (h - shapes[pick][1] * c) / 2);
     }
     l->cols = shapes[pick][0];
     l->rows = shapes[pick][1];
     l->cell = c;
+    /* Even: 6 px cells at an odd offset leave 1 px slivers in JPEG's
+     * blocks, whose ringing flips cells at quality 50. */
     l->x0 = (w - l->cols * c) / 2 & ~1u;
     l->y0 = border & ~1u;
     l->band_h = l->rows * c + 2 * border;
@@ -189,13 +190,13 @@ static void draw_band(uint8_t *dst, uint32_t stride, unsigned bpp,
         copy_down(dst, stride, y, y + l->cell, len);
     }
     if (grid_end < l->band_h) {
-        memcpy(dst + (size_t)grid_end * stride, dst, len);
+        memset(dst + (size_t)grid_end * stride, QUIET, len);
         copy_down(dst, stride, grid_end, l->band_h, len);
     }
 }
 
-static void draw_bars(uint8_t *row, uint32_t w, enum pixfmt fmt,
-                      unsigned bpp, uint64_t seq)
+static void draw_bars(uint8_t *row, uint32_t w, enum pixfmt fmt, unsigned bpp,
+                      uint64_t seq)
 {
     static const uint8_t bars[8][3] = {
         {255, 255, 255}, {255, 255, 0}, {0, 255, 255}, {0, 255, 0},
@@ -213,7 +214,7 @@ static void draw_bars(uint8_t *row, uint32_t w, enum pixfmt fmt,
     uint32_t x = (uint32_t)((seq % span) * step % span);
     uint8_t *p = row + (size_t)x * bpp, *end = p + (size_t)bar_w * bpp;
     for (; p < end; p++)
-        *p = (uint8_t)~*p;
+        *p = (uint8_t) ~*p;
 }
 
 static void draw_ramp(uint8_t *row, uint32_t w, unsigned bpp, uint64_t seq)
@@ -256,9 +257,8 @@ int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
 }
 
 /* Average luma of a few samples spread over the middle of a cell. */
-static unsigned cell_luma(const uint8_t *src, uint32_t stride,
-                          enum pixfmt fmt, unsigned bpp, uint32_t x,
-                          uint32_t y, uint32_t cell)
+static unsigned cell_luma(const uint8_t *src, uint32_t stride, enum pixfmt fmt,
+                          unsigned bpp, uint32_t x, uint32_t y, uint32_t cell)
 {
     uint32_t m = cell / 3, s = cell - 2 * m;
     uint32_t n = s < SAMPLES ? s : SAMPLES;
@@ -291,6 +291,7 @@ int pattern_read(const uint8_t *src, uint32_t w, uint32_t h, uint32_t stride,
     int rc = check_geometry(src, w, h, stride, fmt, &bpp);
     if (rc)
         return rc;
+    assert(seq);
     layout_of(w, h, &l);
 
     for (unsigned i = 0; i < CODE_BITS; i++) {

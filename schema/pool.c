@@ -18,14 +18,15 @@ struct pool {
 struct pool *pool_new(unsigned n, size_t size)
 {
     struct pool *p;
-    if (n == 0 || n > POOL_MAX || size == 0 || size > SIZE_MAX / n) {
+    /* Page-aligned so large frames start on a fresh page. */
+    if (n == 0 || n > POOL_MAX || size == 0 || size > SIZE_MAX - 4095 ||
+        ((size + 4095) & ~(size_t)4095) > SIZE_MAX / n) {
         errno = EINVAL;
         return NULL;
     }
+    size = (size + 4095) & ~(size_t)4095;
     if (!(p = calloc(1, sizeof *p)))
         return NULL;
-    /* Page-aligned so large frames start on a fresh page. */
-    size = (size + 4095) & ~(size_t)4095;
     if (posix_memalign((void **)&p->mem, 4096, size * n)) {
         free(p);
         errno = ENOMEM;

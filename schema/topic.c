@@ -26,7 +26,9 @@ int topic_parse(const void *t, size_t len, enum variant *v,
                 char stream[FRAME_STREAM_MAX + 1])
 {
     const char *s = t;
-    if (len < 6 || len > TOPIC_MAX || s[3] != '/' || s[len - 1] != '/')
+    /* "VVV/" + 1..63 name bytes + "/"; no NUL may hide inside. */
+    if (len < 6 || len > 5 + FRAME_STREAM_MAX || s[3] != '/' ||
+        s[len - 1] != '/' || memchr(s, 0, len))
         return -EINVAL;
     for (int i = 0; i < VAR_COUNT; i++) {
         if (memcmp(s, names[i], 3) == 0) {

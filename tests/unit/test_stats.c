@@ -1,0 +1,373 @@
+/* test_stats.c -- latency percentiles, drop accounting, the JSON report. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "stats.h"
+
+/* Bucket resolution: 32 buckets per power of two, so a reported value is
+ * within 1/32 of the true one (midpoints: 1/64). */
+static void assert_near(uint64_t got, uint64_t want, const char *what)
+{
+    double tol = (double)want / 32.0 + 1.0;
+    if (fabs((double)got - (double)want) > tol)
+        fail_msg("%s: got %llu, want %llu +- %.1f", what,
+                 (unsigned long long)got, (unsigned long long)want, tol);
+}
+
+static struct stats *new_stats(bool json)
+{
+    struct stats *s = malloc(sizeof *s);
+    assert_non_null(s);
+    stats_init(s, "test", json);
+    return s;
+}
+
+static void test_pct_empty(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    assert_int_equal(stats_hist_pct(&s->total, 50), 0);
+    assert_int_equal(stats_hist_pct(&s->total, 99), 0);
+    free(s);
+}
+
+static void test_pct_exact_small(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    /* Below 32 us every value has its own bucket: exact. */
+    for (uint64_t v = 1; v <= 31; v++)
+        stats_latency(s, v);
+    assert_int_equal(stats_hist_pct(&s->total, 0), 1);
+    assert_int_equal(stats_hist_pct(&s->total, 50), 16);
+    assert_int_equal(stats_hist_pct(&s->total, 100), 31);
+    assert_int_equal(s->total.n, 31);
+    assert_int_equal(s->total.max_us, 31);
+    free(s);
+}
+
+static void test_pct_uniform(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    for (uint64_t v = 1; v <= 100000; v++)
+        stats_latency(s, v);
+    assert_near(stats_hist_pct(&s->total, 50), 50000, "p50");
+    assert_near(stats_hist_pct(&s->total, 90), 90000, "p90");
+    assert_near(stats_hist_pct(&s->total, 99), 99000, "p99");
+    assert_near(stats_hist_pct(&s->total, 1), 1000, "p1");
+    assert_near(stats_hist_pct(&s->total, 100), 100000, "p100");
+    assert_true(stats_hist_pct(&s->total, 100) <= 100000);
+    /* Monotonic in p. */
+    uint64_t last = 0;
+    for (double p = 0; p <= 100; p += 0.5) {
+        uint64_t v = stats_hist_pct(&s->total, p);
+        assert_true(v >= last);
+        last = v;
+    }
+    free(s);
+}
+
+static void test_pct_bimodal(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    /* 98% at 2 ms, 2% at 250 ms: p50 is the body, p99 the tail. */
+    for (int i = 0; i < 9800; i++)
+        stats_latency(s, 2000);
+    for (int i = 0; i < 200; i++)
+        stats_latency(s, 250000);
+    assert_near(stats_hist_pct(&s->total, 50), 2000, "p50");
+    assert_near(stats_hist_pct(&s->total, 97), 2000, "p97");
+    assert_near(stats_hist_pct(&s->total, 99), 250000, "p99");
+    assert_near(stats_hist_pct(&s->total, 100), 250000, "p100");
+    free(s);
+}
+
+static void test_pct_constant_and_large(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    static const uint64_t vals[] = {32,      33,         63,        64,
+                                    1000,    123456,     1048575,   1048576,
+                                    7777777, 3000000000, 1ULL << 38};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        stats_init(s, "test", false);
+        for (int k = 0; k < 10; k++)
+            stats_latency(s, vals[i]);
+        uint64_t p = stats_hist_pct(&s->total, 50);
+        assert_near(p, vals[i], "constant");
+        assert_true(p <= vals[i]); /* never above the maximum seen */
+    }
+    /* Far beyond the last bucket: no crash, never above the max. */
+    stats_init(s, "test", false);
+    stats_latency(s, UINT64_MAX / 2);
+    assert_true(stats_hist_pct(&s->total, 50) <= UINT64_MAX / 2);
+    free(s);
+}
+
+static struct frame_hdr hdr(const char *stream, uint64_t seq)
+{
+    struct frame_hdr h;
+    memset(&h, 0, sizeof h);
+    h.version = 1;
+    strcpy(h.stream, stream);
+    h.seq = seq;
+    h.t_real_ns = clock_real_ns();
+    return h;
+}
+
+static void feed(struct stats *s, const char *stream, uint64_t seq)
+{
+    struct frame_hdr h = hdr(stream, seq);
+    stats_frame(s, &h, 100);
+}
+
+static void test_drops(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+
+    feed(s, "a", 10); /* first frame of a stream: no drop */
+    assert_int_equal(s->drops, 0);
+    feed(s, "a", 11);
+    feed(s, "a", 12);
+    assert_int_equal(s->drops, 0);
+    feed(s, "a", 14); /* 13 lost */
+    assert_int_equal(s->drops, 1);
+    feed(s, "a", 20); /* 15..19 lost */
+    assert_int_equal(s->drops, 6);
+    feed(s, "a", 20); /* duplicate: not a drop */
+    assert_int_equal(s->drops, 6);
+    assert_int_equal(s->frames, 6);
+    assert_int_equal(s->bytes, 600);
+    free(s);
+}
+
+static void test_restart_not_drop(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+
+    for (uint64_t q = 1000; q < 1010; q++)
+        feed(s, "cam", q);
+    feed(s, "cam", 0); /* producer restarted: seq goes back */
+    assert_int_equal(s->drops, 0);
+    feed(s, "cam", 1);
+    feed(s, "cam", 2);
+    assert_int_equal(s->drops, 0);
+    feed(s, "cam", 4); /* a real gap after the restart */
+    assert_int_equal(s->drops, 1);
+    feed(s, "cam", 4 + 5000000); /* a huge jump: a new producer */
+    assert_int_equal(s->drops, 1);
+    free(s);
+}
+
+static void test_streams_independent(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+
+    /* Interleaved streams each count their own seq. */
+    for (uint64_t q = 0; q < 50; q++) {
+        feed(s, "left", q);
+        feed(s, "right", 1000 + q);
+    }
+    assert_int_equal(s->drops, 0);
+    feed(s, "right", 1052);
+    assert_int_equal(s->drops, 2);
+    feed(s, "left", 50);
+    assert_int_equal(s->drops, 2);
+    free(s);
+}
+
+static void test_latency_from_frame(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    struct frame_hdr h = hdr("a", 1);
+
+    h.t_real_ns = clock_real_ns() - 20000000; /* captured 20 ms ago */
+    stats_frame(s, &h, 0);
+    uint64_t p = stats_hist_pct(&s->total, 50);
+    assert_true(p >= 19000 && p < 20000 + 500000);
+    /* A capture time in the future counts as zero latency. */
+    stats_init(s, "test", false);
+    h.t_real_ns = clock_real_ns() + 1000000000;
+    stats_frame(s, &h, 0);
+    assert_int_equal(stats_hist_pct(&s->total, 50), 0);
+    free(s);
+}
+
+/* Runs fn with stderr redirected to a temporary file; returns what it
+ * wrote (malloc'd). */
+static char *capture_stderr(void (*fn)(void *), void *arg)
+{
+    FILE *tmp = tmpfile();
+    int saved;
+    long n;
+    char *out;
+
+    assert_non_null(tmp);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fseek(tmp, 0, SEEK_END);
+    n = ftell(tmp);
+    rewind(tmp);
+    out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    assert_int_equal(fread(out, 1, (size_t)n, tmp), (size_t)n);
+    fclose(tmp);
+    return out;
+}
+
+static void do_final(void *arg)
+{
+    stats_final(arg);
+}
+
+static void do_tick(void *arg)
+{
+    struct stats *s = arg;
+    s->tick_ns -= 2000000000; /* pretend a second and more has passed */
+    if (!stats_tick(s))
+        fputs("NO TICK\n", stderr);
+    if (stats_tick(s)) /* and not again right away */
+        fputs("TICKED TWICE\n", stderr);
+}
+
+static void assert_one_json_line(const char *out)
+{
+    size_t n = strlen(out);
+    assert_true(n > 2);
+    assert_int_equal(out[0], '{');
+    assert_string_equal(out + n - 2, "}\n");
+    assert_null(memchr(out, '\n', n - 1));
+}
+
+static void test_json_report(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(true);
+    uint64_t widgets = 17, gizmos = 0;
+
+    stats_add_counter(s, "widgets", &widgets);
+    stats_add_counter(s, "gizmos", &gizmos);
+    feed(s, "a", 1);
+    feed(s, "a", 2);
+    feed(s, "a", 5);
+    s->bad = 3;
+    s->torn = 4;
+    s->verified = 2;
+    s->path = "shm";
+    gizmos = 99; /* read at report time, not when added */
+    char *out = capture_stderr(do_final, s);
+    assert_one_json_line(out);
+    assert_non_null(strstr(out, "\"prog\":\"test\""));
+    assert_non_null(strstr(out, "\"event\":\"exit\""));
+    assert_non_null(strstr(out, "\"frames\":3,"));
+    assert_non_null(strstr(out, "\"drops\":2,"));
+    assert_non_null(strstr(out, "\"bad\":3,"));
+    assert_non_null(strstr(out, "\"torn\":4,"));
+    assert_non_null(strstr(out, "\"bytes\":300,"));
+    assert_non_null(strstr(out, "\"verified\":2,"));
+    assert_non_null(strstr(out, "\"path\":\"shm\""));
+    assert_non_null(strstr(out, "\"lat_p50_us\":"));
+    assert_non_null(strstr(out, "\"lat_p99_us\":"));
+    assert_non_null(strstr(out, "\"fps\":"));
+    assert_non_null(strstr(out, "\"widgets\":17"));
+    assert_non_null(strstr(out, "\"gizmos\":99"));
+    free(out);
+
+    out = capture_stderr(do_tick, s);
+    assert_null(strstr(out, "NO TICK"));
+    assert_null(strstr(out, "TICKED TWICE"));
+    assert_one_json_line(out);
+    assert_non_null(strstr(out, "\"event\":\"tick\""));
+    assert_non_null(strstr(out, "\"widgets\":17"));
+    free(out);
+    free(s);
+}
+
+static void test_json_counter_limit(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(true);
+    static uint64_t v[STATS_MAX_EXTRA + 1];
+    static char names[STATS_MAX_EXTRA + 1][24];
+
+    for (int i = 0; i <= STATS_MAX_EXTRA; i++) {
+        snprintf(names[i], sizeof names[i], "extra_%d", i);
+        v[i] = (uint64_t)i + 1000;
+        stats_add_counter(s, names[i], &v[i]);
+    }
+    char *out = capture_stderr(do_final, s);
+    assert_one_json_line(out);
+    char want[32];
+    snprintf(want, sizeof want, "\"extra_%d\":%d", STATS_MAX_EXTRA - 1,
+             STATS_MAX_EXTRA - 1 + 1000);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want, "\"extra_%d\"", STATS_MAX_EXTRA);
+    assert_null(strstr(out, want)); /* beyond the limit: left out */
+    free(out);
+    free(s);
+}
+
+static void test_no_json_when_off(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    s->tty = false; /* as under make test: stderr is not a terminal */
+    char *out = capture_stderr(do_final, s);
+    assert_string_equal(out, "");
+    free(out);
+    free(s);
+}
+
+static void test_stalled(void **state)
+{
+    (void)state;
+    struct stats *s = new_stats(false);
+    assert_false(stats_stalled(s));
+    s->last_frame_ns -= STATS_STALL_NS + 1000000;
+    assert_true(stats_stalled(s));
+    feed(s, "a", 1);
+    assert_false(stats_stalled(s));
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pct_empty),
+        cmocka_unit_test(test_pct_exact_small),
+        cmocka_unit_test(test_pct_uniform),
+        cmocka_unit_test(test_pct_bimodal),
+        cmocka_unit_test(test_pct_constant_and_large),
+        cmocka_unit_test(test_drops),
+        cmocka_unit_test(test_restart_not_drop),
+        cmocka_unit_test(test_streams_independent),
+        cmocka_unit_test(test_latency_from_frame),
+        cmocka_unit_test(test_json_report),
+        cmocka_unit_test(test_json_counter_limit),
+        cmocka_unit_test(test_no_json_when_off),
+        cmocka_unit_test(test_stalled),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
