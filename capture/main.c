@@ -411,7 +411,9 @@ int main(int argc, char **argv)
         struct piperun_cfg pc = {spec, cap.o.req, ep.url,
                                  cap.o.stream_set ? cap.o.stream : NULL,
                                  cap.o.frames, cap.o.codec, cap.o.quality,
-                                 cap.o.speed, cap.o.stats_json};
+                                 cap.o.speed,
+                                 cap.o.no_shm ? 0 : cap.o.ring_slots,
+                                 cap.o.stats_json};
         return piperun(&pc);
     }
     if (!(cap.src = source_open(&spec, &cap.o.req, err, sizeof err))) {

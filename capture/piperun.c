@@ -132,8 +132,8 @@ int piperun(const struct piperun_cfg *cfg)
         log_err("%s", err);
         goto out;
     }
-    if (!(r.out = emit_new(cfg->output, cfg->codec, cfg->quality, err,
-                           sizeof err))) {
+    if (!(r.out = emit_new(cfg->output, cfg->codec, cfg->quality,
+                           cfg->ring_slots, err, sizeof err))) {
         log_err("%s", err);
         goto out;
     }

@@ -24,7 +24,8 @@ struct piperun_cfg {
     uint64_t frames;       /* 0: no limit */
     enum frame_enc codec;  /* of stdout */
     int quality;
-    double speed; /* recordings: 2 plays twice as fast */
+    double speed;        /* recordings: 2 plays twice as fast */
+    uint32_t ring_slots; /* of shm rings for ZeroMQ output; 0: none */
     bool stats_json;
 };
 

@@ -305,7 +305,7 @@ int main(int argc, char **argv)
     cli_signals();
     if (piped || ep.kind == EP_STDIO) {
         struct piperun_cfg pc = {o.inputs, o.ninputs, ep.url, o.variant,
-                                 o.stats_json};
+                                 o.no_shm ? 0 : o.ring_slots, o.stats_json};
         return piperun(&pc);
     }
     r.o = o;

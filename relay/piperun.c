@@ -8,10 +8,10 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "emit.h"
 #include "log.h"
 #include "net.h"
 #include "piperun.h"
-#include "pub.h"
 #include "stats.h"
 #include "stream.h"
 #include "sub.h"
@@ -20,7 +20,7 @@ struct relay {
     const struct piperun_cfg *cfg;
     struct stream_reader *in; /* or sub */
     struct sub *sub;
-    struct pub *pub; /* or stdout */
+    struct emit *out; /* or stdout */
     struct stats st;
     struct log_limit bad_log;
 };
@@ -29,7 +29,7 @@ struct relay {
 static int put_frame(struct relay *r, const struct frame_hdr *h,
                      const uint8_t *data)
 {
-    if (!r->pub) {
+    if (!r->out) {
         int rc = stream_write(STDOUT_FILENO, h, data, h->size);
         if (rc == -EPIPE)
             return 1;
@@ -40,18 +40,10 @@ static int put_frame(struct relay *r, const struct frame_hdr *h,
         stats_frame(&r->st, h, rc == 0 ? h->size : 0);
         return 0;
     }
-    enum variant v = h->enc == ENC_JPEG ? VAR_JPEG : VAR_RAW;
-    zmq_msg_t m;
-    pub_poll_subs(r->pub, NULL, NULL);
-    if (pub_wants(r->pub, v, h->stream)) {
-        /* The reader's buffer is reused: ZeroMQ gets its own copy. */
-        if (zmq_msg_init_size(&m, h->size) < 0)
-            return -1;
-        memcpy(zmq_msg_data(&m), data, h->size);
-        if (pub_send(r->pub, v, h, &m) < 0)
-            r->st.drops++;
-    }
-    stats_frame(&r->st, h, h->size);
+    uint64_t bytes = 0;
+    if (emit_frame(r->out, h, data, &bytes) < 0)
+        return -1;
+    stats_frame(&r->st, h, bytes);
     return 0;
 }
 
@@ -129,20 +121,21 @@ int piperun(const struct piperun_cfg *cfg)
         sub_subscribe(r.sub, cfg->variant, NULL, true);
     }
     if (strcmp(cfg->output, "-") != 0 &&
-        !(r.pub = pub_new(cfg->output, err, sizeof err))) {
+        !(r.out = emit_new(cfg->output, ENC_RAW, 90, cfg->ring_slots, err,
+                           sizeof err))) {
         log_err("%s", err);
         goto out;
     }
     stats_init(&r.st, "relay", cfg->stats_json);
     r.st.path = "pipe";
     log_info("%s%s -> %s", in_pipe ? "stdin" : cfg->inputs[0],
-             cfg->ninputs > 1 ? " ..." : "", r.pub ? cfg->output : "stdout");
+             cfg->ninputs > 1 ? " ..." : "", r.out ? cfg->output : "stdout");
     rc = in_pipe ? from_stdin(&r) : from_zmq(&r);
     stats_final(&r.st);
 out:
     stream_reader_free(r.in);
     sub_free(r.sub);
-    pub_free(r.pub);
+    emit_free(r.out);
     net_term();
     return rc;
 }

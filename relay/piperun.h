@@ -1,9 +1,10 @@
 /* piperun.h -- the relay's loop when either end is a byte stream.
  *
  * `-i -` reads frame maps from stdin as fast as they come (a recording
- * goes through at full speed) and publishes each to whoever subscribes,
- * or writes it on; `-o -` writes what it receives to stdout.  Frames are
- * validated on the way in and their payloads never re-encoded.
+ * goes through at full speed) and publishes each in the variants its
+ * subscribers want (emit.h: shm, raw, JPEG), or writes it on as it is;
+ * `-o -` writes what a ZeroMQ input delivers to stdout.  Frames are
+ * validated on the way in.
  */
 #ifndef RELAY_PIPERUN_H
 #define RELAY_PIPERUN_H
@@ -17,6 +18,7 @@ struct piperun_cfg {
     unsigned ninputs;
     const char *output;   /* "-" or a ZeroMQ endpoint */
     enum variant variant; /* what a ZeroMQ input subscribes to */
+    uint32_t ring_slots;  /* of shm rings for ZeroMQ output; 0: none */
     bool stats_json;
 };
 
