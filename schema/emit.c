@@ -175,8 +175,8 @@ static struct ring *ring_for(struct emit *e, const struct frame_hdr *raw)
         er = &e->rings[e->nrings++];
         memcpy(er->stream, raw->stream, sizeof er->stream);
     }
-    if (er->ring && ring_fits(er->ring, raw->width, raw->height, raw->stride,
-                              raw->fmt))
+    if (er->ring &&
+        ring_fits(er->ring, raw->width, raw->height, raw->stride, raw->fmt))
         return er->ring;
     ring_free(er->ring);
     snprintf(name, sizeof name, "/vidpipe-%d-p%u", (int)getpid(), e->made++);
@@ -227,8 +227,8 @@ static int publish(struct emit *e, enum variant v, const struct frame_hdr *h,
     return 0;
 }
 
-int emit_frame(struct emit *e, const struct frame_hdr *h,
-               const uint8_t *data, uint64_t *bytes)
+int emit_frame(struct emit *e, const struct frame_hdr *h, const uint8_t *data,
+               uint64_t *bytes)
 {
     struct frame_hdr ch;
     const uint8_t *cd;

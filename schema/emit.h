@@ -36,7 +36,7 @@ void emit_wait_until(struct emit *e, int64_t deadline);
 /* Sends frame h with its payload (h->size bytes, borrowed) in every
  * wanted form; adds the payload bytes sent to *bytes.  0, -EPIPE when
  * stdout's reader has gone, or another -errno after logging why. */
-int emit_frame(struct emit *e, const struct frame_hdr *h,
-               const uint8_t *data, uint64_t *bytes);
+int emit_frame(struct emit *e, const struct frame_hdr *h, const uint8_t *data,
+               uint64_t *bytes);
 
 #endif
