@@ -24,6 +24,7 @@
 #include "jpeg.h"
 #include "log.h"
 #include "net.h"
+#include "piperun.h"
 #include "pool.h"
 #include "pub.h"
 #include "ring.h"
@@ -40,7 +41,8 @@ struct opts {
     enum frame_enc codec;
     int quality;
     uint32_t ring_slots;
-    bool stats_json, no_shm;
+    double speed;
+    bool stats_json, no_shm, stream_set;
 };
 
 static void usage(FILE *f)
@@ -50,17 +52,26 @@ static void usage(FILE *f)
         "Reads video from SOURCE and publishes it as vidpipe frames.\n"
         "\n"
         "  -i, --input SOURCE   test: (default), /dev/videoN, a video file "
-        "or URL\n"
-        "  -o, --output EP      tcp://HOST:PORT or ipc://PATH to bind\n"
-        "                       (default tcp://127.0.0.1:5555)\n"
+        "or URL,\n"
+        "                       raw:- (raw frames on stdin), a recording "
+        "(.vpk) or -\n"
+        "                       (a frame stream on stdin)\n"
+        "  -o, --output EP      tcp://HOST:PORT or ipc://PATH to bind, or - "
+        "for a frame\n"
+        "                       stream on stdout (default "
+        "tcp://127.0.0.1:5555)\n"
         "  -s, --stream NAME    stream name (default cam0)\n"
         "      --size WxH       frame size (test: default 1280x720; a device "
         "is asked for it)\n"
         "      --fps N          frames per second (test: default 30; files "
         "default to their own;\n"
         "                       0 = as fast as possible)\n"
+        "      --pix-fmt F      raw:- pixel format: bgr24 (default), rgb24, "
+        "gray\n"
         "  -n, --frames N       stop after publishing N frames\n"
         "      --loop           start a file again at its end\n"
+        "      --speed X        replay a recording X times as fast (default "
+        "1)\n"
         "      --codec C        raw or jpeg: encoding of byte-stream output "
         "(ZeroMQ subscribers\n"
         "                       choose their own; see README)\n"
@@ -82,6 +93,8 @@ static int parse(int argc, char **argv, struct opts *o)
         {"fps", required_argument, 0, 'f'},
         {"frames", required_argument, 0, 'n'},
         {"loop", no_argument, 0, 'l'},
+        {"pix-fmt", required_argument, 0, 'P'},
+        {"speed", required_argument, 0, 'x'},
         {"codec", required_argument, 0, 'c'},
         {"quality", required_argument, 0, 'q'},
         {"stats-json", no_argument, 0, 'j'},
@@ -100,12 +113,13 @@ static int parse(int argc, char **argv, struct opts *o)
                        .req.fps = -1,
                        .codec = ENC_RAW,
                        .quality = 80,
-                       .ring_slots = RING_DEFAULT_SLOTS};
+                       .ring_slots = RING_DEFAULT_SLOTS,
+                       .speed = 1};
     while ((c = getopt_long(argc, argv, "i:o:s:n:q:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'i': o->input = optarg; break;
         case 'o': o->output = optarg; break;
-        case 's': o->stream = optarg; break;
+        case 's': o->stream = optarg, o->stream_set = true; break;
         case 'l': o->req.loop = true; break;
         case 'j': o->stats_json = true; break;
         case 'M': o->no_shm = true; break;
@@ -132,6 +146,18 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'n':
             if (cli_uint(optarg, 1, UINT64_MAX, &o->frames) < 0) {
                 log_err("--frames %s: expected a positive integer", optarg);
+                return -1;
+            }
+            break;
+        case 'P':
+            if (!(o->req.fmt = pixfmt_parse(optarg))) {
+                log_err("--pix-fmt %s: expected bgr24, rgb24 or gray", optarg);
+                return -1;
+            }
+            break;
+        case 'x':
+            if (cli_double(optarg, 0.01, 1000, &o->speed) < 0) {
+                log_err("--speed %s: expected a number 0.01..1000", optarg);
                 return -1;
             }
             break;
@@ -380,12 +406,16 @@ int main(int argc, char **argv)
         log_err("-o %s: %s", cap.o.output, why);
         return EXIT_USAGE;
     }
-    if (ep.kind != EP_ZMQ) {
-        log_err("-o %s: byte-stream output is not supported yet",
-                cap.o.output);
-        return EXIT_USAGE;
-    }
     cli_signals();
+    if (ep.kind == EP_STDIO || spec.kind == SRC_STREAM) {
+        struct piperun_cfg pc = {spec, cap.o.req, ep.url,
+                                 cap.o.stream_set ? cap.o.stream : NULL,
+                                 cap.o.frames, cap.o.codec, cap.o.quality,
+                                 cap.o.speed,
+                                 cap.o.no_shm ? 0 : cap.o.ring_slots,
+                                 cap.o.stats_json};
+        return piperun(&pc);
+    }
     if (!(cap.src = source_open(&spec, &cap.o.req, err, sizeof err))) {
         log_err("%s", err);
         goto out;

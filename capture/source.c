@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cvsource.h"
 #include "log.h"
 #include "pattern.h"
+#include "rawsrc.h"
 #include "source.h"
 
 struct source {
@@ -16,6 +18,7 @@ struct source {
     double fps;
     bool loop;
     struct cvsource *cv;
+    struct rawsrc *raw;
 };
 
 struct source *source_open(const struct source_spec *spec,
@@ -59,6 +62,21 @@ struct source *source_open(const struct source_spec *spec,
             goto fail;
         }
         return s;
+    case SRC_RAW:
+        if (!req->width || !req->height) {
+            snprintf(err, errlen, "raw:- needs --size WxH (and --pix-fmt, "
+                                  "--fps)");
+            goto fail;
+        }
+        s->w = req->width;
+        s->h = req->height;
+        s->fmt = req->fmt ? req->fmt : PIXFMT_BGR24;
+        s->fps = req->fps > 0 ? req->fps : 0; /* 0: as fast as it comes */
+        if (!(s->raw = rawsrc_new(STDIN_FILENO, s->w, s->h, s->fmt))) {
+            snprintf(err, errlen, "raw:-: %s", strerror(errno));
+            goto fail;
+        }
+        return s;
     default:
         snprintf(err, errlen, "%s: source not supported by this build",
                  spec->arg);
@@ -74,6 +92,7 @@ void source_free(struct source *s)
     if (!s)
         return;
     cvsource_free(s->cv);
+    rawsrc_free(s->raw);
     free(s);
 }
 
@@ -110,6 +129,8 @@ int source_read(struct source *s, uint8_t *dst, uint32_t stride, uint64_t seq)
         if (rc < 0)
             log_err("source read failed");
         return rc;
+    case SRC_RAW:
+        return rawsrc_read(s->raw, dst, stride);
     default:
         return -1;
     }

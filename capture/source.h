@@ -1,7 +1,7 @@
-/* source.h -- where capture's frames come from: the test: pattern, or an
- * OpenCV device, file or URL.  Every source fills a caller buffer (a
- * pool buffer about to be published, or later a shm ring slot) so a frame
- * is written once. */
+/* source.h -- where capture's frames come from: the test: pattern, raw
+ * frames on stdin, or an OpenCV device, file or URL.  Every source fills a
+ * caller buffer (a pool buffer about to be published, or later a shm ring
+ * slot) so a frame is written once. */
 #ifndef CAPTURE_SOURCE_H
 #define CAPTURE_SOURCE_H
 
@@ -16,6 +16,7 @@ struct source_req {
     uint32_t width, height; /* 0: the source's own */
     double fps;             /* 0: the source's own */
     bool loop;              /* files: start again at the end */
+    enum pixfmt fmt;        /* raw:- pixel format; PIXFMT_NONE: bgr24 */
 };
 
 struct source;

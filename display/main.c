@@ -31,6 +31,7 @@
 #include "ring.h"
 #include "sink.h"
 #include "stats.h"
+#include "stream.h"
 #include "sub.h"
 
 #define PROG "vidpipe-display"
@@ -54,11 +55,14 @@ static void usage(FILE *f)
         "Subscribes to vidpipe frames and shows, writes or counts them.\n"
         "\n"
         "  -i, --input EP     publisher to connect to (repeatable; default\n"
-        "                     tcp://127.0.0.1:5556)\n"
+        "                     tcp://127.0.0.1:5556), or - for a frame "
+        "stream on stdin\n"
         "  -o, --output SINK  window (default when $DISPLAY is set), null "
         "(stats only;\n"
-        "                     default otherwise), png:DIR, or a .avi/.mp4/.mkv "
-        "file\n"
+        "                     default otherwise), png:DIR, a .avi/.mp4/.mkv "
+        "file, raw:-\n"
+        "                     (bgr24 on stdout) or - (a frame stream on "
+        "stdout)\n"
         "  -s, --stream NAME  show only this stream (default: any)\n"
         "      --codec C      raw (default) or jpeg: what to ask the "
         "publisher for\n"
@@ -181,6 +185,8 @@ struct mailbox {
 struct display {
     struct opts o;
     struct sub *sub;
+    struct stream_reader *in; /* -i -: frames from stdin, no thread */
+    bool in_failed;
     struct mailbox mb;
     struct stats st;
     struct sink *sink;
@@ -266,6 +272,28 @@ static bool take(struct display *d, struct sub_frame *f, int ms)
     }
     pthread_mutex_unlock(&d->mb.mu);
     return got;
+}
+
+/* Reads the next frame from stdin into f (payload borrowed from the
+ * reader until the next call).  At the end of input, or on bad input
+ * (in_failed), the mailbox is marked done. */
+static bool take_stdin(struct display *d, struct sub_frame *f)
+{
+    int rc = stream_read(d->in, &f->hdr, &f->data);
+    if (rc == 0) {
+        f->len = f->hdr.size;
+        f->var = f->hdr.enc == ENC_JPEG ? VAR_JPEG : VAR_RAW;
+        return true;
+    }
+    if (rc != -EINTR) {
+        if (rc != STREAM_EOF) {
+            log_err("stdin: %s", stream_reader_error(d->in));
+            d->bad++;
+            d->in_failed = true;
+        }
+        d->mb.done = true;
+    }
+    return false;
 }
 
 /* The scratch buffer, grown to need bytes; NULL if out of memory. */
@@ -363,7 +391,7 @@ static int run(struct display *d)
 
     sub_frame_init(&f);
     while (!cli_stop) {
-        bool got = take(d, &f, 20);
+        bool got = d->in ? take_stdin(d, &f) : take(d, &f, 20);
         d->st.bad = d->bad;
         d->received_seen = d->received;
         stats_tick(&d->st);
@@ -387,9 +415,12 @@ static int run(struct display *d)
             shm ? shm_pixels(d, &f) : payload_pixels(d, &f, &stride);
         if (!px)
             continue;
-        d->st.path = shm ? "shm" : "tcp";
+        d->st.path = d->in ? "pipe" : shm ? "shm" : "tcp";
         int v = verify(d, &f.hdr, px, stride);
-        if (sink_write(d->sink, &f.hdr, px, stride) < 0) {
+        int wr = sink_write(d->sink, &f.hdr, px, stride);
+        if (wr == SINK_QUIT) /* stdout's reader has gone: a normal end */
+            break;
+        if (wr < 0) {
             rc = EXIT_RUNTIME;
             break;
         }
@@ -409,7 +440,7 @@ static int run(struct display *d)
             break;
     }
     sub_frame_fini(&f);
-    return rc;
+    return d->in_failed ? EXIT_RUNTIME : rc;
 }
 
 int main(int argc, char **argv)
@@ -431,9 +462,8 @@ int main(int argc, char **argv)
             log_err("-i %s: %s", d.o.inputs[i], why);
             return EXIT_USAGE;
         }
-        if (ep.kind != EP_ZMQ) {
-            log_err("-i %s: byte-stream input is not supported yet",
-                    d.o.inputs[i]);
+        if (ep.kind == EP_STDIO && d.o.ninputs > 1) {
+            log_err("-i -: stdin must be the only input");
             return EXIT_USAGE;
         }
     }
@@ -443,7 +473,7 @@ int main(int argc, char **argv)
     }
     cli_signals();
     stats_init(&d.st, "display", d.o.stats_json);
-    d.st.path = "tcp";
+    d.st.path = strcmp(d.o.inputs[0], "-") == 0 ? "pipe" : "tcp";
     if (!(d.sink = sink_new(&spec, d.o.fps, &d.st, err, sizeof err))) {
         log_err("%s", err);
         goto out;
@@ -452,6 +482,16 @@ int main(int argc, char **argv)
     if (!(d.jpeg = jpeg_new()) || !(d.rings = ring_reader_new())) {
         log_err("cannot set up the JPEG decoder");
         rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (strcmp(d.o.inputs[0], "-") == 0) {
+        if (!(d.in = stream_reader_new(STDIN_FILENO, 0))) {
+            log_err("out of memory");
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        rc = run(&d);
+        stats_final(&d.st);
         goto out;
     }
     if (!(d.sub = sub_new(d.o.inputs, d.o.ninputs, err, sizeof err))) {
@@ -480,6 +520,7 @@ out:
         sub_frame_fini(&d.mb.slot);
     }
     sub_free(d.sub);
+    stream_reader_free(d.in);
     net_term();
     sink_free(d.sink);
     jpeg_free(d.jpeg);

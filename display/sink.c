@@ -7,6 +7,7 @@
 
 #include "cvsink.h"
 #include "log.h"
+#include "pipesink.h"
 #include "sink.h"
 
 struct sink {
@@ -16,6 +17,7 @@ struct sink {
     const struct stats *st;
     struct cvwindow *win;
     struct cvwriter *vw;
+    struct pipesink *pipe;
     uint32_t vw_w, vw_h;
     bool overlay;
 };
@@ -58,6 +60,12 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
             break;
         }
         return s;
+    case SINK_RAW:
+    case SINK_STREAM:
+        if ((s->pipe = pipesink_new(spec->kind)))
+            return s;
+        snprintf(err, errlen, "out of memory");
+        break;
     default:
         snprintf(err, errlen, "this sink is not supported yet");
         break;
@@ -72,6 +80,7 @@ void sink_free(struct sink *s)
         return;
     cvwindow_free(s->win);
     cvwriter_free(s->vw);
+    pipesink_free(s->pipe);
     free(s);
 }
 
@@ -144,6 +153,9 @@ int sink_write(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
             return -1;
         }
         return 0;
+    case SINK_RAW:
+    case SINK_STREAM:
+        return pipesink_write(s->pipe, h, px, stride);
     default:
         return -1;
     }

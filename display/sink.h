@@ -1,5 +1,5 @@
 /* sink.h -- where display's frames go: nowhere (stats only), a window,
- * PNG files, or a video file. */
+ * PNG files, a video file, or stdout (raw:- or -). */
 #ifndef DISPLAY_SINK_H
 #define DISPLAY_SINK_H
 
@@ -21,7 +21,8 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
 void sink_free(struct sink *s);
 
 /* Writes or shows one frame (pixels px, raw, of h's geometry and format,
- * stride bytes a row).  0, or -1 after logging why (fatal for the run). */
+ * stride bytes a row).  0; SINK_QUIT when stdout's reader has gone; or -1
+ * after logging why (fatal for the run). */
 int sink_write(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
                uint32_t stride);
 

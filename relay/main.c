@@ -25,6 +25,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "net.h"
+#include "piperun.h"
 #include "pub.h"
 #include "ring.h"
 #include "stats.h"
@@ -40,6 +41,7 @@ struct opts {
     unsigned ninputs;
     const char *output;
     uint32_t ring_slots;
+    enum variant variant;
     bool stats_json, no_shm;
 };
 
@@ -54,6 +56,10 @@ static void usage(FILE *f)
         "                     tcp://127.0.0.1:5555)\n"
         "  -o, --output EP    tcp://HOST:PORT or ipc://PATH to bind (default\n"
         "                     tcp://127.0.0.1:5556)\n"
+        "                     Either end may be - : a frame stream on "
+        "stdin/stdout\n"
+        "      --codec C      raw (default) or jpeg: what -o - asks the "
+        "publisher for\n"
         "      --ring N       slots of the relay's own shm rings (default 8)\n"
         "      --no-shm       make no shm ring for streams from other hosts\n"
         "      --stats-json   print a JSON stats line a second on stderr\n"
@@ -66,6 +72,7 @@ static int parse(int argc, char **argv, struct opts *o)
     static const struct option lo[] = {
         {"input", required_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'},
+        {"codec", required_argument, 0, 'c'},
         {"stats-json", no_argument, 0, 'j'},
         {"ring", required_argument, 0, 'R'},
         {"no-shm", no_argument, 0, 'M'},
@@ -77,7 +84,8 @@ static int parse(int argc, char **argv, struct opts *o)
     int c;
 
     *o = (struct opts){.output = "tcp://127.0.0.1:5556",
-                       .ring_slots = RING_DEFAULT_SLOTS};
+                       .ring_slots = RING_DEFAULT_SLOTS,
+                       .variant = VAR_RAW};
     while ((c = getopt_long(argc, argv, "i:o:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -89,6 +97,13 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'o': o->output = optarg; break;
         case 'j': o->stats_json = true; break;
+        case 'c':
+            if (frame_enc_parse(optarg) < 0) {
+                log_err("--codec %s: expected raw or jpeg", optarg);
+                return -1;
+            }
+            o->variant = strcmp(optarg, "jpeg") == 0 ? VAR_JPEG : VAR_RAW;
+            break;
         case 'M': o->no_shm = true; break;
         case 'R':
             if (cli_uint(optarg, RING_MIN_SLOTS, RING_MAX_SLOTS, &u) < 0) {
@@ -267,28 +282,32 @@ int main(int argc, char **argv)
     const char *why;
     char err[256];
     int rc = EXIT_USAGE;
+    bool piped = false;
 
     log_init(PROG);
     if (parse(argc, argv, &o) < 0)
         return EXIT_USAGE;
     for (unsigned i = 0; i < o.ninputs; i++) {
-        if (endpoint_parse(o.inputs[i], &ep, &why) < 0 ||
-            ep.kind != EP_ZMQ) {
-            log_err("-i %s: %s", o.inputs[i],
-                    ep.kind == EP_STDIO ? "byte-stream input is not "
-                                          "supported yet"
-                                        : why);
+        if (endpoint_parse(o.inputs[i], &ep, &why) < 0) {
+            log_err("-i %s: %s", o.inputs[i], why);
             return EXIT_USAGE;
         }
+        if (ep.kind == EP_STDIO && o.ninputs > 1) {
+            log_err("-i -: stdin must be the only input");
+            return EXIT_USAGE;
+        }
+        piped = piped || ep.kind == EP_STDIO;
     }
-    if (endpoint_parse(o.output, &ep, &why) < 0 || ep.kind != EP_ZMQ) {
-        log_err("-o %s: %s", o.output,
-                ep.kind == EP_STDIO ? "byte-stream output is not supported "
-                                      "yet"
-                                    : why);
+    if (endpoint_parse(o.output, &ep, &why) < 0) {
+        log_err("-o %s: %s", o.output, why);
         return EXIT_USAGE;
     }
     cli_signals();
+    if (piped || ep.kind == EP_STDIO) {
+        struct piperun_cfg pc = {o.inputs, o.ninputs, ep.url, o.variant,
+                                 o.no_shm ? 0 : o.ring_slots, o.stats_json};
+        return piperun(&pc);
+    }
     r.o = o;
     if (!o.no_shm)
         ring_gc();

@@ -1,5 +1,6 @@
 /* frame.c -- frame header codec over msgpack-c, with full validation. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -383,6 +384,21 @@ static int decode_shm(const msgpack_object *o, struct frame_shm *s,
     return 0;
 }
 
+/* A thread's zone is freed when the thread ends (a display's receiver
+ * thread would otherwise leak it). */
+static pthread_key_t zone_key;
+static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
+
+static void zone_free(void *zone)
+{
+    msgpack_zone_free(zone);
+}
+
+static void zone_key_make(void)
+{
+    pthread_key_create(&zone_key, zone_free);
+}
+
 int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
                  const uint8_t **data, size_t *data_len, const char **why)
 {
@@ -411,10 +427,14 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
         *why = "trailing bytes after the header map";
         return -EINVAL;
     }
-    if (!zone &&
-        !(zone = msgpack_zone_new(SHAPE_MAX_ITEMS * sizeof(msgpack_object)))) {
-        *why = "out of memory";
-        return -ENOMEM;
+    if (!zone) {
+        zone = msgpack_zone_new(SHAPE_MAX_ITEMS * sizeof(msgpack_object));
+        if (!zone) {
+            *why = "out of memory";
+            return -ENOMEM;
+        }
+        if (pthread_once(&zone_once, zone_key_make) == 0)
+            pthread_setspecific(zone_key, zone);
     }
     if (msgpack_unpack(buf, len, &off, zone, &root) != MSGPACK_UNPACK_SUCCESS) {
         *why = "msgpack decode failed";
