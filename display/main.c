@@ -202,24 +202,46 @@ struct display {
     struct log_limit bad_log, verify_log;
 };
 
+/* Subscribes to raw payloads (on) or stops, if not already so. */
+static void raw_sub(struct display *d, bool *raw_on, bool on)
+{
+    if (*raw_on != on) {
+        sub_subscribe(d->sub, VAR_RAW, d->o.stream, on);
+        *raw_on = on;
+    }
+}
+
+/* Moves the subscription from descriptors to payloads for good. */
+static void leave_shm(struct display *d, bool *raw_on)
+{
+    sub_subscribe(d->sub, VAR_SHM, d->o.stream, false);
+    raw_sub(d, raw_on, true);
+    d->use_shm = false;
+}
+
+/* While on descriptors, a second of silence may mean the publisher
+ * offers none (no ring, or a relay with --no-shm): payloads are asked for
+ * too, and whichever variant comes first decides. */
+#define PROBE_NS 1500000000LL
+
 static void *receiver(void *arg)
 {
     struct display *d = arg;
     zmq_pollitem_t it = {sub_socket(d->sub), 0, ZMQ_POLLIN, 0};
     struct sub_frame newest, f;
     const char *why;
-    bool have = false;
+    bool have = false, raw_on = d->o.variant == VAR_RAW && !d->use_shm;
+    int64_t last_rx = clock_mono_ns();
 
     sub_frame_init(&newest);
     sub_frame_init(&f);
     while (!cli_stop && !d->mb.stop) {
         if (zmq_poll(&it, 1, 100) < 0 && errno == ETERM)
             break;
-        if (d->want_payload && d->use_shm) {
-            sub_subscribe(d->sub, VAR_SHM, d->o.stream, false);
-            sub_subscribe(d->sub, VAR_RAW, d->o.stream, true);
-            d->use_shm = false;
-        }
+        if (d->want_payload && d->use_shm)
+            leave_shm(d, &raw_on);
+        if (d->use_shm && !raw_on && clock_mono_ns() - last_rx > PROBE_NS)
+            raw_sub(d, &raw_on, true);
         for (;;) {
             int rc = sub_read(d->sub, &f, &why);
             if (rc == -EBADMSG) {
@@ -230,6 +252,11 @@ static void *receiver(void *arg)
             if (rc < 0)
                 break;
             d->received++;
+            last_rx = clock_mono_ns();
+            if (d->use_shm && raw_on && f.var == VAR_SHM)
+                raw_sub(d, &raw_on, false);
+            else if (d->use_shm && raw_on)
+                leave_shm(d, &raw_on);
             sub_frame_move(&newest, &f);
             have = true;
         }
@@ -478,7 +505,9 @@ int main(int argc, char **argv)
         log_err("%s", err);
         goto out;
     }
-    d.copy_shm = spec.kind != SINK_NULL && spec.kind != SINK_WINDOW;
+    /* Only the null sink uses shm pixels in place: every other one keeps
+     * or shows them, so it gets a copy taken and checked intact first. */
+    d.copy_shm = spec.kind != SINK_NULL;
     if (!(d.jpeg = jpeg_new()) || !(d.rings = ring_reader_new())) {
         log_err("cannot set up the JPEG decoder");
         rc = EXIT_RUNTIME;

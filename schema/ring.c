@@ -15,6 +15,7 @@
 #include "ring.h"
 
 #define PAGE 4096u
+#define RING_SETUP_GRACE_S 10
 
 /* The segment header, shared between processes: fixed-width fields only. */
 struct ring_hdr {
@@ -113,16 +114,22 @@ static int segment_stale(const char *name)
         close(fd);
         return 0;
     }
+    /* A segment still being set up has no size or magic yet: only an old
+     * one without them is a creator that died half way. */
+    bool young = time(NULL) - st.st_mtim.tv_sec < RING_SETUP_GRACE_S;
     if ((size_t)st.st_size < sizeof(struct ring_hdr)) {
         close(fd);
-        return 1; /* a creator died before sizing it */
+        return !young;
     }
     struct ring_hdr *h =
         mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (h == MAP_FAILED)
         return -errno;
-    rc = atomic_load(&h->magic) != RING_MAGIC || !owner_alive(h);
+    if (atomic_load(&h->magic) != RING_MAGIC)
+        rc = !young;
+    else
+        rc = !owner_alive(h);
     munmap(h, sizeof *h);
     return rc;
 }
@@ -153,10 +160,9 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
             break;
         int stale = segment_stale(name);
         if (stale == 0) {
-            snprintf(err, errlen,
-                     "shm %s is in use by a live producer (same stream "
-                     "name twice?)",
+            snprintf(err, errlen, "shm %s is in use by a live producer",
                      name);
+            errno = EBUSY;
             return NULL;
         }
         shm_unlink(name); /* left by a producer that died */

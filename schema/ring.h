@@ -32,8 +32,8 @@ struct ring;
 
 /* Creates the segment name ("/vidpipe-..."), mode 0600, for frames of the
  * given geometry.  A segment of that name left by a dead owner is
- * replaced; one whose owner lives is an error (-EBUSY).  NULL with a
- * one-line reason in err. */
+ * replaced; one whose owner lives is an error (errno EBUSY).  NULL with
+ * errno set and a one-line reason in err. */
 struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
                          uint32_t height, uint32_t stride, enum pixfmt fmt,
                          char *err, size_t errlen);

@@ -1,0 +1,853 @@
+/* test_ring.c -- shm frame ring: layout, descriptors, seqlock, stale rings.
+ *
+ * Every test names its segments "/vidpipe-ut<pid>-<tag>" and checks at
+ * its end that none of them is left in /dev/shm.  The layout test reads
+ * the segment through a second mapping at the offsets RING.md gives, so
+ * the document and ring.c cannot drift apart unnoticed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "ring.h"
+
+#define W 64
+#define H 48
+#define BPP 3
+#define STRIDE (W * BPP + 8) /* padded rows: stride is not w * bpp */
+#define PAGE 4096u
+
+/* Offsets of RING.md's header and slot table. */
+#define OFF_MAGIC 0
+#define OFF_VERSION 4
+#define OFF_TOKEN 8
+#define OFF_NSLOTS 16
+#define OFF_FMT 20
+#define OFF_WIDTH 24
+#define OFF_HEIGHT 28
+#define OFF_STRIDE 32
+#define OFF_HDR_SIZE 36
+#define OFF_SLOT_SIZE 40
+#define OFF_DATA_OFFSET 48
+#define OFF_TOTAL_SIZE 56
+#define OFF_OWNER_PID 64
+#define OFF_OWNER_START 72
+#define OFF_STREAM 80
+#define HDR_SIZE 192
+#define SLOT_ENTRY 64
+
+static char err[256];
+
+static void ring_name(char *buf, size_t len, const char *tag)
+{
+    snprintf(buf, len, "/vidpipe-ut%d-%s", (int)getpid(), tag);
+}
+
+static bool segment_exists(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    return access(path, F_OK) == 0;
+}
+
+/* Fails if any segment of this test process is left in /dev/shm. */
+static void assert_no_segments(void)
+{
+    char prefix[64];
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    int left = 0;
+
+    snprintf(prefix, sizeof prefix, "vidpipe-ut%d-", (int)getpid());
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            print_error("left in /dev/shm: %s\n", e->d_name);
+            left++;
+        }
+    closedir(d);
+    assert_int_equal(left, 0);
+}
+
+static struct ring *make(const char *name, uint32_t nslots)
+{
+    err[0] = 0;
+    struct ring *r =
+        ring_create(name, nslots, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    if (!r)
+        print_error("ring_create %s: %s\n", name, err);
+    assert_non_null(r);
+    return r;
+}
+
+/* The header a producer would publish for the frame described by d. */
+static struct frame_hdr hdr_for(const struct frame_shm *d, uint64_t seq)
+{
+    struct frame_hdr h;
+    memset(&h, 0, sizeof h);
+    h.version = FRAME_SCHEMA_VERSION;
+    strcpy(h.stream, "cam0");
+    h.seq = seq;
+    h.width = W;
+    h.height = H;
+    h.stride = STRIDE;
+    h.fmt = PIXFMT_BGR24;
+    h.enc = ENC_RAW;
+    h.size = (uint64_t)STRIDE * H;
+    h.has_shm = true;
+    h.shm = *d;
+    return h;
+}
+
+static uint8_t fill_byte(uint64_t seq)
+{
+    return (uint8_t)(seq * 37 + 11);
+}
+
+/* Writes frame seq (every byte fill_byte(seq)) into the next slot. */
+static struct frame_hdr put(struct ring *r, uint64_t seq)
+{
+    struct frame_shm d;
+    uint32_t slot;
+    uint8_t *px = ring_write_begin(r, &slot);
+    memset(px, fill_byte(seq), (size_t)STRIDE * H);
+    ring_write_end(r, slot, seq, &d);
+    assert_int_equal(d.slot, slot);
+    return hdr_for(&d, seq);
+}
+
+/* A read-write mapping of a segment, to inspect or corrupt it. */
+static uint8_t *map_raw(const char *name, size_t *size)
+{
+    struct stat st;
+    int fd = shm_open(name, O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   fd, 0);
+    close(fd);
+    assert_true(p != MAP_FAILED);
+    *size = (size_t)st.st_size;
+    return p;
+}
+
+#define U32(p, off) (*(uint32_t *)((p) + (off)))
+#define U64(p, off) (*(uint64_t *)((p) + (off)))
+
+/* Forks a child that creates the ring and exits without freeing it; the
+ * segment is then owned by a dead process. */
+static void make_orphan(const char *name)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char e[256];
+        struct ring *r =
+            ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+        _exit(r ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(segment_exists(name));
+}
+
+/* --- tests. ----------------------------------------------------------- */
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why = NULL;
+    ring_name(name, sizeof name, "rt");
+    struct ring *r = make(name, 4);
+    struct ring_reader *rr = ring_reader_new();
+    assert_non_null(rr);
+
+    assert_true(ring_fits(r, W, H, STRIDE, PIXFMT_BGR24));
+    assert_false(ring_fits(r, W, H, STRIDE, PIXFMT_RGB24));
+    assert_false(ring_fits(r, W + 1, H, STRIDE, PIXFMT_BGR24));
+    assert_false(ring_fits(r, W, H, W * BPP, PIXFMT_BGR24));
+
+    /* The segment is private to its user. */
+    struct stat st;
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    for (uint64_t seq = 0; seq < 10; seq++) {
+        struct frame_hdr h = put(r, seq);
+        assert_string_equal(h.shm.name, name);
+        assert_int_equal(h.shm.slot, seq % 4);
+        assert_true(h.shm.gen >= 2 && h.shm.gen % 2 == 0);
+        assert_int_not_equal(h.shm.token, 0);
+        assert_int_equal(frame_hdr_check(&h, &why), 0);
+        assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+        const uint8_t *px = ring_read_begin(rr, &h);
+        assert_non_null(px);
+        for (size_t i = 0; i < (size_t)STRIDE * H; i++)
+            if (px[i] != fill_byte(seq))
+                fail_msg("frame %llu byte %zu: %u", (unsigned long long)seq, i,
+                         px[i]);
+        assert_true(ring_read_end(rr, &h));
+    }
+    /* A slot written again gets a higher generation. */
+    struct frame_hdr a = put(r, 10), b;
+    for (int i = 0; i < 3; i++)
+        b = put(r, 11 + i);
+    b = put(r, 14);
+    assert_int_equal(a.shm.slot, b.shm.slot);
+    assert_true(b.shm.gen > a.shm.gen);
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_false(segment_exists(name));
+    ring_free(NULL);
+    ring_reader_free(NULL);
+    assert_no_segments();
+}
+
+/* The header and slot table sit where RING.md says. */
+static void test_layout(void **state)
+{
+    (void)state;
+    char name[64];
+    size_t size;
+    ring_name(name, sizeof name, "layout");
+    struct ring *r = make(name, 5);
+    struct frame_hdr h = put(r, 77);
+    uint8_t *p = map_raw(name, &size);
+
+    uint64_t frame = (uint64_t)STRIDE * H;
+    uint64_t slot_size = (frame + PAGE - 1) / PAGE * PAGE;
+    uint64_t data = (HDR_SIZE + 5 * SLOT_ENTRY + PAGE - 1) / PAGE * PAGE;
+
+    assert_int_equal(U32(p, OFF_MAGIC), RING_MAGIC);
+    assert_memory_equal(p, "VPR1", 4);
+    assert_int_equal(U32(p, OFF_VERSION), RING_VERSION);
+    assert_int_equal(U64(p, OFF_TOKEN), h.shm.token);
+    assert_int_equal(U32(p, OFF_NSLOTS), 5);
+    assert_int_equal(U32(p, OFF_FMT), PIXFMT_BGR24);
+    assert_int_equal(U32(p, OFF_WIDTH), W);
+    assert_int_equal(U32(p, OFF_HEIGHT), H);
+    assert_int_equal(U32(p, OFF_STRIDE), STRIDE);
+    assert_int_equal(U32(p, OFF_HDR_SIZE), HDR_SIZE);
+    assert_int_equal(U64(p, OFF_SLOT_SIZE), slot_size);
+    assert_int_equal(U64(p, OFF_DATA_OFFSET), data);
+    assert_int_equal(U64(p, OFF_TOTAL_SIZE), data + 5 * slot_size);
+    assert_int_equal(size, data + 5 * slot_size);
+    assert_int_equal(U64(p, OFF_OWNER_PID), (uint64_t)getpid());
+    assert_int_not_equal(U64(p, OFF_OWNER_START), 0);
+    (void)OFF_STREAM;
+
+    /* Slot table: gen then seq, one 64-byte entry per slot. */
+    const uint8_t *e = p + HDR_SIZE + (size_t)h.shm.slot * SLOT_ENTRY;
+    assert_int_equal(U64(e, 0), h.shm.gen);
+    assert_int_equal(U64(e, 8), 77);
+    for (uint32_t i = 0; i < 5; i++)
+        if (i != h.shm.slot)
+            assert_int_equal(U64(p + HDR_SIZE + i * SLOT_ENTRY, 0), 2);
+    /* Pixels: page-aligned, slot i at data + i * slot_size. */
+    const uint8_t *px = p + data + h.shm.slot * slot_size;
+    assert_int_equal(px[0], fill_byte(77));
+    assert_int_equal(px[frame - 1], fill_byte(77));
+
+    /* A write in progress is visible as an odd generation. */
+    uint32_t slot;
+    ring_write_begin(r, &slot);
+    uint64_t g = U64(p + HDR_SIZE + slot * SLOT_ENTRY, 0);
+    assert_int_equal(g % 2, 1);
+    struct frame_shm d;
+    ring_write_end(r, slot, 78, &d);
+    assert_int_equal(U64(p + HDR_SIZE + slot * SLOT_ENTRY, 0), g + 1);
+    assert_int_equal(d.gen, g + 1);
+
+    munmap(p, size);
+    ring_free(r);
+    assert_no_segments();
+}
+
+static void expect_bad(struct ring_reader *rr, const struct frame_hdr *h)
+{
+    const char *why = NULL;
+    assert_int_equal(ring_reader_check(rr, h, &why), -EBADMSG);
+    assert_non_null(why);
+}
+
+static void test_descriptor_validation(void **state)
+{
+    (void)state;
+    char name[64], other[64];
+    const char *why = NULL;
+    ring_name(name, sizeof name, "val");
+    struct ring *r = make(name, 4);
+    struct ring_reader *rr = ring_reader_new();
+    struct frame_hdr good = put(r, 1), h;
+
+    assert_int_equal(ring_reader_check(rr, &good, &why), 0);
+
+    h = good; /* wrong token for the real name */
+    h.shm.token ^= 0x5a5a;
+    expect_bad(rr, &h);
+    h.shm.token = 0;
+    expect_bad(rr, &h);
+    /* ... and the real ring is still usable after that. */
+    assert_int_equal(ring_reader_check(rr, &good, &why), 0);
+    assert_non_null(ring_read_begin(rr, &good));
+    assert_true(ring_read_end(rr, &good));
+
+    h = good;
+    h.shm.slot = 4;
+    expect_bad(rr, &h);
+    h.shm.slot = 9999;
+    expect_bad(rr, &h);
+    h.shm.slot = UINT32_MAX;
+    expect_bad(rr, &h);
+
+    h = good; /* geometry that does not fit the ring */
+    h.width = W / 2;
+    h.stride = W / 2 * BPP;
+    h.size = (uint64_t)h.stride * H;
+    expect_bad(rr, &h);
+    h = good;
+    h.height = H * 2;
+    h.size = (uint64_t)STRIDE * h.height;
+    expect_bad(rr, &h);
+    h = good;
+    h.stride = W * BPP;
+    h.size = (uint64_t)h.stride * H;
+    expect_bad(rr, &h);
+    h = good;
+    h.fmt = PIXFMT_RGB24;
+    expect_bad(rr, &h);
+    h = good;
+    h.fmt = PIXFMT_GRAY;
+    h.stride = W;
+    h.size = (uint64_t)W * H;
+    expect_bad(rr, &h);
+
+    h = good; /* generations that name no written frame */
+    h.shm.gen = 0;
+    expect_bad(rr, &h);
+    h.shm.gen = good.shm.gen + 1;
+    expect_bad(rr, &h);
+    h.shm.gen = 1;
+    expect_bad(rr, &h);
+
+    h = good;
+    h.has_shm = false;
+    expect_bad(rr, &h);
+
+    /* A ring that does not exist here: another host. */
+    ring_name(other, sizeof other, "nonexistent");
+    h = good;
+    snprintf(h.shm.name, sizeof h.shm.name, "%s", other);
+    why = NULL;
+    assert_int_equal(ring_reader_check(rr, &h, &why), -ENOENT);
+    assert_non_null(why);
+    assert_false(segment_exists(other));
+
+    /* None of it disturbed the good descriptor. */
+    assert_int_equal(ring_reader_check(rr, &good, &why), 0);
+    const uint8_t *px = ring_read_begin(rr, &good);
+    assert_non_null(px);
+    assert_int_equal(px[0], fill_byte(1));
+    assert_true(ring_read_end(rr, &good));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* A reader checks the ring's own header before it trusts any number in
+ * it: corrupt headers are rejected, never followed. */
+static void test_corrupt_ring_header(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t off;
+        int width; /* 4 or 8 bytes */
+        uint64_t value;
+    } pokes[] = {
+        {OFF_MAGIC, 4, 0},
+        {OFF_VERSION, 4, RING_VERSION + 1},
+        {OFF_NSLOTS, 4, 1},
+        {OFF_NSLOTS, 4, 1000},
+        {OFF_NSLOTS, 4, 40}, /* slots would run past the mapping */
+        {OFF_NSLOTS, 4, 64}, /* the table would overlap slot 0 */
+        {OFF_FMT, 4, 99},
+        {OFF_WIDTH, 4, 0},
+        {OFF_WIDTH, 4, 100000},
+        {OFF_STRIDE, 4, 3},
+        {OFF_HDR_SIZE, 4, 128},
+        {OFF_SLOT_SIZE, 4, 16},
+        {OFF_SLOT_SIZE, 8, UINT64_MAX / 2},
+        {OFF_DATA_OFFSET, 8, 64},
+        {OFF_DATA_OFFSET, 8, UINT64_MAX - 100},
+        {OFF_TOTAL_SIZE, 8, UINT64_MAX},
+    };
+    char name[64];
+    const char *why = NULL;
+    size_t size;
+    ring_name(name, sizeof name, "corrupt");
+
+    for (size_t i = 0; i < sizeof pokes / sizeof pokes[0]; i++) {
+        struct ring *r = make(name, 4);
+        struct frame_hdr h = put(r, 5);
+        uint8_t *p = map_raw(name, &size);
+        if (pokes[i].width == 4)
+            U32(p, pokes[i].off) = (uint32_t)pokes[i].value;
+        else
+            U64(p, pokes[i].off) = pokes[i].value;
+        struct ring_reader *rr = ring_reader_new();
+        int rc = ring_reader_check(rr, &h, &why);
+        if (rc != -EBADMSG)
+            fail_msg("poke %zu (offset %zu = %llu): got %d, want -EBADMSG", i,
+                     pokes[i].off, (unsigned long long)pokes[i].value, rc);
+        assert_null(ring_read_begin(rr, &h));
+        ring_reader_free(rr);
+        munmap(p, size);
+        ring_free(r);
+    }
+
+    /* A segment too small for a header is not followed either. */
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 100), 0);
+    /* Old enough not to be a producer still setting it up. */
+    struct timespec aged[2] = {{0, UTIME_OMIT}, {time(NULL) - 60, 0}};
+    assert_int_equal(futimens(fd, aged), 0);
+    close(fd);
+    struct ring *r2 = make(name, 4); /* a sizeless leftover is replaced */
+    ring_free(r2);
+    fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 100), 0);
+    close(fd);
+    struct frame_shm d = {.token = 1, .slot = 0, .gen = 2};
+    snprintf(d.name, sizeof d.name, "%s", name);
+    struct frame_hdr h = hdr_for(&d, 0);
+    struct ring_reader *rr = ring_reader_new();
+    assert_true(ring_reader_check(rr, &h, &why) < 0);
+    ring_reader_free(rr);
+    shm_unlink(name);
+
+    /* A ring of another user is not ours to map. */
+    struct ring *r = make(name, 4);
+    h = put(r, 3);
+    fd = shm_open(name, O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(fchown(fd, 65534, 65534), 0);
+    close(fd);
+    rr = ring_reader_new();
+    assert_int_equal(ring_reader_check(rr, &h, &why), -ENOENT);
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* Seqlock: a slot rewritten while a reader uses it is detected. */
+static void test_torn(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    ring_name(name, sizeof name, "torn");
+    struct ring *r = make(name, 2);
+    struct ring_reader *rr = ring_reader_new();
+
+    /* Overwritten between begin and end. */
+    struct frame_hdr h = put(r, 0);
+    put(r, 1);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    const uint8_t *px = ring_read_begin(rr, &h);
+    assert_non_null(px);
+    assert_int_equal(px[0], fill_byte(0));
+    put(r, 2);                             /* the same slot as frame 0 */
+    assert_int_equal(px[0], fill_byte(2)); /* pixels changed under us */
+    assert_false(ring_read_end(rr, &h));
+
+    /* Being written (odd generation) between begin and end. */
+    h = put(r, 3);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_non_null(ring_read_begin(rr, &h));
+    uint32_t slot;
+    put(r, 4);
+    ring_write_begin(r, &slot);
+    assert_int_equal(slot, h.shm.slot);
+    assert_false(ring_read_end(rr, &h));
+    /* ... and while it is still being written, begin refuses it. */
+    assert_null(ring_read_begin(rr, &h));
+    struct frame_shm d;
+    ring_write_end(r, slot, 5, &d);
+
+    /* Already overwritten before begin: nothing to read. */
+    h = put(r, 6);
+    put(r, 7);
+    put(r, 8);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_null(ring_read_begin(rr, &h));
+    assert_false(ring_read_end(rr, &h));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* A producer restarted under the same name (a new token) is re-mapped;
+ * descriptors of the old ring are then refused. */
+static void test_replaced_ring_remapped(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    ring_name(name, sizeof name, "replace");
+    struct ring_reader *rr = ring_reader_new();
+
+    struct ring *r1 = make(name, 4);
+    struct frame_hdr a = put(r1, 100);
+    assert_int_equal(ring_reader_check(rr, &a, &why), 0);
+    assert_int_equal(ring_read_begin(rr, &a)[0], fill_byte(100));
+    assert_true(ring_read_end(rr, &a));
+    ring_free(r1);
+
+    struct ring *r2 = make(name, 4);
+    struct frame_hdr b = put(r2, 200);
+    assert_string_equal(a.shm.name, b.shm.name);
+    assert_int_not_equal(a.shm.token, b.shm.token);
+    assert_int_equal(a.shm.slot, b.shm.slot);
+    assert_int_equal(ring_reader_check(rr, &b, &why), 0);
+    const uint8_t *px = ring_read_begin(rr, &b);
+    assert_non_null(px);
+    assert_int_equal(px[0], fill_byte(200));
+    assert_int_equal(px[(size_t)STRIDE * H - 1], fill_byte(200));
+    assert_true(ring_read_end(rr, &b));
+
+    /* The old descriptor names a ring that is gone. */
+    assert_int_equal(ring_reader_check(rr, &a, &why), -EBADMSG);
+    assert_int_equal(ring_reader_check(rr, &b, &why), 0);
+    assert_int_equal(ring_read_begin(rr, &b)[0], fill_byte(200));
+
+    /* A different geometry under the same name works as well. */
+    ring_free(r2);
+    err[0] = 0;
+    struct ring *r3 = ring_create(name, 3, W * 2, H, W * 2 * BPP, PIXFMT_BGR24,
+                                  err, sizeof err);
+    assert_non_null(r3);
+    uint32_t slot;
+    struct frame_shm d;
+    memset(ring_write_begin(r3, &slot), 0xab, (size_t)W * 2 * BPP * H);
+    ring_write_end(r3, slot, 300, &d);
+    struct frame_hdr c = hdr_for(&d, 300);
+    c.width = W * 2;
+    c.stride = W * 2 * BPP;
+    c.size = (uint64_t)c.stride * H;
+    assert_int_equal(ring_reader_check(rr, &c, &why), 0);
+    assert_int_equal(ring_read_begin(rr, &c)[c.size - 1], 0xab);
+    assert_true(ring_read_end(rr, &c));
+    assert_int_equal(ring_reader_check(rr, &b, &why), -EBADMSG);
+
+    ring_reader_free(rr);
+    ring_free(r3);
+    assert_no_segments();
+}
+
+/* A ring left by a producer that died is replaced by the next
+ * ring_create of its name and removed by ring_gc. */
+static void test_stale_ring(void **state)
+{
+    (void)state;
+    char name[64], name2[64];
+    const char *why;
+    ring_name(name, sizeof name, "stale");
+    ring_name(name2, sizeof name2, "stale2");
+
+    make_orphan(name);
+    /* A reader may still map it: stale rings are harmless, just old. */
+    struct ring *r = make(name, 4);
+    struct frame_hdr h = put(r, 1);
+    struct ring_reader *rr = ring_reader_new();
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_non_null(ring_read_begin(rr, &h));
+    ring_reader_free(rr);
+    size_t size;
+    uint8_t *p = map_raw(name, &size);
+    assert_int_equal(U64(p, OFF_OWNER_PID), (uint64_t)getpid());
+    munmap(p, size);
+    ring_free(r);
+
+    make_orphan(name2);
+    assert_true(ring_gc() >= 0);
+    assert_false(segment_exists(name2));
+    assert_no_segments();
+}
+
+/* The owner's pid alone is not enough: a pid reused by another process
+ * (another start time) does not keep a dead producer's ring alive. */
+static void test_stale_by_start_time(void **state)
+{
+    (void)state;
+    char name[64];
+    size_t size;
+    ring_name(name, sizeof name, "reuse");
+    struct ring *r = make(name, 4);
+    uint8_t *p = map_raw(name, &size);
+
+    assert_true(ring_gc() >= 0);
+    assert_true(segment_exists(name)); /* alive: kept */
+    U64(p, OFF_OWNER_START) += 1;      /* as if our pid were reused */
+    assert_true(ring_gc() >= 0);
+    assert_false(segment_exists(name));
+    munmap(p, size);
+    ring_free(r); /* unlinks a name that is already gone: harmless */
+    assert_no_segments();
+}
+
+/* A ring whose owner lives is never taken over. */
+static void test_live_owner(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    ring_name(name, sizeof name, "live");
+    struct ring *r = make(name, 4);
+    struct frame_hdr h = put(r, 9);
+
+    err[0] = 0;
+    struct ring *r2 =
+        ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    assert_null(r2);
+    assert_true(strlen(err) > 0);
+    assert_non_null(strstr(err, name));
+    assert_true(ring_gc() >= 0);
+    assert_true(segment_exists(name));
+
+    /* The live ring is untouched. */
+    struct ring_reader *rr = ring_reader_new();
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_int_equal(ring_read_begin(rr, &h)[0], fill_byte(9));
+    assert_true(ring_read_end(rr, &h));
+    ring_reader_free(rr);
+
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* ring.h: "one whose owner lives is an error (-EBUSY)", and STYLE.md:
+ * constructors return NULL and set errno. */
+static void test_live_owner_errno(void **state)
+{
+    (void)state;
+    char name[64];
+    ring_name(name, sizeof name, "busy");
+    struct ring *r = make(name, 4);
+
+    errno = 0;
+    struct ring *r2 =
+        ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    int e = errno;
+    assert_null(r2);
+    ring_free(r);
+    if (e != EBUSY)
+        fail_msg("ring_create of a live owner's ring: errno %d (%s), "
+                 "ring.h promises EBUSY",
+                 e, strerror(e));
+    assert_no_segments();
+}
+
+static void test_bad_parameters(void **state)
+{
+    (void)state;
+    char name[64];
+    ring_name(name, sizeof name, "params");
+    assert_null(
+        ring_create(name, 1, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err));
+    assert_null(ring_create(name, RING_MAX_SLOTS + 1, W, H, STRIDE,
+                            PIXFMT_BGR24, err, sizeof err));
+    assert_null(
+        ring_create(name, 4, W, 0, STRIDE, PIXFMT_BGR24, err, sizeof err));
+    assert_null(ring_create("/other-name", 4, W, H, STRIDE, PIXFMT_BGR24, err,
+                            sizeof err));
+    char long_name[FRAME_SHM_NAME_MAX + 8];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    memcpy(long_name, name, strlen(name));
+    assert_true(strlen(long_name) > FRAME_SHM_NAME_MAX);
+    assert_null(
+        ring_create(long_name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err));
+    assert_no_segments();
+}
+
+/* --- a writer and a reader thread at full speed. ------------------------ */
+
+#define RECENT 16
+/* Frames large enough that a copy takes a while and overlaps writes. */
+#define RW 640
+#define RH 480
+#define RSTRIDE (RW * BPP)
+
+struct race {
+    struct ring *r;
+    pthread_mutex_t mu;
+    struct frame_hdr recent[RECENT]; /* by seq % RECENT */
+    uint64_t written;                /* frames published */
+    _Atomic bool stop;
+    /* reader's results */
+    uint64_t reads, intact, torn, mixed, bad;
+    char first_mix[160];
+};
+
+static void *writer(void *arg)
+{
+    struct race *x = arg;
+    for (uint64_t seq = 0; !x->stop; seq++) {
+        struct frame_shm d;
+        uint32_t slot;
+        uint8_t *px = ring_write_begin(x->r, &slot);
+        memset(px, fill_byte(seq), (size_t)RSTRIDE * RH);
+        ring_write_end(x->r, slot, seq, &d);
+        struct frame_hdr h = hdr_for(&d, seq);
+        h.width = RW;
+        h.height = RH;
+        h.stride = RSTRIDE;
+        h.size = (uint64_t)RSTRIDE * RH;
+        pthread_mutex_lock(&x->mu);
+        x->recent[seq % RECENT] = h;
+        x->written = seq + 1;
+        pthread_mutex_unlock(&x->mu);
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    struct race *x = arg;
+    struct ring_reader *rr = ring_reader_new();
+    size_t len = (size_t)RSTRIDE * RH;
+    uint8_t *copy = malloc(len);
+    unsigned seed = 12345;
+    const char *why;
+    struct timespec t0, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) +
+                    (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (el > 5 || (el > 0.5 && x->intact > 500 && x->torn > 500))
+            break;
+        pthread_mutex_lock(&x->mu);
+        uint64_t n = x->written;
+        if (n == 0) {
+            pthread_mutex_unlock(&x->mu);
+            continue;
+        }
+        /* One of the last few frames: some still intact, some already
+         * overwritten, some about to be. */
+        uint64_t back = (uint64_t)(rand_r(&seed) % 4);
+        uint64_t seq = n > back ? n - 1 - back : n - 1;
+        struct frame_hdr h = x->recent[seq % RECENT];
+        pthread_mutex_unlock(&x->mu);
+
+        x->reads++;
+        if (ring_reader_check(rr, &h, &why) != 0) {
+            x->bad++;
+            continue;
+        }
+        const uint8_t *px = ring_read_begin(rr, &h);
+        if (!px) {
+            x->torn++;
+            continue;
+        }
+        memcpy(copy, px, len);
+        if (!ring_read_end(rr, &h)) {
+            x->torn++;
+            continue;
+        }
+        x->intact++;
+        uint8_t want = fill_byte(h.seq);
+        for (size_t i = 0; i < len; i++)
+            if (copy[i] != want) {
+                if (!x->mixed++)
+                    snprintf(x->first_mix, sizeof x->first_mix,
+                             "frame %llu judged intact, byte %zu is %u, "
+                             "want %u",
+                             (unsigned long long)h.seq, i, copy[i], want);
+                break;
+            }
+    }
+    x->stop = true;
+    free(copy);
+    ring_reader_free(rr);
+    return NULL;
+}
+
+static void test_concurrent_writer_reader(void **state)
+{
+    (void)state;
+    char name[64];
+    struct race x;
+    pthread_t tw, tr;
+    memset(&x, 0, sizeof x);
+    pthread_mutex_init(&x.mu, NULL);
+    ring_name(name, sizeof name, "race");
+    err[0] = 0;
+    x.r = ring_create(name, 3, RW, RH, RSTRIDE, PIXFMT_BGR24, err, sizeof err);
+    assert_non_null(x.r);
+
+    assert_int_equal(pthread_create(&tw, NULL, writer, &x), 0);
+    assert_int_equal(pthread_create(&tr, NULL, reader, &x), 0);
+    pthread_join(tr, NULL);
+    pthread_join(tw, NULL);
+    print_message("race: %llu frames written, %llu reads: %llu intact, "
+                  "%llu torn, %llu bad, %llu mixed\n",
+                  (unsigned long long)x.written, (unsigned long long)x.reads,
+                  (unsigned long long)x.intact, (unsigned long long)x.torn,
+                  (unsigned long long)x.bad, (unsigned long long)x.mixed);
+    if (x.mixed)
+        fail_msg("%llu torn frames judged intact; first: %s",
+                 (unsigned long long)x.mixed, x.first_mix);
+    assert_int_equal(x.bad, 0);
+    assert_true(x.intact > 0);
+    assert_true(x.torn > 0);
+    pthread_mutex_destroy(&x.mu);
+    ring_free(x.r);
+    assert_no_segments();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_descriptor_validation),
+        cmocka_unit_test(test_corrupt_ring_header),
+        cmocka_unit_test(test_torn),
+        cmocka_unit_test(test_replaced_ring_remapped),
+        cmocka_unit_test(test_stale_ring),
+        cmocka_unit_test(test_stale_by_start_time),
+        cmocka_unit_test(test_live_owner),
+        cmocka_unit_test(test_live_owner_errno),
+        cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_concurrent_writer_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
