@@ -203,14 +203,26 @@ int frame_encode(const struct frame_hdr *h, bool with_data, void *buf,
  *
  * msgpack-c sizes its allocations from the counts an input declares, so a
  * five-byte "array of 4 billion" would make it ask for gigabytes.  Before
- * msgpack-c sees the bytes, shape_ok() walks them and checks every
- * container's count against the bytes left (each element takes at least
- * one), and bounds nesting and element totals; then the unpacker's zone
- * stays small and reused, with no allocation per frame.
+ * msgpack-c sees the bytes, frame_measure() walks them: containers may
+ * declare at most SHAPE_MAX_ITEMS objects, nesting is bounded, and every
+ * length is checked against the bytes there are.  Then the unpacker's zone
+ * stays small and reused, with no allocation per frame.  The same walk
+ * tells a byte-stream reader how many bytes a map needs before they have
+ * all arrived.
  */
 
 #define SHAPE_MAX_DEPTH 8
 #define SHAPE_MAX_ITEMS 256
+
+struct walk {
+    const uint8_t *b;
+    size_t len, pos;
+    unsigned items;
+    uint64_t need;   /* incomplete: at least this many bytes in all */
+    const char *why; /* malformed: what */
+};
+
+enum { WALK_BAD = -1, WALK_SHORT = 0, WALK_DONE = 1 };
 
 static uint64_t rd_be(const uint8_t *p, int n)
 {
@@ -220,17 +232,32 @@ static uint64_t rd_be(const uint8_t *p, int n)
     return v;
 }
 
-/* Skips one object at *pos; false if it does not fit or is too complex. */
-static bool shape_skip(const uint8_t *b, size_t len, size_t *pos, int depth,
-                       unsigned *items)
+static int walk_bad(struct walk *w, const char *why)
 {
-    size_t p = *pos;
+    w->why = why;
+    return WALK_BAD;
+}
+
+static int walk_short(struct walk *w, uint64_t need)
+{
+    w->need = need;
+    return WALK_SHORT;
+}
+
+/* Steps over one msgpack object at w->pos. */
+static int walk_obj(struct walk *w, int depth)
+{
+    size_t p = w->pos;
     uint64_t n = 0, skip = 0;
     int nlen = 0, kind = 0; /* kind: 0 scalar, 1 array, 2 map */
 
-    if (p >= len || depth > SHAPE_MAX_DEPTH || ++*items > SHAPE_MAX_ITEMS)
-        return false;
-    uint8_t c = b[p++];
+    if (depth > SHAPE_MAX_DEPTH)
+        return walk_bad(w, "objects nested too deep");
+    if (++w->items > SHAPE_MAX_ITEMS)
+        return walk_bad(w, "too many objects in one header");
+    if (p >= w->len)
+        return walk_short(w, (uint64_t)p + 1);
+    uint8_t c = w->b[p++];
     if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
         /* fixint, nil, bool */
     } else if ((c & 0xf0) == 0x80) {
@@ -260,32 +287,49 @@ static bool shape_skip(const uint8_t *b, size_t len, size_t *pos, int depth,
         case 0xdd: kind = 1, nlen = 4; break;
         case 0xde: kind = 2, nlen = 2; break;
         case 0xdf: kind = 2, nlen = 4; break;
-        default: return false;                         /* 0xc1: never used */
+        default: return walk_bad(w, "byte 0xc1 is not msgpack");
         }
         if (nlen) {
-            if (len - p < (size_t)nlen)
-                return false;
-            n = rd_be(b + p, nlen);
-            p += nlen;
+            if (w->len - p < (size_t)nlen)
+                return walk_short(w, (uint64_t)p + (size_t)nlen);
+            n = rd_be(w->b + p, nlen);
+            p += (size_t)nlen;
             if (kind == 0)
                 skip += n;
         }
     }
     if (kind == 0) {
-        if (len - p < skip)
-            return false;
-        *pos = p + skip;
-        return true;
+        if (w->len - p < skip)
+            return walk_short(w, (uint64_t)p + skip);
+        w->pos = p + skip;
+        return WALK_DONE;
     }
+    /* Counts are judged before their elements arrive. */
+    if (n > SHAPE_MAX_ITEMS)
+        return walk_bad(w, "container declares too many objects");
     if (kind == 2)
         n *= 2;
-    if (n > len - p)
-        return false;
-    for (uint64_t i = 0; i < n; i++)
-        if (!shape_skip(b, len, &p, depth + 1, items))
-            return false;
-    *pos = p;
-    return true;
+    w->pos = p;
+    for (uint64_t i = 0; i < n; i++) {
+        int rc = walk_obj(w, depth + 1);
+        if (rc != WALK_DONE)
+            return rc;
+    }
+    return WALK_DONE;
+}
+
+int frame_measure(const void *buf, size_t len, uint64_t *n, const char **why)
+{
+    struct walk w = {.b = buf, .len = len};
+    int rc = walk_obj(&w, 0);
+
+    if (rc == WALK_BAD) {
+        *n = w.pos;
+        *why = w.why;
+        return -EINVAL;
+    }
+    *n = rc == WALK_DONE ? w.pos : w.need;
+    return rc;
 }
 
 static bool key_is(const msgpack_object *k, const char *s)
@@ -403,12 +447,13 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
                  const uint8_t **data, size_t *data_len, const char **why)
 {
     /* One zone per thread, cleared after each use: with the bounds
-     * shape_skip() enforces, its first chunk holds any header we accept,
+     * frame_measure() enforces, its first chunk holds any header we accept,
      * so decoding allocates nothing per frame. */
     static _Thread_local msgpack_zone *zone;
     msgpack_object root;
-    size_t pos = 0, off = 0;
-    unsigned items = 0, seen = 0;
+    size_t off = 0;
+    uint64_t end;
+    unsigned seen = 0;
     const uint8_t *payload = NULL;
     size_t payload_len = 0;
     char fmt[16], enc[16];
@@ -419,11 +464,14 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
         *data = NULL;
         *data_len = 0;
     }
-    if (len == 0 || !shape_skip(buf, len, &pos, 0, &items)) {
-        *why = "not a well-formed msgpack object";
+    int m = frame_measure(buf, len, &end, why);
+    if (m < 0)
+        return -EINVAL;
+    if (m == 0) {
+        *why = "truncated msgpack object";
         return -EINVAL;
     }
-    if (pos != len) {
+    if (end != len) {
         *why = "trailing bytes after the header map";
         return -EINVAL;
     }

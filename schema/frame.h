@@ -88,6 +88,14 @@ int frame_encode(const struct frame_hdr *h, bool with_data, void *buf,
 int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
                  const uint8_t **data, size_t *data_len, const char **why);
 
+/* Measures the msgpack object at the start of buf, of which len bytes are
+ * there so far, within the structural limits frame_decode() applies
+ * (nesting depth, object counts).  1: complete, *n is its length.  0:
+ * incomplete, *n is at least how many bytes it takes in all (a byte
+ * stream reads that far before asking again).  -EINVAL: malformed, *why
+ * says what and *n where. */
+int frame_measure(const void *buf, size_t len, uint64_t *n, const char **why);
+
 /* Checks that a payload of len bytes fits h: for raw exactly h->size and
  * h->size == stride * height.  0 or -EINVAL with *why. */
 int frame_payload_check(const struct frame_hdr *h, size_t len,

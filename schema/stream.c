@@ -2,8 +2,7 @@
  *
  * The reader keeps one buffer holding the current frame (and whatever of
  * the next one a read brought along).  Before each read it walks the bytes
- * it has, the way frame.c's shape check does, to learn how many the map
- * needs at least; a declared length only ever sets how far to read, while
+ * it has with frame_measure() to learn how many the map needs at least; a declared length only ever sets how far to read, while
  * the buffer grows at most to twice the bytes that actually arrived.  So
  * a map declaring a 4 GB bin is refused at once (over the limit), and one
  * declaring 1 GB and then ending costs what arrived, not 1 GB.
@@ -23,8 +22,6 @@
 #include "stream.h"
 
 #define STREAM_CHUNK (64 * 1024) /* first allocation and least growth */
-#define WALK_MAX_DEPTH 8         /* the limits frame_decode() applies */
-#define WALK_MAX_ITEMS 256
 
 struct stream_reader {
     int fd;
@@ -69,112 +66,6 @@ uint64_t stream_reader_frame_offset(const struct stream_reader *r)
 size_t stream_reader_mem(const struct stream_reader *r)
 {
     return r->cap;
-}
-
-/* --- measuring a map that may not have arrived completely. ------------ */
-
-enum { WALK_BAD = -1, WALK_SHORT = 0, WALK_DONE = 1 };
-
-struct walk {
-    const uint8_t *b;
-    size_t len, pos;
-    unsigned items;
-    uint64_t need;   /* WALK_SHORT: at least this many bytes in all */
-    const char *why; /* WALK_BAD: what, at pos */
-};
-
-static uint64_t rd_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static int walk_bad(struct walk *w, const char *why)
-{
-    w->why = why;
-    return WALK_BAD;
-}
-
-/* Steps over one msgpack object at w->pos. */
-static int walk_obj(struct walk *w, int depth)
-{
-    size_t p = w->pos;
-    uint64_t n = 0, skip = 0;
-    int nlen = 0, kind = 0; /* kind: 0 scalar, 1 array, 2 map */
-
-    if (depth > WALK_MAX_DEPTH)
-        return walk_bad(w, "objects nested too deep");
-    if (++w->items > WALK_MAX_ITEMS)
-        return walk_bad(w, "too many objects in one frame");
-    if (p >= w->len) {
-        w->need = p + 1;
-        return WALK_SHORT;
-    }
-    uint8_t c = w->b[p++];
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-        /* fixint, nil, bool */
-    } else if ((c & 0xf0) == 0x80) {
-        kind = 2, n = c & 0x0f;
-    } else if ((c & 0xf0) == 0x90) {
-        kind = 1, n = c & 0x0f;
-    } else if ((c & 0xe0) == 0xa0) {
-        skip = c & 0x1f;
-    } else {
-        switch (c) {
-        case 0xc4: case 0xd9: nlen = 1; break;        /* bin8, str8 */
-        case 0xc5: case 0xda: nlen = 2; break;        /* bin16, str16 */
-        case 0xc6: case 0xdb: nlen = 4; break;        /* bin32, str32 */
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xca: case 0xce: case 0xd2: skip = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;                    /* fixext 1 */
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xc7: nlen = 1, skip = 1; break;          /* ext8 + type */
-        case 0xc8: nlen = 2, skip = 1; break;
-        case 0xc9: nlen = 4, skip = 1; break;
-        case 0xdc: kind = 1, nlen = 2; break;
-        case 0xdd: kind = 1, nlen = 4; break;
-        case 0xde: kind = 2, nlen = 2; break;
-        case 0xdf: kind = 2, nlen = 4; break;
-        default: return walk_bad(w, "byte 0xc1 is not msgpack");
-        }
-        if (nlen) {
-            if (w->len - p < (size_t)nlen) {
-                w->need = p + (size_t)nlen;
-                return WALK_SHORT;
-            }
-            n = rd_be(w->b + p, nlen);
-            p += (size_t)nlen;
-            if (kind == 0)
-                skip += n;
-        }
-    }
-    if (kind == 0) {
-        if (w->len - p < skip) {
-            w->need = (uint64_t)p + skip;
-            return WALK_SHORT;
-        }
-        w->pos = p + skip;
-        return WALK_DONE;
-    }
-    /* Counts are judged before their elements arrive. */
-    if (n > WALK_MAX_ITEMS)
-        return walk_bad(w, "container declares too many objects");
-    if (kind == 2)
-        n *= 2;
-    w->pos = p;
-    for (uint64_t i = 0; i < n; i++) {
-        int rc = walk_obj(w, depth + 1);
-        if (rc != WALK_DONE)
-            return rc;
-    }
-    return WALK_DONE;
 }
 
 /* --- reading. ---------------------------------------------------------- */
@@ -242,25 +133,26 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
 
         r->frame_off = off;
         if (have > 0) {
-            struct walk w = {.b = r->buf + r->start, .len = have};
-            uint8_t c = w.b[0];
+            const uint8_t *b = r->buf + r->start;
+            uint64_t n;
+            uint8_t c = b[0];
             if (!((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf))
                 return fail(r,
                             "corrupt stream at byte offset %" PRIu64
                             ": a frame map must start here, found 0x%02x",
                             off, c);
-            int rc = walk_obj(&w, 0);
-            if (rc == WALK_BAD)
+            int rc = frame_measure(b, have, &n, &why);
+            if (rc < 0)
                 return fail(r, "corrupt stream at byte offset %" PRIu64 ": %s",
-                            off + w.pos, w.why);
-            if (rc == WALK_DONE) {
-                if (w.pos > r->max_frame)
+                            off + n, why);
+            if (rc == 1) {
+                if (n > r->max_frame)
                     return fail(r,
                                 "corrupt stream at byte offset %" PRIu64
-                                ": a frame of %zu bytes is over the limit "
-                                "of %" PRIu64,
-                                off, w.pos, r->max_frame);
-                if (frame_decode(w.b, w.pos, h, &payload, &payload_len,
+                                ": a frame of %" PRIu64
+                                " bytes is over the limit of %" PRIu64,
+                                off, n, r->max_frame);
+                if (frame_decode(b, (size_t)n, h, &payload, &payload_len,
                                  &why) < 0)
                     return fail(r, "bad frame at byte offset %" PRIu64 ": %s",
                                 off, why);
@@ -271,10 +163,10 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
                                 off);
                 h->has_shm = false; /* the payload is here; no ring is */
                 *data = payload;
-                r->start += w.pos;
+                r->start += (size_t)n;
                 return 0;
             }
-            need = w.need;
+            need = n;
             if (need > r->max_frame)
                 return fail(r,
                             "corrupt stream at byte offset %" PRIu64
