@@ -28,9 +28,18 @@ void sub_frame_fini(struct sub_frame *f)
 void sub_frame_move(struct sub_frame *dst, struct sub_frame *src)
 {
     sub_frame_fini(dst);
-    *dst = *src; /* zmq_msg_t is moved by value; src forgets its parts */
+    *dst = *src;
+    for (unsigned i = 0; i < src->nparts; i++) {
+        zmq_msg_init(&dst->parts[i]);
+        zmq_msg_move(&dst->parts[i], &src->parts[i]);
+        zmq_msg_close(&src->parts[i]);
+    }
+    /* A small message keeps its bytes inside zmq_msg_t: point anew. */
+    if (dst->data && dst->nparts == SUB_MAX_PARTS)
+        dst->data = zmq_msg_data(&dst->parts[SUB_MAX_PARTS - 1]);
     src->nparts = 0;
     src->data = NULL;
+    src->len = 0;
 }
 
 struct sub *sub_new(const char *const *urls, unsigned n, char *err,
