@@ -1,0 +1,349 @@
+"""conftest.py -- fixtures for vidpipe's end-to-end tests.
+
+The tests run the real programs as processes on loopback and judge them
+from their --stats-json lines (stderr) and from the pixels they deliver.
+Every process a test starts goes through the `procs` fixture, which kills
+what is still running at teardown (also when the test failed); every
+endpoint is a fresh free TCP port, so tests never meet each other or
+leftovers.  Waiting is always polling for a condition with a deadline.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.abspath(
+    os.environ.get("VIDPIPE_BIN") or os.path.join(HERE, "..", "..", "bin"))
+OUT = os.path.abspath(os.path.join(HERE, "..", "out"))
+
+
+def prog(name):
+    """Absolute path of bin/NAME ("capture" means vidpipe-capture)."""
+    if not name.startswith("vidpipe-"):
+        name = "vidpipe-" + name
+    return os.path.join(BIN, name)
+
+
+_given = set()
+
+
+def free_port():
+    """A TCP port nothing listens on right now (bind port 0, close), never
+    one handed out before in this run: two endpoints allocated before
+    either is bound must differ."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
+
+
+def free_ep():
+    return "tcp://127.0.0.1:%d" % free_port()
+
+
+def ep_port(ep):
+    return int(ep.rsplit(":", 1)[1])
+
+
+class Proc:
+    """A vidpipe program run with --stats-json, its stderr collected.
+
+    A reader thread keeps every stderr line (`lines`) and the parsed JSON
+    stats objects (`stats`); wait_for() polls a predicate over them.
+    """
+
+    def __init__(self, name, args, env=None, stats=True, stdout=None):
+        self.name = name
+        self.argv = [prog(name)] + list(args) + (["--stats-json"] if stats
+                                                 else [])
+        self.lines = []
+        self.stats = []
+        self.started = time.monotonic()
+        self._cv = threading.Condition()
+        self._eof = False
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL,
+            stdout=stdout if stdout is not None else subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env=full_env)
+        self.pid = self.p.pid
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self):
+        for raw in self.p.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            obj = None
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    obj = None
+            with self._cv:
+                self.lines.append(line)
+                if isinstance(obj, dict):
+                    obj["_rx"] = time.monotonic()  # when we read the line
+                    self.stats.append(obj)
+                self._cv.notify_all()
+        with self._cv:
+            self._eof = True
+            self._cv.notify_all()
+
+    # --- stats -----------------------------------------------------------
+
+    def ticks(self):
+        with self._cv:
+            return [s for s in self.stats if s.get("event") == "tick"]
+
+    def last_tick(self):
+        t = self.ticks()
+        return t[-1] if t else None
+
+    def latest(self):
+        """The newest stats object, tick or exit (None before the first)."""
+        with self._cv:
+            return self.stats[-1] if self.stats else None
+
+    def exit_stats(self):
+        with self._cv:
+            for s in reversed(self.stats):
+                if s.get("event") == "exit":
+                    return s
+        return None
+
+    def value(self, key, default=0):
+        s = self.latest()
+        return s.get(key, default) if s else default
+
+    def log(self):
+        """Non-JSON stderr lines (diagnostics)."""
+        with self._cv:
+            return [l for l in self.lines if not l.startswith("{")]
+
+    def describe(self, n=6):
+        with self._cv:
+            tail = self.lines[-n:]
+        return "%s (pid %d, rc %s): %s\n    %s" % (
+            self.name, self.pid, self.p.poll(), " ".join(self.argv[1:]),
+            "\n    ".join(tail) if tail else "(no stderr)")
+
+    def wait_for(self, pred, timeout, what="condition"):
+        """Polls pred(self) until it is truthy; returns its value or fails
+        the test after timeout seconds, showing the stderr tail."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                v = pred(self)
+                if v:
+                    return v
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cv.wait(min(left, 0.05))
+        pytest.fail("timed out after %.1f s waiting for %s from %s"
+                    % (timeout, what, self.describe()))
+
+    def wait_frames(self, n, timeout, key="frames"):
+        """Waits until the stats show key >= n; returns the stats object."""
+        return self.wait_for(
+            lambda p: (p.latest() if p.value(key) >= n else None), timeout,
+            "%s >= %d" % (key, n))
+
+    # --- process ---------------------------------------------------------
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout=10):
+        """Waits for exit and for stderr to be read to its end; returns the
+        exit status, failing the test if the process does not exit."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail("%s did not exit within %.1f s\n%s"
+                        % (self.name, timeout, self.describe()))
+        self._t.join(5)
+        return rc
+
+    def stop(self):
+        """Teardown: SIGKILL if still running, reap."""
+        self.kill(signal.SIGKILL)
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._t.join(2)
+        if self.p.stderr:
+            self.p.stderr.close()
+
+
+class Procs:
+    """Starts programs for one test and kills them all at its end."""
+
+    def __init__(self):
+        self.all = []
+
+    def start(self, name, *args, **kw):
+        p = Proc(name, [str(a) for a in args], **kw)
+        self.all.append(p)
+        return p
+
+    def capture(self, out, *args, size="640x360", fps=30, stream=None, **kw):
+        a = ["-i", "test:", "-o", out, "--size", size, "--fps", fps]
+        if stream:
+            a += ["-s", stream]
+        return self.start("capture", *(a + list(args)), **kw)
+
+    def relay(self, inputs, out, *args, **kw):
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        a = []
+        for i in inputs:
+            a += ["-i", i]
+        return self.start("relay", *(a + ["-o", out] + list(args)), **kw)
+
+    def display(self, inputs, *args, sink="null", transport="tcp", **kw):
+        """transport "tcp": payloads over ZeroMQ (--no-shm), "auto": the
+        display's default (shared memory when the publisher is local)."""
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        a = []
+        for i in inputs:
+            a += ["-i", i]
+        a += ["-o", sink]
+        if transport == "tcp":
+            a.append("--no-shm")
+        else:
+            assert transport == "auto", transport
+        return self.start("display", *(a + list(args)), **kw)
+
+    def teardown(self):
+        for p in self.all:
+            p.kill(signal.SIGKILL)
+        for p in self.all:
+            p.stop()
+
+
+@pytest.fixture
+def procs(request):
+    ps = Procs()
+    yield ps
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        for p in ps.all:
+            print(p.describe(12))
+    ps.teardown()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def run_cmd(name, *args, timeout=10, env=None):
+    """Runs a program to completion; returns CompletedProcess (text)."""
+    full_env = dict(os.environ)
+    if env is not None:
+        full_env = env
+    return subprocess.run([prog(name)] + [str(a) for a in args],
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def wait_until(pred, timeout, what="condition", interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            pytest.fail("timed out after %.1f s waiting for %s"
+                        % (timeout, what))
+        time.sleep(interval)
+
+
+# --- Xvfb --------------------------------------------------------------------
+
+def _free_display():
+    for n in range(90, 400):
+        if os.path.exists("/tmp/.X%d-lock" % n) or \
+                os.path.exists("/tmp/.X11-unix/X%d" % n):
+            continue
+        return n
+    raise RuntimeError("no free X display number")
+
+
+class Xvfb:
+    def __init__(self):
+        self.proc = None
+        for _ in range(5):
+            n = _free_display()
+            p = subprocess.Popen(
+                ["Xvfb", ":%d" % n, "-screen", "0", "1600x1200x24",
+                 "-nolisten", "tcp", "-noreset"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
+            sock = "/tmp/.X11-unix/X%d" % n
+            deadline = time.monotonic() + 10
+            while p.poll() is None and time.monotonic() < deadline:
+                if os.path.exists(sock) and self._ready(n):
+                    self.proc, self.num = p, n
+                    self.display = ":%d" % n
+                    return
+                time.sleep(0.05)
+            p.kill()
+            p.wait()
+        raise RuntimeError("Xvfb did not start")
+
+    @staticmethod
+    def _ready(n):
+        r = subprocess.run(["xwininfo", "-root", "-display", ":%d" % n],
+                           capture_output=True, timeout=5)
+        return r.returncode == 0
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def xvfb():
+    for tool in ("Xvfb", "xwininfo", "xwd", "ffmpeg"):
+        if not shutil.which(tool):
+            pytest.skip("%s is not installed (tools/install-deps)" % tool)
+    x = Xvfb()
+    yield x
+    x.stop()
+
+
+@pytest.fixture
+def outdir():
+    os.makedirs(OUT, exist_ok=True)
+    return OUT

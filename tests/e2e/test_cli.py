@@ -1,0 +1,194 @@
+"""test_cli.py -- command lines, exit statuses, signals, --timeout.
+
+README "Exit status": 0 done or stopped by SIGINT/SIGTERM, 1 runtime
+failure (e.g. --timeout), 2 bad arguments or an unusable source, sink or
+endpoint -- with one line on stderr saying what is wrong.
+"""
+
+import os
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import free_ep, run_cmd
+
+PROGS = ["capture", "relay", "display"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM],
+                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("target", PROGS)
+def test_signal_stops_cleanly(procs, target, sig):
+    cap_ep, rel_ep = free_ep(), free_ep()
+    ps = {"capture": procs.capture(cap_ep),
+          "relay": procs.relay(cap_ep, rel_ep),
+          "display": procs.display(rel_ep)}
+    ps["display"].wait_for(lambda p: p.value("verified") >= 10, 10,
+                           "frames flowing")
+    p = ps[target]
+    p.kill(sig)
+    t0 = time.monotonic()
+    assert p.wait(5) == 0, p.describe()
+    took = time.monotonic() - t0
+    st = p.exit_stats()
+    assert st is not None, "no exit stats line: %s" % p.describe()
+    assert st["frames"] > 0, st
+    # The exit line is the last thing it printed.
+    assert p.lines[-1].startswith("{") and '"event":"exit"' in p.lines[-1], \
+        p.describe()
+    assert took < 2, "took %.1f s to stop" % took
+    # The others carry on.
+    for name, other in ps.items():
+        if name != target:
+            assert other.alive(), other.describe()
+
+
+def _bound_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s, "tcp://127.0.0.1:%d" % s.getsockname()[1]
+
+
+def usage_cases():
+    ep = "tcp://127.0.0.1:1"  # never bound or connected: parsing fails
+    return [
+        ("capture", ["--size", "0x0"]),
+        ("capture", ["--size", "640"]),
+        ("capture", ["--fps", "-1"]),
+        ("capture", ["--frames", "0"]),
+        ("capture", ["--quality", "101"]),
+        ("capture", ["--codec", "h264"]),
+        ("capture", ["--stream", "bad name"]),
+        ("capture", ["-i", "test:bogus"]),
+        ("capture", ["-o", "udp://127.0.0.1:5"]),
+        ("capture", ["-o", "tcp://127.0.0.1:70000"]),
+        ("capture", ["-o", "tcp://no.such.host.invalid:5555"]),
+        ("capture", ["extra-argument"]),
+        ("relay", ["-i", "bogus"]),
+        ("relay", ["-i", "tcp://:5"]),
+        ("relay", ["-o", "tcp://127.0.0.1:notaport"]),
+        ("relay", ["-i", ep, "-o", "tcp://no.such.host.invalid:5"]),
+        ("relay", ["-i", ep, "extra"]),
+        ("display", ["-i", ep, "-o", "bogus"]),
+        ("display", ["-i", ep, "-o", "png:/nonexistent/dir"]),
+        ("display", ["-i", ep, "--codec", "h264"]),
+        ("display", ["-i", ep, "--frames", "0"]),
+        ("display", ["-i", ep, "--timeout", "soon"]),
+        ("display", ["-i", ep, "--sink-delay", "-5"]),
+        ("display", ["-i", ep, "--stream", "a/b"]),
+        ("display", ["-i", "udp://127.0.0.1:5"]),
+        ("display", ["-i", ep, "extra"]),
+    ]
+
+
+def _usage_problem(prog, args):
+    r = run_cmd(prog, *args, timeout=20)
+    lines = r.stderr.splitlines()
+    if r.returncode != 2:
+        return "rc %d (want 2), stderr %r" % (r.returncode, r.stderr)
+    if len(lines) != 1:
+        return "want one line on stderr, got %r" % r.stderr
+    if not lines[0].startswith("vidpipe-%s: " % prog):
+        return "stderr line does not name the program: %r" % lines[0]
+    if r.stdout:
+        return "printed on stdout: %r" % r.stdout
+    return None
+
+
+@pytest.mark.parametrize("prog", PROGS)
+def test_usage_errors(prog):
+    """Every bad command line of prog exits 2 with one line on stderr (run
+    side by side: each start of a program with OpenCV takes a while)."""
+    cases = [a for p, a in usage_cases() if p == prog]
+    with ThreadPoolExecutor(4) as ex:
+        problems = list(ex.map(lambda a: _usage_problem(prog, a), cases))
+    bad = ["%s %s: %s" % (prog, " ".join(a), why)
+           for a, why in zip(cases, problems) if why]
+    assert not bad, "\n".join(bad)
+
+
+def test_bind_in_use_is_a_usage_error():
+    """An output endpoint that cannot be bound: exit 2 with one line."""
+    s, ep = _bound_port()
+    try:
+        for prog, args in (("capture", ["-o", ep]),
+                           ("relay", ["-i", free_ep(), "-o", ep])):
+            r = run_cmd(prog, *args, timeout=10)
+            assert r.returncode == 2, (prog, r.returncode, r.stderr)
+            lines = r.stderr.splitlines()
+            assert len(lines) == 1, (prog, r.stderr)
+            assert "in use" in lines[0].lower(), lines
+    finally:
+        s.close()
+
+
+def test_display_window_without_x_is_a_usage_error():
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    r = run_cmd("display", "-i", free_ep(), "-o", "window", env=env)
+    assert r.returncode == 2, r
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("prog", PROGS)
+def test_unknown_option(prog):
+    r = run_cmd(prog, "--no-such-option")
+    assert r.returncode == 2, r
+    assert "no-such-option" in r.stderr.splitlines()[0], r.stderr
+
+
+@pytest.mark.parametrize("prog", PROGS + ["patcheck"])
+def test_help_and_version(prog):
+    r = run_cmd(prog, "--help")
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("usage: vidpipe-%s " % prog), r.stdout
+    assert r.stderr == ""
+    r = run_cmd(prog, "-h")
+    assert r.returncode == 0 and r.stdout.startswith("usage:"), r
+    r = run_cmd(prog, "--version")
+    assert r.returncode == 0, r
+    out = r.stdout.strip().split()
+    assert out[0] == "vidpipe-" + prog and len(out) == 2, r.stdout
+    assert all(x.isdigit() for x in out[1].split(".")), r.stdout
+    assert r.stderr == ""
+
+
+def test_patcheck_usage_errors():
+    for args in ([], ["--size", "10x10"], ["--size", "64x48", "--pix-fmt",
+                                           "yuv420p"], ["--size", "axb"]):
+        r = run_cmd("patcheck", *args)
+        assert r.returncode == 2, (args, r)
+        assert len(r.stderr.splitlines()) == 1, (args, r.stderr)
+
+
+def test_display_timeout(procs):
+    """Nothing upstream and --timeout 1: exit 1 after about a second."""
+    t0 = time.monotonic()
+    dis = procs.display(free_ep(), "--timeout", 1)
+    rc = dis.wait(10)
+    took = time.monotonic() - t0
+    assert rc == 1, dis.describe()
+    assert 0.9 <= took <= 4, "exited after %.2f s" % took
+    assert any("no frame" in l for l in dis.log()), dis.describe()
+    assert dis.exit_stats() is not None, dis.describe()
+
+
+def test_display_timeout_after_stream_stops(procs):
+    """--timeout counts from the last frame: a stream that stops (capture
+    -n) ends the display with 1 about a second later, not before."""
+    cap_ep = free_ep()
+    cap = procs.capture(cap_ep)
+    dis = procs.display(cap_ep, "--timeout", 1)
+    dis.wait_for(lambda p: p.value("verified") >= 10, 10, "frames")
+    cap.kill(signal.SIGTERM)
+    assert cap.wait(5) == 0
+    t0 = time.monotonic()
+    rc = dis.wait(10)
+    took = time.monotonic() - t0
+    assert rc == 1, dis.describe()
+    assert 0.5 <= took <= 4, "exited %.2f s after the stream ended" % took
+    st = dis.exit_stats()
+    assert st["frames"] >= 10 and st["mismatch"] == 0, st
