@@ -451,6 +451,7 @@ static int run(struct display *d)
             rc = EXIT_RUNTIME;
             break;
         }
+        int64_t shown = clock_real_ns(); /* the frame's age counts to here */
         if (d->o.delay_ms)
             usleep((useconds_t)d->o.delay_ms * 1000);
         /* Pixels used in place must still be the frame's now. */
@@ -460,8 +461,7 @@ static int run(struct display *d)
         }
         d->st.verified += v > 0;
         d->st.mismatch += v < 0;
-        /* The frame's age is taken when the sink has had it. */
-        stats_frame(&d->st, &f.hdr, f.len);
+        stats_frame_at(&d->st, &f.hdr, f.len, shown);
         sub_frame_fini(&f);
         if (d->o.frames && d->st.frames >= d->o.frames)
             break;

@@ -100,7 +100,13 @@ static void track_seq(struct stats *s, const struct frame_hdr *h)
 
 void stats_frame(struct stats *s, const struct frame_hdr *h, uint64_t bytes)
 {
-    int64_t now = clock_real_ns(), lat = now - h->t_real_ns;
+    stats_frame_at(s, h, bytes, clock_real_ns());
+}
+
+void stats_frame_at(struct stats *s, const struct frame_hdr *h,
+                    uint64_t bytes, int64_t now_real_ns)
+{
+    int64_t lat = now_real_ns - h->t_real_ns;
 
     s->frames++;
     s->bytes += bytes;

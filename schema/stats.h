@@ -63,6 +63,10 @@ void stats_add_counter(struct stats *s, const char *name, const uint64_t *v);
  * drops from gaps in its stream's seq (a seq that goes back is a restart
  * of the producer, not a drop), and bytes. */
 void stats_frame(struct stats *s, const struct frame_hdr *h, uint64_t bytes);
+/* The same, with the frame's age taken at now_real_ns (CLOCK_REALTIME),
+ * e.g. when a sink showed it, before later checks confirmed it. */
+void stats_frame_at(struct stats *s, const struct frame_hdr *h,
+                    uint64_t bytes, int64_t now_real_ns);
 
 /* Adds a latency sample (us) without touching the other counters. */
 void stats_latency(struct stats *s, uint64_t us);
