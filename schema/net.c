@@ -54,7 +54,10 @@ void *net_socket(int type, const char *url, bool bind, char *err,
         return NULL;
     }
     setopt(s, ZMQ_LINGER, 0);
-    setopt(s, ZMQ_SNDHWM, NET_HWM);
+    /* A SUB sends only subscriptions, and libzmq drops those that find
+     * its send queue full (also when it resends them all on reconnect):
+     * never bound them. */
+    setopt(s, ZMQ_SNDHWM, type == ZMQ_SUB ? 0 : NET_HWM);
     setopt(s, ZMQ_RCVHWM, NET_HWM);
     /* A restarted peer is found again within a fraction of a second. */
     setopt(s, ZMQ_RECONNECT_IVL, 100);
