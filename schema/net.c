@@ -68,6 +68,10 @@ void *net_socket(int type, const char *url, bool bind, char *err,
     setopt(s, ZMQ_HEARTBEAT_TTL, 2000);
     /* Drop a silent peer's connection attempt after 2 s. */
     setopt(s, ZMQ_HANDSHAKE_IVL, 2000);
+    /* Bytes queued in the kernel for a slow link are latency: see
+     * NET_SNDBUF. */
+    if (type == ZMQ_XPUB)
+        setopt(s, ZMQ_SNDBUF, NET_SNDBUF);
     if (curve_prepare_socket(s, url, bind, err, errlen) < 0) {
         zmq_close(s);
         return NULL;

@@ -9,6 +9,14 @@
 /* Queue bounds: latest frame wins, so queues hold a frame or two. */
 #define NET_HWM 2
 
+/* A publisher's kernel send buffer per connection (Linux doubles it for
+ * bookkeeping).  Autotuned, it grows with the queue of a slow link, and
+ * every byte in it is latency: 0.7 s measured at 10 Mbit/s behind a 400
+ * ms queue.  128 KiB bounds that to ~0.3 s whatever the link's queue
+ * (docs/GATEWAY.md) and does not slow loopback; it caps a connection at
+ * ~256 KiB per round trip (40 Mbit/s at 50 ms RTT). */
+#define NET_SNDBUF (128 * 1024)
+
 /* The process-wide context, created on first use; NULL on failure. */
 void *net_ctx(void);
 /* Closes the context (after every socket is closed). */
