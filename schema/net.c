@@ -57,7 +57,7 @@ void *net_socket(int type, const char *url, bool bind, char *err,
     /* A SUB sends only subscriptions, and libzmq drops those that find
      * its send queue full (also when it resends them all on reconnect):
      * never bound them. */
-    setopt(s, ZMQ_SNDHWM, type == ZMQ_SUB ? 0 : NET_HWM);
+    setopt(s, ZMQ_SNDHWM, type == ZMQ_XPUB ? NET_PUB_HWM : 0);
     setopt(s, ZMQ_RCVHWM, NET_HWM);
     /* A restarted peer is found again within a fraction of a second. */
     setopt(s, ZMQ_RECONNECT_IVL, 100);
