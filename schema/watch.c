@@ -106,13 +106,19 @@ static void client_failed(struct watch *w, const char *ep, uint16_t ev,
 static void server_failed(struct watch *w, const char *ep, const char *peer,
                           uint16_t ev, uint32_t v)
 {
-    /* Keys the allow list refuses are logged by the ZAP handler; a peer
-     * that just went away (no detail) is no news. */
-    if (ev != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+    /* Keys the allow list refuses are logged by the ZAP handler.  A
+     * client that breaks off a plain handshake is no news. */
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+        (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !w->curve) ||
         !first_time(w, peer, ev, v))
         return;
-    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-        v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        /* Whichever side sees the other's greeting first hangs up, so a
+         * client without CURVE shows as this about as often as not. */
+        log_warn("refused a client from %s on %s: it broke off the CURVE "
+                 "handshake (it does not use CURVE?)",
+                 peer, ep);
+    else if (v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
         log_warn(w->curve ? "refused a client from %s on %s: it does not "
                             "use CURVE"
                           : "refused a client from %s on %s: it uses "
