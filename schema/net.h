@@ -19,11 +19,13 @@
 
 /* A publisher's kernel send buffer per connection (Linux doubles it for
  * bookkeeping).  Autotuned, it grows with the queue of a slow link, and
- * every byte in it is latency: 0.7 s measured at 10 Mbit/s behind a 400
- * ms queue.  128 KiB bounds that to ~0.3 s whatever the link's queue
- * (docs/GATEWAY.md) and does not slow loopback; it caps a connection at
- * ~256 KiB per round trip (40 Mbit/s at 50 ms RTT). */
-#define NET_SNDBUF (128 * 1024)
+ * every byte in it is latency: p99 0.7 s measured at 10 Mbit/s behind a
+ * 400 ms queue.  64 KiB bounds that to ~0.3 s whatever the link's queue,
+ * keeps TCP from overrunning a shallow one (128 KiB: up to 20 times the
+ * retransmissions, and timeouts that add 0.2 s), and does not slow
+ * loopback (2.5 GB/s).  The price: a connection carries at most ~128 KiB
+ * per round trip, 20 Mbit/s at 50 ms RTT (docs/GATEWAY.md). */
+#define NET_SNDBUF (64 * 1024)
 
 /* The process-wide context, created on first use; NULL on failure. */
 void *net_ctx(void);
