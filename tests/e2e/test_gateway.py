@@ -461,20 +461,25 @@ def test_slow_viewer_is_isolated_and_jpeg_is_encoded_once(net):
     assert slow_w[2] < 500 and f["lat_p99_us"] < 500000, (slow_w, f)
     assert f["drops"] > 0 and 3 <= slow_w[0] <= 29, (slow_w, f)
     assert f["mismatch"] == 0 and f["verified"] == f["frames"]
-    # The others do not notice it (generous bounds: shared CI machines).
+    # One JPEG encode per frame, for the two JPEG viewers together.
+    frames = enc[-1]["frames"] - enc[0]["frames"]
+    encodes = enc[-1]["jpeg_encodes"] - enc[0]["jpeg_encodes"]
+    assert frames >= 100 and frames - 1 <= encodes <= frames + 1, enc
+    assert local.final()["path"] == "shm"
+    # The others do not notice it.  That can only be judged with CPU to
+    # spare (not, say, on 2 cores under ASan): the fast viewer must have
+    # kept up before the slow one came.
+    if before[0] < 29 or before[1] > 30:
+        pytest.skip("too busy to judge isolation: the fast viewer alone "
+                    "had %.1f fps, p50 %.0f ms" % before[:2])
     assert during[0] >= min(27, before[0] - 2), (before, during)
     assert during[1] <= max(2 * before[1], before[1] + 20), (before, during)
     assert during[2] <= max(3 * before[2], before[2] + 50), (before, during)
     assert jpg_during[0] >= 27, jpg_during
     # ... nor does the relay lose frames it asked for in three variants.
     for d in (raw, jpg, local):
-        f = d.final()
-        assert f["drops"] <= 0.02 * f["frames"] + 2, (d.name, f)
-    assert local.final()["path"] == "shm"
-    # One JPEG encode per frame, for the two JPEG viewers together.
-    frames = enc[-1]["frames"] - enc[0]["frames"]
-    encodes = enc[-1]["jpeg_encodes"] - enc[0]["jpeg_encodes"]
-    assert frames >= 100 and frames - 1 <= encodes <= frames + 1, enc
+        fd = d.final()
+        assert fd["drops"] <= 0.02 * fd["frames"] + 2, (d.name, fd)
 
 
 def stalled(p):
