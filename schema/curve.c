@@ -41,8 +41,9 @@ static int have_curve(char *err, size_t errlen)
 {
     if (zmq_has("curve"))
         return 0;
-    snprintf(err, errlen, "this libzmq has no CURVE support (it must be "
-                          "built with libsodium)");
+    snprintf(err, errlen,
+             "this libzmq has no CURVE support (it must be "
+             "built with libsodium)");
     return -ENOTSUP;
 }
 
@@ -88,8 +89,7 @@ int curve_key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
     if (len != CURVE_Z85_LEN) {
         snprintf(err, errlen,
                  "%s: not a CURVE key: expected %d Z85 characters, found %s%zu",
-                 path, CURVE_Z85_LEN, n == sizeof buf - 1 ? "over " : "",
-                 len);
+                 path, CURVE_Z85_LEN, n == sizeof buf - 1 ? "over " : "", len);
         return -EINVAL;
     }
     memcpy(key, buf, CURVE_Z85_LEN);
@@ -108,8 +108,7 @@ int curve_secret_read(const char *path, char secret[CURVE_Z85_LEN + 1],
     /* The commonest mix-up: the public half where the secret belongs. */
     if (n >= 4 && strcmp(path + n - 4, ".pub") == 0) {
         snprintf(err, errlen,
-                 "%s: this is a public key; give the secret .key file",
-                 path);
+                 "%s: this is a public key; give the secret .key file", path);
         return -EINVAL;
     }
     if ((rc = curve_key_read(path, secret, err, errlen)) < 0)
@@ -151,10 +150,9 @@ int curve_server_setup(const char *secret_path, const char *allow_dir,
     return 0;
 }
 
-int curve_client_setup(const char *secret_path,
-                       const char *const *server_keys, unsigned nkeys,
-                       const char *const *urls, unsigned nurls, char *err,
-                       size_t errlen)
+int curve_client_setup(const char *secret_path, const char *const *server_keys,
+                       unsigned nkeys, const char *const *urls, unsigned nurls,
+                       char *err, size_t errlen)
 {
     int rc;
 
@@ -195,8 +193,7 @@ static int setopt_str(void *s, int opt, const char *v)
     return zmq_setsockopt(s, opt, v, strlen(v));
 }
 
-int curve_prepare_connect(void *sock, const char *url, char *err,
-                          size_t errlen)
+int curve_prepare_connect(void *sock, const char *url, char *err, size_t errlen)
 {
     if (!cfg.client)
         return 0;

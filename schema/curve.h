@@ -46,10 +46,9 @@ int curve_server_setup(const char *secret_path, const char *allow_dir,
 /* Makes connected sockets CURVE clients with the secret key in
  * secret_path.  server_keys are .pub files of the publishers: one for all
  * of urls, or one per url in the same order.  0 or -errno with err. */
-int curve_client_setup(const char *secret_path,
-                       const char *const *server_keys, unsigned nkeys,
-                       const char *const *urls, unsigned nurls, char *err,
-                       size_t errlen);
+int curve_client_setup(const char *secret_path, const char *const *server_keys,
+                       unsigned nkeys, const char *const *urls, unsigned nurls,
+                       char *err, size_t errlen);
 
 /* Called by net_socket() on a new socket before it binds or connects url:
  * sets the CURVE options of its role, starts logging its failed

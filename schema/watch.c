@@ -18,8 +18,8 @@
 #define WATCH_CONNS 64 /* accepted connections whose address is known */
 #define WATCH_LOGGED 64
 
-#define FAILED                                                               \
-    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                                  \
+#define FAILED                                                                 \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                                    \
      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 struct watch {
@@ -129,8 +129,8 @@ static void server_failed(struct watch *w, const char *ep, const char *peer,
                  "failed (it has the wrong server key?)",
                  peer, ep);
     else
-        log_warn("refused a client from %s on %s: protocol error 0x%x",
-                 peer, ep, v);
+        log_warn("refused a client from %s on %s: protocol error 0x%x", peer,
+                 ep, v);
 }
 
 static void accepted(struct watch *w, int fd)

@@ -62,8 +62,7 @@ static int load(struct zap *z, bool strict, char *err, size_t errlen)
 
     if (!d || fstat(dirfd(d), &st) < 0) {
         rc = -errno;
-        snprintf(err, errlen, "--curve-allow %s: %s", z->dir,
-                 strerror(-rc));
+        snprintf(err, errlen, "--curve-allow %s: %s", z->dir, strerror(-rc));
         goto fail;
     }
     z->mtime = st.st_mtim;
@@ -71,8 +70,8 @@ static int load(struct zap *z, bool strict, char *err, size_t errlen)
         char path[PATH_MAX], z85[CURVE_Z85_LEN + 1], why[PATH_MAX + 128];
         if (!has_pub_suffix(de->d_name))
             continue;
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir,
-                             de->d_name) >= sizeof path)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name) >=
+            sizeof path)
             continue;
         if (curve_key_read(path, z85, why, sizeof why) < 0) {
             if (strict) {
@@ -263,8 +262,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct zap *zap_new(void *ctx, const char *allow_dir, char *err,
-                    size_t errlen)
+struct zap *zap_new(void *ctx, const char *allow_dir, char *err, size_t errlen)
 {
     struct zap *z = calloc(1, sizeof *z);
     int zero = 0;

@@ -20,8 +20,7 @@ struct zap;
 
 /* Reads allow_dir (a bad .pub there is an error) and starts the handler in
  * ctx.  NULL with a one-line reason in err. */
-struct zap *zap_new(void *ctx, const char *allow_dir, char *err,
-                    size_t errlen);
+struct zap *zap_new(void *ctx, const char *allow_dir, char *err, size_t errlen);
 /* Joins the handler thread, which ends when the context is terminated;
  * call after zmq_ctx_term().  Accepts NULL. */
 void zap_free(struct zap *z);

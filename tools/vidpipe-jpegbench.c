@@ -21,15 +21,14 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-        "usage: " PROG " [--size WxH ...] [-q Q] [-n N]\n"
-        "Times JPEG encode and decode of N test: frames per size.\n"
-        "\n"
-        "  -s, --size WxH     frame size (repeatable; default 1280x720 "
-        "and 1920x1080)\n"
-        "  -q, --quality Q    JPEG quality 1..100 (default 80)\n"
-        "  -n, --frames N     frames per size (default 200)\n"
-        "  -h, --help         this help\n");
+    fprintf(f, "usage: " PROG " [--size WxH ...] [-q Q] [-n N]\n"
+               "Times JPEG encode and decode of N test: frames per size.\n"
+               "\n"
+               "  -s, --size WxH     frame size (repeatable; default 1280x720 "
+               "and 1920x1080)\n"
+               "  -q, --quality Q    JPEG quality 1..100 (default 80)\n"
+               "  -n, --frames N     frames per size (default 200)\n"
+               "  -h, --help         this help\n");
 }
 
 static int bench(uint32_t w, uint32_t h, int quality, uint64_t n)
@@ -120,8 +119,12 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {

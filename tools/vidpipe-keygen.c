@@ -27,19 +27,18 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: " PROG " [--force] NAME\n"
-        "Makes a CURVE key pair: NAME.key (secret, mode 0600; keep it on "
-        "the host\nthat uses it) and NAME.pub (public; give it to peers).\n"
-        "\n"
-        "  -f, --force     replace existing NAME.key and NAME.pub\n"
-        "  -h, --help      this help\n"
-        "  -V, --version   print the version\n"
-        "See docs/GATEWAY.md.\n");
+            "usage: " PROG " [--force] NAME\n"
+            "Makes a CURVE key pair: NAME.key (secret, mode 0600; keep it on "
+            "the host\nthat uses it) and NAME.pub (public; give it to peers).\n"
+            "\n"
+            "  -f, --force     replace existing NAME.key and NAME.pub\n"
+            "  -h, --help      this help\n"
+            "  -V, --version   print the version\n"
+            "See docs/GATEWAY.md.\n");
 }
 
 /* Writes key and a newline to path with mode; 0 or -errno (logged). */
-static int write_key(const char *path, const char *key, mode_t mode,
-                     bool force)
+static int write_key(const char *path, const char *key, mode_t mode, bool force)
 {
     char tmp[PATH_MAX], line[CURVE_Z85_LEN + 2];
     int fd, rc = 0;
@@ -55,16 +54,14 @@ static int write_key(const char *path, const char *key, mode_t mode,
     }
     snprintf(line, sizeof line, "%s\n", key);
     if (fchmod(fd, mode) < 0 ||
-        write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-        fsync(fd) < 0)
+        write(fd, line, strlen(line)) != (ssize_t)strlen(line) || fsync(fd) < 0)
         rc = -(errno ? errno : EIO);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && (force ? rename(tmp, path) : link(tmp, path)) < 0)
         rc = -errno;
     if (rc == -EEXIST)
-        log_err("%s exists; not overwriting it (--force replaces it)",
-                path);
+        log_err("%s exists; not overwriting it (--force replaces it)", path);
     else if (rc)
         log_err("%s: %s", path, strerror(-rc));
     if (rc || !force)
@@ -88,10 +85,18 @@ int main(int argc, char **argv)
     log_init(PROG);
     while ((c = getopt_long(argc, argv, "fhV", lo, NULL)) != -1) {
         switch (c) {
-        case 'f': force = true; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 'V': cli_version(PROG); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'f':
+            force = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case 'V':
+            cli_version(PROG);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind != argc - 1 || !argv[optind][0]) {
@@ -112,8 +117,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* Checked first so that neither file is made when one exists. */
-    if (!force && (access(key_path, F_OK) == 0 ||
-                   access(pub_path, F_OK) == 0)) {
+    if (!force &&
+        (access(key_path, F_OK) == 0 || access(pub_path, F_OK) == 0)) {
         log_err("%s exists; not overwriting it (--force replaces it)",
                 access(key_path, F_OK) == 0 ? key_path : pub_path);
         return EXIT_USAGE;
@@ -123,8 +128,7 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     int rc = write_key(key_path, sec, 0600, force);
-    if (rc == 0 && (rc = write_key(pub_path, pub, 0644, force)) < 0 &&
-        !force)
+    if (rc == 0 && (rc = write_key(pub_path, pub, 0644, force)) < 0 && !force)
         unlink(key_path); /* no secret without its public half */
     memset(sec, 0, sizeof sec);
     if (rc < 0)

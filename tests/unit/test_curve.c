@@ -126,8 +126,8 @@ static void test_url_is_local(void **state)
 }
 
 /* Sends a CURVE ZAP request for key; returns the status code. */
-static int ask(void *req, const uint8_t *key, size_t keylen,
-               const char *mech, char user[64])
+static int ask(void *req, const uint8_t *key, size_t keylen, const char *mech,
+               char user[64])
 {
     const char *parts[] = {"1.0", "7", "vidpipe", "10.0.0.9", ""};
     char status[64] = "", buf[64];
@@ -216,10 +216,8 @@ static void test_zap_bad_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_read),
-        cmocka_unit_test(test_secret_read),
-        cmocka_unit_test(test_url_is_local),
-        cmocka_unit_test(test_zap),
+        cmocka_unit_test(test_key_read),     cmocka_unit_test(test_secret_read),
+        cmocka_unit_test(test_url_is_local), cmocka_unit_test(test_zap),
         cmocka_unit_test(test_zap_bad_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
