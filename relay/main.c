@@ -138,15 +138,16 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (o->ninputs == 0)
         o->inputs[o->ninputs++] = "tcp://127.0.0.1:5555";
-    if (!o->curve_client_secret)
-        o->curve_client_secret = o->curve_secret;
     if ((o->curve_allow && !o->curve_secret) ||
-        (o->ncurve_servers && !o->curve_client_secret) ||
+        (o->curve_client_secret && !o->ncurve_servers) ||
+        (o->ncurve_servers && !o->curve_secret && !o->curve_client_secret) ||
         (o->curve_secret && !o->curve_allow && !o->ncurve_servers)) {
         log_err("CURVE needs --curve-secret with --curve-allow (output) "
                 "and/or --curve-server-key (input); see --help");
         return -1;
     }
+    if (!o->curve_client_secret)
+        o->curve_client_secret = o->curve_secret;
     return 0;
 }
 
