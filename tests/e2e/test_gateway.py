@@ -295,6 +295,15 @@ def test_bad_keys_are_a_one_line_error_at_start(tmp_path):
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2, (argv, r.stderr)
         assert len(lines) == 1 and what in lines[0], (argv, r.stderr)
+    # A secret others can read works, with a warning.
+    os.chmod(tmp_path / "ok.key", 0o644)
+    r = subprocess.run([prog("display"), "--curve-server-key",
+                        str(tmp_path / "ok.pub"), "--curve-secret",
+                        str(tmp_path / "ok.key"), "-o", "null", "-i",
+                        "tcp://127.0.0.1:9", "-t", "0.2"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=20)
+    assert r.returncode == 1 and "readable by others (mode 644)" in r.stderr
 
 
 # --- across hosts ---------------------------------------------------------
