@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "endpoint.h"
 #include "frame.h"
 #include "jpeg.h"
@@ -36,6 +37,7 @@
 
 struct opts {
     const char *input, *output, *stream;
+    const char *curve_secret, *curve_allow;
     struct source_req req;
     uint64_t frames;
     enum frame_enc codec;
@@ -78,6 +80,11 @@ static void usage(FILE *f)
         "  -q, --quality Q      JPEG quality 1..100 (default 80)\n"
         "      --ring N         shared-memory ring slots (default 8)\n"
         "      --no-shm         never offer frames through shared memory\n"
+        "      --curve-secret FILE  encrypt with CURVE; FILE is this "
+        "process's .key\n"
+        "      --curve-allow DIR    with --curve-secret: let in only clients "
+        "whose .pub\n"
+        "                       is in DIR (docs/GATEWAY.md)\n"
         "      --stats-json     print a JSON stats line a second on stderr\n"
         "  -h, --help           this help\n"
         "  -V, --version        print the version\n");
@@ -100,6 +107,8 @@ static int parse(int argc, char **argv, struct opts *o)
         {"stats-json", no_argument, 0, 'j'},
         {"ring", required_argument, 0, 'R'},
         {"no-shm", no_argument, 0, 'M'},
+        {"curve-secret", required_argument, 0, 'K'},
+        {"curve-allow", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -123,6 +132,8 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'l': o->req.loop = true; break;
         case 'j': o->stats_json = true; break;
         case 'M': o->no_shm = true; break;
+        case 'K': o->curve_secret = optarg; break;
+        case 'A': o->curve_allow = optarg; break;
         case 'R':
             if (cli_uint(optarg, RING_MIN_SLOTS, RING_MAX_SLOTS, &u) < 0) {
                 log_err("--ring %s: expected %d..%d", optarg, RING_MIN_SLOTS,
@@ -182,6 +193,10 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (optind < argc) {
         log_err("unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    if (!o->curve_secret != !o->curve_allow) {
+        log_err("--curve-secret and --curve-allow go together");
         return -1;
     }
     if (!frame_stream_name_ok(o->stream)) {
@@ -405,6 +420,12 @@ int main(int argc, char **argv)
     if (endpoint_parse(cap.o.output, &ep, &why) < 0) {
         log_err("-o %s: %s", cap.o.output, why);
         return EXIT_USAGE;
+    }
+    if (cap.o.curve_secret &&
+        curve_server_setup(cap.o.curve_secret, cap.o.curve_allow, err,
+                           sizeof err) < 0) {
+        log_err("%s", err);
+        goto out;
     }
     cli_signals();
     if (ep.kind == EP_STDIO || spec.kind == SRC_STREAM) {

@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "endpoint.h"
 #include "jpeg.h"
 #include "log.h"
@@ -41,6 +42,8 @@ struct opts {
     const char *inputs[MAX_INPUTS];
     unsigned ninputs;
     const char *output, *stream;
+    const char *curve_secret, *curve_servers[MAX_INPUTS];
+    unsigned ncurve_servers;
     enum variant variant;
     uint64_t frames;
     double timeout_s, fps;
@@ -72,6 +75,10 @@ static void usage(FILE *f)
         "30)\n"
         "      --no-shm       never use shared memory (payloads over "
         "ZeroMQ)\n"
+        "      --curve-server-key FILE  the publisher's .pub: use CURVE "
+        "(once for\n"
+        "                     every -i, or once per -i in order)\n"
+        "      --curve-secret FILE  this viewer's .key (docs/GATEWAY.md)\n"
         "      --no-verify    do not check test: frames' pixels\n"
         "      --sink-delay MS  spend MS ms more per frame (simulates a slow "
         "sink)\n"
@@ -94,6 +101,8 @@ static int parse(int argc, char **argv, struct opts *o)
         {"no-verify", no_argument, 0, 'N'},
         {"no-shm", no_argument, 0, 'M'},
         {"sink-delay", required_argument, 0, 'D'},
+        {"curve-server-key", required_argument, 0, 'P'},
+        {"curve-secret", required_argument, 0, 'K'},
         {"stats-json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
@@ -116,6 +125,14 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'j': o->stats_json = true; break;
         case 'N': o->verify = false; break;
         case 'M': o->no_shm = true; break;
+        case 'K': o->curve_secret = optarg; break;
+        case 'P':
+            if (o->ncurve_servers == MAX_INPUTS) {
+                log_err("at most %d server keys", MAX_INPUTS);
+                return -1;
+            }
+            o->curve_servers[o->ncurve_servers++] = optarg;
+            break;
         case 'c':
             if (strcmp(optarg, "raw") == 0)
                 o->variant = VAR_RAW;
@@ -164,6 +181,10 @@ static int parse(int argc, char **argv, struct opts *o)
     if (!o->output) {
         const char *d = getenv("DISPLAY");
         o->output = d && *d ? "window" : "null";
+    }
+    if (!o->curve_secret != !o->ncurve_servers) {
+        log_err("--curve-server-key and --curve-secret go together");
+        return -1;
     }
     if (o->stream && !frame_stream_name_ok(o->stream)) {
         log_err("--stream %s: use 1..63 of A-Z a-z 0-9 _ . -", o->stream);
@@ -496,6 +517,13 @@ int main(int argc, char **argv)
     }
     if (sink_parse(d.o.output, &spec, &why) < 0) {
         log_err("-o %s: %s", d.o.output, why);
+        return EXIT_USAGE;
+    }
+    if (d.o.curve_secret &&
+        curve_client_setup(d.o.curve_secret, d.o.curve_servers,
+                           d.o.ncurve_servers, d.o.inputs, d.o.ninputs, err,
+                           sizeof err) < 0) {
+        log_err("%s", err);
         return EXIT_USAGE;
     }
     cli_signals();

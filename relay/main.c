@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "endpoint.h"
 #include "log.h"
 #include "net.h"
@@ -40,6 +41,10 @@ struct opts {
     const char *inputs[MAX_INPUTS];
     unsigned ninputs;
     const char *output;
+    /* CURVE: its own key (both sides), who may subscribe, and upstream. */
+    const char *curve_secret, *curve_allow, *curve_client_secret;
+    const char *curve_servers[MAX_INPUTS];
+    unsigned ncurve_servers;
     uint32_t ring_slots;
     enum variant variant;
     bool stats_json, no_shm;
@@ -62,6 +67,16 @@ static void usage(FILE *f)
         "publisher for\n"
         "      --ring N       slots of the relay's own shm rings (default 8)\n"
         "      --no-shm       make no shm ring for streams from other hosts\n"
+        "      --curve-secret FILE  this relay's CURVE .key (for -o, and "
+        "for -i unless\n"
+        "                     --curve-client-secret)\n"
+        "      --curve-allow DIR    CURVE on -o: only clients whose .pub is "
+        "in DIR\n"
+        "      --curve-server-key FILE  CURVE on -i: the publisher's .pub "
+        "(once for\n"
+        "                     every -i, or once per -i in order)\n"
+        "      --curve-client-secret FILE  the .key to use on -i "
+        "(docs/GATEWAY.md)\n"
         "      --stats-json   print a JSON stats line a second on stderr\n"
         "  -h, --help         this help\n"
         "  -V, --version      print the version\n");
@@ -76,6 +91,10 @@ static int parse(int argc, char **argv, struct opts *o)
         {"stats-json", no_argument, 0, 'j'},
         {"ring", required_argument, 0, 'R'},
         {"no-shm", no_argument, 0, 'M'},
+        {"curve-secret", required_argument, 0, 'K'},
+        {"curve-allow", required_argument, 0, 'A'},
+        {"curve-server-key", required_argument, 0, 'P'},
+        {"curve-client-secret", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -105,6 +124,16 @@ static int parse(int argc, char **argv, struct opts *o)
             o->variant = strcmp(optarg, "jpeg") == 0 ? VAR_JPEG : VAR_RAW;
             break;
         case 'M': o->no_shm = true; break;
+        case 'K': o->curve_secret = optarg; break;
+        case 'A': o->curve_allow = optarg; break;
+        case 'C': o->curve_client_secret = optarg; break;
+        case 'P':
+            if (o->ncurve_servers == MAX_INPUTS) {
+                log_err("at most %d server keys", MAX_INPUTS);
+                return -1;
+            }
+            o->curve_servers[o->ncurve_servers++] = optarg;
+            break;
         case 'R':
             if (cli_uint(optarg, RING_MIN_SLOTS, RING_MAX_SLOTS, &u) < 0) {
                 log_err("--ring %s: expected %d..%d", optarg, RING_MIN_SLOTS,
@@ -124,6 +153,16 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (o->ninputs == 0)
         o->inputs[o->ninputs++] = "tcp://127.0.0.1:5555";
+    if ((o->curve_allow && !o->curve_secret) ||
+        (o->curve_client_secret && !o->ncurve_servers) ||
+        (o->ncurve_servers && !o->curve_secret && !o->curve_client_secret) ||
+        (o->curve_secret && !o->curve_allow && !o->ncurve_servers)) {
+        log_err("CURVE needs --curve-secret with --curve-allow (output) "
+                "and/or --curve-server-key (input); see --help");
+        return -1;
+    }
+    if (!o->curve_client_secret)
+        o->curve_client_secret = o->curve_secret;
     return 0;
 }
 
@@ -300,6 +339,16 @@ int main(int argc, char **argv)
     }
     if (endpoint_parse(o.output, &ep, &why) < 0) {
         log_err("-o %s: %s", o.output, why);
+        return EXIT_USAGE;
+    }
+    if ((o.curve_allow && curve_server_setup(o.curve_secret, o.curve_allow,
+                                             err, sizeof err) < 0) ||
+        (o.ncurve_servers &&
+         curve_client_setup(o.curve_client_secret, o.curve_servers,
+                            o.ncurve_servers, o.inputs, o.ninputs, err,
+                            sizeof err) < 0)) {
+        log_err("%s", err);
+        net_term();
         return EXIT_USAGE;
     }
     cli_signals();

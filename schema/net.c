@@ -4,6 +4,7 @@
 
 #include <zmq.h>
 
+#include "curve.h"
 #include "net.h"
 
 static void *ctx;
@@ -24,6 +25,7 @@ void net_term(void)
         zmq_ctx_term(ctx);
         ctx = NULL;
     }
+    curve_fini();
 }
 
 static int setopt(void *s, int opt, int v)
@@ -33,6 +35,8 @@ static int setopt(void *s, int opt, int v)
 
 int net_connect(void *sock, const char *url, char *err, size_t errlen)
 {
+    if (curve_prepare_connect(sock, url, err, errlen) < 0)
+        return -1;
     if (zmq_connect(sock, url) < 0) {
         snprintf(err, errlen, "connect %s: %s", url, zmq_strerror(errno));
         return -1;
@@ -50,7 +54,10 @@ void *net_socket(int type, const char *url, bool bind, char *err,
         return NULL;
     }
     setopt(s, ZMQ_LINGER, 0);
-    setopt(s, ZMQ_SNDHWM, NET_HWM);
+    /* A SUB sends only subscriptions, and libzmq drops those that find
+     * its send queue full (also when it resends them all on reconnect):
+     * never bound them. */
+    setopt(s, ZMQ_SNDHWM, type == ZMQ_XPUB ? NET_PUB_HWM : 0);
     setopt(s, ZMQ_RCVHWM, NET_HWM);
     /* A restarted peer is found again within a fraction of a second. */
     setopt(s, ZMQ_RECONNECT_IVL, 100);
@@ -61,6 +68,14 @@ void *net_socket(int type, const char *url, bool bind, char *err,
     setopt(s, ZMQ_HEARTBEAT_TTL, 2000);
     /* Drop a silent peer's connection attempt after 2 s. */
     setopt(s, ZMQ_HANDSHAKE_IVL, 2000);
+    /* Bytes queued in the kernel for a slow link are latency: see
+     * NET_SNDBUF. */
+    if (type == ZMQ_XPUB)
+        setopt(s, ZMQ_SNDBUF, NET_SNDBUF);
+    if (curve_prepare_socket(s, url, bind, err, errlen) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
     if (bind ? zmq_bind(s, url) < 0 : zmq_connect(s, url) < 0) {
         snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", url,
                  zmq_strerror(errno));

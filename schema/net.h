@@ -9,6 +9,24 @@
 /* Queue bounds: latest frame wins, so queues hold a frame or two. */
 #define NET_HWM 2
 
+/* A publisher's queue per subscriber counts messages, not frames, and a
+ * subscriber that wants every variant (a relay) gets a burst of three
+ * per frame: shm, jpg, raw.  With 2, the third was dropped for ~20% of
+ * frames; 4 holds a whole burst and one more message.  A subscriber of
+ * one variant then waits behind up to 4 frames, not 2 (+60 ms p99 for
+ * 50 KB frames at 10 Mbit/s). */
+#define NET_PUB_HWM 4
+
+/* A publisher's kernel send buffer per connection (Linux doubles it for
+ * bookkeeping).  Autotuned, it grows with the queue of a slow link, and
+ * every byte in it is latency: p99 0.7 s measured at 10 Mbit/s behind a
+ * 400 ms queue.  64 KiB bounds that to ~0.3 s whatever the link's queue,
+ * keeps TCP from overrunning a shallow one (128 KiB: up to 20 times the
+ * retransmissions, and timeouts that add 0.2 s), and does not slow
+ * loopback (2.5 GB/s).  The price: a connection carries at most ~128 KiB
+ * per round trip, 20 Mbit/s at 50 ms RTT (docs/GATEWAY.md). */
+#define NET_SNDBUF (64 * 1024)
+
 /* The process-wide context, created on first use; NULL on failure. */
 void *net_ctx(void);
 /* Closes the context (after every socket is closed). */

@@ -1,0 +1,27 @@
+/* watch.h -- logs a socket's failed handshakes, once per peer.
+ *
+ * A refused CURVE handshake is silent by design: the peer just gets no
+ * frames and retries.  So that whoever runs the program sees why, a
+ * thread reads the socket's monitor events and logs each kind of failure
+ * once per peer until a handshake with it succeeds again.  On a bound
+ * socket these are clients without CURVE or with the wrong server key
+ * (keys the allow list refuses are the ZAP handler's to log); on a
+ * connected socket, publishers that refused our key, that do not speak
+ * our mechanism, or whose key is not the one we were given.
+ */
+#ifndef VIDPIPE_WATCH_H
+#define VIDPIPE_WATCH_H
+
+#include <stdbool.h>
+
+struct watch;
+
+/* Starts watching sock (before it binds or connects, so nothing is
+ * missed).  bound: sock binds (its peers are clients); curve: sock uses
+ * CURVE.  NULL with errno on failure. */
+struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve);
+/* Joins the thread, which ends when sock closes or the context is
+ * terminated.  Accepts NULL. */
+void watch_free(struct watch *w);
+
+#endif
