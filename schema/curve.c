@@ -193,8 +193,34 @@ static int setopt_str(void *s, int opt, const char *v)
     return zmq_setsockopt(s, opt, v, strlen(v));
 }
 
+static struct watch *watch_of(void *sock)
+{
+    for (unsigned i = 0; i < cfg.nwatches; i++)
+        if (watch_socket(cfg.watches[i]) == sock)
+            return cfg.watches[i];
+    return NULL;
+}
+
+void curve_revive(void *sock)
+{
+    struct watch *w = watch_of(sock);
+    char url[ENDPOINT_MAX], err[256];
+
+    while (w && watch_take_lost(w, url, sizeof url)) {
+        log_info("%s: connecting again after the failed handshake", url);
+        zmq_disconnect(sock, url); /* libzmq may have dropped it already */
+        if (curve_prepare_connect(sock, url, err, sizeof err) < 0)
+            log_warn("%s", err);
+        else if (zmq_connect(sock, url) < 0)
+            log_warn("connect %s: %s", url, zmq_strerror(errno));
+    }
+}
+
 int curve_prepare_connect(void *sock, const char *url, char *err, size_t errlen)
 {
+    struct watch *w = watch_of(sock);
+    if (w)
+        watch_add_url(w, url);
     if (!cfg.client)
         return 0;
     const char *key = server_key_of(url);
@@ -244,6 +270,8 @@ int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
         struct watch *w = watch_new(net_ctx(), sock, bind, curve);
         if (w)
             cfg.watches[cfg.nwatches++] = w;
+        if (w && !bind)
+            watch_add_url(w, url);
     }
     return 0;
 }

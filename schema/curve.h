@@ -61,6 +61,10 @@ int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
 int curve_prepare_connect(void *sock, const char *url, char *err,
                           size_t errlen);
 
+/* Connects sock again to the endpoints libzmq abandoned after a failed
+ * handshake (see watch.h).  Call from sock's own thread, often. */
+void curve_revive(void *sock);
+
 /* True if only this host can reach url: ipc://, inproc://, or tcp:// on a
  * loopback address (127.0.0.0/8, ::1, localhost, lo). */
 bool curve_url_is_local(const char *url);

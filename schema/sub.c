@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "net.h"
 #include "sub.h"
 
@@ -153,6 +154,7 @@ int sub_read(struct sub *s, struct sub_frame *f, const char **why)
     size_t ml = sizeof more;
 
     sub_frame_fini(f);
+    curve_revive(s->sock);
     while (more) {
         zmq_msg_t *m = f->nparts < SUB_MAX_PARTS ? &f->parts[f->nparts]
                                                   : &extra;

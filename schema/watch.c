@@ -17,6 +17,8 @@
 
 #define WATCH_CONNS 64 /* accepted connections whose address is known */
 #define WATCH_LOGGED 64
+#define WATCH_URLS 16          /* endpoints a connected socket may revive */
+#define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
 
 #define FAILED                                                                 \
     (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                                    \
@@ -24,8 +26,25 @@
 
 struct watch {
     void *mon; /* PAIR connected to the socket's monitor */
+    void *sock;
     pthread_t th;
     bool bound, curve;
+    /* Connected sockets: libzmq 4.3 gives up on an endpoint whose
+     * handshake failed with a protocol or auth error (a peer that is not
+     * ZeroMQ, or a key mismatch), or that a peer cut off with bytes it
+     * took for a broken ZMTP 1.0 frame: no reconnect is ever scheduled.
+     * The monitor thread marks such endpoints lost (or suspect: cut off,
+     * and no reconnect announced within a second); the socket's own thread
+     * connects them again (watch_take_lost()). */
+    pthread_mutex_t mu;
+    struct {
+        char url[ENDPOINT_MAX];
+        bool lost;
+        int64_t suspect_ns; /* disconnected then, no retry seen since */
+        int64_t revived_ns;
+    } urls[WATCH_URLS];
+    unsigned nurls;
+    atomic_bool any_lost;
     /* Bound sockets: the peer address of each accepted descriptor, read
      * when ACCEPTED arrives, since the failure event names no peer. */
     struct {
@@ -161,11 +180,51 @@ static const char *peer_of(struct watch *w, int fd)
     return "an unknown address";
 }
 
+/* The endpoint a monitor event names: the url as connected, or (libzmq
+ * may report the resolved address) the one with the same port. */
+static int url_of(struct watch *w, const char *ep)
+{
+    const char *port = strrchr(ep, ':');
+    int same_port = -1;
+    for (unsigned i = 0; i < w->nurls; i++) {
+        if (strcmp(w->urls[i].url, ep) == 0)
+            return (int)i;
+        const char *p = strrchr(w->urls[i].url, ':');
+        if (port && p && strcmp(p, port) == 0)
+            same_port = (int)i;
+    }
+    return same_port;
+}
+
+enum { LOST, SUSPECT, RETRYING };
+
+static void mark(struct watch *w, const char *ep, int how)
+{
+    pthread_mutex_lock(&w->mu);
+    int i = url_of(w, ep);
+    if (i >= 0) {
+        if (how == LOST)
+            w->urls[i].lost = true;
+        w->urls[i].suspect_ns = how == SUSPECT ? clock_mono_ns() : 0;
+        if (how != RETRYING)
+            atomic_store(&w->any_lost, true);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
 {
     if (!w->bound) {
         if (ev & FAILED)
             client_failed(w, ep, ev, v);
+        if (ev & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+            mark(w, ep, LOST);
+        else if (ev == ZMQ_EVENT_DISCONNECTED)
+            mark(w, ep, SUSPECT);
+        else if (ev & (ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED |
+                       ZMQ_EVENT_CONNECT_DELAYED))
+            mark(w, ep, RETRYING);
         else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && forget(w, ep))
             log_info("%s: handshake succeeded", ep);
         return;
@@ -226,14 +285,19 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
 
     if (!w)
         return NULL;
+    w->sock = sock;
     w->bound = bound;
     w->curve = curve;
+    pthread_mutex_init(&w->mu, NULL);
     for (unsigned i = 0; i < WATCH_CONNS; i++)
         w->conns[i].fd = -1;
     snprintf(addr, sizeof addr, "inproc://vidpipe-watch-%u",
              atomic_fetch_add(&serial, 1));
     if (zmq_socket_monitor(sock, addr,
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_CONNECT_DELAYED |
+                               ZMQ_EVENT_CONNECT_RETRIED |
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED) < 0)
         goto fail;
     /* Connected here, before sock binds or connects: no event is lost. */
@@ -257,5 +321,50 @@ void watch_free(struct watch *w)
     if (!w)
         return;
     pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+void *watch_socket(const struct watch *w)
+{
+    return w->sock;
+}
+
+void watch_add_url(struct watch *w, const char *url)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned i;
+    for (i = 0; i < w->nurls; i++)
+        if (strcmp(w->urls[i].url, url) == 0)
+            break;
+    if (i == w->nurls && i < WATCH_URLS)
+        snprintf(w->urls[w->nurls++].url, ENDPOINT_MAX, "%s", url);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool watch_take_lost(struct watch *w, char *url, size_t cap)
+{
+    if (!atomic_load_explicit(&w->any_lost, memory_order_relaxed))
+        return false;
+    int64_t now = clock_mono_ns();
+    bool taken = false, pending = false;
+    pthread_mutex_lock(&w->mu);
+    for (unsigned i = 0; i < w->nurls; i++) {
+        bool suspect = w->urls[i].suspect_ns != 0;
+        if (!w->urls[i].lost && !suspect)
+            continue;
+        if (taken || now - w->urls[i].revived_ns < REVIVE_NS ||
+            (!w->urls[i].lost && now - w->urls[i].suspect_ns < REVIVE_NS)) {
+            pending = true;
+            continue;
+        }
+        w->urls[i].lost = false;
+        w->urls[i].suspect_ns = 0;
+        w->urls[i].revived_ns = now;
+        snprintf(url, cap, "%s", w->urls[i].url);
+        taken = true;
+    }
+    atomic_store(&w->any_lost, pending);
+    pthread_mutex_unlock(&w->mu);
+    return taken;
 }

@@ -7,12 +7,15 @@
  * socket these are clients without CURVE or with the wrong server key
  * (keys the allow list refuses are the ZAP handler's to log); on a
  * connected socket, publishers that refused our key, that do not speak
- * our mechanism, or whose key is not the one we were given.
+ * our mechanism, or whose key is not the one we were given.  It also
+ * notes the connected endpoints libzmq abandons after such a failure, so
+ * the socket's thread can connect them again (net_revive()).
  */
 #ifndef VIDPIPE_WATCH_H
 #define VIDPIPE_WATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct watch;
 
@@ -23,5 +26,12 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve);
 /* Joins the thread, which ends when sock closes or the context is
  * terminated.  Accepts NULL. */
 void watch_free(struct watch *w);
+
+void *watch_socket(const struct watch *w);
+/* Records url as one sock connects to, so it can be revived. */
+void watch_add_url(struct watch *w, const char *url);
+/* One endpoint libzmq gave up on after a failed handshake, due to be
+ * connected again (each at most once a second): true with it in url. */
+bool watch_take_lost(struct watch *w, char *url, size_t cap);
 
 #endif
