@@ -243,7 +243,7 @@ static void leave_shm(struct display *d, bool *raw_on)
 /* While on descriptors, a second of silence may mean the publisher
  * offers none (no ring, or a relay with --no-shm): payloads are asked for
  * too, and whichever variant comes first decides. */
-#define PROBE_NS 1500000000LL
+#define PROBE_NS 1000000000LL
 
 static void *receiver(void *arg)
 {

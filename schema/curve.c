@@ -261,10 +261,6 @@ int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
         }
         if (curve_prepare_connect(sock, url, err, errlen) < 0)
             return -1;
-    } else if (bind && !curve_url_is_local(url)) {
-        log_warn("%s: no CURVE: anyone who can connect can watch this "
-                 "stream (see --curve-secret)",
-                 url);
     }
     if (cfg.nwatches < MAX_WATCHES) {
         struct watch *w = watch_new(net_ctx(), sock, bind, curve);
@@ -274,6 +270,14 @@ int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
             watch_add_url(w, url);
     }
     return 0;
+}
+
+void curve_bound(const char *url)
+{
+    if (!cfg.server && !curve_url_is_local(url))
+        log_warn("%s: no CURVE: anyone who can connect can watch this "
+                 "stream (see --curve-secret)",
+                 url);
 }
 
 bool curve_url_is_local(const char *url)

@@ -61,6 +61,10 @@ int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
 int curve_prepare_connect(void *sock, const char *url, char *err,
                           size_t errlen);
 
+/* Called once url is bound: warns if it is reachable from other hosts
+ * without CURVE. */
+void curve_bound(const char *url);
+
 /* Connects sock again to the endpoints libzmq abandoned after a failed
  * handshake (see watch.h).  Call from sock's own thread, often. */
 void curve_revive(void *sock);

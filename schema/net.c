@@ -82,5 +82,7 @@ void *net_socket(int type, const char *url, bool bind, char *err,
         zmq_close(s);
         return NULL;
     }
+    if (bind)
+        curve_bound(url);
     return s;
 }

@@ -87,7 +87,7 @@ def test_default_display_with_no_shm_capture(procs):
     cap_ep = free_ep()
     procs.capture(cap_ep, "--no-shm")
     dis = procs.display(cap_ep, "--frames", 30, transport="auto")
-    assert dis.wait(5) == 0, dis.describe()
+    assert dis.wait(15) == 0, dis.describe()
     st = dis.exit_stats()
     assert st["frames"] == 30
     assert_clean(st)
