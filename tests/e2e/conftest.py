@@ -19,6 +19,12 @@ import time
 
 import pytest
 
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timing: asserts latency or rate bounds that hold for an "
+        "optimised build; the sanitizer run (make asan) leaves these out")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.abspath(
     os.environ.get("VIDPIPE_BIN") or os.path.join(HERE, "..", "..", "bin"))

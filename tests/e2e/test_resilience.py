@@ -84,6 +84,7 @@ def test_kill9_and_restart(procs, victim, transport):
     check_resumed(dis, path)
 
 
+@pytest.mark.timing
 def test_slow_display_skips_to_newest(procs):
     """A display whose sink takes 200 ms a frame shows fresh frames: the
     display takes the newest frame each time, so a frame's age (which the

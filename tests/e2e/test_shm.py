@@ -679,6 +679,7 @@ def test_xpub_lazy_variants(procs):
     finish(shm, cap)
 
 
+@pytest.mark.timing
 def test_eight_displays_720p(procs):
     """Fan-out on one host costs a descriptor per reader: 8 displays of a
     720p stream each get every frame, in place and intact.
