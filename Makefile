@@ -51,7 +51,8 @@ PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit e2e demo asan install fmt clean deps fuzz fuzz-regress
+.PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
+        fuzz-regress
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -121,6 +122,12 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    E2E_ARGS='-m "not timing"' unit e2e
+
+# Every program under valgrind memcheck in short tcp, shm and pipe
+# pipelines.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/valgrind-e2e
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -62,10 +62,27 @@ void *net_socket(int type, const char *url, bool bind, char *err,
     /* A restarted peer is found again within a fraction of a second. */
     setopt(s, ZMQ_RECONNECT_IVL, 100);
     setopt(s, ZMQ_RECONNECT_IVL_MAX, 500);
-    /* ZMTP heartbeats notice a peer that vanished without closing TCP. */
-    setopt(s, ZMQ_HEARTBEAT_IVL, 500);
-    setopt(s, ZMQ_HEARTBEAT_TIMEOUT, 2000);
-    setopt(s, ZMQ_HEARTBEAT_TTL, 2000);
+    if (type == ZMQ_XPUB) {
+        /* Subscribers ping and the publisher answers; a publisher that
+         * timed out a paused subscriber itself would trip libzmq 4.3.4's
+         * assertion !_io_error when the subscriber resumes.  TCP
+         * keepalive reaps subscribers that vanished without closing. */
+        setopt(s, ZMQ_TCP_KEEPALIVE, 1);
+        setopt(s, ZMQ_TCP_KEEPALIVE_IDLE, 10);
+        setopt(s, ZMQ_TCP_KEEPALIVE_INTVL, 2);
+        setopt(s, ZMQ_TCP_KEEPALIVE_CNT, 3);
+    } else {
+        /* ZMTP heartbeats notice a publisher that vanished without
+         * closing TCP, so the input reconnects (and reports stalled). */
+        setopt(s, ZMQ_HEARTBEAT_IVL, 500);
+        setopt(s, ZMQ_HEARTBEAT_TIMEOUT, 2000);
+        setopt(s, ZMQ_HEARTBEAT_TTL, 2000);
+    }
+    /* What a peer may make us hold in one message: a publisher receives
+     * only subscriptions (a topic prefix); a subscriber, at most the
+     * largest legal frame. */
+    int64_t max = type == ZMQ_XPUB ? NET_SUB_MSG_MAX : NET_FRAME_MSG_MAX;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     /* Drop a silent peer's connection attempt after 2 s. */
     setopt(s, ZMQ_HANDSHAKE_IVL, 2000);
     /* Bytes queued in the kernel for a slow link are latency: see
