@@ -16,6 +16,8 @@ import os
 import signal
 import time
 
+import pytest
+
 import zmq
 
 from conftest import free_ep, wait_until
