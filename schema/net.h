@@ -27,10 +27,12 @@
  * per round trip, 20 Mbit/s at 50 ms RTT (docs/GATEWAY.md). */
 #define NET_SNDBUF (64 * 1024)
 
-/* Largest message a publisher accepts (a subscription: 1 byte + topic
- * prefix) and a subscriber accepts (the largest raw payload a header may
- * describe: stride 65536 x 16384 rows). */
-#define NET_SUB_MSG_MAX 256
+/* Largest message a publisher accepts: a subscription is 1 byte and a
+ * topic prefix, but the limit also bounds the handshake's commands (a
+ * CURVE INITIATE with its metadata is several hundred bytes).  And what a
+ * subscriber accepts: the largest raw payload a header may describe
+ * (stride 65536 x 16384 rows). */
+#define NET_SUB_MSG_MAX 4096
 #define NET_FRAME_MSG_MAX ((int64_t)65536 * 16384)
 
 /* The process-wide context, created on first use; NULL on failure. */
