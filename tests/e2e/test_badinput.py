@@ -252,6 +252,9 @@ def wait_bad(p, n, what):
     return p.latest()
 
 
+# Exact counts need a receiver that keeps up with the burst: under a
+# sanitizer, ZeroMQ drops some of it at the queue bound, uncounted.
+@pytest.mark.timing
 def test_display_survives_bad_input(procs, xpub, tcp_garbage):
     msgs = bad_messages()
     cap_ep, rel_ep = free_ep(), free_ep()

@@ -574,6 +574,10 @@ def forged_header(real, **shm):
     return h, d
 
 
+# Under a sanitizer a forged copy of a real descriptor (new seq, real
+# slot and gen) can still find its slot unchanged: its pixels then show
+# another seq and count as a mismatch, rightly, but not as bad.
+@pytest.mark.timing
 def test_forged_descriptors(procs, forger):
     cap_ep = free_ep()
     cap = procs.capture(cap_ep)
