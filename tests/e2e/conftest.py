@@ -22,8 +22,9 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "timing: asserts latency or rate bounds that hold for an "
-        "optimised build; the sanitizer run (make asan) leaves these out")
+        "markers", "timing: asserts bounds that hold for an optimised "
+        "build (latency, rates, exact counts under bursts, RSS); the "
+        "sanitizer run (make asan) leaves these out")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.abspath(
