@@ -52,7 +52,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress
+        fuzz-regress bench bench-quick bench-plots
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -122,6 +122,21 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    E2E_ARGS='-m "not timing"' unit e2e
+
+# Benchmarks (docs/BENCHMARKS.md): the full matrix, a quick one for
+# before/after a change to a hot path, and plots from a full run's JSON.
+BENCH_JSON ?= build/bench.json
+bench: all
+	@mkdir -p $(dir $(BENCH_JSON))
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-bench --json $(BENCH_JSON)
+
+bench-quick: all
+	@mkdir -p $(dir $(BENCH_JSON))
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-bench --quick \
+	    --json $(BENCH_JSON)
+
+bench-plots:
+	@tools/vidpipe-bench --plots $(BENCH_JSON) docs/bench
 
 # Every program under valgrind memcheck in short tcp, shm and pipe
 # pipelines.

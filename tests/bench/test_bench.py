@@ -1,0 +1,193 @@
+"""test_bench.py -- tests of tools/vidpipe-bench's own arithmetic and
+parsing (not of vidpipe: a benchmark is not a timed test).
+
+Run: /usr/bin/python3 -m pytest -q tests/bench
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("VIDPIPE_BIN") or os.path.join(ROOT, "bin")
+
+
+def load_bench():
+    path = os.path.join(ROOT, "tools", "vidpipe-bench")
+    loader = importlib.machinery.SourceFileLoader("vidpipe_bench", path)
+    spec = importlib.util.spec_from_loader("vidpipe_bench", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+bench = load_bench()
+
+
+def tick(t, frames, **kw):
+    r = {"prog": "display", "event": "tick", "t": t, "frames": frames,
+         "lat_p50_us": 100, "lat_p99_us": 200, "lat_max_us": 300}
+    r.update(kw)
+    return r
+
+
+def test_stats_line_parsed_and_log_lines_ignored():
+    line = json.dumps(tick(5.0, 30))
+    assert bench.parse_stats_line(line + "\n")["frames"] == 30
+    assert bench.parse_stats_line("vidpipe-display: shm x: gone") is None
+    assert bench.parse_stats_line("{not json") is None
+    assert bench.parse_stats_line('{"frames": 3}') is None  # no event/t
+    assert bench.parse_stats_line("[1, 2]") is None
+
+
+def test_counter_interpolated_between_reports():
+    reports = [tick(10.0, 0), tick(11.0, 30), tick(12.0, 60)]
+    assert bench.counter_at(reports, "frames", 10.5) == pytest.approx(15)
+    assert bench.counter_at(reports, "frames", 11.0) == pytest.approx(30)
+    assert bench.counter_at(reports, "frames", 9.0) is None  # before any
+    assert bench.counter_at(reports, "frames", 13.0) == 60  # after last
+    assert bench.window_delta(reports, "frames", 10.25, 11.75) == \
+        pytest.approx(45)
+    assert bench.window_delta(reports, "drops", 10.25, 11.75) is None
+
+
+def test_window_latency_uses_reports_inside_the_window():
+    reports = [tick(10.0, 30, lat_p50_us=5000, lat_p99_us=9000,
+                    lat_max_us=9999),                       # warm-up
+               tick(11.0, 60, lat_p50_us=100, lat_p99_us=150, lat_max_us=160),
+               tick(12.0, 150, lat_p50_us=300, lat_p99_us=350,
+                    lat_max_us=360),
+               tick(13.0, 180, lat_p50_us=7000, lat_p99_us=8000,
+                    lat_max_us=8888)]                        # after
+    w = bench.window_latency(reports, 10.0, 12.0)
+    assert w["reports"] == 2
+    # 30 frames at p50 100, 90 at p50 300: the median frame is at 300.
+    assert w["p50"] == 300
+    assert w["p99"] == 350 and w["max"] == 360
+    assert bench.window_latency(reports, 20.0, 21.0) is None
+
+
+def test_per_frame_cpu():
+    assert bench.per_frame(3000000, 30) == 100.0  # 3 ms over 30 frames
+    assert bench.per_frame(None, 30) is None
+    assert bench.per_frame(1000, 0) is None
+
+
+def test_cpu_and_rss_of_this_process():
+    pid = os.getpid()
+    a = bench.cpu_ns(pid)
+    sum(range(200000))
+    assert bench.cpu_ns(pid) > a
+    assert bench.rss_kb(pid) > 0
+    assert bench.cpu_ns(2 ** 22 + 12345) is None
+
+
+def test_table_row_shows_errors_and_missing_values():
+    row = bench.table_row({"path": "shm", "size": "640x480", "subs": 1,
+                           "fps_asked": 0, "error": "display exited"})
+    assert "ERROR: display exited" in row and "max" in row
+    r = {"path": "tcp-raw", "size": "1920x1080", "subs": 2, "fps_asked": 30,
+         "fps": 29.5, "lat_p50_us": 1000, "lat_p99_us": None,
+         "cpu_us_per_frame": {"capture": 10.0, "relay": 5.0,
+                              "display": None}, "rss_kb": {}, "limits": {}}
+    cells = bench.table_row(r).split()
+    assert cells[:5] == ["tcp-raw", "1920x1080", "2", "30", "29.5"]
+    assert "-" in cells
+    assert len(cells) == len(bench.COLS)
+
+
+def test_plot_data_tables(tmp_path):
+    def case(path, size, subs, p50, disp):
+        w, h = (int(x) for x in size.split("x"))
+        return {"path": path, "size": size, "width": w, "height": h,
+                "subs": subs, "fps_asked": 30, "fps": 30.0,
+                "lat_p50_us": p50, "lat_p99_us": 2 * p50,
+                "cpu_us_per_frame": {"display": disp, "total": 3 * disp,
+                                     "capture": 50.0},
+                "limits": {"memcpy_us": w * h / 10000.0}}
+    results = [case("shm", "1920x1080", 1, 300, 40.0),
+               case("shm", "1920x1080", 4, 320, 42.0),
+               case("shm", "1280x720", 1, 290, 39.0),
+               case("tcp-raw", "1920x1080", 1, 9000, 900.0),
+               {"path": "shm", "size": "640x480", "subs": 1,
+                "fps_asked": 30, "error": "boom"}]
+    names = bench.write_plot_data(results, str(tmp_path))
+    assert "lat_shm.dat" in names and "cpu_tcp-raw.dat" in names
+    assert "cpushm_640x480.dat" not in names
+    rows = [l.split() for l in (tmp_path / "lat_shm.dat").read_text()
+            .splitlines() if not l.startswith("#")]
+    assert [r[3] for r in rows] == ["1280x720", "1920x1080"]  # by size
+    rows = [l.split() for l in (tmp_path / "cpu_shm.dat").read_text()
+            .splitlines() if not l.startswith("#")]
+    assert rows == [["1", "40.0", "120.0"], ["4", "42.0", "126.0"]]
+    assert (tmp_path / "memcpy_1920x1080.dat").exists()
+
+
+def test_unknown_path_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--paths", "shm,carrier-pigeon", "--no-limits"])
+    assert e.value.code == 2
+    assert "carrier-pigeon" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "vidpipe-limits")),
+                    reason="bin/vidpipe-limits not built")
+def test_limits_prints_json_and_rejects_bad_sizes():
+    exe = os.path.join(BIN, "vidpipe-limits")
+    r = subprocess.run([exe, "--size", "64x48", "--no-zmq"],
+                       stdout=subprocess.PIPE, check=True)
+    out = json.loads(r.stdout)
+    assert out["bytes"] == 64 * 48 * 3 and out["memcpy_us"] >= 0
+    for bad in (["--size", "64"], ["--size", "0x48"], []):
+        assert subprocess.run([exe] + bad, stderr=subprocess.DEVNULL)\
+            .returncode == 2
+
+
+def test_targets_judged_from_results():
+    def case(path, size, subs, fps, p50, disp=300.0, got=30.0, lim=None):
+        return {"path": path, "size": size, "subs": subs, "fps_asked": fps,
+                "fps": got, "lat_p50_us": p50,
+                "cpu_us_per_frame": {"display": disp}, "limits": lim or {}}
+    results = [case("shm", "1280x720", 1, 30, 400, disp=300.0),
+               case("shm", "3840x2160", 1, 30, 700, disp=310.0),
+               case("shm", "1920x1080", 1, 30, 450, disp=290.0),
+               case("tcp-raw", "1920x1080", 1, 30, 9000),
+               case("tcp-raw", "1920x1080", 1, 0, 50000, got=90.0,
+                    lim={"zmq_tcp_fps": 100.0, "zmq_tcp2_fps": 60.0})]
+    got = {name.split(" (")[0]: (fig, met)
+           for name, fig, met in bench.targets(results)}
+    assert got["shm p50 flat in frame size"][1] is False  # 1.75 x
+    assert got["shm p50 >= 20 x below tcp-raw at 1080p"][1] is True
+    fig, met = got["tcp-raw 1080p unpaced >= 80 % of libzmq"]
+    assert met is True and "90 %" in fig and "150 %" in fig
+    assert got["shm per-subscriber CPU independent of frame size"][1]
+    assert [m for _, _, m in bench.targets([])] == [None] * 4
+
+
+def test_targets_take_medians_of_repeated_runs_and_adjacent_limits():
+    def case(path, fps, p50, got, zmq=None, rep=1):
+        r = {"path": path, "size": "1920x1080", "subs": 1, "fps_asked": fps,
+             "fps": got, "lat_p50_us": p50, "rep": rep,
+             "cpu_us_per_frame": {}, "limits": {"zmq_tcp_fps": 1000.0}}
+        if zmq:
+            r["limits_adjacent"] = {"zmq_tcp_fps": zmq}
+        return r
+    results = [case("shm", 30, 400, 30.0), case("shm", 30, 9000, 30.0, rep=2),
+               case("shm", 30, 500, 30.0, rep=3),
+               case("tcp-raw", 30, 12000, 30.0),
+               case("tcp-raw", 0, 0, 90.0, zmq=100.0),
+               case("tcp-raw", 0, 0, 40.0, zmq=100.0, rep=2),
+               case("tcp-raw", 0, 0, 85.0, zmq=100.0, rep=3)]
+    got = {name.split(" (")[0]: (fig, met)
+           for name, fig, met in bench.targets(results)}
+    fig, met = got["shm p50 >= 20 x below tcp-raw at 1080p"]
+    assert met is True and "24.0 x" in fig  # 12000 / median(400,500,9000)
+    assert "medians of 1 and 3 runs" in fig
+    fig, met = got["tcp-raw 1080p unpaced >= 80 % of libzmq"]
+    assert met is True and "= 85 %" in fig  # against the adjacent 100
+    assert "90 %, 40 %, 85 %" in fig

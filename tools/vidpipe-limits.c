@@ -1,0 +1,442 @@
+/* vidpipe-limits.c -- what this machine can do with one frame, as JSON.
+ *
+ * The benchmark (tools/vidpipe-bench) reads vidpipe's figures against
+ * these, so its results read as ratios rather than raw numbers:
+ *
+ *   memcpy_us    median time of one memcpy of a frame-sized buffer (the
+ *                cost of "one copy", which the shm path must not pay per
+ *                subscriber);
+ *   zmq_tcp_fps  libzmq's own PUB/SUB throughput over TCP loopback for a
+ *                vidpipe-shaped message (topic, small header, payload of
+ *                the frame size, sent without copying), with vidpipe's
+ *                queue bounds (HWM NET_HWM on both ends).  The publisher
+ *                waits for room (ZMQ_XPUB_NODROP) instead of dropping, so
+ *                every message sent is a message received and no core is
+ *                burnt on sends that are thrown away.  This is the
+ *                reference figure.
+ *   zmq_tcp_fps_hwm1000   the same with queues of 1000 messages: the
+ *                transport's ceiling when nothing limits the pipelining;
+ *   zmq_tcp_fps_drop      the same with HWM NET_HWM and a publisher that
+ *                sends as fast as it can and lets PUB drop (what
+ *                `vidpipe-capture --fps 0` does);
+ *   zmq_tcp2_fps the reference through a forwarding hop (SUB -> XPUB,
+ *                message parts moved as received, as vidpipe-relay does),
+ *                since vidpipe's TCP path is capture -> relay -> display.
+ *
+ * Publisher, forwarder and subscriber each run in their own thread with
+ * their own ZeroMQ context (one I/O thread each), as separate processes
+ * would.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "cli.h"
+#include "frame.h"
+#include "log.h"
+#include "net.h"
+
+#define PROG "vidpipe-limits"
+#define HDR_BYTES 120 /* about the size of an encoded frame header */
+#define TOPIC "raw/cam0"
+
+struct opts {
+    uint32_t w, h;
+    double seconds;
+    unsigned reps;
+    bool no_zmq, ref_only;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: " PROG " --size WxH [options]\n"
+        "Measures this machine's limits for frames of one size and prints "
+        "them as a\nJSON object on stdout: memcpy_us (median time to copy "
+        "one BGR24 frame) and\nzmq_tcp_fps (libzmq PUB/SUB messages per "
+        "second of that size over TCP\nloopback, HWM %d as in vidpipe), "
+        "plus variants (see the source).\n"
+        "\n"
+        "  -s, --size WxH      frame size, 3 bytes per pixel (required)\n"
+        "  -t, --seconds S     measuring time per ZeroMQ run (default 1)\n"
+        "  -r, --reps N        runs per ZeroMQ figure; the best is reported\n"
+        "                      (default 3)\n"
+        "      --no-zmq        measure memcpy only\n"
+        "      --ref-only      of the ZeroMQ figures, only zmq_tcp_fps and\n"
+        "                      zmq_tcp2_fps (quicker)\n"
+        "  -h, --help          this help\n"
+        "  -V, --version       print the version\n",
+        NET_HWM);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"size", required_argument, 0, 's'},
+        {"seconds", required_argument, 0, 't'},
+        {"reps", required_argument, 0, 'r'},
+        {"no-zmq", no_argument, 0, 'Z'},
+        {"ref-only", no_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+
+    uint64_t u;
+
+    *o = (struct opts){.seconds = 1.0, .reps = 3};
+    while ((c = getopt_long(argc, argv, "s:t:r:hV", lo, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (cli_size(optarg, &o->w, &o->h) < 0) {
+                fprintf(stderr, PROG ": --size %s: expected WxH\n", optarg);
+                return -1;
+            }
+            break;
+        case 't':
+            if (cli_double(optarg, 0.05, 60, &o->seconds) < 0) {
+                fprintf(stderr, PROG ": --seconds %s: expected 0.05..60\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'r':
+            if (cli_uint(optarg, 1, 100, &u) < 0) {
+                fprintf(stderr, PROG ": --reps %s: expected 1..100\n",
+                        optarg);
+                return -1;
+            }
+            o->reps = (unsigned)u;
+            break;
+        case 'Z': o->no_zmq = true; break;
+        case 'R': o->ref_only = true; break;
+        case 'h': usage(stdout); exit(EXIT_OK);
+        case 'V': cli_version(PROG); exit(EXIT_OK);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc || !o->w) {
+        fprintf(stderr, PROG ": %s (see --help)\n",
+                optind < argc ? "unexpected argument" : "--size is required");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of many copies between two buffers that are already mapped and
+ * were written once, as a frame that was just drawn would be. */
+static double memcpy_median_us(size_t len)
+{
+    enum { MAX_RUNS = 401 };
+    double t[MAX_RUNS];
+    uint8_t *src = malloc(len), *dst = malloc(len);
+    int n = 0;
+
+    if (!src || !dst) {
+        free(src);
+        free(dst);
+        return -1;
+    }
+    memset(src, 0x5a, len);
+    memset(dst, 0xa5, len);
+    int64_t until = clock_mono_ns() + 200000000; /* 0.2 s at most */
+    while (n < MAX_RUNS && (n < 11 || clock_mono_ns() < until)) {
+        int64_t t0 = clock_mono_ns();
+        memcpy(dst, src, len);
+        int64_t t1 = clock_mono_ns();
+        /* Keep the copy from being optimised away. */
+        __asm__ volatile("" : : "r"(dst) : "memory");
+        t[n++] = (double)(t1 - t0) / 1000.0;
+        src[n % len]++;
+    }
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    free(src);
+    free(dst);
+    return t[n / 2];
+}
+
+/* One ZeroMQ throughput run. */
+struct zrun {
+    size_t len;
+    const uint8_t *payload;
+    int hwm;
+    bool nodrop, hop;
+    double seconds;
+    char pub_ep[64], fwd_ep[64];
+    _Atomic bool ready, fwd_ready, stop;
+    double fps; /* result */
+    int err;
+};
+
+static void setint(void *s, int opt, int v)
+{
+    zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+static void *make_socket(void *ctx, int type, const struct zrun *z)
+{
+    void *s = zmq_socket(ctx, type);
+    if (!s)
+        return NULL;
+    setint(s, ZMQ_LINGER, 0);
+    setint(s, ZMQ_SNDHWM, z->hwm);
+    setint(s, ZMQ_RCVHWM, z->hwm);
+    return s;
+}
+
+static void *publisher(void *arg)
+{
+    struct zrun *z = arg;
+    void *ctx = zmq_ctx_new();
+    void *s = make_socket(ctx, ZMQ_XPUB, z);
+    uint8_t hdr[HDR_BYTES], sub[64];
+    size_t eplen = sizeof z->pub_ep;
+
+    memset(hdr, 0x81, sizeof hdr);
+    setint(s, ZMQ_XPUB_NODROP, z->nodrop);
+    setint(s, ZMQ_SNDTIMEO, 100);
+    if (zmq_bind(s, "tcp://127.0.0.1:*") < 0 ||
+        zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, z->pub_ep, &eplen) < 0) {
+        z->err = errno;
+        z->stop = true;
+        goto out;
+    }
+    z->ready = true;
+    /* XPUB hands us the subscription once the subscriber is connected. */
+    while (!z->stop) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) > 0 && zmq_recv(s, sub, sizeof sub, 0) > 0)
+            break;
+    }
+    while (!z->stop) {
+        zmq_msg_t m;
+        /* The payload is never freed or changed: send it in place. */
+        zmq_msg_init_data(&m, (void *)z->payload, z->len, NULL, NULL);
+        /* With NODROP a full queue blocks this send until there is room
+         * (zmq_poll cannot wait for that: XPUB always reports POLLOUT);
+         * ZMQ_SNDTIMEO brings it back now and then to look at stop. */
+        if (zmq_send(s, TOPIC, strlen(TOPIC), ZMQ_SNDMORE) < 0) {
+            zmq_msg_close(&m);
+            if (errno == EAGAIN)
+                continue;
+            break;
+        }
+        zmq_send(s, hdr, sizeof hdr, ZMQ_SNDMORE);
+        zmq_msg_send(&m, s, 0);
+    }
+out:
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+/* SUB from the publisher, XPUB to the subscriber; parts moved as they
+ * come, subscriptions passed upstream, as vidpipe-relay does. */
+static void *forwarder(void *arg)
+{
+    struct zrun *z = arg;
+    void *ctx = zmq_ctx_new();
+    void *in = make_socket(ctx, ZMQ_SUB, z);
+    void *out = make_socket(ctx, ZMQ_XPUB, z);
+    size_t eplen = sizeof z->fwd_ep;
+
+    setint(out, ZMQ_XPUB_NODROP, z->nodrop);
+    setint(out, ZMQ_SNDTIMEO, 100);
+    if (zmq_connect(in, z->pub_ep) < 0 ||
+        zmq_bind(out, "tcp://127.0.0.1:*") < 0 ||
+        zmq_getsockopt(out, ZMQ_LAST_ENDPOINT, z->fwd_ep, &eplen) < 0) {
+        z->err = errno;
+        z->stop = true;
+        goto done;
+    }
+    z->fwd_ready = true;
+    zmq_pollitem_t it[2] = {{out, 0, ZMQ_POLLIN, 0}, {in, 0, ZMQ_POLLIN, 0}};
+    while (!z->stop) {
+        if (zmq_poll(it, 2, 100) <= 0)
+            continue;
+        if (it[0].revents & ZMQ_POLLIN) {
+            uint8_t sub[64];
+            int n = zmq_recv(out, sub, sizeof sub, 0);
+            if (n > 0 && sub[0] <= 1)
+                zmq_setsockopt(in, sub[0] ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE,
+                               sub + 1, (size_t)n - 1);
+        }
+        for (int batch = 0; batch < 64 && !z->stop; batch++) {
+            zmq_msg_t m;
+            int more = 1;
+            size_t ml = sizeof more;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, in, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            zmq_getsockopt(in, ZMQ_RCVMORE, &more, &ml);
+            /* Only a message's first part can find the queue full. */
+            while (zmq_msg_send(&m, out, more ? ZMQ_SNDMORE : 0) < 0 &&
+                   errno == EAGAIN && !z->stop)
+                ;
+            while (more) {
+                zmq_msg_init(&m);
+                zmq_msg_recv(&m, in, 0);
+                zmq_getsockopt(in, ZMQ_RCVMORE, &more, &ml);
+                zmq_msg_send(&m, out, more ? ZMQ_SNDMORE : 0);
+            }
+        }
+    }
+done:
+    zmq_close(in);
+    zmq_close(out);
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+/* Counts whole messages that arrive in z->seconds after the first. */
+static void subscriber(struct zrun *z, const char *ep)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = make_socket(ctx, ZMQ_SUB, z);
+    zmq_msg_t m;
+    int64_t t0 = 0, t_last = 0;
+    uint64_t n = 0;
+
+    zmq_msg_init(&m);
+    if (zmq_connect(s, ep) < 0 || zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0)) {
+        z->err = errno;
+        goto out;
+    }
+    int64_t give_up = clock_mono_ns() + 5000000000LL;
+    for (;;) {
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        int64_t now = clock_mono_ns();
+        if ((t0 && now - t0 >= (int64_t)(z->seconds * 1e9)) ||
+            (!t0 && now > give_up))
+            break;
+        if (zmq_poll(&it, 1, 50) <= 0)
+            continue;
+        int more = 1;
+        size_t ml = sizeof more;
+        while (more) {
+            if (zmq_msg_recv(&m, s, 0) < 0)
+                goto out;
+            zmq_getsockopt(s, ZMQ_RCVMORE, &more, &ml);
+        }
+        if (zmq_msg_size(&m) != z->len)
+            continue;
+        t_last = clock_mono_ns();
+        if (!t0)
+            t0 = t_last; /* the clock starts at the first message */
+        else
+            n++;
+    }
+    if (n > 0)
+        z->fps = (double)n * 1e9 / (double)(t_last - t0);
+out:
+    zmq_msg_close(&m);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+}
+
+static double zmq_fps(const uint8_t *payload, size_t len, int hwm,
+                      bool nodrop, bool hop, double seconds)
+{
+    struct zrun z = {.len = len,
+                     .payload = payload,
+                     .hwm = hwm,
+                     .nodrop = nodrop,
+                     .hop = hop,
+                     .seconds = seconds};
+    pthread_t pt, ft;
+    bool fwd = false;
+
+    if (pthread_create(&pt, NULL, publisher, &z) != 0)
+        return -1;
+    while (!z.ready && !z.stop)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (hop && !z.stop && pthread_create(&ft, NULL, forwarder, &z) == 0) {
+        fwd = true;
+        while (!z.fwd_ready && !z.stop)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    if (!z.stop)
+        subscriber(&z, hop ? z.fwd_ep : z.pub_ep);
+    z.stop = true;
+    pthread_join(pt, NULL);
+    if (fwd)
+        pthread_join(ft, NULL);
+    if (z.err)
+        fprintf(stderr, PROG ": zmq: %s\n", zmq_strerror(z.err));
+    return z.err ? -1 : z.fps;
+}
+
+/* Runs one figure o->reps times; prints "name":best,"name_runs":[...]
+ * and returns the best.  Other work on the machine only ever slows a run
+ * down, so the best run is the nearest to what the machine can do. */
+static double best_of(const struct opts *o, const uint8_t *payload,
+                      size_t len, int hwm, bool nodrop, bool hop,
+                      const char *name)
+{
+    double best = -1, runs[100];
+    for (unsigned i = 0; i < o->reps; i++) {
+        runs[i] = zmq_fps(payload, len, hwm, nodrop, hop, o->seconds);
+        if (runs[i] > best)
+            best = runs[i];
+    }
+    printf(",\"%s\":%.1f,\"%s_runs\":[", name, best, name);
+    for (unsigned i = 0; i < o->reps; i++)
+        printf("%s%.1f", i ? "," : "", runs[i]);
+    printf("]");
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+
+    if (parse(argc, argv, &o) < 0)
+        return EXIT_USAGE;
+    size_t len = (size_t)o.w * o.h * pixfmt_bpp(PIXFMT_BGR24);
+    double mc = memcpy_median_us(len);
+    if (mc < 0) {
+        fprintf(stderr, PROG ": out of memory for %zu bytes\n", len);
+        return EXIT_RUNTIME;
+    }
+    printf("{\"size\":\"%ux%u\",\"bytes\":%zu,\"memcpy_us\":%.1f,"
+           "\"memcpy_gbps\":%.2f",
+           o.w, o.h, len, mc, (double)len / (mc * 1e3));
+    if (!o.no_zmq) {
+        uint8_t *payload = malloc(len);
+        if (!payload) {
+            fprintf(stderr, PROG ": out of memory for %zu bytes\n", len);
+            return EXIT_RUNTIME;
+        }
+        memset(payload, 0x3c, len);
+        printf(",\"zmq_hwm\":%d,\"zmq_reps\":%u", NET_HWM, o.reps);
+        double ref = best_of(&o, payload, len, NET_HWM, true, false,
+                             "zmq_tcp_fps");
+        printf(",\"zmq_tcp_gbps\":%.2f", ref * (double)len / 1e9);
+        best_of(&o, payload, len, NET_HWM, true, true, "zmq_tcp2_fps");
+        if (!o.ref_only) {
+            best_of(&o, payload, len, 1000, true, false,
+                    "zmq_tcp_fps_hwm1000");
+            best_of(&o, payload, len, NET_HWM, false, false,
+                    "zmq_tcp_fps_drop");
+        }
+        free(payload);
+    }
+    printf("}\n");
+    return EXIT_OK;
+}
