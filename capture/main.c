@@ -304,10 +304,10 @@ static int frame_via_ring(struct capture *cap, uint64_t seq, bool want_raw,
     int rc = source_read(cap->src, px, h->stride, seq);
 
     h->seq = seq;
-    ring_write_end(cap->ring, slot, seq, &h->shm);
+    frame_stamp(h);
+    ring_write_end(cap->ring, slot, h, &h->shm);
     if (rc != 0)
         return rc;
-    frame_stamp(h);
     h->has_shm = true;
     if (pub_send(cap->pub, VAR_SHM, h, NULL) == 0)
         cap->shm_sent++;

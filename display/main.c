@@ -10,6 +10,14 @@
  * instead.  Shm pixels are used in place and checked for tearing after
  * use; sinks that write bytes out copy the frame first and write only
  * what was intact.
+ *
+ * Once it shows frames from a ring, the main thread also sleeps on that
+ * ring's doorbell (RING.md) and takes the ring's newest frame as soon as
+ * it is written, rather than after its descriptor's trip through two
+ * ZeroMQ I/O threads and the receiver.  The descriptors keep coming and
+ * stay in charge: the doorbell is followed only while they arrive
+ * (LEASE_NS), a descriptor naming another ring moves it there, and one
+ * already taken from the ring is not posted again.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +42,7 @@
 #include "stats.h"
 #include "stream.h"
 #include "sub.h"
+#include "wake.h"
 
 #define PROG "vidpipe-display"
 #define MAX_INPUTS 16
@@ -196,12 +205,21 @@ static int parse(int argc, char **argv, struct opts *o)
 /* The receiver thread's one-slot mailbox. */
 struct mailbox {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct sub_frame slot;
     bool full;
-    _Atomic bool done; /* the receiver has stopped */
-    _Atomic bool stop; /* asks the receiver to stop */
+    /* The newest shm frame the main thread has taken (taken_order is its
+     * ring_order()): the receiver does not post it or older ones. */
+    struct frame_hdr taken;
+    uint64_t taken_order;
+    _Atomic uint32_t posted; /* bumped on every post; see wake.h */
+    _Atomic bool sleeping;   /* the main thread may be asleep on posted */
+    _Atomic bool done;       /* the receiver has stopped */
+    _Atomic bool stop;       /* asks the receiver to stop */
 };
+
+/* The doorbell is followed only while descriptors keep coming: if the
+ * publisher (or the relay in between) goes, so do the frames. */
+#define LEASE_NS 2000000000LL
 
 struct display {
     struct opts o;
@@ -218,6 +236,12 @@ struct display {
     bool copy_shm;             /* the sink writes bytes out */
     _Atomic bool use_shm;      /* subscribed to descriptors */
     _Atomic bool want_payload; /* main thread: switch to payloads */
+    _Atomic int64_t desc_ns;   /* when the last descriptor came */
+    /* The ring whose doorbell the main thread sleeps on: the descriptor
+     * of the last frame it used from there. */
+    struct frame_hdr bell;
+    bool bell_on;
+    bool bell_never; /* descriptors of several streams: follow those */
     _Atomic uint64_t bad, received;
     uint64_t received_seen; /* the main thread's copy, for stats */
     struct log_limit bad_log, verify_log;
@@ -244,6 +268,40 @@ static void leave_shm(struct display *d, bool *raw_on)
  * offers none (no ring, or a relay with --no-shm): payloads are asked for
  * too, and whichever variant comes first decides. */
 #define PROBE_NS 1000000000LL
+
+/* True if f is a descriptor of a frame the main thread has already taken
+ * from its ring, or of an older one: everything but the frame's place and
+ * time equal to the frame taken.  (Anything else goes on to be checked,
+ * and counted if bad.)  Under mb->mu. */
+static bool already_taken(const struct mailbox *mb, const struct sub_frame *f)
+{
+    const struct frame_hdr *h = &f->hdr, *t = &mb->taken;
+    return f->var == VAR_SHM && t->has_shm && h->shm.token == t->shm.token &&
+           ring_order(h) <= mb->taken_order &&
+           strcmp(h->shm.name, t->shm.name) == 0 &&
+           strcmp(h->stream, t->stream) == 0 && h->width == t->width &&
+           h->height == t->height && h->stride == t->stride &&
+           h->fmt == t->fmt && h->enc == t->enc && h->size == t->size &&
+           h->version == t->version;
+}
+
+/* Puts f (moved) into the mailbox, replacing a frame not yet shown, and
+ * wakes the main thread. */
+static void post(struct mailbox *mb, struct sub_frame *f)
+{
+    pthread_mutex_lock(&mb->mu);
+    bool fresh = !already_taken(mb, f);
+    if (fresh) {
+        sub_frame_move(&mb->slot, f);
+        mb->full = true;
+        atomic_fetch_add(&mb->posted, 1);
+    } else {
+        sub_frame_fini(f);
+    }
+    pthread_mutex_unlock(&mb->mu);
+    if (fresh && atomic_load(&mb->sleeping))
+        wake_all(&mb->posted, false);
+}
 
 static void *receiver(void *arg)
 {
@@ -274,6 +332,8 @@ static void *receiver(void *arg)
                 break;
             d->received++;
             last_rx = clock_mono_ns();
+            if (f.var == VAR_SHM)
+                d->desc_ns = last_rx;
             if (d->use_shm && raw_on && f.var == VAR_SHM)
                 raw_sub(d, &raw_on, false);
             else if (d->use_shm && raw_on)
@@ -283,43 +343,95 @@ static void *receiver(void *arg)
         }
         if (!have)
             continue;
-        pthread_mutex_lock(&d->mb.mu);
-        sub_frame_move(&d->mb.slot, &newest); /* replaces an unshown one */
-        d->mb.full = true;
-        pthread_cond_signal(&d->mb.cv);
-        pthread_mutex_unlock(&d->mb.mu);
+        post(&d->mb, &newest);
         have = false;
     }
     sub_frame_fini(&newest);
     sub_frame_fini(&f);
-    pthread_mutex_lock(&d->mb.mu);
     d->mb.done = true;
-    pthread_cond_signal(&d->mb.cv);
-    pthread_mutex_unlock(&d->mb.mu);
+    atomic_fetch_add(&d->mb.posted, 1);
+    wake_all(&d->mb.posted, false);
     return NULL;
 }
 
-/* Waits up to ms for a frame; true with *f filled. */
+/* The doorbell to sleep on besides the mailbox, or NULL: only while on
+ * descriptors whose ring the main thread has used, and the lease holds. */
+static const _Atomic uint32_t *bell_word(struct display *d)
+{
+    if (!d->bell_on || d->bell_never || !d->use_shm || d->want_payload ||
+        clock_mono_ns() - d->desc_ns > LEASE_NS)
+        return NULL;
+    return ring_reader_bell(d->rings, &d->bell);
+}
+
+/* Takes the bell ring's newest frame into f if it is newer than the last
+ * one taken from there. */
+static bool take_bell(struct display *d, struct sub_frame *f)
+{
+    struct frame_hdr h;
+    if (ring_reader_latest(d->rings, &d->bell, &h) < 0 ||
+        ring_order(&h) <= d->mb.taken_order)
+        return false;
+    sub_frame_fini(f);
+    f->var = VAR_SHM;
+    f->hdr = h;
+    return true;
+}
+
+/* Waits up to ms for a frame: the mailbox's, or the doorbell ring's
+ * newest; true with *f filled. */
 static bool take(struct display *d, struct sub_frame *f, int ms)
 {
-    struct timespec ts;
+    int64_t deadline = clock_mono_ns() + (int64_t)ms * 1000000;
+    struct wake_word w[2];
     bool got = false;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000;
-    ts.tv_sec += ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    pthread_mutex_lock(&d->mb.mu);
-    while (!d->mb.full && !d->mb.done && !cli_stop)
-        if (pthread_cond_timedwait(&d->mb.cv, &d->mb.mu, &ts) == ETIMEDOUT)
+    /* Set before reading posted: a post after that read either sees it
+     * and wakes us, or changes posted before we sleep (see post()). */
+    atomic_store(&d->mb.sleeping, true);
+    while (!got && !d->mb.done && !cli_stop) {
+        w[0] = (struct wake_word){&d->mb.posted, atomic_load(&d->mb.posted),
+                                  false};
+        pthread_mutex_lock(&d->mb.mu);
+        if (d->mb.full) {
+            sub_frame_move(f, &d->mb.slot);
+            d->mb.full = false;
+            got = !already_taken(&d->mb, f); /* the bell was faster */
+            if (!got)
+                sub_frame_fini(f);
+        }
+        pthread_mutex_unlock(&d->mb.mu);
+        if (got)
             break;
-    if (d->mb.full) {
-        sub_frame_move(f, &d->mb.slot);
-        d->mb.full = false;
-        got = true;
+        unsigned n = 1;
+        const _Atomic uint32_t *bell = bell_word(d);
+        if (bell) {
+            w[n++] = (struct wake_word){
+                bell, atomic_load_explicit(bell, memory_order_acquire), true};
+            if ((got = take_bell(d, f)))
+                break;
+        }
+        if (wake_wait(w, n, deadline) == -ETIMEDOUT)
+            break;
     }
-    pthread_mutex_unlock(&d->mb.mu);
+    atomic_store(&d->mb.sleeping, false);
     return got;
+}
+
+/* Notes that the shm frame h (checked, its slot's generation matched) is
+ * being used: its ring's doorbell is followed from now on, and neither it
+ * nor older frames of that ring are taken again. */
+static void note_taken(struct display *d, const struct frame_hdr *h)
+{
+    if (d->bell_on && h->shm.token != d->bell.shm.token &&
+        strcmp(h->stream, d->bell.stream) != 0)
+        d->bell_never = true; /* frames of several streams interleave */
+    d->bell = *h;
+    d->bell_on = true;
+    pthread_mutex_lock(&d->mb.mu);
+    d->mb.taken = *h;
+    d->mb.taken_order = ring_order(h);
+    pthread_mutex_unlock(&d->mb.mu);
 }
 
 /* Reads the next frame from stdin into f (payload borrowed from the
@@ -405,6 +517,7 @@ static const uint8_t *shm_pixels(struct display *d, struct sub_frame *f)
         d->st.torn++;
         return NULL;
     }
+    note_taken(d, &f->hdr);
     if (!d->copy_shm)
         return px;
     uint8_t *copy = scratch(d, f->hdr.size);
@@ -556,11 +669,9 @@ int main(int argc, char **argv)
         goto out;
     }
     d.use_shm = d.o.variant == VAR_RAW && !d.o.no_shm;
-    sub_subscribe(d.sub, d.use_shm ? VAR_SHM : d.o.variant, d.o.stream,
-                  true);
+    sub_subscribe(d.sub, d.use_shm ? VAR_SHM : d.o.variant, d.o.stream, true);
     stats_add_counter(&d.st, "received", &d.received_seen);
     pthread_mutex_init(&d.mb.mu, NULL);
-    pthread_cond_init(&d.mb.cv, NULL);
     sub_frame_init(&d.mb.slot);
     if (pthread_create(&th, NULL, receiver, &d) != 0) {
         log_err("cannot start the receiver thread");

@@ -274,7 +274,7 @@ static void fill_ring(struct relay *r, struct rstream *s,
     struct frame_hdr dh = *h;
     uint32_t slot;
     memcpy(ring_write_begin(s->ring, &slot), f->data, f->len);
-    ring_write_end(s->ring, slot, h->seq, &dh.shm);
+    ring_write_end(s->ring, slot, h, &dh.shm);
     dh.has_shm = true;
     r->ring_writes++;
     pub_send(r->pub, VAR_SHM, &dh, NULL);

@@ -204,7 +204,7 @@ static void publish_shm(struct emit *e, const struct frame_hdr *h,
         memcpy(px, data, h->size);
     else if (decode(e, h, data, px) < 0)
         memset(px, 0, dh.size);
-    ring_write_end(r, slot, h->seq, &dh.shm);
+    ring_write_end(r, slot, &dh, &dh.shm);
     dh.has_shm = true;
     pub_send(e->pub, VAR_SHM, &dh, NULL);
 }

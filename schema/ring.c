@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "wake.h"
 
 #define PAGE 4096u
 #define RING_SETUP_GRACE_S 10
@@ -25,22 +26,27 @@ struct ring_hdr {
     uint32_t nslots;
     uint32_t fmt;
     uint32_t width, height, stride;
-    uint32_t hdr_size; /* sizeof(struct ring_hdr) */
+    uint32_t hdr_size;    /* sizeof(struct ring_hdr) */
     uint64_t slot_size;   /* bytes from one slot's pixels to the next */
     uint64_t data_offset; /* where slot 0's pixels start */
     uint64_t total_size;
     int64_t owner_pid;
-    uint64_t owner_start; /* /proc/PID/stat start time, against PID reuse */
-    char stream[64];      /* informational */
-    uint8_t reserved[48];
+    uint64_t owner_start;    /* /proc/PID/stat start time, against PID reuse */
+    char stream[64];         /* informational */
+    _Atomic uint32_t bell;   /* doorbell: bumped after every frame */
+    _Atomic uint32_t latest; /* 1 + the slot of the newest frame; 0 none */
+    uint8_t reserved[40];
 };
 
 /* One cache line per slot, so writer and readers of different slots do
  * not share lines. */
 struct ring_slot {
     _Atomic uint64_t gen; /* even: stable; odd: being written */
-    uint64_t seq;
-    uint8_t reserved[48];
+    /* The frame's header fields a reader cannot know from the ring's
+     * geometry, guarded by gen like the pixels. */
+    _Atomic uint64_t seq;
+    _Atomic int64_t t_real_ns, t_mono_ns;
+    uint8_t reserved[32];
 };
 
 _Static_assert(sizeof(struct ring_hdr) == 192, "shm ABI: ring header");
@@ -121,8 +127,7 @@ static int segment_stale(const char *name)
         close(fd);
         return !young;
     }
-    struct ring_hdr *h =
-        mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
+    struct ring_hdr *h = mmap(NULL, sizeof *h, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (h == MAP_FAILED)
         return -errno;
@@ -148,8 +153,8 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
         snprintf(err, errlen, "ring %s: bad parameters", name);
         return NULL;
     }
-    uint64_t table = sizeof(struct ring_hdr) +
-                     (uint64_t)nslots * sizeof(struct ring_slot);
+    uint64_t table =
+        sizeof(struct ring_hdr) + (uint64_t)nslots * sizeof(struct ring_slot);
     uint64_t data_offset = (table + PAGE - 1) / PAGE * PAGE;
     uint64_t slot_size = (frame + PAGE - 1) / PAGE * PAGE;
     uint64_t total = data_offset + slot_size * nslots;
@@ -160,8 +165,7 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
             break;
         int stale = segment_stale(name);
         if (stale == 0) {
-            snprintf(err, errlen, "shm %s is in use by a live producer",
-                     name);
+            snprintf(err, errlen, "shm %s is in use by a live producer", name);
             errno = EBUSY;
             return NULL;
         }
@@ -251,18 +255,25 @@ uint8_t *ring_write_begin(struct ring *r, uint32_t *slot)
     return r->base + r->hdr->data_offset + (uint64_t)i * r->hdr->slot_size;
 }
 
-void ring_write_end(struct ring *r, uint32_t slot, uint64_t seq,
+void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d)
 {
     struct ring_slot *s = &r->slots[slot];
     uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
 
-    s->seq = seq;
+    atomic_store_explicit(&s->seq, h->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->t_real_ns, h->t_real_ns, memory_order_relaxed);
+    atomic_store_explicit(&s->t_mono_ns, h->t_mono_ns, memory_order_relaxed);
     atomic_store_explicit(&s->gen, g, memory_order_release);
     snprintf(d->name, sizeof d->name, "%s", r->name);
     d->token = r->hdr->token;
     d->slot = slot;
     d->gen = g;
+    /* Readers asleep on the doorbell take the frame without waiting for
+     * its descriptor. */
+    atomic_store_explicit(&r->hdr->latest, slot + 1, memory_order_release);
+    atomic_fetch_add_explicit(&r->hdr->bell, 1, memory_order_release);
+    wake_all(&r->hdr->bell, true);
 }
 
 int ring_gc(void)
@@ -372,10 +383,9 @@ static int map_ring(struct mapping *m, const char *name, const char **why)
                      (uint64_t)h->nslots * sizeof(struct ring_slot);
     /* Every number that locates memory is checked against the mapping. */
     if (h->version != RING_VERSION || h->hdr_size != sizeof *h ||
-        h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS ||
-        bpp == 0 || h->width < 1 || h->width > FRAME_DIM_MAX ||
-        h->height < 1 || h->height > FRAME_DIM_MAX ||
-        h->stride < (uint64_t)h->width * bpp ||
+        h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS || bpp == 0 ||
+        h->width < 1 || h->width > FRAME_DIM_MAX || h->height < 1 ||
+        h->height > FRAME_DIM_MAX || h->stride < (uint64_t)h->width * bpp ||
         h->stride > (uint64_t)FRAME_DIM_MAX * 4 ||
         h->slot_size < (uint64_t)h->stride * h->height ||
         h->data_offset < table || h->total_size > m->size ||
@@ -444,8 +454,8 @@ const uint8_t *ring_read_begin(struct ring_reader *rr,
     struct mapping *m = find(rr, h->shm.name);
     if (!m || h->shm.slot >= m->copy.nslots)
         return NULL;
-    uint64_t g = atomic_load_explicit(&m->slots[h->shm.slot].gen,
-                                      memory_order_acquire);
+    uint64_t g =
+        atomic_load_explicit(&m->slots[h->shm.slot].gen, memory_order_acquire);
     if (g != h->shm.gen)
         return NULL;
     return m->base + m->copy.data_offset +
@@ -461,4 +471,57 @@ bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h)
     atomic_thread_fence(memory_order_acquire);
     return atomic_load_explicit(&m->slots[h->shm.slot].gen,
                                 memory_order_relaxed) == h->shm.gen;
+}
+
+/* The mapping of the ring h's descriptor names, if it is still the one
+ * the descriptor was checked against. */
+static const struct mapping *mapped(struct ring_reader *rr,
+                                    const struct frame_hdr *h)
+{
+    const struct mapping *m = find(rr, h->shm.name);
+    return m && m->copy.token == h->shm.token ? m : NULL;
+}
+
+const _Atomic uint32_t *ring_reader_bell(struct ring_reader *rr,
+                                         const struct frame_hdr *h)
+{
+    const struct mapping *m = mapped(rr, h);
+    return m ? &((const struct ring_hdr *)m->base)->bell : NULL;
+}
+
+int ring_reader_latest(struct ring_reader *rr, const struct frame_hdr *h,
+                       struct frame_hdr *out)
+{
+    const struct mapping *m = mapped(rr, h);
+    if (!m)
+        return -ENOENT;
+    /* latest is the writer's word in shared memory: checked before use. */
+    uint32_t i = atomic_load_explicit(
+        &((const struct ring_hdr *)m->base)->latest, memory_order_acquire);
+    if (i == 0 || i > m->copy.nslots)
+        return -EAGAIN;
+    const struct ring_slot *s = &m->slots[i - 1];
+    uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
+    if (g == 0 || (g & 1))
+        return -EAGAIN;
+    *out = *h;
+    out->shm.slot = i - 1;
+    out->shm.gen = g;
+    out->seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    out->t_real_ns = atomic_load_explicit(&s->t_real_ns, memory_order_relaxed);
+    out->t_mono_ns = atomic_load_explicit(&s->t_mono_ns, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&s->gen, memory_order_relaxed) != g)
+        return -EAGAIN; /* overwritten while read: a newer one is coming */
+    return 0;
+}
+
+_Static_assert(RING_MAX_SLOTS <= 64, "ring_order: a slot fits 6 bits");
+
+uint64_t ring_order(const struct frame_hdr *h)
+{
+    if (h->shm.gen == 0 || (h->shm.gen & 1) || h->shm.slot >= RING_MAX_SLOTS ||
+        h->shm.gen >= UINT64_MAX >> 6)
+        return UINT64_MAX; /* names no frame: never "older" than one */
+    return h->shm.gen << 6 | h->shm.slot;
 }

@@ -43,8 +43,9 @@ void ring_free(struct ring *r);
 /* Starts writing the next slot: returns its pixels (stride * height
  * bytes) and marks the slot busy.  Readers of that slot now see it torn. */
 uint8_t *ring_write_begin(struct ring *r, uint32_t *slot);
-/* Ends the write of slot for frame seq and fills the descriptor d. */
-void ring_write_end(struct ring *r, uint32_t slot, uint64_t seq,
+/* Ends the write of slot for the frame h (its seq and timestamps are
+ * kept in the slot), fills the descriptor d and rings the doorbell. */
+void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d);
 /* True if r's geometry is this (else the producer makes a new ring). */
 bool ring_fits(const struct ring *r, uint32_t width, uint32_t height,
@@ -74,5 +75,23 @@ const uint8_t *ring_read_begin(struct ring_reader *rr,
                                const struct frame_hdr *h);
 /* True if the pixels read since ring_read_begin() were intact. */
 bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h);
+
+/* The doorbell of the ring descriptor h names (h checked, the ring still
+ * mapped with h's token; else NULL): a word in the ring that the writer
+ * bumps after every frame, to sleep on with wake_wait() (shared).  Valid
+ * until the next ring_reader_check(). */
+const _Atomic uint32_t *ring_reader_bell(struct ring_reader *rr,
+                                         const struct frame_hdr *h);
+/* The ring's newest frame, as the descriptor its writer published: *out
+ * is h (checked, as above) with the slot, generation, seq and timestamps
+ * of that frame.  0, -EAGAIN if there is none yet or it is being
+ * overwritten, -ENOENT if the ring is no longer mapped. */
+int ring_reader_latest(struct ring_reader *rr, const struct frame_hdr *h,
+                       struct frame_hdr *out);
+/* A key that orders one ring's descriptors by when they were written (the
+ * writer goes round the slots in turn, so by generation, then slot);
+ * UINT64_MAX for a descriptor that cannot name a written frame, so that
+ * it is never taken for an old one and goes on to be checked. */
+uint64_t ring_order(const struct frame_hdr *h);
 
 #endif

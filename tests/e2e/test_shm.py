@@ -466,6 +466,34 @@ def test_capture_kill9_restart(procs):
     assert old not in segments()
 
 
+def test_display_follows_the_relay_not_just_the_ring(procs):
+    """A display behind a relay takes frames straight from the capture's
+    ring as they are written (the doorbell), but only while the relay's
+    descriptors keep coming: with the relay gone the frames stop too, and
+    they come back when it does."""
+    cap_ep, rel_ep = free_ep(), free_ep()
+    cap = procs.capture(cap_ep)
+    rel = procs.relay(cap_ep, rel_ep)
+    dis = auto_display(procs, rel_ep)
+    # A display of its own keeps the capture writing frames into its ring.
+    direct = auto_display(procs, cap_ep)
+    wait_verified(dis, 30, 15)
+    rel.kill(signal.SIGKILL)
+    assert rel.wait(5) == -signal.SIGKILL
+    time.sleep(3)  # the doorbell is followed for 2 s after a descriptor
+    n0 = dis.value("frames")
+    time.sleep(2)
+    st = dis.latest()
+    assert st["frames"] == n0, "frames kept coming with the relay gone"
+    assert st["stalled"], st
+    assert direct.value("frames") >= 5 * 30 * 0.8, direct.latest()
+    rel2 = procs.relay(cap_ep, rel_ep)
+    st = wait_verified(dis, 30, RECOVERY_S)
+    assert st["path"] == "shm", st
+    assert st["mismatch"] == 0 and st["bad"] == 0 and st["torn"] == 0, st
+    finish(dis, direct, rel2, cap)
+
+
 def test_display_kill9_leaves_nothing(procs):
     cap_ep = free_ep()
     cap = procs.capture(cap_ep)

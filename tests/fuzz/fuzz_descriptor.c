@@ -75,6 +75,14 @@ static char prefix[FRAME_SHM_NAME_MAX + 1];
 static uint64_t ring_token;
 static int forge_fd = -1;
 
+/* Ends the write of slot for a frame with just a seq. */
+static void end_seq(struct ring *r, uint32_t slot, uint64_t seq,
+                    struct frame_shm *d)
+{
+    struct frame_hdr h = {.seq = seq};
+    ring_write_end(r, slot, &h, d);
+}
+
 static void cleanup(void)
 {
     ring_free(ring);
@@ -107,7 +115,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < R_SLOTS - 1; i++) {
         uint8_t *px = ring_write_begin(ring, &slot);
         memset(px, 0x40 + i, (size_t)R_STRIDE * R_H);
-        ring_write_end(ring, slot, (uint64_t)i, &d);
+        end_seq(ring, slot, (uint64_t)i, &d);
     }
     ring_token = d.token;
     ring_write_begin(ring, &slot);

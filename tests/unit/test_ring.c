@@ -27,6 +27,7 @@
 
 #include "frame.h"
 #include "ring.h"
+#include "wake.h"
 
 #define W 64
 #define H 48
@@ -50,6 +51,8 @@
 #define OFF_OWNER_PID 64
 #define OFF_OWNER_START 72
 #define OFF_STREAM 80
+#define OFF_BELL 144
+#define OFF_LATEST 148
 #define HDR_SIZE 192
 #define SLOT_ENTRY 64
 
@@ -121,6 +124,17 @@ static uint8_t fill_byte(uint64_t seq)
     return (uint8_t)(seq * 37 + 11);
 }
 
+/* Ends the write of slot for frame seq, stamped at seq * 1000 ns (real)
+ * and seq * 1000 + 1 ns (monotonic). */
+static void end_seq(struct ring *r, uint32_t slot, uint64_t seq,
+                    struct frame_shm *d)
+{
+    struct frame_hdr h = {.seq = seq,
+                          .t_real_ns = (int64_t)seq * 1000,
+                          .t_mono_ns = (int64_t)seq * 1000 + 1};
+    ring_write_end(r, slot, &h, d);
+}
+
 /* Writes frame seq (every byte fill_byte(seq)) into the next slot. */
 static struct frame_hdr put(struct ring *r, uint64_t seq)
 {
@@ -128,7 +142,7 @@ static struct frame_hdr put(struct ring *r, uint64_t seq)
     uint32_t slot;
     uint8_t *px = ring_write_begin(r, &slot);
     memset(px, fill_byte(seq), (size_t)STRIDE * H);
-    ring_write_end(r, slot, seq, &d);
+    end_seq(r, slot, seq, &d);
     assert_int_equal(d.slot, slot);
     return hdr_for(&d, seq);
 }
@@ -258,10 +272,17 @@ static void test_layout(void **state)
     assert_int_not_equal(U64(p, OFF_OWNER_START), 0);
     (void)OFF_STREAM;
 
-    /* Slot table: gen then seq, one 64-byte entry per slot. */
+    /* The doorbell: one frame written so far, into slot h.shm.slot. */
+    assert_int_equal(U32(p, OFF_BELL), 1);
+    assert_int_equal(U32(p, OFF_LATEST), h.shm.slot + 1);
+
+    /* Slot table: gen, seq, t_real_ns, t_mono_ns, one 64-byte entry per
+     * slot. */
     const uint8_t *e = p + HDR_SIZE + (size_t)h.shm.slot * SLOT_ENTRY;
     assert_int_equal(U64(e, 0), h.shm.gen);
     assert_int_equal(U64(e, 8), 77);
+    assert_int_equal(U64(e, 16), 77000);
+    assert_int_equal(U64(e, 24), 77001);
     for (uint32_t i = 0; i < 5; i++)
         if (i != h.shm.slot)
             assert_int_equal(U64(p + HDR_SIZE + i * SLOT_ENTRY, 0), 2);
@@ -276,7 +297,7 @@ static void test_layout(void **state)
     uint64_t g = U64(p + HDR_SIZE + slot * SLOT_ENTRY, 0);
     assert_int_equal(g % 2, 1);
     struct frame_shm d;
-    ring_write_end(r, slot, 78, &d);
+    end_seq(r, slot, 78, &d);
     assert_int_equal(U64(p + HDR_SIZE + slot * SLOT_ENTRY, 0), g + 1);
     assert_int_equal(d.gen, g + 1);
 
@@ -497,7 +518,7 @@ static void test_torn(void **state)
     /* ... and while it is still being written, begin refuses it. */
     assert_null(ring_read_begin(rr, &h));
     struct frame_shm d;
-    ring_write_end(r, slot, 5, &d);
+    end_seq(r, slot, 5, &d);
 
     /* Already overwritten before begin: nothing to read. */
     h = put(r, 6);
@@ -555,7 +576,7 @@ static void test_replaced_ring_remapped(void **state)
     uint32_t slot;
     struct frame_shm d;
     memset(ring_write_begin(r3, &slot), 0xab, (size_t)W * 2 * BPP * H);
-    ring_write_end(r3, slot, 300, &d);
+    end_seq(r3, slot, 300, &d);
     struct frame_hdr c = hdr_for(&d, 300);
     c.width = W * 2;
     c.stride = W * 2 * BPP;
@@ -723,7 +744,7 @@ static void *writer(void *arg)
         uint32_t slot;
         uint8_t *px = ring_write_begin(x->r, &slot);
         memset(px, fill_byte(seq), (size_t)RSTRIDE * RH);
-        ring_write_end(x->r, slot, seq, &d);
+        end_seq(x->r, slot, seq, &d);
         struct frame_hdr h = hdr_for(&d, seq);
         h.width = RW;
         h.height = RH;
@@ -833,6 +854,184 @@ static void test_concurrent_writer_reader(void **state)
     assert_no_segments();
 }
 
+/* The doorbell: ring_reader_latest() names the newest frame exactly as
+ * its descriptor does, the bell word counts frames, ring_order() orders
+ * descriptors by when they were written. */
+static void test_doorbell_latest(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    struct frame_hdr out;
+    ring_name(name, sizeof name, "bell");
+    struct ring *r = make(name, 3);
+    struct ring_reader *rr = ring_reader_new();
+
+    struct frame_hdr h0 = put(r, 10);
+    assert_int_equal(ring_reader_check(rr, &h0, &why), 0);
+    const _Atomic uint32_t *bell = ring_reader_bell(rr, &h0);
+    assert_non_null(bell);
+    assert_int_equal(atomic_load(bell), 1);
+    assert_int_equal(ring_reader_latest(rr, &h0, &out), 0);
+    assert_int_equal(out.seq, 10);
+    assert_int_equal(out.t_real_ns, 10000);
+    assert_int_equal(out.t_mono_ns, 10001);
+    assert_int_equal(out.shm.slot, h0.shm.slot);
+    assert_int_equal(out.shm.gen, h0.shm.gen);
+
+    uint64_t prev = ring_order(&h0);
+    struct frame_hdr h = h0;
+    for (uint64_t seq = 11; seq < 20; seq++) { /* three times round */
+        h = put(r, seq);
+        assert_true(ring_order(&h) > prev);
+        prev = ring_order(&h);
+        assert_int_equal(atomic_load(bell), seq - 9);
+        assert_int_equal(ring_reader_latest(rr, &h0, &out), 0);
+        assert_int_equal(out.seq, seq);
+        assert_int_equal(out.shm.slot, h.shm.slot);
+        assert_int_equal(out.shm.gen, h.shm.gen);
+        assert_memory_equal(out.stream, h.stream, sizeof h.stream);
+        assert_non_null(ring_read_begin(rr, &out));
+        assert_true(ring_read_end(rr, &out));
+    }
+
+    /* Descriptors that name no written frame are never "older". */
+    struct frame_hdr bad = h;
+    bad.shm.gen |= 1;
+    assert_true(ring_order(&bad) == UINT64_MAX);
+    bad = h;
+    bad.shm.gen = 0;
+    assert_true(ring_order(&bad) == UINT64_MAX);
+    bad = h;
+    bad.shm.slot = RING_MAX_SLOTS;
+    assert_true(ring_order(&bad) == UINT64_MAX);
+
+    /* Another token (a replaced ring) has no bell and no latest here. */
+    bad = h;
+    bad.shm.token ^= 1;
+    assert_null(ring_reader_bell(rr, &bad));
+    assert_int_equal(ring_reader_latest(rr, &bad, &out), -ENOENT);
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* The writer's words in shared memory are input like any other: a latest
+ * slot out of range is refused, never followed. */
+static void test_doorbell_corrupt_latest(void **state)
+{
+    (void)state;
+    char name[64];
+    size_t size;
+    const char *why;
+    struct frame_hdr out;
+    ring_name(name, sizeof name, "bellbad");
+    struct ring *r = make(name, 3);
+    struct ring_reader *rr = ring_reader_new();
+    struct frame_hdr h = put(r, 1);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    uint8_t *p = map_raw(name, &size);
+
+    static const uint32_t forged[] = {0, 4, 64, 0xffffffffu};
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        memcpy(p + OFF_LATEST, &forged[i], 4);
+        assert_int_equal(ring_reader_latest(rr, &h, &out), -EAGAIN);
+    }
+    /* A slot being written (odd generation) is not offered. */
+    uint32_t one = 1;
+    memcpy(p + OFF_LATEST, &one, 4);
+    uint64_t odd = 7;
+    memcpy(p + HDR_SIZE, &odd, 8);
+    assert_int_equal(ring_reader_latest(rr, &h, &out), -EAGAIN);
+
+    munmap(p, size);
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+struct bell_wait {
+    struct ring_reader *rr;
+    struct frame_hdr h;
+    _Atomic uint32_t other; /* a private word, the second one waited on */
+    _Atomic int woken;      /* 1 by the bell, 2 by the other word */
+    _Atomic bool ready;
+};
+
+static int64_t mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Sleeps on the ring's bell and x->other until one changes (10 s at most). */
+static void *bell_sleeper(void *arg)
+{
+    struct bell_wait *x = arg;
+    const _Atomic uint32_t *bell = ring_reader_bell(x->rr, &x->h);
+    struct wake_word w[2] = {{bell, atomic_load(bell), true},
+                             {&x->other, atomic_load(&x->other), false}};
+    int64_t deadline = mono_now() + 10000000000LL;
+    x->ready = true;
+    while (mono_now() < deadline) {
+        if (atomic_load(bell) != w[0].seen) {
+            x->woken = 1;
+            break;
+        }
+        if (atomic_load(&x->other) != w[1].seen) {
+            x->woken = 2;
+            break;
+        }
+        wake_wait(w, 2, deadline);
+    }
+    return NULL;
+}
+
+/* A reader asleep on the doorbell (and on a word of its own, as the
+ * display sleeps on its mailbox too) is woken by the next frame, or by
+ * its own word; and a wait with nothing happening times out. */
+static void test_doorbell_wakes(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    ring_name(name, sizeof name, "bellwake");
+    struct ring *r = make(name, 3);
+    struct bell_wait x = {.rr = ring_reader_new()};
+    x.h = put(r, 1);
+    assert_int_equal(ring_reader_check(x.rr, &x.h, &why), 0);
+
+    for (int round = 1; round <= 2; round++) {
+        pthread_t t;
+        x.woken = 0;
+        x.ready = false;
+        assert_int_equal(pthread_create(&t, NULL, bell_sleeper, &x), 0);
+        while (!x.ready)
+            usleep(1000);
+        usleep(20000); /* let it fall asleep */
+        if (round == 1) {
+            put(r, 2);
+        } else {
+            atomic_fetch_add(&x.other, 1);
+            wake_all(&x.other, false);
+        }
+        pthread_join(t, NULL);
+        assert_int_equal(x.woken, round);
+    }
+
+    const _Atomic uint32_t *bell = ring_reader_bell(x.rr, &x.h);
+    struct wake_word w = {bell, atomic_load(bell), true};
+    int64_t t0 = mono_now();
+    assert_int_equal(wake_wait(&w, 1, t0 + 30000000), -ETIMEDOUT);
+    assert_true(mono_now() - t0 >= 30000000);
+
+    ring_reader_free(x.rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +1047,9 @@ int main(void)
         cmocka_unit_test(test_live_owner_errno),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_concurrent_writer_reader),
+        cmocka_unit_test(test_doorbell_latest),
+        cmocka_unit_test(test_doorbell_corrupt_latest),
+        cmocka_unit_test(test_doorbell_wakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
