@@ -33,6 +33,7 @@
 #include "stats.h"
 
 #define PROG "vidpipe-capture"
+#define BACKPRESSURE_MS 1000 /* --fps 0: longest wait for a subscriber */
 #define POOL_BUFS 8
 
 struct opts {
@@ -67,7 +68,8 @@ static void usage(FILE *f)
         "is asked for it)\n"
         "      --fps N          frames per second (test: default 30; files "
         "default to their own;\n"
-        "                       0 = as fast as possible)\n"
+        "                       0 = as fast as the slowest subscriber "
+        "takes them)\n"
         "      --pix-fmt F      raw:- pixel format: bgr24 (default), rgb24, "
         "gray\n"
         "  -n, --frames N       stop after publishing N frames\n"
@@ -240,6 +242,15 @@ static void wait_until(struct capture *cap, int64_t deadline)
     }
 }
 
+/* True if pub_send() returned rc 0; a frame the subscribers had no room
+ * for within the backpressure timeout (--fps 0) counts as a drop. */
+static bool sent(struct capture *cap, int rc)
+{
+    if (rc == -EAGAIN)
+        cap->st.drops++;
+    return rc == 0;
+}
+
 /* Publishes the payload variants of the frame whose pixels are px.  buf
  * is px's pool buffer, consumed here, or NULL when px is a ring slot (a
  * raw payload then takes one copy, made only for raw subscribers). */
@@ -277,13 +288,13 @@ static uint64_t publish(struct capture *cap, const uint8_t *px, uint8_t *buf,
             jh.size = len;
             cap->jpeg_encodes++;
             zmq_msg_init_data(&m, jb, len, pool_zmq_free, cap->jpeg_pool);
-            if (pub_send(cap->pub, VAR_JPEG, &jh, &m) == 0)
+            if (sent(cap, pub_send(cap->pub, VAR_JPEG, &jh, &m)))
                 bytes += len;
         }
     }
     if (want_raw) {
         zmq_msg_init_data(&m, buf, h->size, pool_zmq_free, cap->raw_pool);
-        if (pub_send(cap->pub, VAR_RAW, h, &m) == 0) {
+        if (sent(cap, pub_send(cap->pub, VAR_RAW, h, &m))) {
             bytes += h->size;
             cap->raw_sent++;
         }
@@ -309,7 +320,7 @@ static int frame_via_ring(struct capture *cap, uint64_t seq, bool want_raw,
     if (rc != 0)
         return rc;
     h->has_shm = true;
-    if (pub_send(cap->pub, VAR_SHM, h, NULL) == 0)
+    if (sent(cap, pub_send(cap->pub, VAR_SHM, h, NULL)))
         cap->shm_sent++;
     h->has_shm = false;
     uint64_t bytes = publish(cap, px, NULL, want_raw, want_jpeg);
@@ -351,6 +362,11 @@ static int run(struct capture *cap)
     if (cap->o.req.fps >= 0)
         fps = cap->o.req.fps;
     int64_t period = fps > 0 ? (int64_t)(1e9 / fps) : 0;
+    /* Unpaced, the subscribers set the pace: frames they have no room for
+     * are not made at all, rather than made and dropped at their queues. */
+    int bp = period ? 0 : pub_set_backpressure(cap->pub, BACKPRESSURE_MS);
+    if (bp < 0)
+        log_warn("cannot wait for subscribers: %s", zmq_strerror(-bp));
     int64_t next = clock_mono_ns();
 
     cap->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,

@@ -94,6 +94,16 @@ bool pub_wants(const struct pub *p, enum variant v, const char *stream)
     return false;
 }
 
+int pub_set_backpressure(struct pub *p, int timeout_ms)
+{
+    int on = 1;
+    if (zmq_setsockopt(p->sock, ZMQ_XPUB_NODROP, &on, sizeof on) < 0 ||
+        zmq_setsockopt(p->sock, ZMQ_SNDTIMEO, &timeout_ms,
+                       sizeof timeout_ms) < 0)
+        return -errno;
+    return 0;
+}
+
 int pub_send(struct pub *p, enum variant v, const struct frame_hdr *h,
              zmq_msg_t *payload)
 {

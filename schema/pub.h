@@ -33,6 +33,12 @@ int pub_poll_subs(struct pub *p,
 /* True while a subscriber wants variant v of stream. */
 bool pub_wants(const struct pub *p, enum variant v, const char *stream);
 
+/* Unpaced publishing (capture --fps 0): from now on pub_send() waits up
+ * to timeout_ms for room in a subscriber's full queue instead of dropping
+ * the frame there, so frames are made only as fast as the slowest
+ * subscriber takes them, not made and thrown away.  0 or -errno. */
+int pub_set_backpressure(struct pub *p, int timeout_ms);
+
 /* Publishes [topic, header, payload].  payload is moved (closed here,
  * whatever the outcome); pass NULL for a header-only (shm) message.
  * 0 or -errno. */

@@ -8,6 +8,7 @@ arrive are the frame the header claims, not just that bytes moved.
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -183,3 +184,32 @@ def test_png_sink_pixels(procs, tmp_path):
     pc = subprocess.run([prog("patcheck"), "--size", "320x240"],
                         input=bytes(bad), capture_output=True, timeout=10)
     assert pc.stdout.decode().strip() == '{"frame":0,"seq":null}'
+
+
+def test_unpaced_capture_makes_only_what_is_taken(procs):
+    """--fps 0 runs at the pace of the subscribers: the capture makes a
+    frame when a subscriber's queue has room for it, instead of making
+    frames as fast as it can and dropping nearly all of them at the
+    queues.  So nearly every frame made reaches the display (the rest are
+    in flight), and none is lost on the way."""
+    cap_ep = free_ep()
+    cap = procs.capture(cap_ep, size="1280x720", fps=0)
+    dis = procs.display(cap_ep)
+    dis.wait_for(lambda p: p.value("frames") >= 30, 15, "30 frames")
+    time.sleep(2)
+    dis.kill(signal.SIGTERM)
+    assert dis.wait(5) == 0, dis.describe()
+    st = dis.exit_stats()
+    assert_clean(st)
+    time.sleep(0.5)
+    cap.kill(signal.SIGTERM)
+    assert cap.wait(5) == 0, cap.describe()
+    # With the display gone nobody wants frames and none are made: the
+    # capture's count is what it made for the display, which received all
+    # of them but those still in the queues between them.
+    made = cap.exit_stats()
+    assert made["frames"] - st["received"] <= 12, (made, st)
+    assert made["drops"] == 0, made
+    print("\nunpaced 1280x720: capture made %d frames, display received "
+          "%d, showed %d (%.0f fps)" % (made["frames"], st["received"],
+                                       st["frames"], st["fps"]))
