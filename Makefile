@@ -123,20 +123,26 @@ asan: deps
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    E2E_ARGS='-m "not timing"' unit e2e
 
-# Benchmarks (docs/BENCHMARKS.md): the full matrix, a quick one for
-# before/after a change to a hot path, and plots from a full run's JSON.
-BENCH_JSON ?= build/bench.json
+# Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
+# one for before/after a change to a hot path, and the plots redrawn from
+# the full run's JSON.
+BENCH_DIR   := docs/bench
+BENCH_FULL  := $(BENCH_DIR)/full.json
+BENCH_QUICK := $(BUILD)/bench/quick.json
 bench: all
-	@mkdir -p $(dir $(BENCH_JSON))
-	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-bench --json $(BENCH_JSON)
+	@mkdir -p $(BENCH_DIR)
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-bench --json $(BENCH_FULL)
+	@tools/vidpipe-bench --plots $(BENCH_FULL) $(BENCH_DIR)
 
 bench-quick: all
-	@mkdir -p $(dir $(BENCH_JSON))
+	@mkdir -p $(dir $(BENCH_QUICK))
 	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-bench --quick \
-	    --json $(BENCH_JSON)
+	    --json $(BENCH_QUICK)
 
 bench-plots:
-	@tools/vidpipe-bench --plots $(BENCH_JSON) docs/bench
+	$(if $(wildcard $(BENCH_FULL)),,$(error $(BENCH_FULL) not found: \
+	    run `make bench` first))
+	@tools/vidpipe-bench --plots $(BENCH_FULL) $(BENCH_DIR)
 
 # Every program under valgrind memcheck in short tcp, shm and pipe
 # pipelines.

@@ -166,7 +166,7 @@ def test_targets_judged_from_results():
     fig, met = got["tcp-raw 1080p unpaced >= 80 % of libzmq"]
     assert met is True and "90 %" in fig and "150 %" in fig
     assert got["shm per-subscriber CPU independent of frame size"][1]
-    assert [m for _, _, m in bench.targets([])] == [None] * 4
+    assert [m for _, _, m in bench.targets([])] == [None] * 7
 
 
 def test_targets_take_medians_of_repeated_runs_and_adjacent_limits():
@@ -191,3 +191,156 @@ def test_targets_take_medians_of_repeated_runs_and_adjacent_limits():
     fig, met = got["tcp-raw 1080p unpaced >= 80 % of libzmq"]
     assert met is True and "= 85 %" in fig  # against the adjacent 100
     assert "90 %, 40 %, 85 %" in fig
+
+
+def by_name(results):
+    return {name.split(" (")[0]: (fig, met)
+            for name, fig, met in bench.targets(results)}
+
+
+def lat_case(path, size, p50, p99, rep=1):
+    return {"path": path, "size": size, "subs": 1, "fps_asked": 30,
+            "fps": 30.0, "lat_p50_us": p50, "lat_p99_us": p99, "rep": rep,
+            "cpu_us_per_frame": {}, "limits": {}}
+
+
+SHM_BOUND = "shm p50 <= 200 us and p99 <= 2000 us at 720p, 1080p, 4K"
+RELAY_BOUND = "shm-relay" + SHM_BOUND[3:]
+
+
+def test_shm_latency_bounds_met_at_every_size():
+    results = [lat_case("shm", "1280x720", 150, 1200),
+               lat_case("shm", "1920x1080", 180, 1900),
+               lat_case("shm", "3840x2160", 200, 2000),   # on the bound
+               lat_case("shm-relay", "1280x720", 190, 1500),
+               lat_case("shm-relay", "1920x1080", 199, 1999),
+               lat_case("shm-relay", "3840x2160", 170, 1800)]
+    got = by_name(results)
+    fig, met = got[SHM_BOUND]
+    assert met is True
+    assert fig == "p50 / p99: 720p 150 / 1200 us, 1080p 180 / 1900 us, " \
+        "4K 200 / 2000 us"
+    assert got[RELAY_BOUND][1] is True
+
+
+def test_shm_latency_bounds_missed_by_one_size_or_one_percentile():
+    results = [lat_case("shm", "1280x720", 150, 1200),
+               lat_case("shm", "1920x1080", 180, 2100),   # p99 over
+               lat_case("shm", "3840x2160", 150, 1200),
+               lat_case("shm-relay", "1280x720", 201, 1200),  # p50 over
+               lat_case("shm-relay", "1920x1080", 150, 1200),
+               lat_case("shm-relay", "3840x2160", 150, 1200)]
+    got = by_name(results)
+    assert got[SHM_BOUND][1] is False
+    assert got[RELAY_BOUND][1] is False
+    assert "720p 201 / 1200 us" in got[RELAY_BOUND][0]
+
+
+def test_shm_latency_bounds_take_medians_and_want_every_size():
+    results = [lat_case("shm", "1280x720", 150, 1200),
+               lat_case("shm", "1280x720", 900, 9000, rep=2),  # an outlier
+               lat_case("shm", "1280x720", 160, 1300, rep=3),
+               lat_case("shm", "1920x1080", 150, 1200),
+               lat_case("shm", "3840x2160", 150, 1200),
+               lat_case("shm-relay", "1280x720", 150, 1200)]
+    got = by_name(results)
+    fig, met = got[SHM_BOUND]
+    assert met is True and "720p 160 / 1300 us" in fig
+    assert "medians of 3, 1 and 1 runs" in fig
+    fig, met = got[RELAY_BOUND]
+    assert met is None  # 1080p and 4K not measured
+    assert "1080p not measured" in fig and "4K not measured" in fig
+    results.append(lat_case("shm-relay", "1920x1080", 150, 5000))
+    assert by_name(results)[RELAY_BOUND][1] is False  # missed all the same
+    assert by_name([])[SHM_BOUND] == ("not measured", None)
+
+
+FANOUT = "shm fan-out: 8 displays at 1080p 30 fps"
+
+
+def fanout_case(cap=30.0, drops=(0,) * 8, torn=(0,) * 8, cpu=(400.0,) * 8,
+                rep=1):
+    displays = [{"name": "display%d" % (i + 1), "drops": d, "torn": t,
+                 "cpu_us_per_frame": c}
+                for i, (d, t, c) in enumerate(zip(drops, torn, cpu))]
+    return {"path": "shm", "size": "1920x1080", "subs": 8, "fps_asked": 30,
+            "fps": 30.0, "capture_fps": cap, "window_s": 10.0, "rep": rep,
+            "lat_p50_us": 300, "lat_p99_us": 900,
+            "drops": sum(drops), "torn": sum(torn),
+            "cpu_us_per_frame": {"display": sum(cpu) / len(cpu),
+                                 "display_max": max(cpu)},
+            "displays": displays, "limits": {}}
+
+
+def one_display(cpu=250.0, rep=1):
+    r = lat_case("shm", "1920x1080", 150, 1200, rep=rep)
+    r["cpu_us_per_frame"] = {"display": cpu, "display_max": cpu}
+    return r
+
+
+def test_fanout_met():
+    fig, met = by_name([fanout_case(cpu=(300.0,) * 7 + (500.0,)),
+                        one_display(250.0)])[FANOUT]
+    assert met is True
+    assert fig == "in 10.0 s: capture 30.0 fps; worst display 0 drops, " \
+        "0 torn, 500 us/frame vs one display's 250 = 2.00 x"
+
+
+@pytest.mark.parametrize("case", [
+    fanout_case(cap=29.0),                            # capture fell behind
+    fanout_case(drops=(0,) * 7 + (1,)),               # one display dropped
+    fanout_case(torn=(2,) + (0,) * 7),                # one display tore
+    fanout_case(cpu=(300.0,) * 7 + (510.0,)),         # one display > 2 x
+])
+def test_fanout_missed(case):
+    fig, met = by_name([case, one_display(250.0)])[FANOUT]
+    assert met is False
+
+
+def test_fanout_takes_medians_of_the_worst_display():
+    results = [fanout_case(drops=(0,) * 7 + (3,)),
+               fanout_case(rep=2), fanout_case(rep=3),
+               one_display(250.0), one_display(900.0, rep=2),
+               one_display(260.0, rep=3)]
+    fig, met = by_name(results)[FANOUT]
+    assert met is True and "0 drops" in fig and "= 1.54 x" in fig
+    assert "medians of 3 and 3 runs" in fig
+    results = [fanout_case(drops=(0,) * 7 + (3,)),
+               fanout_case(drops=(2,) + (0,) * 7, rep=2), fanout_case(rep=3),
+               one_display(250.0)]
+    fig, met = by_name(results)[FANOUT]
+    assert met is False and "2 drops" in fig
+
+
+def test_fanout_not_measured():
+    assert by_name([one_display()])[FANOUT] == ("not measured", None)
+    fig, met = by_name([fanout_case()])[FANOUT]     # no single display
+    assert met is None and "one display's - = - x" in fig
+    fig, met = by_name([fanout_case(cap=20.0)])[FANOUT]
+    assert met is False                              # missed all the same
+
+
+def test_quick_matrix_has_every_target_case():
+    assert set(bench.TARGET_CASES) <= set(bench.QUICK)
+    for size in bench.LAT_SIZES:
+        for path in ("shm", "shm-relay"):
+            assert (path, size, 1, 30) in bench.TARGET_CASES
+    assert bench.FANOUT in bench.TARGET_CASES
+
+
+def test_case_window():
+    assert bench.case_window(bench.FANOUT, 1.5) == 10.0
+    assert bench.case_window(("shm", "1920x1080", 1, 30), 1.5) == 1.5
+    assert bench.case_window(bench.FANOUT, 1.5, explicit=2.0) == 2.0
+    assert bench.window_text(bench.QUICK, 1.5) == \
+        "1.5 s window each (10.0 s for shm 1920x1080 x8 30 fps)"
+    assert bench.window_text(bench.QUICK, 1.5, 2.0) == "2.0 s window each"
+
+
+@pytest.mark.parametrize("args", [["--report"], ["--plots"]])
+def test_missing_results_file_is_one_message(tmp_path, args):
+    missing = str(tmp_path / "none.json")
+    argv = args + [missing] + ([str(tmp_path)] if args == ["--plots"] else [])
+    with pytest.raises(SystemExit) as e:
+        bench.main(argv)
+    assert str(e.value).startswith("vidpipe-bench: cannot read " + missing)
