@@ -96,8 +96,8 @@ unit: $(UNIT_BIN)
 # End-to-end tests run the real programs; Debian's python3 has pytest and
 # the zmq and msgpack modules install-deps installs.
 e2e: all
-	@VIDPIPE_BIN=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q $(E2E_ARGS) \
-	    tests/e2e
+	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q \
+	    $(E2E_ARGS) tests/e2e
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
@@ -121,7 +121,7 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    E2E_ARGS='-m "not timing"' unit e2e
+	    E2E_ENV=VIDPIPE_SANITIZED=1 E2E_ARGS='-m "not timing"' unit e2e
 
 # Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
 # one for before/after a change to a hot path, and the plots redrawn from

@@ -27,6 +27,9 @@ def pytest_configure(config):
         "sanitizer run (make asan) leaves these out")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Set by `make asan`: the programs run under AddressSanitizer, whose
+# allocator keeps freed memory in quarantine (resident, for a while).
+SANITIZED = os.environ.get("VIDPIPE_SANITIZED") == "1"
 BIN = os.path.abspath(
     os.environ.get("VIDPIPE_BIN") or os.path.join(HERE, "..", "..", "bin"))
 OUT = os.path.abspath(os.path.join(HERE, "..", "out"))

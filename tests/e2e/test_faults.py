@@ -27,7 +27,7 @@ import msgpack
 import pytest
 import zmq
 
-from conftest import ep_port, free_ep, prog
+from conftest import SANITIZED, ep_port, free_ep, prog
 from test_shm import owner_pid, pid_alive, run_gc_producer, segments
 
 FPS = 30
@@ -573,7 +573,7 @@ def test_huge_declared_length_on_stdin(tmp_path, reader, case):
     hostile frame's offset, the good frame delivered, and a peak RSS that
     is what arrived (1 MB), not what was declared (2 GB, 4 G objects):
     at most 16 MB above the same program's peak for the good frame
-    alone."""
+    alone (64 MB under AddressSanitizer)."""
     good = valid_frame()
     data, message, at = huge_streams()[case]
     base = baseline_mb(tmp_path, reader, good)
@@ -589,6 +589,9 @@ def test_huge_declared_length_on_stdin(tmp_path, reader, case):
     final = [l for l in text.splitlines() if l.startswith("{")]
     assert final and '"event":"exit"' in final[-1].replace(" ", ""), text
     assert '"frames":1' in final[-1].replace(" ", ""), final[-1]
-    assert peak_mb < base + 16, \
+    # Under ASan the chunks the stream reader grew through stay resident
+    # in its quarantine: a wider bound, still far below the 2 GB declared.
+    slack = 64 if SANITIZED else 16
+    assert peak_mb < base + slack, \
         "peak RSS %.1f MB (%.1f MB for one good frame) for a stream of " \
         "%d MB" % (peak_mb, base, len(data) >> 20)
