@@ -269,20 +269,26 @@ static void leave_shm(struct display *d, bool *raw_on)
  * too, and whichever variant comes first decides. */
 #define PROBE_NS 1000000000LL
 
+/* True if shm descriptors h and t differ only in the frame they name (its
+ * slot, generation, seq and times): frames of one ring. */
+static bool same_ring(const struct frame_hdr *h, const struct frame_hdr *t)
+{
+    return h->has_shm && t->has_shm && h->shm.token == t->shm.token &&
+           strcmp(h->shm.name, t->shm.name) == 0 &&
+           strcmp(h->stream, t->stream) == 0 && h->width == t->width &&
+           h->height == t->height && h->stride == t->stride &&
+           h->fmt == t->fmt && h->enc == t->enc && h->size == t->size &&
+           h->version == t->version;
+}
+
 /* True if f is a descriptor of a frame the main thread has already taken
  * from its ring, or of an older one: everything but the frame's place and
  * time equal to the frame taken.  (Anything else goes on to be checked,
  * and counted if bad.)  Under mb->mu. */
 static bool already_taken(const struct mailbox *mb, const struct sub_frame *f)
 {
-    const struct frame_hdr *h = &f->hdr, *t = &mb->taken;
-    return f->var == VAR_SHM && t->has_shm && h->shm.token == t->shm.token &&
-           ring_order(h) <= mb->taken_order &&
-           strcmp(h->shm.name, t->shm.name) == 0 &&
-           strcmp(h->stream, t->stream) == 0 && h->width == t->width &&
-           h->height == t->height && h->stride == t->stride &&
-           h->fmt == t->fmt && h->enc == t->enc && h->size == t->size &&
-           h->version == t->version;
+    return f->var == VAR_SHM && same_ring(&f->hdr, &mb->taken) &&
+           ring_order(&f->hdr) <= mb->taken_order;
 }
 
 /* Puts f (moved) into the mailbox, replacing a frame not yet shown, and
@@ -378,6 +384,20 @@ static bool take_bell(struct display *d, struct sub_frame *f)
     return true;
 }
 
+/* A descriptor f from the mailbox of the bell ring may already be behind
+ * it (the main thread was busy): the ring's newest frame replaces it. */
+static void prefer_newest(struct display *d, struct sub_frame *f)
+{
+    struct frame_hdr h;
+    if (f->var == VAR_SHM && bell_word(d) && same_ring(&f->hdr, &d->bell) &&
+        ring_reader_latest(d->rings, &d->bell, &h) == 0 &&
+        ring_order(&h) > ring_order(&f->hdr)) {
+        sub_frame_fini(f);
+        f->var = VAR_SHM;
+        f->hdr = h;
+    }
+}
+
 /* Waits up to ms for a frame: the mailbox's, or the doorbell ring's
  * newest; true with *f filled. */
 static bool take(struct display *d, struct sub_frame *f, int ms)
@@ -401,8 +421,10 @@ static bool take(struct display *d, struct sub_frame *f, int ms)
                 sub_frame_fini(f);
         }
         pthread_mutex_unlock(&d->mb.mu);
-        if (got)
+        if (got) {
+            prefer_newest(d, f);
             break;
+        }
         unsigned n = 1;
         const _Atomic uint32_t *bell = bell_word(d);
         if (bell) {
