@@ -247,6 +247,18 @@ class Procs:
             assert transport == "auto", transport
         return self.start("display", *(a + list(args)), **kw)
 
+    def chain(self, **kw):
+        """capture -> relay -> display (payloads over TCP), once the
+        display has verified 30 frames: (capture's endpoint, relay's
+        endpoint, capture, relay, display)."""
+        cap_ep, rel_ep = free_ep(), free_ep()
+        cap = self.capture(cap_ep, **kw)
+        rel = self.relay(cap_ep, rel_ep)
+        dis = self.display(rel_ep)
+        dis.wait_for(lambda p: p.value("verified") >= 30, 15,
+                     "30 verified frames")
+        return cap_ep, rel_ep, cap, rel, dis
+
     def teardown(self):
         for p in self.all:
             p.kill(signal.SIGKILL)

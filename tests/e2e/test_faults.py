@@ -429,12 +429,7 @@ def test_oversized_subscriptions(procs):
     up (a publisher takes subscriptions of at most NET_SUB_MSG_MAX bytes
     and drops a peer that sends more), the display on the relay keeps
     verifying frames, and neither's RSS grows by 64 MB."""
-    cap_ep, rel_ep = free_ep(), free_ep()
-    cap = procs.capture(cap_ep)
-    rel = procs.relay(cap_ep, rel_ep)
-    dis = procs.display(rel_ep)
-    dis.wait_for(lambda p: p.value("verified") >= 30, 15,
-                 "30 verified frames")
+    cap_ep, rel_ep, cap, rel, dis = procs.chain()
     rss0 = {p.name: vm_kb(p.pid, "VmRSS") // 1024 for p in (cap, rel)}
     watch = RssWatch([cap, rel])
     try:

@@ -116,12 +116,7 @@ def test_rss_flat_with_stalled_subscribers(procs):
 
 
 def test_fds_flat_across_subscribers(procs):
-    cap_ep, rel_ep = free_ep(), free_ep()
-    cap = procs.capture(cap_ep)
-    rel = procs.relay(cap_ep, rel_ep)
-    dis = procs.display(rel_ep)
-    dis.wait_for(lambda p: p.value("verified") >= 30, 15,
-                 "30 verified frames")
+    cap_ep, rel_ep, cap, rel, dis = procs.chain()
     # Settled: a tick after the display's connection is up.
     k = len(rel.ticks())
     rel.wait_for(lambda p: len(p.ticks()) > k, 3, "a relay tick")
