@@ -32,7 +32,7 @@ CV_LIBS  := -lopencv_highgui -lopencv_videoio -lopencv_imgcodecs \
 LDFLAGS  += $(SAN)
 
 LIB      := $(BUILD)/libvidpipe.a
-LIB_SRC  := $(wildcard schema/*.c)
+LIB_SRC  := $(wildcard schema/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 
 # Each program: every .c and .cpp in its folder.
@@ -155,7 +155,7 @@ install: all
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
 
 fmt:
-	clang-format -i $(wildcard schema/*.[ch] capture/*.[ch] capture/*.cpp \
+	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch])
 
 clean:

@@ -18,19 +18,19 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "curve.h"
-#include "endpoint.h"
-#include "frame.h"
-#include "jpeg.h"
-#include "log.h"
-#include "net.h"
+#include "cli/cli.h"
+#include "transport/curve.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
+#include "codec/jpeg.h"
+#include "util/log.h"
+#include "transport/net.h"
 #include "piperun.h"
-#include "pool.h"
-#include "pub.h"
-#include "ring.h"
+#include "util/pool.h"
+#include "transport/xpub.h"
+#include "contract/ring.h"
 #include "source.h"
-#include "stats.h"
+#include "api/stats.h"
 
 #define PROG "vidpipe-capture"
 #define BACKPRESSURE_MS 1000 /* --fps 0: longest wait for a subscriber */

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "emit.h"
-#include "log.h"
-#include "net.h"
+#include "cli/cli.h"
+#include "api/emit.h"
+#include "util/log.h"
+#include "transport/net.h"
 #include "piperun.h"
 #include "replay.h"
-#include "stats.h"
+#include "api/stats.h"
 
 struct run {
     const struct piperun_cfg *cfg;

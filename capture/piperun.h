@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "endpoint.h"
-#include "frame.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
 #include "source.h"
 
 struct piperun_cfg {

@@ -7,8 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "util/log.h"
 #include "rawsrc.h"
 
 #define ROWS_PER_READV 256

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "frame.h"
+#include "contract/frame.h"
 
 struct rawsrc;
 

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "replay.h"
-#include "stream.h"
+#include "contract/stream.h"
 
 #define DEFAULT_PERIOD_NS 33333333 /* a one-frame loop at 30 fps */
 

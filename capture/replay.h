@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
+#include "contract/frame.h"
 
 #define REPLAY_MAX_GAP_NS 10000000000LL /* longer pauses are cut to this */
 

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "cvsource.h"
-#include "log.h"
-#include "pattern.h"
+#include "util/log.h"
+#include "contract/pattern.h"
 #include "rawsrc.h"
 #include "source.h"
 

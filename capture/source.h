@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "endpoint.h"
-#include "frame.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
 
 struct source_req {
     uint32_t width, height; /* 0: the source's own */

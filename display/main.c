@@ -30,19 +30,19 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "curve.h"
-#include "endpoint.h"
-#include "jpeg.h"
-#include "log.h"
-#include "net.h"
-#include "pattern.h"
-#include "ring.h"
+#include "cli/cli.h"
+#include "transport/curve.h"
+#include "transport/endpoint.h"
+#include "codec/jpeg.h"
+#include "util/log.h"
+#include "transport/net.h"
+#include "contract/pattern.h"
+#include "contract/ring.h"
 #include "sink.h"
-#include "stats.h"
-#include "stream.h"
-#include "sub.h"
-#include "wake.h"
+#include "api/stats.h"
+#include "contract/stream.h"
+#include "transport/xsub.h"
+#include "util/wake.h"
 
 #define PROG "vidpipe-display"
 #define MAX_INPUTS 16

@@ -6,10 +6,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "pipesink.h"
 #include "sink.h"
-#include "stream.h"
+#include "contract/stream.h"
 
 struct pipesink {
     enum sink_kind kind;

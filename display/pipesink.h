@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "endpoint.h"
-#include "frame.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
 
 struct pipesink;
 

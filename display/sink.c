@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "cvsink.h"
-#include "log.h"
+#include "util/log.h"
 #include "pipesink.h"
 #include "sink.h"
 

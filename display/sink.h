@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "endpoint.h"
-#include "frame.h"
-#include "stats.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
+#include "api/stats.h"
 
 enum { SINK_QUIT = 1 };
 

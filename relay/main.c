@@ -21,16 +21,16 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "curve.h"
-#include "endpoint.h"
-#include "log.h"
-#include "net.h"
+#include "cli/cli.h"
+#include "transport/curve.h"
+#include "transport/endpoint.h"
+#include "util/log.h"
+#include "transport/net.h"
 #include "piperun.h"
-#include "pub.h"
-#include "ring.h"
-#include "stats.h"
-#include "sub.h"
+#include "transport/xpub.h"
+#include "contract/ring.h"
+#include "api/stats.h"
+#include "transport/xsub.h"
 
 #define PROG "vidpipe-relay"
 #define MAX_INPUTS 16

@@ -7,14 +7,14 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "emit.h"
-#include "log.h"
-#include "net.h"
+#include "cli/cli.h"
+#include "api/emit.h"
+#include "util/log.h"
+#include "transport/net.h"
 #include "piperun.h"
-#include "stats.h"
-#include "stream.h"
-#include "sub.h"
+#include "api/stats.h"
+#include "contract/stream.h"
+#include "transport/xsub.h"
 
 struct relay {
     const struct piperun_cfg *cfg;

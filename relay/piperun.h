@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "topic.h"
+#include "contract/topic.h"
 
 struct piperun_cfg {
     const char *const *inputs; /* {"-"} or ZeroMQ endpoints */

@@ -9,13 +9,13 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "endpoint.h"
-#include "frame.h"
-#include "log.h"
-#include "net.h"
-#include "stream.h"
-#include "sub.h"
+#include "cli/cli.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
+#include "util/log.h"
+#include "transport/net.h"
+#include "contract/stream.h"
+#include "transport/xsub.h"
 
 #define PROG "vidpipe-inspect"
 

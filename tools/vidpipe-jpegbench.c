@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
-#include "jpeg.h"
-#include "log.h"
-#include "pattern.h"
+#include "cli/cli.h"
+#include "codec/jpeg.h"
+#include "util/log.h"
+#include "contract/pattern.h"
 
 #define PROG "vidpipe-jpegbench"
 #define MAX_SIZES 8

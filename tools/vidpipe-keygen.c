@@ -18,9 +18,9 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "curve.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "transport/curve.h"
+#include "util/log.h"
 
 #define PROG "vidpipe-keygen"
 

@@ -41,10 +41,10 @@
 
 #include <zmq.h>
 
-#include "cli.h"
-#include "frame.h"
-#include "log.h"
-#include "net.h"
+#include "cli/cli.h"
+#include "contract/frame.h"
+#include "util/log.h"
+#include "transport/net.h"
 
 #define PROG "vidpipe-limits"
 #define HDR_BYTES 120 /* about the size of an encoded frame header */

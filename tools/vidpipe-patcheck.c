@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "frame.h"
-#include "log.h"
-#include "pattern.h"
+#include "cli/cli.h"
+#include "contract/frame.h"
+#include "util/log.h"
+#include "contract/pattern.h"
 
 #define PROG "vidpipe-patcheck"
 

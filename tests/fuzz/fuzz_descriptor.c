@@ -23,8 +23,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "ring.h"
+#include "contract/frame.h"
+#include "contract/ring.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "contract/frame.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "jpeg.h"
-#include "pattern.h"
+#include "contract/frame.h"
+#include "codec/jpeg.h"
+#include "contract/pattern.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

@@ -15,9 +15,9 @@
 
 #include <zmq.h>
 
-#include "frame.h"
-#include "sub.h"
-#include "topic.h"
+#include "contract/frame.h"
+#include "transport/xsub.h"
+#include "contract/topic.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

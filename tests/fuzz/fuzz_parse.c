@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "endpoint.h"
-#include "frame.h"
+#include "cli/cli.h"
+#include "transport/endpoint.h"
+#include "contract/frame.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "stream.h"
+#include "contract/frame.h"
+#include "contract/stream.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

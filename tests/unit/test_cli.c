@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static void uint_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
 {

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <zmq.h>
 
-#include "curve.h"
-#include "zap.h"
+#include "transport/curve.h"
+#include "transport/zap.h"
 
 static char dir[64];
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "contract/frame.h"
 
 static struct frame_hdr base_hdr(enum pixfmt fmt, uint32_t w, uint32_t h)
 {
@@ -289,7 +289,7 @@ static void test_decode_data_out_cleared(void **state)
 static const char *vectors_dir(void)
 {
     const char *d = getenv("VIDPIPE_VECTORS");
-    return d && *d ? d : "schema/vectors";
+    return d && *d ? d : "schema/contract/vectors";
 }
 
 static uint8_t *read_file(const char *path, size_t *len)

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <turbojpeg.h>
 
-#include "jpeg.h"
+#include "codec/jpeg.h"
 
 #define PAD_BYTE 0x5a
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "jpeg.h"
-#include "pattern.h"
+#include "codec/jpeg.h"
+#include "contract/pattern.h"
 
 #define PAD_BYTE 0xa5
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
-#include "pool.h"
+#include "util/pool.h"
 
 static void test_exhaust_and_return(void **state)
 {

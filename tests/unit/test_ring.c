@@ -25,9 +25,9 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
-#include "ring.h"
-#include "wake.h"
+#include "contract/frame.h"
+#include "contract/ring.h"
+#include "util/wake.h"
 
 #define W 64
 #define H 48

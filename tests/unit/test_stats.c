@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "stats.h"
+#include "util/log.h"
+#include "api/stats.h"
 
 /* Bucket resolution: 32 buckets per power of two, so a reported value is
  * within 1/32 of the true one (midpoints: 1/64). */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "stream.h"
+#include "contract/stream.h"
 
 /* A raw gray frame of w x h whose pixels depend on seq. */
 static uint8_t *make_frame(struct frame_hdr *h, uint64_t seq, uint32_t w,

@@ -11,12 +11,12 @@
 #include <cmocka.h>
 #include <zmq.h>
 
-#include "frame.h"
-#include "log.h"
-#include "net.h"
-#include "pub.h"
-#include "sub.h"
-#include "topic.h"
+#include "contract/frame.h"
+#include "util/log.h"
+#include "transport/net.h"
+#include "transport/xpub.h"
+#include "transport/xsub.h"
+#include "contract/topic.h"
 
 static struct frame_hdr mkhdr(enum frame_enc enc, bool shm)
 {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "topic.h"
+#include "contract/topic.h"
 
 static void test_variant_name(void **state)
 {

@@ -1,0 +1,77 @@
+/* cli.c -- shared command-line plumbing. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "contract/frame.h"
+
+volatile sig_atomic_t cli_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_stop = 1;
+}
+
+void cli_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int cli_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+    char *end;
+    /* strtoull would skip blanks and accept a sign: digits only. */
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || *end || x < min || x > max)
+        return -EINVAL;
+    *v = x;
+    return 0;
+}
+
+int cli_double(const char *s, double min, double max, double *v)
+{
+    char *end;
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || *end || !isfinite(x) || x < min || x > max)
+        return -EINVAL;
+    *v = x;
+    return 0;
+}
+
+int cli_size(const char *s, uint32_t *w, uint32_t *h)
+{
+    char buf[32];
+    const char *x = strchr(s, 'x');
+    uint64_t a, b;
+    if (!x || (size_t)(x - s) >= sizeof buf)
+        return -EINVAL;
+    memcpy(buf, s, (size_t)(x - s));
+    buf[x - s] = 0;
+    if (cli_uint(buf, 1, FRAME_DIM_MAX, &a) < 0 ||
+        cli_uint(x + 1, 1, FRAME_DIM_MAX, &b) < 0)
+        return -EINVAL;
+    *w = (uint32_t)a;
+    *h = (uint32_t)b;
+    return 0;
+}
+
+void cli_version(const char *prog)
+{
+    printf("%s %s\n", prog, VIDPIPE_VERSION);
+}

@@ -1,0 +1,30 @@
+/* pattern.h -- the test: source's self-verifying picture.
+ *
+ * Each frame shows its own 64-bit sequence number as large black and white
+ * cells (with a check code), so any receiver can tell which frame it got
+ * and whether it got it intact, even after JPEG at quality 50; the rest of
+ * the picture moves with seq so a person sees motion.
+ */
+#ifndef VIDPIPE_PATTERN_H
+#define VIDPIPE_PATTERN_H
+
+#include <stdint.h>
+
+#include "contract/frame.h"
+
+#define PATTERN_MIN_W 64
+#define PATTERN_MIN_H 48
+
+/* Draws frame seq into dst (w x h pixels, stride bytes a row, fmt BGR24,
+ * RGB24 or GRAY).  Fast: meant to run per frame at 4K.  0 or -EINVAL if
+ * the geometry is below PATTERN_MIN_W x PATTERN_MIN_H or fmt unknown. */
+int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                 enum pixfmt fmt, uint64_t seq);
+
+/* Reads the sequence number back from pixels drawn by pattern_draw (and
+ * possibly JPEG'd).  0 with *seq set, or -EBADMSG when the cells do not
+ * decode with a valid check code, -EINVAL for bad geometry. */
+int pattern_read(const uint8_t *src, uint32_t w, uint32_t h, uint32_t stride,
+                 enum pixfmt fmt, uint64_t *seq);
+
+#endif

@@ -1,0 +1,370 @@
+/* watch.c -- a thread that logs a socket's failed handshakes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <zmq.h>
+
+#include "transport/endpoint.h"
+#include "util/log.h"
+#include "transport/watch.h"
+
+#define WATCH_CONNS 64 /* accepted connections whose address is known */
+#define WATCH_LOGGED 64
+#define WATCH_URLS 16          /* endpoints a connected socket may revive */
+#define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
+
+#define FAILED                                                                 \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                                    \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+struct watch {
+    void *mon; /* PAIR connected to the socket's monitor */
+    void *sock;
+    pthread_t th;
+    bool bound, curve;
+    /* Connected sockets: libzmq 4.3 gives up on an endpoint whose
+     * handshake failed with a protocol or auth error (a peer that is not
+     * ZeroMQ, or a key mismatch), or that a peer cut off with bytes it
+     * took for a broken ZMTP 1.0 frame: no reconnect is ever scheduled.
+     * The monitor thread marks such endpoints lost (or suspect: cut off,
+     * and no reconnect announced within a second); the socket's own thread
+     * connects them again (watch_take_lost()). */
+    pthread_mutex_t mu;
+    struct {
+        char url[ENDPOINT_MAX];
+        bool lost;
+        int64_t suspect_ns; /* disconnected then, no retry seen since */
+        int64_t revived_ns;
+    } urls[WATCH_URLS];
+    unsigned nurls;
+    atomic_bool any_lost;
+    /* Bound sockets: the peer address of each accepted descriptor, read
+     * when ACCEPTED arrives, since the failure event names no peer. */
+    struct {
+        int fd;
+        char addr[INET6_ADDRSTRLEN];
+    } conns[WATCH_CONNS];
+    unsigned next_conn;
+    uint16_t pending; /* a failure waiting for its DISCONNECTED */
+    uint32_t pending_value;
+    struct {
+        char peer[ENDPOINT_MAX];
+        uint16_t event;
+        uint32_t value;
+    } logged[WATCH_LOGGED];
+    unsigned nlogged, next_logged;
+};
+
+/* True the first time peer fails this way (until it succeeds again). */
+static bool first_time(struct watch *w, const char *peer, uint16_t ev,
+                       uint32_t value)
+{
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        value = 0; /* an errno: any of them is the same story */
+    for (unsigned i = 0; i < w->nlogged; i++)
+        if (w->logged[i].event == ev && w->logged[i].value == value &&
+            strcmp(w->logged[i].peer, peer) == 0)
+            return false;
+    unsigned i = w->nlogged < WATCH_LOGGED ? w->nlogged++
+                                           : w->next_logged++ % WATCH_LOGGED;
+    snprintf(w->logged[i].peer, sizeof w->logged[i].peer, "%s", peer);
+    w->logged[i].event = ev;
+    w->logged[i].value = value;
+    return true;
+}
+
+/* Forgets peer's failures; true if there were any. */
+static bool forget(struct watch *w, const char *peer)
+{
+    bool had = false;
+    for (unsigned i = 0; i < w->nlogged;) {
+        if (strcmp(w->logged[i].peer, peer) == 0) {
+            w->logged[i] = w->logged[--w->nlogged];
+            had = true;
+        } else {
+            i++;
+        }
+    }
+    return had;
+}
+
+static void client_failed(struct watch *w, const char *ep, uint16_t ev,
+                          uint32_t v)
+{
+    if (!first_time(w, ep, ev, v))
+        return;
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        log_warn("%s: the publisher refused our key (ZAP %u): is our .pub "
+                 "in its --curve-allow directory?",
+                 ep, v);
+    else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+             v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        log_warn(w->curve ? "%s: the publisher does not use CURVE"
+                          : "%s: the publisher requires CURVE (give "
+                            "--curve-server-key and --curve-secret)",
+                 ep);
+    else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        log_warn("%s: handshake failed: protocol error 0x%x", ep, v);
+    else if (w->curve)
+        log_warn("%s: the publisher dropped our CURVE handshake (wrong "
+                 "--curve-server-key?)",
+                 ep);
+    else
+        log_warn("%s: the publisher closed the connection during the "
+                 "handshake (%s); does it require CURVE?",
+                 ep, zmq_strerror((int)v));
+}
+
+static void server_failed(struct watch *w, const char *ep, const char *peer,
+                          uint16_t ev, uint32_t v)
+{
+    /* Keys the allow list refuses are logged by the ZAP handler.  A
+     * client that breaks off a plain handshake is no news. */
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+        (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !w->curve) ||
+        !first_time(w, peer, ev, v))
+        return;
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        /* Whichever side sees the other's greeting first hangs up, so a
+         * client without CURVE shows as this about as often as not. */
+        log_warn("refused a client from %s on %s: it broke off the CURVE "
+                 "handshake (it does not use CURVE?)",
+                 peer, ep);
+    else if (v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        log_warn(w->curve ? "refused a client from %s on %s: it does not "
+                            "use CURVE"
+                          : "refused a client from %s on %s: it uses "
+                            "CURVE, this publisher does not",
+                 peer, ep);
+    else if (v == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        log_warn("refused a client from %s on %s: its CURVE handshake "
+                 "failed (it has the wrong server key?)",
+                 peer, ep);
+    else
+        log_warn("refused a client from %s on %s: protocol error 0x%x", peer,
+                 ep, v);
+}
+
+static void accepted(struct watch *w, int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    unsigned i = w->next_conn++ % WATCH_CONNS;
+    const void *a = NULL;
+
+    /* Best effort: a client refused at once may be gone already. */
+    w->conns[i].fd = fd;
+    strcpy(w->conns[i].addr, "an unknown address");
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0)
+        return;
+    if (sa.ss_family == AF_INET)
+        a = &((struct sockaddr_in *)&sa)->sin_addr;
+    else if (sa.ss_family == AF_INET6)
+        a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+    if (a)
+        inet_ntop(sa.ss_family, a, w->conns[i].addr, sizeof w->conns[i].addr);
+}
+
+static const char *peer_of(struct watch *w, int fd)
+{
+    for (unsigned i = 0; i < WATCH_CONNS; i++)
+        if (w->conns[i].fd == fd && w->conns[i].addr[0])
+            return w->conns[i].addr;
+    return "an unknown address";
+}
+
+/* The endpoint a monitor event names: the url as connected, or (libzmq
+ * may report the resolved address) the one with the same port. */
+static int url_of(struct watch *w, const char *ep)
+{
+    const char *port = strrchr(ep, ':');
+    int same_port = -1;
+    for (unsigned i = 0; i < w->nurls; i++) {
+        if (strcmp(w->urls[i].url, ep) == 0)
+            return (int)i;
+        const char *p = strrchr(w->urls[i].url, ':');
+        if (port && p && strcmp(p, port) == 0)
+            same_port = (int)i;
+    }
+    return same_port;
+}
+
+enum { LOST, SUSPECT, RETRYING };
+
+static void mark(struct watch *w, const char *ep, int how)
+{
+    pthread_mutex_lock(&w->mu);
+    int i = url_of(w, ep);
+    if (i >= 0) {
+        if (how == LOST)
+            w->urls[i].lost = true;
+        w->urls[i].suspect_ns = how == SUSPECT ? clock_mono_ns() : 0;
+        if (how != RETRYING)
+            atomic_store(&w->any_lost, true);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
+{
+    if (!w->bound) {
+        if (ev & FAILED)
+            client_failed(w, ep, ev, v);
+        if (ev & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+            mark(w, ep, LOST);
+        else if (ev == ZMQ_EVENT_DISCONNECTED)
+            mark(w, ep, SUSPECT);
+        else if (ev & (ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED |
+                       ZMQ_EVENT_CONNECT_DELAYED))
+            mark(w, ep, RETRYING);
+        else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && forget(w, ep))
+            log_info("%s: handshake succeeded", ep);
+        return;
+    }
+    /* libzmq reports a failed handshake and then, at once, the
+     * DISCONNECTED of the same descriptor: that names the peer. */
+    if (ev == ZMQ_EVENT_ACCEPTED) {
+        accepted(w, (int)v);
+    } else if (ev & FAILED) {
+        w->pending = ev;
+        w->pending_value = v;
+    } else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        w->pending = 0;
+    } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+        if (w->pending)
+            server_failed(w, ep, peer_of(w, (int)v), w->pending,
+                          w->pending_value);
+        w->pending = 0;
+    }
+}
+
+static void *run(void *arg)
+{
+    struct watch *w = arg;
+
+    for (;;) {
+        uint8_t head[6];
+        char ep[ENDPOINT_MAX];
+        uint16_t ev;
+        uint32_t v;
+        int n = zmq_recv(w->mon, head, sizeof head, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break; /* ETERM */
+        int m = zmq_recv(w->mon, ep, sizeof ep - 1, 0);
+        if (m < 0)
+            break;
+        ep[m < (int)sizeof ep - 1 ? m : (int)sizeof ep - 1] = 0;
+        if (n != (int)sizeof head)
+            continue;
+        memcpy(&ev, head, sizeof ev);
+        memcpy(&v, head + 2, sizeof v);
+        if (ev == ZMQ_EVENT_MONITOR_STOPPED)
+            break;
+        on_event(w, ev, v, ep);
+    }
+    zmq_close(w->mon);
+    return NULL;
+}
+
+struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
+{
+    static atomic_uint serial;
+    char addr[64];
+    int zero = 0;
+    struct watch *w = calloc(1, sizeof *w);
+
+    if (!w)
+        return NULL;
+    w->sock = sock;
+    w->bound = bound;
+    w->curve = curve;
+    pthread_mutex_init(&w->mu, NULL);
+    for (unsigned i = 0; i < WATCH_CONNS; i++)
+        w->conns[i].fd = -1;
+    snprintf(addr, sizeof addr, "inproc://vidpipe-watch-%u",
+             atomic_fetch_add(&serial, 1));
+    if (zmq_socket_monitor(sock, addr,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_CONNECT_DELAYED |
+                               ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED) < 0)
+        goto fail;
+    /* Connected here, before sock binds or connects: no event is lost. */
+    if (!(w->mon = zmq_socket(ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(w->mon, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_connect(w->mon, addr) < 0)
+        goto fail;
+    if (pthread_create(&w->th, NULL, run, w) != 0)
+        goto fail;
+    return w;
+fail:
+    if (w->mon)
+        zmq_close(w->mon);
+    zmq_socket_monitor(sock, NULL, 0);
+    free(w);
+    return NULL;
+}
+
+void watch_free(struct watch *w)
+{
+    if (!w)
+        return;
+    pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void *watch_socket(const struct watch *w)
+{
+    return w->sock;
+}
+
+void watch_add_url(struct watch *w, const char *url)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned i;
+    for (i = 0; i < w->nurls; i++)
+        if (strcmp(w->urls[i].url, url) == 0)
+            break;
+    if (i == w->nurls && i < WATCH_URLS)
+        snprintf(w->urls[w->nurls++].url, ENDPOINT_MAX, "%s", url);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool watch_take_lost(struct watch *w, char *url, size_t cap)
+{
+    if (!atomic_load_explicit(&w->any_lost, memory_order_relaxed))
+        return false;
+    int64_t now = clock_mono_ns();
+    bool taken = false, pending = false;
+    pthread_mutex_lock(&w->mu);
+    for (unsigned i = 0; i < w->nurls; i++) {
+        bool suspect = w->urls[i].suspect_ns != 0;
+        if (!w->urls[i].lost && !suspect)
+            continue;
+        if (taken || now - w->urls[i].revived_ns < REVIVE_NS ||
+            (!w->urls[i].lost && now - w->urls[i].suspect_ns < REVIVE_NS)) {
+            pending = true;
+            continue;
+        }
+        w->urls[i].lost = false;
+        w->urls[i].suspect_ns = 0;
+        w->urls[i].revived_ns = now;
+        snprintf(url, cap, "%s", w->urls[i].url);
+        taken = true;
+    }
+    atomic_store(&w->any_lost, pending);
+    pthread_mutex_unlock(&w->mu);
+    return taken;
+}

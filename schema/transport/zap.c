@@ -1,0 +1,311 @@
+/* zap.c -- ZAP handler thread answering from an allow directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <zmq.h>
+
+#include "transport/curve.h"
+#include "util/log.h"
+#include "transport/zap.h"
+
+#define ZAP_MAX_PARTS 8 /* a CURVE request has 7 */
+#define ZAP_SEEN 64     /* peers remembered, to log each once */
+#define ZAP_NAME_MAX 64
+#define ZAP_ADDR_MAX 64
+
+struct allowed {
+    uint8_t key[CURVE_KEY_LEN];
+    char name[ZAP_NAME_MAX]; /* the .pub file's name, for the logs */
+};
+
+struct zap {
+    void *sock;
+    pthread_t th;
+    bool started;
+    char dir[PATH_MAX];
+    struct timespec mtime;
+    struct allowed *keys;
+    unsigned nkeys;
+    struct {
+        char addr[ZAP_ADDR_MAX];
+        uint8_t key[CURVE_KEY_LEN];
+        bool ok;
+    } seen[ZAP_SEEN];
+    unsigned nseen, next_seen;
+};
+
+static bool has_pub_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".pub") == 0;
+}
+
+/* Reads every *.pub of z->dir into a new list that replaces the old one.
+ * strict: a bad file is an error (startup); else it is skipped with a
+ * warning, so a typo made while the process runs locks out only that
+ * key.  0 or -errno with err. */
+static int load(struct zap *z, bool strict, char *err, size_t errlen)
+{
+    struct allowed *keys = NULL;
+    unsigned n = 0, cap = 0;
+    struct dirent *de;
+    struct stat st;
+    int rc = -EINVAL;
+    DIR *d = opendir(z->dir);
+
+    if (!d || fstat(dirfd(d), &st) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "--curve-allow %s: %s", z->dir, strerror(-rc));
+        goto fail;
+    }
+    z->mtime = st.st_mtim;
+    while ((de = readdir(d))) {
+        char path[PATH_MAX], z85[CURVE_Z85_LEN + 1], why[PATH_MAX + 128];
+        if (!has_pub_suffix(de->d_name))
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name) >=
+            sizeof path)
+            continue;
+        if (curve_key_read(path, z85, why, sizeof why) < 0) {
+            if (strict) {
+                snprintf(err, errlen, "%s", why);
+                goto fail;
+            }
+            log_warn("%s; skipped", why);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct allowed *k = realloc(keys, cap * sizeof *k);
+            if (!k) {
+                rc = -ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            keys = k;
+        }
+        zmq_z85_decode(keys[n].key, z85);
+        snprintf(keys[n].name, sizeof keys[n].name, "%.*s",
+                 (int)strlen(de->d_name) - 4, de->d_name);
+        n++;
+    }
+    closedir(d);
+    free(z->keys);
+    z->keys = keys;
+    z->nkeys = n;
+    if (n == 0)
+        log_warn("--curve-allow %s: no *.pub keys: every client is refused "
+                 "until one is added",
+                 z->dir);
+    return 0;
+fail:
+    if (d)
+        closedir(d);
+    free(keys);
+    return rc;
+}
+
+/* Re-reads the directory if a file was added, removed or renamed. */
+static void refresh(struct zap *z)
+{
+    char err[PATH_MAX + 128];
+    struct stat st;
+
+    if (stat(z->dir, &st) == 0 && st.st_mtim.tv_sec == z->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == z->mtime.tv_nsec)
+        return;
+    if (load(z, false, err, sizeof err) < 0) {
+        /* Fail closed: a vanished directory lets nobody in. */
+        log_warn("%s; refusing every client", err);
+        free(z->keys);
+        z->keys = NULL;
+        z->nkeys = 0;
+        z->mtime = (struct timespec){0};
+    }
+}
+
+static const struct allowed *find(const struct zap *z, const uint8_t *key)
+{
+    for (unsigned i = 0; i < z->nkeys; i++)
+        if (memcmp(z->keys[i].key, key, CURVE_KEY_LEN) == 0)
+            return &z->keys[i];
+    return NULL;
+}
+
+/* True the first time this peer gets this decision. */
+static bool first_time(struct zap *z, const char *addr, const uint8_t *key,
+                       bool ok)
+{
+    unsigned i;
+    for (i = 0; i < z->nseen; i++)
+        if (strcmp(z->seen[i].addr, addr) == 0 &&
+            memcmp(z->seen[i].key, key, CURVE_KEY_LEN) == 0)
+            break;
+    if (i < z->nseen && z->seen[i].ok == ok)
+        return false;
+    if (i == z->nseen) {
+        if (z->nseen < ZAP_SEEN)
+            i = z->nseen++;
+        else
+            i = z->next_seen++ % ZAP_SEEN; /* forget the oldest */
+    }
+    snprintf(z->seen[i].addr, sizeof z->seen[i].addr, "%s", addr);
+    memcpy(z->seen[i].key, key, CURVE_KEY_LEN);
+    z->seen[i].ok = ok;
+    return true;
+}
+
+/* Copies an untrusted part as a printable C string. */
+static void part_str(zmq_msg_t *m, char *dst, size_t cap)
+{
+    size_t n = zmq_msg_size(m);
+    const char *s = zmq_msg_data(m);
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    dst[n] = 0;
+}
+
+static bool part_is(zmq_msg_t *m, const char *s)
+{
+    size_t n = strlen(s);
+    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+}
+
+/* Decides one request: the status code and the user id for the reply. */
+static const char *decide(struct zap *z, zmq_msg_t *p, unsigned n,
+                          const char **user)
+{
+    char addr[ZAP_ADDR_MAX], z85[CURVE_Z85_LEN + 1];
+    const uint8_t *key;
+    const struct allowed *a;
+
+    *user = "";
+    if (n != 7 || !part_is(&p[0], "1.0"))
+        return "500";
+    part_str(&p[3], addr, sizeof addr);
+    /* Only CURVE sockets ask here; anything else is refused. */
+    if (!part_is(&p[5], "CURVE") || zmq_msg_size(&p[6]) != CURVE_KEY_LEN)
+        return "400";
+    key = zmq_msg_data(&p[6]);
+    refresh(z);
+    a = find(z, key);
+    if (first_time(z, addr, key, a != NULL)) {
+        zmq_z85_encode(z85, key, CURVE_KEY_LEN);
+        if (a)
+            log_info("allowed %s.pub from %s", a->name, addr);
+        else
+            log_warn("refused CURVE client %s from %s: key not in %s", z85,
+                     addr, z->dir);
+    }
+    if (!a)
+        return "400";
+    *user = a->name;
+    return "200";
+}
+
+/* Serves one request; -1 when the context is gone. */
+static int serve(struct zap *z)
+{
+    zmq_msg_t p[ZAP_MAX_PARTS + 1];
+    unsigned n = 0;
+    int more = 1, rc = 0;
+    size_t ml = sizeof more;
+
+    while (more) {
+        zmq_msg_t *m = &p[n < ZAP_MAX_PARTS ? n : ZAP_MAX_PARTS];
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, z->sock, 0) < 0) {
+            zmq_msg_close(m);
+            if (errno == EINTR)
+                continue;
+            rc = -1;
+            goto out;
+        }
+        zmq_getsockopt(z->sock, ZMQ_RCVMORE, &more, &ml);
+        if (n < ZAP_MAX_PARTS)
+            n++;
+        else
+            zmq_msg_close(m);
+    }
+    const char *user, *status = decide(z, p, n, &user);
+    bool ok = status[0] == '2';
+    /* A REP socket must answer even a malformed request to go on. */
+    zmq_send(z->sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(z->sock, n > 1 ? zmq_msg_data(&p[1]) : "",
+             n > 1 ? zmq_msg_size(&p[1]) : 0, ZMQ_SNDMORE);
+    zmq_send(z->sock, status, 3, ZMQ_SNDMORE);
+    zmq_send(z->sock, ok ? "OK" : "not allowed", ok ? 2 : 11, ZMQ_SNDMORE);
+    zmq_send(z->sock, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(z->sock, "", 0, 0);
+out:
+    for (unsigned i = 0; i < n; i++)
+        zmq_msg_close(&p[i]);
+    return rc;
+}
+
+static void *run(void *arg)
+{
+    struct zap *z = arg;
+    while (serve(z) == 0)
+        ;
+    zmq_close(z->sock); /* lets zmq_ctx_term() finish */
+    z->sock = NULL;
+    return NULL;
+}
+
+struct zap *zap_new(void *ctx, const char *allow_dir, char *err, size_t errlen)
+{
+    struct zap *z = calloc(1, sizeof *z);
+    int zero = 0;
+
+    if (!z) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (strlen(allow_dir) >= sizeof z->dir) {
+        snprintf(err, errlen, "--curve-allow: path too long");
+        goto fail;
+    }
+    strcpy(z->dir, allow_dir);
+    if (load(z, true, err, errlen) < 0)
+        goto fail;
+    /* Bound before any server socket exists: libzmq lets every client in
+     * when no handler is there to ask. */
+    if (!(z->sock = zmq_socket(ctx, ZMQ_REP)) ||
+        zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_bind(z->sock, ZAP_ENDPOINT) < 0) {
+        snprintf(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&z->th, NULL, run, z) != 0) {
+        snprintf(err, errlen, "cannot start the ZAP handler thread");
+        goto fail;
+    }
+    z->started = true;
+    return z;
+fail:
+    if (z->sock)
+        zmq_close(z->sock);
+    free(z->keys);
+    free(z);
+    return NULL;
+}
+
+void zap_free(struct zap *z)
+{
+    if (!z)
+        return;
+    if (z->started)
+        pthread_join(z->th, NULL);
+    free(z->keys);
+    free(z);
+}

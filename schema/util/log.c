@@ -1,0 +1,84 @@
+/* log.c -- one-line diagnostics on stderr. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util/log.h"
+
+static const char *prefix = "vidpipe";
+
+void log_init(const char *prog)
+{
+    prefix = prog;
+}
+
+static void vlog(const char *level, const char *fmt, va_list ap)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s: %s", prefix, level);
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    /* One fputs per line so lines from several processes do not mix. */
+    fprintf(stderr, "%s\n", line);
+}
+
+void log_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("error: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("", fmt, ap);
+    va_end(ap);
+}
+
+void log_limited(struct log_limit *l, const char *fmt, ...)
+{
+    int64_t now = clock_mono_ns();
+    va_list ap;
+
+    if (l->last_ns && now - l->last_ns < 1000000000) {
+        l->suppressed++;
+        return;
+    }
+    if (l->suppressed)
+        log_warn("(%llu similar messages suppressed)",
+                 (unsigned long long)l->suppressed);
+    l->last_ns = now;
+    l->suppressed = 0;
+    va_start(ap, fmt);
+    vlog("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t clock_mono_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t clock_real_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
+}
