@@ -139,6 +139,14 @@ static int segment_stale(const char *name)
     return rc;
 }
 
+/* The next name of this process's rings: /vidpipe-<pid>-<n>. */
+static void ring_name(char *buf, size_t cap)
+{
+    static _Atomic unsigned made;
+    snprintf(buf, cap, "/vidpipe-%d-%u", (int)getpid(),
+             atomic_fetch_add(&made, 1));
+}
+
 struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
                          uint32_t height, uint32_t stride, enum pixfmt fmt,
                          char *err, size_t errlen)
@@ -146,6 +154,12 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
     struct ring *r = NULL;
     int fd = -1;
     uint64_t frame = (uint64_t)stride * height;
+    char made[FRAME_SHM_NAME_MAX + 1];
+
+    if (!name) {
+        ring_name(made, sizeof made);
+        name = made;
+    }
 
     if (nslots < RING_MIN_SLOTS || nslots > RING_MAX_SLOTS || frame == 0 ||
         strlen(name) > FRAME_SHM_NAME_MAX ||
@@ -255,6 +269,18 @@ uint8_t *ring_write_begin(struct ring *r, uint32_t *slot)
     return r->base + r->hdr->data_offset + (uint64_t)i * r->hdr->slot_size;
 }
 
+void ring_write_abort(struct ring *r, uint32_t slot)
+{
+    struct ring_slot *s = &r->slots[slot];
+    uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
+
+    /* Even again, but a generation no descriptor names: readers of the
+     * frame the slot held see it torn, and nobody is told of a new one.
+     * The slot is the next one written. */
+    atomic_store_explicit(&s->gen, g, memory_order_release);
+    r->next = slot;
+}
+
 void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d)
 {
@@ -303,17 +329,20 @@ int ring_gc(void)
 
 #define READER_MAPS 8
 
-struct mapping {
+/* One mapped ring.  The reader's cache holds a reference, and so does
+ * every frame whose pixels point into it (ring_reader_get()), so a ring
+ * the cache lets go of stays mapped while a frame still uses it. */
+struct ring_map {
+    _Atomic unsigned refs;
     char name[FRAME_SHM_NAME_MAX + 1];
     const uint8_t *base;
     size_t size;
     struct ring_hdr copy; /* validated once; never re-read from shm */
     const struct ring_slot *slots;
-    int64_t failed_ns; /* last failed open, to retry only now and then */
 };
 
 struct ring_reader {
-    struct mapping maps[READER_MAPS];
+    struct ring_map *maps[READER_MAPS];
     unsigned next_evict;
 };
 
@@ -322,11 +351,25 @@ struct ring_reader *ring_reader_new(void)
     return calloc(1, sizeof(struct ring_reader));
 }
 
-static void unmap(struct mapping *m)
+void ring_map_put(struct ring_map *m)
 {
-    if (m->base)
-        munmap((void *)m->base, m->size);
-    memset(m, 0, sizeof *m);
+    if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
+        return;
+    munmap((void *)m->base, m->size);
+    free(m);
+}
+
+struct ring_map *ring_map_ref(struct ring_map *m)
+{
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
+/* Drops the cache's reference in slot i. */
+static void evict(struct ring_reader *rr, unsigned i)
+{
+    ring_map_put(rr->maps[i]);
+    rr->maps[i] = NULL;
 }
 
 void ring_reader_free(struct ring_reader *rr)
@@ -334,43 +377,53 @@ void ring_reader_free(struct ring_reader *rr)
     if (!rr)
         return;
     for (unsigned i = 0; i < READER_MAPS; i++)
-        unmap(&rr->maps[i]);
+        evict(rr, i);
     free(rr);
 }
 
-static struct mapping *find(struct ring_reader *rr, const char *name)
+/* The cache slot holding name, or -1. */
+static int find(const struct ring_reader *rr, const char *name)
 {
     for (unsigned i = 0; i < READER_MAPS; i++)
-        if (rr->maps[i].base && strcmp(rr->maps[i].name, name) == 0)
-            return &rr->maps[i];
-    return NULL;
+        if (rr->maps[i] && strcmp(rr->maps[i]->name, name) == 0)
+            return (int)i;
+    return -1;
 }
 
-/* Maps name and validates its header; 0, -ENOENT or -EBADMSG. */
-static int map_ring(struct mapping *m, const char *name, const char **why)
+/* Maps name and validates its header: a new mapping with one reference,
+ * or NULL with *rc -ENOENT or -EBADMSG. */
+static struct ring_map *map_ring(const char *name, int *rc, const char **why)
 {
     struct stat st;
+    struct ring_map *m;
     int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
 
-    memset(m, 0, sizeof *m);
+    *rc = -ENOENT;
     if (fd < 0) {
         *why = "cannot open the ring on this host";
-        return -ENOENT;
+        return NULL;
     }
     if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
         (uint64_t)st.st_size < sizeof(struct ring_hdr)) {
         close(fd);
         *why = "ring is not ours or too small";
-        return -ENOENT;
+        return NULL;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
         *why = "cannot map the ring";
-        return -ENOENT;
+        return NULL;
     }
+    if (!(m = calloc(1, sizeof *m))) {
+        munmap(p, (size_t)st.st_size);
+        *why = "out of memory";
+        return NULL;
+    }
+    atomic_init(&m->refs, 1);
     m->base = p;
     m->size = (size_t)st.st_size;
+    *rc = -EBADMSG;
     if (atomic_load_explicit(&((const struct ring_hdr *)p)->magic,
                              memory_order_acquire) != RING_MAGIC) {
         *why = "ring header not initialised";
@@ -396,41 +449,41 @@ static int map_ring(struct mapping *m, const char *name, const char **why)
     }
     snprintf(m->name, sizeof m->name, "%s", name);
     m->slots = (const struct ring_slot *)(m->base + sizeof(struct ring_hdr));
-    return 0;
+    *rc = 0;
+    return m;
 bad:
-    unmap(m);
-    return -EBADMSG;
+    ring_map_put(m);
+    return NULL;
 }
 
 int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
                       const char **why)
 {
-    struct mapping *m;
     const char *name = h->shm.name;
+    int i, rc;
 
     if (!h->has_shm) {
         *why = "no shm descriptor";
         return -EBADMSG;
     }
-    m = find(rr, name);
-    if (m && m->copy.token != h->shm.token) {
-        unmap(m); /* the producer made a new ring under the same name */
-        m = NULL;
+    i = find(rr, name);
+    if (i >= 0 && rr->maps[i]->copy.token != h->shm.token) {
+        evict(rr, (unsigned)i); /* a new ring under the same name */
+        i = -1;
     }
-    if (!m) {
-        m = &rr->maps[rr->next_evict];
+    if (i < 0) {
+        i = (int)rr->next_evict;
         rr->next_evict = (rr->next_evict + 1) % READER_MAPS;
-        unmap(m);
-        int rc = map_ring(m, name, why);
-        if (rc < 0)
+        evict(rr, (unsigned)i);
+        if (!(rr->maps[i] = map_ring(name, &rc, why)))
             return rc;
-        if (m->copy.token != h->shm.token) {
-            unmap(m);
+        if (rr->maps[i]->copy.token != h->shm.token) {
+            evict(rr, (unsigned)i);
             *why = "descriptor token does not match the ring";
             return -EBADMSG;
         }
     }
-    const struct ring_hdr *rh = &m->copy;
+    const struct ring_hdr *rh = &rr->maps[i]->copy;
     if (h->shm.slot >= rh->nslots) {
         *why = "slot out of range";
         return -EBADMSG;
@@ -448,11 +501,27 @@ int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
     return 0;
 }
 
-const uint8_t *ring_read_begin(struct ring_reader *rr,
+/* The mapping of the ring h's descriptor names, if it is still the one
+ * the descriptor was checked against. */
+static struct ring_map *mapped(const struct ring_reader *rr,
                                const struct frame_hdr *h)
 {
-    struct mapping *m = find(rr, h->shm.name);
-    if (!m || h->shm.slot >= m->copy.nslots)
+    int i = find(rr, h->shm.name);
+    return i >= 0 && rr->maps[i]->copy.token == h->shm.token ? rr->maps[i]
+                                                             : NULL;
+}
+
+struct ring_map *ring_reader_get(struct ring_reader *rr,
+                                 const struct frame_hdr *h)
+{
+    struct ring_map *m = mapped(rr, h);
+    return m ? ring_map_ref(m) : NULL;
+}
+
+const uint8_t *ring_map_read_begin(const struct ring_map *m,
+                                   const struct frame_hdr *h)
+{
+    if (h->shm.slot >= m->copy.nslots)
         return NULL;
     uint64_t g =
         atomic_load_explicit(&m->slots[h->shm.slot].gen, memory_order_acquire);
@@ -462,10 +531,9 @@ const uint8_t *ring_read_begin(struct ring_reader *rr,
            (uint64_t)h->shm.slot * m->copy.slot_size;
 }
 
-bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h)
+bool ring_map_read_end(const struct ring_map *m, const struct frame_hdr *h)
 {
-    struct mapping *m = find(rr, h->shm.name);
-    if (!m || h->shm.slot >= m->copy.nslots)
+    if (h->shm.slot >= m->copy.nslots)
         return false;
     /* Pixel reads above may not move below this load. */
     atomic_thread_fence(memory_order_acquire);
@@ -473,26 +541,30 @@ bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h)
                                 memory_order_relaxed) == h->shm.gen;
 }
 
-/* The mapping of the ring h's descriptor names, if it is still the one
- * the descriptor was checked against. */
-static const struct mapping *mapped(struct ring_reader *rr,
-                                    const struct frame_hdr *h)
+const uint8_t *ring_read_begin(struct ring_reader *rr,
+                               const struct frame_hdr *h)
 {
-    const struct mapping *m = find(rr, h->shm.name);
-    return m && m->copy.token == h->shm.token ? m : NULL;
+    const struct ring_map *m = mapped(rr, h);
+    return m ? ring_map_read_begin(m, h) : NULL;
+}
+
+bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h)
+{
+    const struct ring_map *m = mapped(rr, h);
+    return m && ring_map_read_end(m, h);
 }
 
 const _Atomic uint32_t *ring_reader_bell(struct ring_reader *rr,
                                          const struct frame_hdr *h)
 {
-    const struct mapping *m = mapped(rr, h);
+    const struct ring_map *m = mapped(rr, h);
     return m ? &((const struct ring_hdr *)m->base)->bell : NULL;
 }
 
 int ring_reader_latest(struct ring_reader *rr, const struct frame_hdr *h,
                        struct frame_hdr *out)
 {
-    const struct mapping *m = mapped(rr, h);
+    const struct ring_map *m = mapped(rr, h);
     if (!m)
         return -ENOENT;
     /* latest is the writer's word in shared memory: checked before use. */

@@ -30,7 +30,8 @@
 
 struct ring;
 
-/* Creates the segment name ("/vidpipe-..."), mode 0600, for frames of the
+/* Creates the segment name ("/vidpipe-..."; NULL: the next of this
+ * process's names, "/vidpipe-<pid>-<n>"), mode 0600, for frames of the
  * given geometry.  A segment of that name left by a dead owner is
  * replaced; one whose owner lives is an error (errno EBUSY).  NULL with
  * errno set and a one-line reason in err. */
@@ -47,6 +48,10 @@ uint8_t *ring_write_begin(struct ring *r, uint32_t *slot);
  * kept in the slot), fills the descriptor d and rings the doorbell. */
 void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d);
+/* Ends the write of slot without a frame (the source had none): the slot
+ * holds no frame any more, no reader is told of one, and it is the next
+ * one written. */
+void ring_write_abort(struct ring *r, uint32_t slot);
 /* True if r's geometry is this (else the producer makes a new ring). */
 bool ring_fits(const struct ring *r, uint32_t width, uint32_t height,
                uint32_t stride, enum pixfmt fmt);
@@ -75,6 +80,23 @@ const uint8_t *ring_read_begin(struct ring_reader *rr,
                                const struct frame_hdr *h);
 /* True if the pixels read since ring_read_begin() were intact. */
 bool ring_read_end(struct ring_reader *rr, const struct frame_hdr *h);
+
+/* One ring as a reader has mapped it, counted: it stays mapped until its
+ * last reference is put, even after the reader has let go of it. */
+struct ring_map;
+
+/* A new reference to the mapping of the ring descriptor h names (h
+ * checked by ring_reader_check, and the ring still the one checked); NULL
+ * if there is none.  Any thread may put it. */
+struct ring_map *ring_reader_get(struct ring_reader *rr,
+                                 const struct frame_hdr *h);
+struct ring_map *ring_map_ref(struct ring_map *m);
+/* Drops a reference (the last one unmaps); accepts NULL. */
+void ring_map_put(struct ring_map *m);
+/* ring_read_begin() and ring_read_end() on a mapping held. */
+const uint8_t *ring_map_read_begin(const struct ring_map *m,
+                                   const struct frame_hdr *h);
+bool ring_map_read_end(const struct ring_map *m, const struct frame_hdr *h);
 
 /* The doorbell of the ring descriptor h names (h checked, the ring still
  * mapped with h's token; else NULL): a word in the ring that the writer
