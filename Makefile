@@ -31,9 +31,16 @@ CV_LIBS  := -lopencv_highgui -lopencv_videoio -lopencv_imgcodecs \
             -lopencv_imgproc -lopencv_core
 LDFLAGS  += $(SAN)
 
+# The library: every module of schema/ but the programs' shared cli/, as
+# position-independent objects that export only the vp_ API.
+SOVER    := 0
 LIB      := $(BUILD)/libvidpipe.a
-LIB_SRC  := $(wildcard schema/*/*.c)
+SO       := $(BUILD)/libvidpipe.so.$(VERSION)
+LIB_SRC  := $(filter-out schema/cli/%,$(wildcard schema/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI      := $(BUILD)/libvidpipe-cli.a
+CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard schema/cli/*.c))
+$(LIB_OBJ): CFLAGS += -fPIC -fvisibility=hidden -DVP_BUILDING
 
 # Each program: every .c and .cpp in its folder.
 define prog_objs
@@ -47,45 +54,71 @@ TOOLS_C     := $(wildcard tools/*.c)
 TOOLS_BIN   := $(TOOLS_C:tools/%.c=$(BIN)/%)
 PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
          $(TOOLS_BIN)
+MAIN_PROGS := vidpipe-capture vidpipe-relay vidpipe-display vidpipe-inspect \
+              vidpipe-keygen vidpipe-patcheck
+MANS := $(MAIN_PROGS:%=$(BUILD)/man/%.1)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots
-all: $(PROGS)
+        fuzz-regress bench bench-quick bench-plots layers man
+all: $(PROGS) $(SO) $(BUILD)/vidpipe.pc
+
+# V=1 shows the commands.
+Q := $(if $(V),,@)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CXX   $<")
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(LIB)
+$(CLI): $(CLI_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(SO): $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvidpipe.so.$(SOVER) -o $@ $^ \
+	    $(LDLIBS)
+	ln -sf $(notdir $@) $(BUILD)/libvidpipe.so.$(SOVER)
+	ln -sf libvidpipe.so.$(SOVER) $(BUILD)/libvidpipe.so
+
+$(BUILD)/vidpipe.pc: tools/vidpipe.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+$(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
-$(BIN)/vidpipe-relay: $(RELAY_OBJ) $(LIB)
+$(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(LIB)
+$(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
-$(BIN)/%: $(BUILD)/tools/%.o $(LIB)
+$(BIN)/%: $(BUILD)/tools/%.o $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) $(LDLIBS)
+
+# Which layer may include which (schema/LAYERS); run by make test.
+layers:
+	@tools/check-layers
 
 deps:
 	@tools/install-deps
@@ -101,6 +134,7 @@ e2e: all
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory e2e
@@ -151,8 +185,15 @@ valgrind: deps
 	@VIDPIPE_BIN=$(abspath $(BIN)) tools/valgrind-e2e
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 schema/vidpipe.h $(DESTDIR)$(PREFIX)/include
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
+	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib
+	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so.$(SOVER)
+	ln -sf libvidpipe.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so
+	install -m 0644 $(BUILD)/vidpipe.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
 
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \

@@ -20,11 +20,11 @@ struct rawsrc {
     uint64_t offset, frames;
 };
 
-struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum pixfmt fmt)
+struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum vp_pixfmt fmt)
 {
     struct rawsrc *r;
 
-    if (pixfmt_bpp(fmt) == 0 || w < 1 || h < 1) {
+    if (vp_pixfmt_bpp(fmt) == 0 || w < 1 || h < 1) {
         errno = EINVAL;
         return NULL;
     }
@@ -33,7 +33,7 @@ struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum pixfmt fmt)
     r->fd = fd;
     r->w = w;
     r->h = h;
-    r->row = (size_t)w * pixfmt_bpp(fmt);
+    r->row = (size_t)w * vp_pixfmt_bpp(fmt);
     return r;
 }
 

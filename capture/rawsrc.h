@@ -9,13 +9,13 @@
 
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "vidpipe.h"
 
 struct rawsrc;
 
 /* Frames of w x h pixels of fmt from fd (not closed here).  NULL with
  * errno set. */
-struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum pixfmt fmt);
+struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum vp_pixfmt fmt);
 void rawsrc_free(struct rawsrc *r);
 
 /* Reads the next frame into dst (stride bytes a row, stride at least

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "replay.h"
-#include "contract/stream.h"
+#include "util/log.h"
 
 #define DEFAULT_PERIOD_NS 33333333 /* a one-frame loop at 30 fps */
 
@@ -17,11 +16,22 @@ struct replay {
     int fd;
     bool loop;
     double speed, fps;
-    struct stream_reader *rd;
+    vp_sub *rd;
     bool started, pass_empty;
     int64_t prev_t, prev_due, last_delta;
     uint64_t seq_off, seq_min, seq_max;
 };
+
+/* A subscriber on the recording's descriptor, from where it is now. */
+static int open_reader(struct replay *r)
+{
+    struct vp_sub_opts o;
+    const char *url = "-";
+
+    vp_sub_opts_init(&o);
+    o.fd = r->fd;
+    return vp_sub_open(&r->rd, &url, 1, &o);
+}
 
 struct replay *replay_open(const char *path, bool loop, double speed,
                            double fps, char *err, size_t errlen)
@@ -48,8 +58,8 @@ struct replay *replay_open(const char *path, bool loop, double speed,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto fail;
     }
-    if (!(r->rd = stream_reader_new(r->fd, 0))) {
-        snprintf(err, errlen, "out of memory");
+    if (open_reader(r) < 0) {
+        snprintf(err, errlen, "%s", vp_errmsg());
         goto fail;
     }
     return r;
@@ -62,7 +72,7 @@ void replay_free(struct replay *r)
 {
     if (!r)
         return;
-    stream_reader_free(r->rd);
+    vp_sub_close(r->rd);
     if (r->fd > STDIN_FILENO)
         close(r->fd);
     free(r);
@@ -77,9 +87,9 @@ static bool rewind_file(struct replay *r)
         log_err("%s: cannot loop: %s", r->path, strerror(errno));
         return false;
     }
-    stream_reader_free(r->rd);
-    if (!(r->rd = stream_reader_new(r->fd, 0))) {
-        log_err("out of memory");
+    vp_sub_close(r->rd);
+    if (open_reader(r) < 0) {
+        log_err("%s: %s", r->path, vp_errmsg());
         return false;
     }
     r->seq_off += r->seq_max - r->seq_min + 1;
@@ -89,35 +99,36 @@ static bool rewind_file(struct replay *r)
     return true;
 }
 
-int replay_next(struct replay *r, struct frame_hdr *h, const uint8_t **data,
-                int64_t *due)
+int replay_next(struct replay *r, vp_frame **f, uint64_t *seq, int64_t *due)
 {
+    const struct vp_frame_info *h;
     bool rewound = false;
     int rc;
 
     for (;;) {
-        rc = stream_read(r->rd, h, data);
+        rc = vp_sub_next(r->rd, -1, f);
         if (rc == 0)
             break;
         if (rc == -EINTR)
             return -EINTR;
-        if (rc == STREAM_EOF) {
+        if (rc == -ENODATA) {
             if (rewind_file(r)) {
                 rewound = true;
                 continue;
             }
             return 1;
         }
-        log_err("%s: %s", r->path, stream_reader_error(r->rd));
+        log_err("%s: %s", r->path, vp_errmsg());
         return -1;
     }
+    h = vp_frame_info(*f);
     r->pass_empty = false;
     if (h->seq < r->seq_min)
         r->seq_min = h->seq;
     if (h->seq > r->seq_max)
         r->seq_max = h->seq;
 
-    int64_t now = clock_mono_ns(), delta;
+    int64_t now = vp_clock_mono_ns(), delta;
     if (!r->started) {
         r->started = true;
         r->prev_due = now;
@@ -145,6 +156,6 @@ int replay_next(struct replay *r, struct frame_hdr *h, const uint8_t **data,
     r->prev_t = h->t_mono_ns;
     r->prev_due += delta;
     *due = r->prev_due;
-    h->seq += r->seq_off;
+    *seq = h->seq + r->seq_off;
     return 0;
 }

@@ -4,7 +4,8 @@
  * -- at the pace their t_mono stamps were taken (scaled by a speed), or
  * at a fixed rate, or as fast as they can be read.  A looped file starts
  * again with seq going on from where the last pass ended, so receivers
- * see one continuous stream.
+ * see one continuous stream.  The frames are read with a vidpipe
+ * subscriber on the file.
  */
 #ifndef CAPTURE_REPLAY_H
 #define CAPTURE_REPLAY_H
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "vidpipe.h"
 
 #define REPLAY_MAX_GAP_NS 10000000000LL /* longer pauses are cut to this */
 
@@ -26,11 +27,10 @@ struct replay *replay_open(const char *path, bool loop, double speed,
                            double fps, char *err, size_t errlen);
 void replay_free(struct replay *r);
 
-/* The next frame (payload valid until the next call) and the monotonic
- * time in ns when it is due.  0; 1 at the end of the recording; -1 bad or
- * truncated input, logged with its byte offset; -EINTR interrupted
- * (call again). */
-int replay_next(struct replay *r, struct frame_hdr *h, const uint8_t **data,
-                int64_t *due);
+/* The next frame (to be released), the seq it is to go out with, and the
+ * monotonic time in ns when it is due.  0; 1 at the end of the recording;
+ * -1 bad or truncated input, logged with its byte offset; -EINTR
+ * interrupted (call again). */
+int replay_next(struct replay *r, vp_frame **f, uint64_t *seq, int64_t *due);
 
 #endif

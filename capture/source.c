@@ -7,14 +7,13 @@
 
 #include "cvsource.h"
 #include "util/log.h"
-#include "contract/pattern.h"
 #include "rawsrc.h"
 #include "source.h"
 
 struct source {
     enum source_kind kind;
     uint32_t w, h;
-    enum pixfmt fmt;
+    enum vp_pixfmt fmt;
     double fps;
     bool loop;
     struct cvsource *cv;
@@ -36,11 +35,10 @@ struct source *source_open(const struct source_spec *spec,
     case SRC_TEST:
         s->w = req->width ? req->width : 1280;
         s->h = req->height ? req->height : 720;
-        s->fmt = PIXFMT_BGR24;
+        s->fmt = VP_PIX_BGR24;
         s->fps = req->fps > 0 ? req->fps : 30;
-        if (s->w < PATTERN_MIN_W || s->h < PATTERN_MIN_H) {
-            snprintf(err, errlen, "test: needs at least %dx%d",
-                     PATTERN_MIN_W, PATTERN_MIN_H);
+        if (s->w < 64 || s->h < 48) {
+            snprintf(err, errlen, "test: needs at least 64x48");
             goto fail;
         }
         return s;
@@ -52,11 +50,11 @@ struct source *source_open(const struct source_spec *spec,
         if (!s->cv)
             goto fail;
         cvsource_info(s->cv, &s->w, &s->h, &s->fps);
-        s->fmt = PIXFMT_BGR24;
+        s->fmt = VP_PIX_BGR24;
         if (req->fps > 0)
             s->fps = req->fps;
-        if (s->w < 1 || s->h < 1 || s->w > FRAME_DIM_MAX ||
-            s->h > FRAME_DIM_MAX) {
+        if (s->w < 1 || s->h < 1 || s->w > VP_DIM_MAX ||
+            s->h > VP_DIM_MAX) {
             snprintf(err, errlen, "%s: unsupported size %ux%u", spec->arg,
                      s->w, s->h);
             goto fail;
@@ -70,7 +68,7 @@ struct source *source_open(const struct source_spec *spec,
         }
         s->w = req->width;
         s->h = req->height;
-        s->fmt = req->fmt ? req->fmt : PIXFMT_BGR24;
+        s->fmt = req->fmt ? req->fmt : VP_PIX_BGR24;
         s->fps = req->fps > 0 ? req->fps : 0; /* 0: as fast as it comes */
         if (!(s->raw = rawsrc_new(STDIN_FILENO, s->w, s->h, s->fmt))) {
             snprintf(err, errlen, "raw:-: %s", strerror(errno));
@@ -97,7 +95,7 @@ void source_free(struct source *s)
 }
 
 void source_format(const struct source *s, uint32_t *w, uint32_t *h,
-                   enum pixfmt *fmt, double *fps)
+                   enum vp_pixfmt *fmt, double *fps)
 {
     *w = s->w;
     *h = s->h;
@@ -110,14 +108,15 @@ bool source_on_demand(const struct source *s)
     return s->kind == SRC_TEST;
 }
 
-int source_read(struct source *s, uint8_t *dst, uint32_t stride, uint64_t seq)
+int source_read(struct source *s, const struct vp_image *img, uint64_t seq)
 {
+    uint8_t *dst = img->data[0];
+    uint32_t stride = img->stride[0];
     int rc;
 
     switch (s->kind) {
     case SRC_TEST:
-        return pattern_draw(dst, s->w, s->h, stride, s->fmt, seq) < 0 ? -1
-                                                                       : 0;
+        return vp_pattern_draw(img, seq) < 0 ? -1 : 0;
     case SRC_V4L2:
     case SRC_OPENCV:
         rc = cvsource_read(s->cv, dst, stride);

@@ -1,7 +1,8 @@
-/* source.h -- where capture's frames come from: the test: pattern, raw
- * frames on stdin, or an OpenCV device, file or URL.  Every source fills a
- * caller buffer (a pool buffer about to be published, or later a shm ring
- * slot) so a frame is written once. */
+/* source.h -- where capture's pictures come from: the test: pattern, raw
+ * frames on stdin, or an OpenCV device, file or URL.  Every source fills
+ * the buffer the publisher lends (a shm ring slot, or a buffer that
+ * becomes the ZeroMQ payload), so a frame is written once.  Recordings,
+ * which hold whole frames, are replay.h's. */
 #ifndef CAPTURE_SOURCE_H
 #define CAPTURE_SOURCE_H
 
@@ -9,14 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transport/endpoint.h"
-#include "contract/frame.h"
+#include "cli/spec.h"
+#include "vidpipe.h"
 
 struct source_req {
     uint32_t width, height; /* 0: the source's own */
     double fps;             /* 0: the source's own */
     bool loop;              /* files: start again at the end */
-    enum pixfmt fmt;        /* raw:- pixel format; PIXFMT_NONE: bgr24 */
+    enum vp_pixfmt fmt;     /* raw:- pixel format; VP_PIX_NONE: bgr24 */
 };
 
 struct source;
@@ -29,14 +30,13 @@ void source_free(struct source *s);
 
 /* The geometry every frame of s has, and its natural rate (0: unknown). */
 void source_format(const struct source *s, uint32_t *w, uint32_t *h,
-                   enum pixfmt *fmt, double *fps);
+                   enum vp_pixfmt *fmt, double *fps);
 /* True when a frame costs nothing unless read (test:), so capture may skip
  * producing frames nobody wants. */
 bool source_on_demand(const struct source *s);
 
-/* Writes frame seq into dst (stride bytes a row).  0 ok, 1 end of input,
- * -1 error (logged). */
-int source_read(struct source *s, uint8_t *dst, uint32_t stride,
-                uint64_t seq);
+/* Writes frame seq into img (of the source's geometry).  0 ok, 1 end of
+ * input, -1 error (logged). */
+int source_read(struct source *s, const struct vp_image *img, uint64_t seq);
 
 #endif

@@ -1,4 +1,4 @@
-/* pipesink.c -- raw bgr24 and frame-stream output on stdout. */
+/* pipesink.c -- raw bgr24 output on stdout. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -6,13 +6,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "pipesink.h"
-#include "sink.h"
-#include "contract/stream.h"
+#include "util/io.h"
+#include "util/log.h"
 
 struct pipesink {
-    enum sink_kind kind;
     bool started;
     uint32_t w, h;
     uint8_t *conv; /* a converted frame */
@@ -21,18 +19,9 @@ struct pipesink {
     size_t iov_cap;
 };
 
-struct pipesink *pipesink_new(enum sink_kind kind)
+struct pipesink *pipesink_new(void)
 {
-    struct pipesink *p;
-
-    if (kind != SINK_RAW && kind != SINK_STREAM) {
-        errno = EINVAL;
-        return NULL;
-    }
-    if (!(p = calloc(1, sizeof *p)))
-        return NULL;
-    p->kind = kind;
-    return p;
+    return calloc(1, sizeof(struct pipesink));
 }
 
 void pipesink_free(struct pipesink *p)
@@ -49,13 +38,13 @@ static int status(int rc)
     if (rc == 0 || rc == -EINTR)
         return 0;
     if (rc == -EPIPE)
-        return SINK_QUIT;
+        return 1; /* the reader has gone */
     log_err("writing to stdout: %s", strerror(-rc));
     return -1;
 }
 
 /* rgb24 and gray become packed bgr24 in p->conv. */
-static const uint8_t *to_bgr(struct pipesink *p, const struct frame_hdr *h,
+static const uint8_t *to_bgr(struct pipesink *p, const struct vp_image *h,
                              const uint8_t *px, uint32_t stride)
 {
     size_t row = (size_t)h->width * 3, need = row * h->height;
@@ -69,7 +58,7 @@ static const uint8_t *to_bgr(struct pipesink *p, const struct frame_hdr *h,
     for (uint32_t y = 0; y < h->height; y++) {
         const uint8_t *s = px + (size_t)y * stride;
         uint8_t *d = p->conv + y * row;
-        if (h->fmt == PIXFMT_GRAY) {
+        if (h->fmt == VP_PIX_GRAY) {
             for (uint32_t x = 0; x < h->width; x++, d += 3)
                 d[0] = d[1] = d[2] = s[x];
         } else {
@@ -83,10 +72,11 @@ static const uint8_t *to_bgr(struct pipesink *p, const struct frame_hdr *h,
     return p->conv;
 }
 
-static int write_raw(struct pipesink *p, const struct frame_hdr *h,
-                     const uint8_t *px, uint32_t stride)
+int pipesink_write(struct pipesink *p, uint64_t seq, const struct vp_image *h)
 {
     size_t row = (size_t)h->width * 3;
+    const uint8_t *px = h->data[0];
+    uint32_t stride = h->stride[0];
 
     if (!p->started) {
         p->started = true;
@@ -98,10 +88,10 @@ static int write_raw(struct pipesink *p, const struct frame_hdr *h,
     } else if (h->width != p->w || h->height != p->h) {
         log_err("raw:-: frame %llu is %ux%u, not %ux%u; raw output cannot "
                 "change size",
-                (unsigned long long)h->seq, h->width, h->height, p->w, p->h);
+                (unsigned long long)seq, h->width, h->height, p->w, p->h);
         return -1;
     }
-    if (h->fmt != PIXFMT_BGR24) {
+    if (h->fmt != VP_PIX_BGR24) {
         if (!(px = to_bgr(p, h, px, stride))) {
             log_err("out of memory");
             return -1;
@@ -110,7 +100,7 @@ static int write_raw(struct pipesink *p, const struct frame_hdr *h,
     }
     if (stride == row) {
         struct iovec one = {(void *)px, row * h->height};
-        return status(stream_writev_all(STDOUT_FILENO, &one, 1));
+        return status(io_writev_all(STDOUT_FILENO, &one, 1));
     }
     /* Padded rows go out without their padding, still without a copy. */
     if (h->height > p->iov_cap) {
@@ -124,19 +114,5 @@ static int write_raw(struct pipesink *p, const struct frame_hdr *h,
     }
     for (uint32_t y = 0; y < h->height; y++)
         p->iov[y] = (struct iovec){(void *)(px + (size_t)y * stride), row};
-    return status(stream_writev_all(STDOUT_FILENO, p->iov, (int)h->height));
-}
-
-int pipesink_write(struct pipesink *p, const struct frame_hdr *h,
-                   const uint8_t *px, uint32_t stride)
-{
-    if (p->kind == SINK_RAW)
-        return write_raw(p, h, px, stride);
-    /* The pixels as display has them: raw (a JPEG arrives decoded). */
-    struct frame_hdr o = *h;
-    o.enc = ENC_RAW;
-    o.stride = stride;
-    o.size = (uint64_t)stride * h->height;
-    o.has_shm = false;
-    return status(stream_write(STDOUT_FILENO, &o, px, o.size));
+    return status(io_writev_all(STDOUT_FILENO, p->iov, (int)h->height));
 }

@@ -6,15 +6,16 @@
 #include <sys/stat.h>
 
 #include "cvsink.h"
-#include "util/log.h"
 #include "pipesink.h"
 #include "sink.h"
+#include "util/log.h"
 
 struct sink {
     enum sink_kind kind;
-    char arg[ENDPOINT_MAX];
+    char arg[SPEC_MAX];
     double fps;
-    const struct stats *st;
+    const vp_stats *st;
+    vp_pub *out; /* "-": frames forwarded on stdout */
     struct cvwindow *win;
     struct cvwriter *vw;
     struct pipesink *pipe;
@@ -22,15 +23,15 @@ struct sink {
     bool overlay;
 };
 
-static int cv_fmt(enum pixfmt f)
+static int cv_fmt(enum vp_pixfmt f)
 {
-    return f == PIXFMT_RGB24 ? CVSINK_RGB24
-           : f == PIXFMT_GRAY ? CVSINK_GRAY
+    return f == VP_PIX_RGB24  ? CVSINK_RGB24
+           : f == VP_PIX_GRAY ? CVSINK_GRAY
                               : CVSINK_BGR24;
 }
 
 struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      const struct stats *st, char *err, size_t errlen)
+                      const vp_stats *st, char *err, size_t errlen)
 {
     struct sink *s = calloc(1, sizeof *s);
     struct stat sb;
@@ -61,10 +62,14 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
         }
         return s;
     case SINK_RAW:
-    case SINK_STREAM:
-        if ((s->pipe = pipesink_new(spec->kind)))
+        if ((s->pipe = pipesink_new()))
             return s;
         snprintf(err, errlen, "out of memory");
+        break;
+    case SINK_STREAM:
+        if (vp_pub_open(&s->out, "-", NULL) == 0)
+            return s;
+        snprintf(err, errlen, "%s", vp_errmsg());
         break;
     default:
         snprintf(err, errlen, "this sink is not supported yet");
@@ -81,23 +86,34 @@ void sink_free(struct sink *s)
     cvwindow_free(s->win);
     cvwriter_free(s->vw);
     pipesink_free(s->pipe);
+    vp_pub_close(s->out);
     free(s);
 }
 
-static int show(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
-                uint32_t stride)
+enum sink_use sink_use(const struct sink *s)
 {
+    return s->kind == SINK_NULL     ? SINK_IN_PLACE
+           : s->kind == SINK_STREAM ? SINK_FRAME
+                                    : SINK_COPY;
+}
+
+static int show(struct sink *s, const struct vp_frame_info *h,
+                const struct vp_image *img)
+{
+    uint64_t p50 = 0, drops = 0;
     char text[160];
+
     if (!s->win && !(s->win = cvwindow_new(h->stream))) {
         log_err("cannot open a window on $DISPLAY");
         return -1;
     }
-    const struct stats_hist *lat = &s->st->total;
+    vp_stats_get(s->st, "lat_p50_us", &p50);
+    vp_stats_get(s->st, "drops", &drops);
     snprintf(text, sizeof text, "%s #%llu  %ux%u  lat p50 %.1f ms  drops %llu",
              h->stream, (unsigned long long)h->seq, h->width, h->height,
-             (double)stats_hist_pct(lat, 50) / 1000,
-             (unsigned long long)s->st->drops);
-    if (cvwindow_show(s->win, px, h->width, h->height, stride, cv_fmt(h->fmt),
+             (double)p50 / 1000, (unsigned long long)drops);
+    if (cvwindow_show(s->win, img->data[0], h->width, h->height,
+                      img->stride[0], cv_fmt(h->fmt),
                       s->overlay ? text : NULL) < 0) {
         log_err("window: cannot show the frame");
         return -1;
@@ -105,8 +121,8 @@ static int show(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
     return 0;
 }
 
-static int write_video(struct sink *s, const struct frame_hdr *h,
-                       const uint8_t *px, uint32_t stride)
+static int write_video(struct sink *s, const struct vp_frame_info *h,
+                       const struct vp_image *img)
 {
     char err[256];
     if (s->vw && (s->vw_w != h->width || s->vw_h != h->height)) {
@@ -124,38 +140,49 @@ static int write_video(struct sink *s, const struct frame_hdr *h,
         s->vw_w = h->width;
         s->vw_h = h->height;
     }
-    if (cvwriter_write(s->vw, px, h->width, h->height, stride,
-                       cv_fmt(h->fmt)) < 0) {
+    if (cvwriter_write(s->vw, img->data[0], h->width, h->height,
+                       img->stride[0], cv_fmt(h->fmt)) < 0) {
         log_err("%s: write failed", s->arg);
         return -1;
     }
     return 0;
 }
 
-int sink_write(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
-               uint32_t stride)
+int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
 {
-    char path[ENDPOINT_MAX + 96];
+    const struct vp_frame_info *h = vp_frame_info(f);
+    char path[SPEC_MAX + 96];
+    int rc;
 
     switch (s->kind) {
     case SINK_NULL:
         return 0;
     case SINK_WINDOW:
-        return show(s, h, px, stride);
+        return show(s, h, img);
     case SINK_VIDEO:
-        return write_video(s, h, px, stride);
+        return write_video(s, h, img);
     case SINK_PNG:
         snprintf(path, sizeof path, "%s/%s-%020llu.png", s->arg, h->stream,
                  (unsigned long long)h->seq);
-        if (cvpng_write(path, px, h->width, h->height, stride,
-                        cv_fmt(h->fmt)) < 0) {
+        if (cvpng_write(path, img->data[0], h->width, h->height,
+                        img->stride[0], cv_fmt(h->fmt)) < 0) {
             log_err("%s: cannot write", path);
             return -1;
         }
         return 0;
     case SINK_RAW:
+        return pipesink_write(s->pipe, h->seq, img);
     case SINK_STREAM:
-        return pipesink_write(s->pipe, h, px, stride);
+        rc = vp_pub_forward(s->out, f, NULL);
+        if (rc == -EPIPE)
+            return SINK_QUIT;
+        if (rc == -ESTALE || rc == -EINTR)
+            return rc == -ESTALE ? -ESTALE : 0;
+        if (rc < 0) {
+            log_err("%s", vp_errmsg());
+            return -1;
+        }
+        return 0;
     default:
         return -1;
     }

@@ -3,12 +3,12 @@
 #ifndef DISPLAY_SINK_H
 #define DISPLAY_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transport/endpoint.h"
-#include "contract/frame.h"
-#include "api/stats.h"
+#include "cli/spec.h"
+#include "vidpipe.h"
 
 enum { SINK_QUIT = 1 };
 
@@ -17,14 +17,21 @@ struct sink;
 /* fps is the rate written into video files; st feeds the window overlay
  * (borrowed, must outlive the sink).  NULL with a one-line reason. */
 struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      const struct stats *st, char *err, size_t errlen);
+                      const vp_stats *st, char *err, size_t errlen);
 void sink_free(struct sink *s);
 
-/* Writes or shows one frame (pixels px, raw, of h's geometry and format,
- * stride bytes a row).  0; SINK_QUIT when stdout's reader has gone; or -1
- * after logging why (fatal for the run). */
-int sink_write(struct sink *s, const struct frame_hdr *h, const uint8_t *px,
-               uint32_t stride);
+/* How the sink wants pixels that sit in a shm ring: in place (null), as
+ * the frame itself (-: the frame is forwarded, copied and checked there),
+ * or copied out and checked intact first (every sink that keeps or shows
+ * them). */
+enum sink_use { SINK_IN_PLACE, SINK_FRAME, SINK_COPY };
+enum sink_use sink_use(const struct sink *s);
+
+/* Writes or shows frame f, whose pixels are img.  0; SINK_QUIT when
+ * stdout's reader has gone; or -1 after logging why (fatal for the run).
+ * -ESTALE: the frame's pixels were overwritten while written out (a
+ * shm frame on "-"; counted torn, nothing was written). */
+int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img);
 
 /* Services the sink's events (window keys); SINK_QUIT when the user asked
  * to quit, else 0. */

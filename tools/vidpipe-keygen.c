@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,31 +15,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zmq.h>
-
 #include "cli/cli.h"
-#include "transport/curve.h"
 #include "util/log.h"
+#include "vidpipe.h"
 
 #define PROG "vidpipe-keygen"
 
-static void usage(FILE *f)
+static const struct cli_opt opts[] = {
+    {"force", 'f', NULL, "replace existing NAME.key and NAME.pub"},
+    {0},
+};
+
+static int take(void *ctx, int id, const char *arg)
 {
-    fprintf(f,
-            "usage: " PROG " [--force] NAME\n"
-            "Makes a CURVE key pair: NAME.key (secret, mode 0600; keep it on "
-            "the host\nthat uses it) and NAME.pub (public; give it to peers).\n"
-            "\n"
-            "  -f, --force     replace existing NAME.key and NAME.pub\n"
-            "  -h, --help      this help\n"
-            "  -V, --version   print the version\n"
-            "See docs/GATEWAY.md.\n");
+    (void)arg;
+    *(bool *)ctx = id == 'f';
+    return id == 'f' ? 0 : -1;
 }
+
+static const struct cli_prog prog = {
+    .name = PROG,
+    .usage = "[--force] NAME",
+    .about = "Makes a CURVE key pair: NAME.key (secret, mode 0600; keep it on "
+             "the host\nthat uses it) and NAME.pub (public; give it to "
+             "peers).",
+    .opts = opts,
+    .take = take,
+    .args = "NAME",
+    .epilog = "See docs/GATEWAY.md.\n",
+};
 
 /* Writes key and a newline to path with mode; 0 or -errno (logged). */
 static int write_key(const char *path, const char *key, mode_t mode, bool force)
 {
-    char tmp[PATH_MAX], line[CURVE_Z85_LEN + 2];
+    char tmp[PATH_MAX], line[42];
     int fd, rc = 0;
 
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
@@ -71,49 +79,26 @@ static int write_key(const char *path, const char *key, mode_t mode, bool force)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"force", no_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0},
-    };
-    char pub[CURVE_Z85_LEN + 1], sec[CURVE_Z85_LEN + 1];
+    char pub[41], sec[41];
     char key_path[PATH_MAX], pub_path[PATH_MAX];
+    struct cli_common c;
     bool force = false;
-    int c;
 
-    log_init(PROG);
-    while ((c = getopt_long(argc, argv, "fhV", lo, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            force = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        case 'V':
-            cli_version(PROG);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1 || !argv[optind][0]) {
-        usage(stderr);
+    vp_log_prefix(PROG);
+    struct cli_prog p = prog;
+    p.ctx = &force;
+    if (cli_parse(&p, argc, argv, &c) < 0)
+        return EXIT_USAGE;
+    const char *name = c.args[0];
+    if (!name[0]) {
+        log_err("NAME is empty (see --help)");
         return EXIT_USAGE;
     }
-    const char *name = argv[optind];
     if ((size_t)snprintf(key_path, sizeof key_path, "%s.key", name) >=
             sizeof key_path - 8 ||
         (size_t)snprintf(pub_path, sizeof pub_path, "%s.pub", name) >=
             sizeof pub_path - 8) {
         log_err("%s: name too long", name);
-        return EXIT_USAGE;
-    }
-    if (!zmq_has("curve")) {
-        log_err("this libzmq has no CURVE support (it must be built with "
-                "libsodium)");
         return EXIT_USAGE;
     }
     /* Checked first so that neither file is made when one exists. */
@@ -123,9 +108,9 @@ int main(int argc, char **argv)
                 access(key_path, F_OK) == 0 ? key_path : pub_path);
         return EXIT_USAGE;
     }
-    if (zmq_curve_keypair(pub, sec) < 0) {
-        log_err("zmq_curve_keypair: %s", zmq_strerror(errno));
-        return EXIT_RUNTIME;
+    if (vp_curve_keypair(pub, sec) < 0) {
+        log_err("%s", vp_errmsg());
+        return errno == ENOTSUP ? EXIT_USAGE : EXIT_RUNTIME;
     }
     int rc = write_key(key_path, sec, 0600, force);
     if (rc == 0 && (rc = write_key(pub_path, pub, 0644, force)) < 0 && !force)

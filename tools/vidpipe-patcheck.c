@@ -7,37 +7,60 @@
  * people can stream anything through ffmpeg into it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "contract/frame.h"
 #include "util/log.h"
-#include "contract/pattern.h"
+#include "vidpipe.h"
 
 #define PROG "vidpipe-patcheck"
 
-static void usage(FILE *f)
+struct patcheck {
+    uint32_t w, h;
+    enum vp_pixfmt fmt;
+};
+
+static const struct cli_opt opts[] = {
+    {"size", 's', "WxH", "frame size (required)"},
+    {"pix-fmt", 'p', "FMT", "bgr24 (default), rgb24 or gray"},
+    {0},
+};
+
+static int take(void *ctx, int id, const char *arg)
 {
-    fprintf(f,
-            "usage: " PROG " --size WxH [--pix-fmt FMT] < frames\n"
-            "Reads raw frames (e.g. from ffmpeg -f rawvideo -) on stdin and "
-            "prints\none JSON line per frame: {\"frame\":N,\"seq\":S}, or "
-            "\"seq\":null when the\ntest: pattern does not decode.\n"
-            "\n"
-            "  -s, --size WxH      frame size (required)\n"
-            "  -p, --pix-fmt FMT   bgr24 (default), rgb24 or gray\n"
-            "  -h, --help          this help\n"
-            "  -V, --version       print the version\n"
-            "\n"
-            "Example: ffmpeg -loglevel error -i shot.png -pix_fmt bgr24 "
-            "-f rawvideo - |\n"
-            "           " PROG " --size 640x360\n"
-            "Exit status: 0 at the end of input, 1 if it ends inside a frame "
-            "or cannot\nbe read, 2 on usage errors.\n");
+    struct patcheck *pc = ctx;
+    switch (id) {
+    case 's':
+        if (cli_size(arg, &pc->w, &pc->h) < 0) {
+            log_err("--size %s: expected WxH, each 1..16384", arg);
+            return -1;
+        }
+        return 0;
+    case 'p':
+        if (!(pc->fmt = vp_pixfmt_parse(arg))) {
+            log_err("--pix-fmt %s: expected bgr24, rgb24 or gray", arg);
+            return -1;
+        }
+        return 0;
+    default: return -1;
+    }
 }
+
+static const struct cli_prog prog = {
+    .name = PROG,
+    .usage = "--size WxH [--pix-fmt FMT] < frames",
+    .about = "Reads raw frames (e.g. from ffmpeg -f rawvideo -) on stdin and "
+             "prints\none JSON line per frame: {\"frame\":N,\"seq\":S}, or "
+             "\"seq\":null when the\ntest: pattern does not decode.",
+    .opts = opts,
+    .take = take,
+    .epilog = "\nExample: ffmpeg -loglevel error -i shot.png -pix_fmt bgr24 "
+              "-f rawvideo - |\n           " PROG " --size 640x360\n"
+              "Exit status: 0 at the end of input, 1 if it ends inside a "
+              "frame or cannot\nbe read, 2 on usage errors.\n",
+};
 
 /* Reads exactly len bytes unless stdin ends first; returns the count. */
 static size_t read_full(uint8_t *buf, size_t len)
@@ -54,59 +77,27 @@ static size_t read_full(uint8_t *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"size", required_argument, 0, 's'},
-        {"pix-fmt", required_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0},
-    };
-    uint32_t w = 0, h = 0;
-    enum pixfmt fmt = PIXFMT_BGR24;
-    int c;
+    struct patcheck pc = {.fmt = VP_PIX_BGR24};
+    struct cli_common c;
 
-    log_init(PROG);
-    while ((c = getopt_long(argc, argv, "s:p:hV", lo, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (cli_size(optarg, &w, &h) < 0) {
-                log_err("--size %s: expected WxH, each 1..16384", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'p':
-            if ((fmt = pixfmt_parse(optarg)) == PIXFMT_NONE) {
-                log_err("--pix-fmt %s: expected bgr24, rgb24 or gray", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        case 'V':
-            cli_version(PROG);
-            return EXIT_OK;
-        default:
-            log_err("see --help");
-            return EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        log_err("unexpected argument '%s' (see --help)", argv[optind]);
+    vp_log_prefix(PROG);
+    struct cli_prog p = prog;
+    p.ctx = &pc;
+    if (cli_parse(&p, argc, argv, &c) < 0)
         return EXIT_USAGE;
-    }
+    uint32_t w = pc.w, h = pc.h;
+    enum vp_pixfmt fmt = pc.fmt;
     if (w == 0) {
         log_err("--size WxH is required (see --help)");
         return EXIT_USAGE;
     }
-    if (w < PATTERN_MIN_W || h < PATTERN_MIN_H) {
-        log_err("--size %ux%u: the pattern needs at least %ux%u", w, h,
-                PATTERN_MIN_W, PATTERN_MIN_H);
+    if (w < 64 || h < 48) {
+        log_err("--size %ux%u: the pattern needs at least 64x48", w, h);
         return EXIT_USAGE;
     }
 
     /* w, h <= 16384 and bpp <= 3: no overflow in size_t. */
-    size_t stride = (size_t)w * pixfmt_bpp(fmt), len = stride * h;
+    size_t stride = (size_t)w * vp_pixfmt_bpp(fmt), len = stride * h;
     uint8_t *buf = malloc(len);
     if (!buf) {
         log_err("cannot allocate a %ux%u frame", w, h);
@@ -128,7 +119,13 @@ int main(int argc, char **argv)
             break;
         }
         uint64_t seq;
-        if (pattern_read(buf, w, h, (uint32_t)stride, fmt, &seq) == 0)
+        struct vp_image img = {.width = w,
+                               .height = h,
+                               .fmt = fmt,
+                               .nplanes = 1,
+                               .data = {buf},
+                               .stride = {(uint32_t)stride}};
+        if (vp_pattern_read(&img, &seq) == 0)
             printf("{\"frame\":%llu,\"seq\":%llu}\n", n,
                    (unsigned long long)seq);
         else

@@ -1,9 +1,11 @@
 /* stats.c -- counters, latency histograms and the once-a-second report. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/log.h"
+#include "vidpipe.h"
 #include "api/stats.h"
 
 /* Log-linear buckets: exact below 32 us, then 32 per power of two (3%
@@ -52,32 +54,20 @@ uint64_t stats_hist_pct(const struct stats_hist *h, double p)
     return h->max_us;
 }
 
-void stats_init(struct stats *s, const char *prog, bool json)
+void stats_init(struct vp_stats *s)
 {
     memset(s, 0, sizeof *s);
-    s->prog = prog;
-    s->json = json;
-    s->tty = !json && isatty(STDERR_FILENO);
     s->path = "-";
     s->start_ns = s->tick_ns = s->last_frame_ns = clock_mono_ns();
 }
 
-void stats_add_counter(struct stats *s, const char *name, const uint64_t *v)
-{
-    if (s->nextra < STATS_MAX_EXTRA) {
-        s->extra[s->nextra].name = name;
-        s->extra[s->nextra].v = v;
-        s->nextra++;
-    }
-}
-
-void stats_latency(struct stats *s, uint64_t us)
+void stats_latency(struct vp_stats *s, uint64_t us)
 {
     hist_add(&s->win, us);
     hist_add(&s->total, us);
 }
 
-static void track_seq(struct stats *s, const struct frame_hdr *h)
+static void track_seq(struct vp_stats *s, const struct frame_hdr *h)
 {
     unsigned i;
     for (i = 0; i < s->nstreams; i++)
@@ -98,12 +88,12 @@ static void track_seq(struct stats *s, const struct frame_hdr *h)
     s->streams[i].last_seq = h->seq;
 }
 
-void stats_frame(struct stats *s, const struct frame_hdr *h, uint64_t bytes)
+void stats_frame(struct vp_stats *s, const struct frame_hdr *h, uint64_t bytes)
 {
     stats_frame_at(s, h, bytes, clock_real_ns());
 }
 
-void stats_frame_at(struct stats *s, const struct frame_hdr *h,
+void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,
                     uint64_t bytes, int64_t now_real_ns)
 {
     int64_t lat = now_real_ns - h->t_real_ns;
@@ -115,71 +105,141 @@ void stats_frame_at(struct stats *s, const struct frame_hdr *h,
     track_seq(s, h);
 }
 
-bool stats_stalled(const struct stats *s)
+bool stats_stalled(const struct vp_stats *s)
 {
     return clock_mono_ns() - s->last_frame_ns > STATS_STALL_NS;
 }
 
-static void report(struct stats *s, const char *event, int64_t now,
-                   const struct stats_hist *h, double fps)
+int vp_stats_get(const vp_stats *st, const char *name, uint64_t *v)
 {
-    bool stalled = stats_stalled(s);
-    if (s->json) {
-        char line[2048];
-        int n = snprintf(
-            line, sizeof line,
-            "{\"prog\":\"%s\",\"event\":\"%s\",\"t\":%.3f,\"uptime_s\":%.3f,"
-            "\"frames\":%llu,\"fps\":%.2f,\"lat_p50_us\":%llu,"
-            "\"lat_p99_us\":%llu,\"lat_max_us\":%llu,\"drops\":%llu,"
-            "\"bad\":%llu,\"torn\":%llu,\"bytes\":%llu,\"path\":\"%s\","
-            "\"verified\":%llu,\"mismatch\":%llu,\"stalled\":%s",
-            s->prog, event, (double)clock_real_ns() / 1e9,
-            (double)(now - s->start_ns) / 1e9, (unsigned long long)s->frames,
-            fps, (unsigned long long)stats_hist_pct(h, 50),
-            (unsigned long long)stats_hist_pct(h, 99),
-            (unsigned long long)h->max_us, (unsigned long long)s->drops,
-            (unsigned long long)s->bad, (unsigned long long)s->torn,
-            (unsigned long long)s->bytes, s->path,
-            (unsigned long long)s->verified, (unsigned long long)s->mismatch,
-            stalled ? "true" : "false");
-        for (unsigned i = 0; i < s->nextra && n > 0 && n < (int)sizeof line;
-             i++)
-            n += snprintf(line + n, sizeof line - (size_t)n, ",\"%s\":%llu",
-                          s->extra[i].name,
-                          (unsigned long long)*s->extra[i].v);
-        if (n > 0 && n < (int)sizeof line - 2)
-            fprintf(stderr, "%s}\n", line);
-    }
-    if (s->tty)
-        fprintf(stderr,
-                "\r%s: %6.1f fps  lat p50 %6.2f ms p99 %6.2f ms  frames %llu"
-                "  drops %llu  bad %llu  torn %llu  verified %llu  %s%s\033[K",
-                s->prog, fps, (double)stats_hist_pct(h, 50) / 1000,
-                (double)stats_hist_pct(h, 99) / 1000,
-                (unsigned long long)s->frames, (unsigned long long)s->drops,
-                (unsigned long long)s->bad, (unsigned long long)s->torn,
-                (unsigned long long)s->verified, s->path,
-                stalled ? "  STALLED" : "");
+    const struct {
+        const char *name;
+        uint64_t v;
+    } base[] = {{"frames", st->frames},
+                {"drops", st->drops},
+                {"bad", st->bad},
+                {"torn", st->torn},
+                {"bytes", st->bytes},
+                {"lat_p50_us", stats_hist_pct(&st->total, 50)},
+                {"lat_p99_us", stats_hist_pct(&st->total, 99)},
+                {"lat_max_us", st->total.max_us}};
+
+    for (unsigned i = 0; i < sizeof base / sizeof base[0]; i++)
+        if (strcmp(base[i].name, name) == 0) {
+            *v = base[i].v;
+            return 0;
+        }
+    const uint64_t *p = vp_stats_ref(st, name);
+    if (!p)
+        return -ENOENT;
+    *v = *p;
+    return 0;
 }
 
-bool stats_tick(struct stats *s)
+const uint64_t *vp_stats_ref(const vp_stats *st, const char *name)
+{
+    for (unsigned i = 0; i < st->nextra; i++)
+        if (strcmp(st->extra[i].name, name) == 0)
+            return st->extra[i].v;
+    return NULL;
+}
+
+int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v)
+{
+    if (st->nextra == STATS_MAX_EXTRA)
+        return -ENOSPC;
+    st->extra[st->nextra].name = name;
+    st->extra[st->nextra].v = v;
+    st->nextra++;
+    return 0;
+}
+
+bool vp_stats_tick(vp_stats *s)
 {
     int64_t now = clock_mono_ns(), dt = now - s->tick_ns;
     if (dt < 1000000000)
         return false;
-    double fps = (double)(s->frames - s->tick_frames) * 1e9 / (double)dt;
-    report(s, "tick", now, &s->win, fps);
+    s->last = (struct stats_window){
+        .fps = (double)(s->frames - s->tick_frames) * 1e9 / (double)dt,
+        .p50 = stats_hist_pct(&s->win, 50),
+        .p99 = stats_hist_pct(&s->win, 99),
+        .max = s->win.max_us,
+    };
     memset(&s->win, 0, sizeof s->win);
     s->tick_ns = now;
     s->tick_frames = s->frames;
     return true;
 }
 
-void stats_final(struct stats *s)
+/* The figures a report shows: the last window's, or the whole run's. */
+static struct stats_window figures(const vp_stats *s, bool final)
 {
-    int64_t now = clock_mono_ns(), dt = now - s->start_ns;
-    double fps = dt > 0 ? (double)s->frames * 1e9 / (double)dt : 0;
-    report(s, "exit", now, &s->total, fps);
-    if (s->tty)
-        fputc('\n', stderr);
+    if (!final)
+        return s->last;
+    int64_t dt = clock_mono_ns() - s->start_ns;
+    return (struct stats_window){
+        .fps = dt > 0 ? (double)s->frames * 1e9 / (double)dt : 0,
+        .p50 = stats_hist_pct(&s->total, 50),
+        .p99 = stats_hist_pct(&s->total, 99),
+        .max = s->total.max_us,
+    };
+}
+
+/* snprintf at buf + *n, keeping *n the length so far (cap when full). */
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    if (*n >= cap)
+        return;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    *n = k < 0 || (size_t)k >= cap - *n ? cap : *n + (size_t)k;
+}
+
+int vp_stats_json(const vp_stats *s, const char *prog, bool final, char *buf,
+                  size_t cap)
+{
+    struct stats_window w = figures(s, final);
+    size_t n = 0;
+
+    add(buf, cap, &n,
+        "{\"prog\":\"%s\",\"event\":\"%s\",\"t\":%.3f,\"uptime_s\":%.3f,"
+        "\"frames\":%llu,\"fps\":%.2f,\"lat_p50_us\":%llu,"
+        "\"lat_p99_us\":%llu,\"lat_max_us\":%llu,\"drops\":%llu,"
+        "\"bad\":%llu,\"torn\":%llu,\"bytes\":%llu,\"path\":\"%s\","
+        "\"stalled\":%s",
+        prog, final ? "exit" : "tick", (double)clock_real_ns() / 1e9,
+        (double)(clock_mono_ns() - s->start_ns) / 1e9,
+        (unsigned long long)s->frames, w.fps, (unsigned long long)w.p50,
+        (unsigned long long)w.p99, (unsigned long long)w.max,
+        (unsigned long long)s->drops, (unsigned long long)s->bad,
+        (unsigned long long)s->torn, (unsigned long long)s->bytes, s->path,
+        stats_stalled(s) ? "true" : "false");
+    for (unsigned i = 0; i < s->nextra; i++)
+        add(buf, cap, &n, ",\"%s\":%llu", s->extra[i].name,
+            (unsigned long long)*s->extra[i].v);
+    add(buf, cap, &n, "}");
+    return n < cap ? (int)n : -ENOSPC;
+}
+
+int vp_stats_line(const vp_stats *s, const char *prog, char *buf, size_t cap)
+{
+    struct stats_window w = figures(s, false);
+    size_t n = 0;
+
+    add(buf, cap, &n,
+        "%s: %6.1f fps  lat p50 %6.2f ms p99 %6.2f ms  frames %llu  drops "
+        "%llu  bad %llu  torn %llu",
+        prog, w.fps, (double)w.p50 / 1000, (double)w.p99 / 1000,
+        (unsigned long long)s->frames, (unsigned long long)s->drops,
+        (unsigned long long)s->bad, (unsigned long long)s->torn);
+    for (unsigned i = 0; i < s->nextra; i++)
+        add(buf, cap, &n, "  %s %llu", s->extra[i].name,
+            (unsigned long long)*s->extra[i].v);
+    add(buf, cap, &n, "  %s%s", s->path, stats_stalled(s) ? "  STALLED" : "");
+    return n < cap ? (int)n : -ENOSPC;
 }

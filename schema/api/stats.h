@@ -1,9 +1,10 @@
-/* stats.h -- per-process counters, latency percentiles, and reporting.
+/* stats.h -- counters, latency percentiles, and their two formatters.
  *
- * Every program keeps one struct stats.  Once a second stats_tick() prints
- * a JSON object (with --stats-json) and, on a terminal, a status line; at
- * exit stats_final() prints the totals.  The JSON keys are the contract
- * tests and benchmarks read (see docs/STATS.md).
+ * Every publisher and subscriber keeps a vp_stats (vidpipe.h).  Counting
+ * is a few instructions and no allocation; once a second vp_stats_tick()
+ * closes a window, and vp_stats_json() / vp_stats_line() describe it (or
+ * the whole run): the JSON keys are the contract tests, benchmarks and
+ * docs/STATS.md rely on.
  */
 #ifndef VIDPIPE_STATS_H
 #define VIDPIPE_STATS_H
@@ -23,23 +24,25 @@ struct stats_hist {
     uint32_t b[STATS_LAT_BUCKETS];
 };
 
-struct stats {
-    /* Counters the program bumps directly. */
-    uint64_t frames;   /* frames delivered (shown, forwarded, published) */
-    uint64_t drops;    /* frames skipped: gaps in seq, or dropped here */
-    uint64_t bad;      /* rejected input: bad header, payload, descriptor */
-    uint64_t torn;     /* shm frames overwritten while being read */
-    uint64_t bytes;    /* payload bytes received or sent */
-    uint64_t verified; /* test: frames whose pixels match the header seq */
-    uint64_t mismatch; /* test: frames whose pixels do not */
-    const char *path;  /* "tcp", "shm", "pipe", or "-" */
+/* What one window said, kept for its reports. */
+struct stats_window {
+    double fps;
+    uint64_t p50, p99, max;
+};
 
-    /* Private. */
-    const char *prog;
-    bool json, tty;
+struct vp_stats {
+    /* Counters bumped by their owner. */
+    uint64_t frames; /* frames delivered (shown, forwarded, published) */
+    uint64_t drops;  /* frames skipped: gaps in seq, or dropped here */
+    uint64_t bad;    /* rejected input: bad header, payload, descriptor */
+    uint64_t torn;   /* shm frames overwritten while being read */
+    uint64_t bytes;  /* payload bytes received or sent */
+    const char *path; /* "tcp", "shm", "pipe", or "-" */
+
     int64_t start_ns, tick_ns, last_frame_ns;
     uint64_t tick_frames;
     struct stats_hist win, total;
+    struct stats_window last; /* the window vp_stats_tick() closed last */
     struct {
         char name[FRAME_STREAM_MAX + 1];
         uint64_t last_seq;
@@ -52,32 +55,23 @@ struct stats {
     unsigned nextra;
 };
 
-/* json: print JSON lines on stderr; the status line is printed only when
- * stderr is a terminal and json is off. */
-void stats_init(struct stats *s, const char *prog, bool json);
-
-/* Adds a named counter (read at each report; *v must outlive s). */
-void stats_add_counter(struct stats *s, const char *name, const uint64_t *v);
+void stats_init(struct vp_stats *s);
 
 /* Accounts one frame received or sent: latency from its capture time,
  * drops from gaps in its stream's seq (a seq that goes back is a restart
  * of the producer, not a drop), and bytes. */
-void stats_frame(struct stats *s, const struct frame_hdr *h, uint64_t bytes);
+void stats_frame(struct vp_stats *s, const struct frame_hdr *h,
+                 uint64_t bytes);
 /* The same, with the frame's age taken at now_real_ns (CLOCK_REALTIME),
  * e.g. when a sink showed it, before later checks confirmed it. */
-void stats_frame_at(struct stats *s, const struct frame_hdr *h,
+void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,
                     uint64_t bytes, int64_t now_real_ns);
 
 /* Adds a latency sample (us) without touching the other counters. */
-void stats_latency(struct stats *s, uint64_t us);
+void stats_latency(struct vp_stats *s, uint64_t us);
 
 /* True when frames have stopped coming for STATS_STALL_NS. */
-bool stats_stalled(const struct stats *s);
-
-/* Call often; reports once a second.  Returns true when it reported. */
-bool stats_tick(struct stats *s);
-/* Prints the final report (JSON "event":"exit" and a last status line). */
-void stats_final(struct stats *s);
+bool stats_stalled(const struct vp_stats *s);
 
 /* The p-th percentile (0..100) of h in us. */
 uint64_t stats_hist_pct(const struct stats_hist *h, double p);

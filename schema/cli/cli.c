@@ -1,4 +1,4 @@
-/* cli.c -- shared command-line plumbing. */
+/* cli.c -- numbers, signals and versions on the command line. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "contract/frame.h"
+
 
 volatile sig_atomic_t cli_stop;
 
@@ -63,8 +63,8 @@ int cli_size(const char *s, uint32_t *w, uint32_t *h)
         return -EINVAL;
     memcpy(buf, s, (size_t)(x - s));
     buf[x - s] = 0;
-    if (cli_uint(buf, 1, FRAME_DIM_MAX, &a) < 0 ||
-        cli_uint(x + 1, 1, FRAME_DIM_MAX, &b) < 0)
+    if (cli_uint(buf, 1, VP_DIM_MAX, &a) < 0 ||
+        cli_uint(x + 1, 1, VP_DIM_MAX, &b) < 0)
         return -EINVAL;
     *w = (uint32_t)a;
     *h = (uint32_t)b;

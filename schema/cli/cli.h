@@ -1,11 +1,20 @@
-/* cli.h -- what every vidpipe program's command line shares: signals,
- * argument parsing helpers, and the exit statuses. */
+/* cli.h -- what every vidpipe program's command line shares: the options
+ * several programs take, parsed (and their --help written) by one piece
+ * of code; number parsing; signals; exit statuses; and the stats report
+ * (--stats-json lines and the terminal's status line).
+ *
+ * Program-side code: it uses the public API (vidpipe.h) and nothing of
+ * the library's insides.
+ */
 #ifndef VIDPIPE_CLI_H
 #define VIDPIPE_CLI_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "vidpipe.h"
 
 /* Exit statuses (README "Exit status"). */
 enum {
@@ -13,6 +22,82 @@ enum {
     EXIT_RUNTIME = 1, /* a runtime failure: e.g. --timeout expired */
     EXIT_USAGE = 2,   /* bad arguments, or a source/sink/endpoint unusable */
 };
+
+#define CLI_MAX_INPUTS 16
+
+/* The shared options a program takes. */
+enum {
+    CLI_INPUT = 1 << 0,        /* -i (repeatable with CLI_INPUTS) */
+    CLI_INPUTS = 1 << 1,       /* -i may be given up to 16 times */
+    CLI_OUTPUT = 1 << 2,       /* -o */
+    CLI_STREAM = 1 << 3,       /* -s, --stream NAME */
+    CLI_CODEC = 1 << 4,        /* --codec raw|jpeg */
+    CLI_FRAMES = 1 << 5,       /* -n, --frames N */
+    CLI_RING = 1 << 6,         /* --ring N */
+    CLI_NO_SHM = 1 << 7,       /* --no-shm */
+    CLI_CURVE_SERVER = 1 << 8, /* --curve-secret, --curve-allow */
+    CLI_CURVE_CLIENT = 1 << 9, /* --curve-server-key, --curve-secret */
+    CLI_STATS = 1 << 10,       /* --stats-json */
+};
+
+/* What the shared options said; defaults where they were not given. */
+struct cli_common {
+    const char *inputs[CLI_MAX_INPUTS];
+    unsigned ninputs;
+    const char *output;
+    const char *stream;
+    enum vp_codec codec;
+    bool codec_set;
+    uint64_t frames; /* 0: no limit */
+    unsigned ring_slots;
+    bool no_shm;
+    const char *curve_secret, *curve_allow;
+    const char *curve_servers[CLI_MAX_INPUTS];
+    unsigned ncurve_servers;
+    bool stats_json;
+    char **args; /* the positional arguments prog->args asked for */
+};
+
+/* One option of a program's own: id is its short letter, or a value from
+ * 256 up for a long-only one. */
+struct cli_opt {
+    const char *name;
+    int id;
+    const char *arg;  /* the argument's name, or NULL for a flag */
+    const char *help; /* lines after the first start with "\n" */
+};
+
+/* A program's command line. */
+struct cli_prog {
+    const char *name;  /* "vidpipe-capture" */
+    const char *usage; /* after the name: "[-i SOURCE] [-o EP] [options]" */
+    const char *about; /* what it does, a sentence or two */
+    unsigned common;   /* the CLI_* options it takes */
+    /* Its own words for the shared options that mean something of its
+     * own (NULL: the shared text). */
+    const char *input_arg, *input_help, *output_arg, *output_help;
+    const char *stream_help, *codec_help, *frames_help;
+    const struct cli_opt *opts; /* its own, ending with {0} */
+    /* Takes one of its own options; 0, or -1 after logging why. */
+    int (*take)(void *ctx, int id, const char *arg);
+    void *ctx;
+    const char *epilog; /* printed after the options, or NULL */
+    const char *args;   /* one positional argument of this name, or NULL */
+};
+
+/* Parses argv: the shared options into c (defaults first), the program's
+ * own through prog->take, and refuses a trailing argument.  -h prints
+ * the help and -V the version on stdout and exit 0.  0, or -1 after
+ * logging one line (exit EXIT_USAGE then). */
+int cli_parse(const struct cli_prog *prog, int argc, char **argv,
+              struct cli_common *c);
+
+/* Prints the help of prog on f. */
+void cli_help(const struct cli_prog *prog, FILE *f);
+
+/* The subscriber and publisher options the shared ones give. */
+void cli_sub_opts(const struct cli_common *c, struct vp_sub_opts *o);
+void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o);
 
 /* Set by SIGINT and SIGTERM. */
 extern volatile sig_atomic_t cli_stop;
@@ -30,5 +115,21 @@ int cli_size(const char *s, uint32_t *w, uint32_t *h);
 
 /* Prints "PROG VERSION" on stdout. */
 void cli_version(const char *prog);
+
+/* The once-a-second report of a vp_stats: with json, a --stats-json line
+ * on stderr; otherwise, on a terminal, a status line.
+ */
+struct cli_report {
+    const char *prog; /* the JSON "prog": "capture", "display", ... */
+    vp_stats *st;
+    bool json, tty;
+};
+
+void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
+                     bool json);
+/* Call often: reports once a second. */
+void cli_report_tick(struct cli_report *r);
+/* The final report (JSON "event":"exit", and a last status line). */
+void cli_report_final(struct cli_report *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,10 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
 #include "contract/stream.h"
+#include "util/io.h"
 
 #define STREAM_CHUNK (64 * 1024) /* first allocation and least growth */
+
+#define STREAM_SPARES 2 /* buffers given back, kept for reuse */
 
 struct stream_reader {
     int fd;
@@ -33,6 +36,10 @@ struct stream_reader {
     uint64_t frame_off;
     bool failed;
     char err[200];
+    struct {
+        uint8_t *buf;
+        size_t cap;
+    } spare[STREAM_SPARES];
 };
 
 struct stream_reader *stream_reader_new(int fd, uint64_t max_frame)
@@ -50,7 +57,62 @@ void stream_reader_free(struct stream_reader *r)
     if (!r)
         return;
     free(r->buf);
+    for (unsigned i = 0; i < STREAM_SPARES; i++)
+        free(r->spare[i].buf);
     free(r);
+}
+
+void *stream_reader_take(struct stream_reader *r)
+{
+    size_t rest = r->end - r->start, cap = STREAM_CHUNK;
+    uint8_t *taken = r->buf, *nb = NULL;
+    unsigned best = 0;
+
+    /* The largest spare, if the bytes already read of the next frame fit:
+     * with frames of one size that is a buffer as big as they are. */
+    for (unsigned i = 1; i < STREAM_SPARES; i++)
+        if (r->spare[i].cap > r->spare[best].cap)
+            best = i;
+    if (r->spare[best].buf && r->spare[best].cap >= rest) {
+        nb = r->spare[best].buf;
+        cap = r->spare[best].cap;
+        r->spare[best].buf = NULL;
+        r->spare[best].cap = 0;
+    } else {
+        if (rest > cap)
+            cap = rest;
+        if (!(nb = malloc(cap)))
+            return NULL;
+    }
+    memcpy(nb, r->buf + r->start, rest);
+    r->base += r->start;
+    r->buf = nb;
+    r->cap = cap;
+    r->start = 0;
+    r->end = rest;
+    return taken;
+}
+
+void stream_reader_give(struct stream_reader *r, void *buf)
+{
+    size_t cap = malloc_usable_size(buf);
+    unsigned small = 0;
+
+    for (unsigned i = 0; i < STREAM_SPARES; i++) {
+        if (!r->spare[i].buf) {
+            small = i;
+            break;
+        }
+        if (r->spare[i].cap < r->spare[small].cap)
+            small = i;
+    }
+    if (r->spare[small].buf && r->spare[small].cap >= cap) {
+        free(buf);
+        return;
+    }
+    free(r->spare[small].buf);
+    r->spare[small].buf = buf;
+    r->spare[small].cap = cap;
 }
 
 const char *stream_reader_error(const struct stream_reader *r)
@@ -61,6 +123,11 @@ const char *stream_reader_error(const struct stream_reader *r)
 uint64_t stream_reader_frame_offset(const struct stream_reader *r)
 {
     return r->frame_off;
+}
+
+size_t stream_reader_pending(const struct stream_reader *r)
+{
+    return r->end - r->start;
 }
 
 size_t stream_reader_mem(const struct stream_reader *r)
@@ -206,42 +273,6 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
 
 /* --- writing. ---------------------------------------------------------- */
 
-int stream_writev_all(int fd, struct iovec *iov, int n)
-{
-    bool wrote = false;
-
-    while (n > 0) {
-        ssize_t w = writev(fd, iov, n < IOV_MAX ? n : IOV_MAX);
-        if (w < 0) {
-            if (errno == EINTR) {
-                /* Once a frame has begun it must be finished, or the
-                 * stream is corrupt; before that, a stop request wins. */
-                if (cli_stop && !wrote)
-                    return -EINTR;
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-                poll(&pfd, 1, -1);
-                continue;
-            }
-            return -errno;
-        }
-        wrote = wrote || w > 0;
-        size_t left = (size_t)w;
-        while (n > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return 0;
-}
-
 int stream_write(int fd, const struct frame_hdr *h, const void *data,
                  size_t len)
 {
@@ -256,5 +287,5 @@ int stream_write(int fd, const struct frame_hdr *h, const void *data,
         {.iov_base = hdr, .iov_len = (size_t)hl},
         {.iov_base = (void *)data, .iov_len = len},
     };
-    return stream_writev_all(fd, iov, len ? 2 : 1);
+    return io_writev_all(fd, iov, len ? 2 : 1);
 }

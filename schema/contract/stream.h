@@ -14,7 +14,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/uio.h>
 
 #include "contract/frame.h"
 
@@ -43,19 +42,28 @@ void stream_reader_free(struct stream_reader *r);
 int stream_read(struct stream_reader *r, struct frame_hdr *h,
                 const uint8_t **data);
 
+/* Takes the buffer that holds the frame last read, whose header and
+ * payload pointers stay valid in it: the caller owns it now, and frees it
+ * or gives it back for reuse.  The reader goes on in a buffer of its own
+ * (a spare, so a steady stream allocates nothing), moving there the bytes
+ * of the next frame that had already arrived.  NULL if out of memory (the
+ * frame is then valid until the next read only). */
+void *stream_reader_take(struct stream_reader *r);
+/* Gives back a buffer from stream_reader_take() (freed, or kept spare). */
+void stream_reader_give(struct stream_reader *r, void *buf);
+
 /* A one-line description of the last failure, naming its byte offset. */
 const char *stream_reader_error(const struct stream_reader *r);
 
 /* The byte offset in the input where the last frame read starts. */
 uint64_t stream_reader_frame_offset(const struct stream_reader *r);
 
+/* Bytes read but not yet returned as frames: the next read may need no
+ * read() at all. */
+size_t stream_reader_pending(const struct stream_reader *r);
+
 /* Bytes of buffer the reader holds now (for tests of its memory bound). */
 size_t stream_reader_mem(const struct stream_reader *r);
-
-/* Writes the iovecs completely, going on after partial writes and EINTR.
- * 0, -EPIPE when the reader has gone, or another -errno.  iov is used as
- * scratch space. */
-int stream_writev_all(int fd, struct iovec *iov, int n);
 
 /* Writes one frame: h (with h->size == len) and its payload, as one map.
  * 0, -EPIPE when the reader has gone, -EINVAL for a header that does not

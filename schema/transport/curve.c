@@ -1,190 +1,119 @@
-/* curve.c -- CURVE keys and the process's CURVE socket settings. */
+/* curve.c -- a socket's CURVE role and its options. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <zmq.h>
 
 #include "transport/curve.h"
 #include "transport/endpoint.h"
+#include "transport/key.h"
 #include "util/log.h"
-#include "transport/net.h"
-#include "transport/watch.h"
-#include "transport/zap.h"
 
-#define MAX_WATCHES 8
-
-static const char z85_chars[] = "0123456789abcdefghijklmnopqrstuvwxyz"
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                ".-:+=^!/*?&<>()[]{}@%$#";
-
-static struct {
-    bool server, client;
-    char server_secret[CURVE_Z85_LEN + 1];
-    char client_secret[CURVE_Z85_LEN + 1], client_public[CURVE_Z85_LEN + 1];
-    /* One server key for every url (url ""), or one per url. */
+struct curve {
+    bool server;
+    char secret[CURVE_Z85_LEN + 1], public_key[CURVE_Z85_LEN + 1];
+    char allow_dir[ENDPOINT_MAX];
+    /* A client's servers: one key for every url (url ""), or one per url. */
     struct {
         char url[ENDPOINT_MAX];
         char key[CURVE_Z85_LEN + 1];
     } servers[CURVE_MAX_SERVER_KEYS];
     unsigned nservers;
-    struct zap *zap;
-    struct watch *watches[MAX_WATCHES];
-    unsigned nwatches;
-} cfg;
+};
 
-static int have_curve(char *err, size_t errlen)
+static struct curve *curve_new(const char *secret_path, bool server,
+                               char *err, size_t errlen)
 {
-    if (zmq_has("curve"))
-        return 0;
-    snprintf(err, errlen,
-             "this libzmq has no CURVE support (it must be "
-             "built with libsodium)");
-    return -ENOTSUP;
+    struct curve *c;
+
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support (it must be "
+                              "built with libsodium)");
+        errno = ENOTSUP;
+        return NULL;
+    }
+    if (!(c = calloc(1, sizeof *c))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->server = server;
+    int rc = key_read_secret(secret_path, c->secret, c->public_key, err,
+                             errlen);
+    if (rc < 0) {
+        free(c);
+        errno = -rc;
+        return NULL;
+    }
+    return c;
 }
 
-int curve_key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
-                   size_t errlen)
+struct curve *curve_server_new(const char *secret_path, const char *allow_dir,
+                               char *err, size_t errlen)
 {
-    char buf[CURVE_Z85_LEN + 64];
-    size_t n = 0, len;
-    ssize_t r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
+    if (strlen(allow_dir) >= ENDPOINT_MAX) {
+        snprintf(err, errlen, "%s: path too long", allow_dir);
+        errno = ENAMETOOLONG;
+        return NULL;
     }
-    /* A key file is tiny; read a little more to tell a long one. */
-    while (n < sizeof buf - 1 &&
-           (r = read(fd, buf + n, sizeof buf - 1 - n)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(e));
-            close(fd);
-            return -e;
-        }
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = 0;
-    len = n;
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-                       buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-        len--;
-    for (size_t i = 0; i < len && i < CURVE_Z85_LEN; i++) {
-        if (!buf[i] || !strchr(z85_chars, buf[i])) {
-            snprintf(err, errlen,
-                     "%s: not a CURVE key: character %zu is not Z85", path,
-                     i + 1);
-            return -EINVAL;
-        }
-    }
-    if (len != CURVE_Z85_LEN) {
-        snprintf(err, errlen,
-                 "%s: not a CURVE key: expected %d Z85 characters, found %s%zu",
-                 path, CURVE_Z85_LEN, n == sizeof buf - 1 ? "over " : "", len);
-        return -EINVAL;
-    }
-    memcpy(key, buf, CURVE_Z85_LEN);
-    key[CURVE_Z85_LEN] = 0;
-    return 0;
+    struct curve *c = curve_new(secret_path, true, err, errlen);
+    if (!c)
+        return NULL;
+    snprintf(c->allow_dir, sizeof c->allow_dir, "%s", allow_dir);
+    log_info("CURVE on: server key %s, clients from %s", c->public_key,
+             allow_dir);
+    return c;
 }
 
-int curve_secret_read(const char *path, char secret[CURVE_Z85_LEN + 1],
-                      char public_key[CURVE_Z85_LEN + 1], char *err,
-                      size_t errlen)
+struct curve *curve_client_new(const char *secret_path,
+                               const char *const *server_keys, unsigned nkeys,
+                               const char *const *urls, unsigned nurls,
+                               char *err, size_t errlen)
 {
-    struct stat st;
-    size_t n = strlen(path);
-    int rc;
-
-    /* The commonest mix-up: the public half where the secret belongs. */
-    if (n >= 4 && strcmp(path + n - 4, ".pub") == 0) {
-        snprintf(err, errlen,
-                 "%s: this is a public key; give the secret .key file", path);
-        return -EINVAL;
-    }
-    if ((rc = curve_key_read(path, secret, err, errlen)) < 0)
-        return rc;
-    if (stat(path, &st) == 0 && (st.st_mode & 077))
-        log_warn("%s: secret key is readable by others (mode %03o); "
-                 "chmod 600 it",
-                 path, (unsigned)(st.st_mode & 0777));
-    if (zmq_curve_public(public_key, secret) < 0) {
-        snprintf(err, errlen, "%s: cannot derive the public key: %s", path,
-                 zmq_strerror(errno));
-        return -EINVAL;
-    }
-    return 0;
-}
-
-int curve_server_setup(const char *secret_path, const char *allow_dir,
-                       char *err, size_t errlen)
-{
-    char pub[CURVE_Z85_LEN + 1];
-    int rc;
-
-    if (cfg.server) {
-        snprintf(err, errlen, "CURVE server set up twice");
-        return -EALREADY;
-    }
-    if ((rc = have_curve(err, errlen)) < 0 ||
-        (rc = curve_secret_read(secret_path, cfg.server_secret, pub, err,
-                                errlen)) < 0)
-        return rc;
-    if (!net_ctx()) {
-        snprintf(err, errlen, "zmq context: %s", zmq_strerror(errno));
-        return -errno;
-    }
-    if (!(cfg.zap = zap_new(net_ctx(), allow_dir, err, errlen)))
-        return -EINVAL;
-    cfg.server = true;
-    log_info("CURVE on: server key %s, clients from %s", pub, allow_dir);
-    return 0;
-}
-
-int curve_client_setup(const char *secret_path, const char *const *server_keys,
-                       unsigned nkeys, const char *const *urls, unsigned nurls,
-                       char *err, size_t errlen)
-{
-    int rc;
+    struct curve *c;
 
     if (nkeys == 0 || nurls == 0 || (nkeys != 1 && nkeys != nurls) ||
         nkeys > CURVE_MAX_SERVER_KEYS) {
         snprintf(err, errlen,
                  "give one server key for all %u inputs, or one per input",
                  nurls);
-        return -EINVAL;
+        errno = EINVAL;
+        return NULL;
     }
-    if ((rc = have_curve(err, errlen)) < 0 ||
-        (rc = curve_secret_read(secret_path, cfg.client_secret,
-                                cfg.client_public, err, errlen)) < 0)
-        return rc;
+    if (!(c = curve_new(secret_path, false, err, errlen)))
+        return NULL;
     for (unsigned i = 0; i < nkeys; i++) {
-        if ((rc = curve_key_read(server_keys[i], cfg.servers[i].key, err,
-                                 errlen)) < 0)
-            return rc;
-        snprintf(cfg.servers[i].url, sizeof cfg.servers[i].url, "%s",
+        int rc = key_read(server_keys[i], c->servers[i].key, err, errlen);
+        if (rc < 0) {
+            free(c);
+            errno = -rc;
+            return NULL;
+        }
+        snprintf(c->servers[i].url, sizeof c->servers[i].url, "%s",
                  nkeys == 1 ? "" : urls[i]);
     }
-    cfg.nservers = nkeys;
-    cfg.client = true;
-    return 0;
+    c->nservers = nkeys;
+    return c;
+}
+
+void curve_free(struct curve *c)
+{
+    free(c);
+}
+
+const char *curve_allow_dir(const struct curve *c)
+{
+    return c && c->server ? c->allow_dir : NULL;
 }
 
 /* The server key of url: its own, or the one for every url. */
-static const char *server_key_of(const char *url)
+static const char *server_key_of(const struct curve *c, const char *url)
 {
-    for (unsigned i = 0; i < cfg.nservers; i++)
-        if (!cfg.servers[i].url[0] || strcmp(cfg.servers[i].url, url) == 0)
-            return cfg.servers[i].key;
+    for (unsigned i = 0; i < c->nservers; i++)
+        if (!c->servers[i].url[0] || strcmp(c->servers[i].url, url) == 0)
+            return c->servers[i].key;
     return NULL;
 }
 
@@ -193,91 +122,55 @@ static int setopt_str(void *s, int opt, const char *v)
     return zmq_setsockopt(s, opt, v, strlen(v));
 }
 
-static struct watch *watch_of(void *sock)
+int curve_apply_connect(const struct curve *c, void *sock, const char *url,
+                        char *err, size_t errlen)
 {
-    for (unsigned i = 0; i < cfg.nwatches; i++)
-        if (watch_socket(cfg.watches[i]) == sock)
-            return cfg.watches[i];
-    return NULL;
-}
-
-void curve_revive(void *sock)
-{
-    struct watch *w = watch_of(sock);
-    char url[ENDPOINT_MAX], err[256];
-
-    while (w && watch_take_lost(w, url, sizeof url)) {
-        log_info("%s: connecting again after the failed handshake", url);
-        zmq_disconnect(sock, url); /* libzmq may have dropped it already */
-        if (curve_prepare_connect(sock, url, err, sizeof err) < 0)
-            log_warn("%s", err);
-        else if (zmq_connect(sock, url) < 0)
-            log_warn("connect %s: %s", url, zmq_strerror(errno));
-    }
-}
-
-int curve_prepare_connect(void *sock, const char *url, char *err, size_t errlen)
-{
-    struct watch *w = watch_of(sock);
-    if (w)
-        watch_add_url(w, url);
-    if (!cfg.client)
+    if (!c || c->server)
         return 0;
-    const char *key = server_key_of(url);
+    const char *key = server_key_of(c, url);
     if (!key) {
         snprintf(err, errlen, "connect %s: no CURVE server key for it", url);
-        return -1;
+        return -EINVAL;
     }
     /* libzmq copies the options at connect time, so each connection of
      * one socket can have its own server key. */
     if (setopt_str(sock, ZMQ_CURVE_SERVERKEY, key) < 0) {
-        snprintf(err, errlen, "connect %s: CURVE: %s", url,
-                 zmq_strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "connect %s: CURVE: %s", url, zmq_strerror(e));
+        return -e;
     }
     return 0;
 }
 
-int curve_prepare_socket(void *sock, const char *url, bool bind, char *err,
-                         size_t errlen)
+int curve_apply(const struct curve *c, void *sock, const char *url, bool bind,
+                char *err, size_t errlen)
 {
-    bool curve = bind ? cfg.server : cfg.client;
     int one = 1;
 
-    if (bind && cfg.server) {
+    if (!c)
+        return 0;
+    if (c->server != bind) {
+        snprintf(err, errlen, "%s %s: CURVE %s keys on a %s socket",
+                 bind ? "bind" : "connect", url,
+                 c->server ? "server" : "client", bind ? "bound" : "connected");
+        return -EINVAL;
+    }
+    if (bind) {
         if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
-            setopt_str(sock, ZMQ_CURVE_SECRETKEY, cfg.server_secret) < 0 ||
-            setopt_str(sock, ZMQ_ZAP_DOMAIN, "vidpipe") < 0) {
-            snprintf(err, errlen, "bind %s: CURVE: %s", url,
-                     zmq_strerror(errno));
-            return -1;
-        }
-    } else if (!bind && cfg.client) {
-        if (setopt_str(sock, ZMQ_CURVE_PUBLICKEY, cfg.client_public) < 0 ||
-            setopt_str(sock, ZMQ_CURVE_SECRETKEY, cfg.client_secret) < 0) {
-            snprintf(err, errlen, "connect %s: CURVE: %s", url,
-                     zmq_strerror(errno));
-            return -1;
-        }
-        if (curve_prepare_connect(sock, url, err, errlen) < 0)
-            return -1;
+            setopt_str(sock, ZMQ_CURVE_SECRETKEY, c->secret) < 0 ||
+            setopt_str(sock, ZMQ_ZAP_DOMAIN, "vidpipe") < 0)
+            goto fail;
+        return 0;
     }
-    if (cfg.nwatches < MAX_WATCHES) {
-        struct watch *w = watch_new(net_ctx(), sock, bind, curve);
-        if (w)
-            cfg.watches[cfg.nwatches++] = w;
-        if (w && !bind)
-            watch_add_url(w, url);
-    }
-    return 0;
-}
-
-void curve_bound(const char *url)
-{
-    if (!cfg.server && !curve_url_is_local(url))
-        log_warn("%s: no CURVE: anyone who can connect can watch this "
-                 "stream (see --curve-secret)",
-                 url);
+    if (setopt_str(sock, ZMQ_CURVE_PUBLICKEY, c->public_key) < 0 ||
+        setopt_str(sock, ZMQ_CURVE_SECRETKEY, c->secret) < 0)
+        goto fail;
+    return curve_apply_connect(c, sock, url, err, errlen);
+fail:;
+    int e = errno;
+    snprintf(err, errlen, "%s %s: CURVE: %s", bind ? "bind" : "connect", url,
+             zmq_strerror(e));
+    return -e;
 }
 
 bool curve_url_is_local(const char *url)
@@ -312,13 +205,4 @@ bool curve_url_is_local(const char *url)
         return memcmp(a, (unsigned char[16]){[15] = 1}, 16) == 0;
     }
     return false;
-}
-
-void curve_fini(void)
-{
-    for (unsigned i = 0; i < cfg.nwatches; i++)
-        watch_free(cfg.watches[i]);
-    cfg.nwatches = 0;
-    zap_free(cfg.zap);
-    cfg.zap = NULL;
 }

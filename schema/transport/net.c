@@ -1,31 +1,75 @@
-/* net.c -- ZeroMQ context and shared socket options. */
+/* net.c -- vidpipe's ZeroMQ sockets and the context they share. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <zmq.h>
 
 #include "transport/curve.h"
+#include "transport/endpoint.h"
 #include "transport/net.h"
+#include "transport/watch.h"
+#include "transport/zap.h"
+#include "util/log.h"
 
-static void *ctx;
+/* The context, its sockets and its ZAP handler, under mu. */
+static struct {
+    pthread_mutex_t mu;
+    void *ctx;
+    unsigned socks;
+    struct zap *zap;
+    char zap_dir[4096];
+} net = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-void *net_ctx(void)
+/* A reference to the context (made if there is none), and the ZAP
+ * handler for allow_dir if it is not NULL.  0 or -errno with err. */
+static int ctx_get(const char *allow_dir, void **ctx, char *err,
+                   size_t errlen)
 {
-    if (!ctx) {
-        ctx = zmq_ctx_new();
-        if (ctx)
-            zmq_ctx_set(ctx, ZMQ_BLOCKY, 0);
+    int rc = 0;
+
+    pthread_mutex_lock(&net.mu);
+    if (!net.ctx && (net.ctx = zmq_ctx_new()))
+        zmq_ctx_set(net.ctx, ZMQ_BLOCKY, 0);
+    if (!net.ctx) {
+        rc = -errno;
+        snprintf(err, errlen, "zmq context: %s", zmq_strerror(errno));
+    } else if (allow_dir && net.zap && strcmp(net.zap_dir, allow_dir) != 0) {
+        rc = -EINVAL;
+        snprintf(err, errlen,
+                 "--curve-allow %s: this process already lets in the keys "
+                 "of %s (one allow directory a process)",
+                 allow_dir, net.zap_dir);
+    } else if (allow_dir && !net.zap) {
+        if (!(net.zap = zap_new(net.ctx, allow_dir, err, errlen)))
+            rc = -EINVAL;
+        else
+            snprintf(net.zap_dir, sizeof net.zap_dir, "%s", allow_dir);
     }
-    return ctx;
+    if (rc == 0) {
+        net.socks++;
+        *ctx = net.ctx;
+    } else if (net.socks == 0) {
+        zmq_ctx_term(net.ctx);
+        net.ctx = NULL;
+    }
+    pthread_mutex_unlock(&net.mu);
+    return rc;
 }
 
-void net_term(void)
+/* Drops a reference: the last one terminates the context (every socket
+ * is closed by then) and joins the ZAP handler. */
+static void ctx_put(void)
 {
-    if (ctx) {
-        zmq_ctx_term(ctx);
-        ctx = NULL;
+    pthread_mutex_lock(&net.mu);
+    if (--net.socks == 0) {
+        zmq_ctx_term(net.ctx);
+        net.ctx = NULL;
+        zap_free(net.zap);
+        net.zap = NULL;
     }
-    curve_fini();
+    pthread_mutex_unlock(&net.mu);
 }
 
 static int setopt(void *s, int opt, int v)
@@ -33,26 +77,8 @@ static int setopt(void *s, int opt, int v)
     return zmq_setsockopt(s, opt, &v, sizeof v);
 }
 
-int net_connect(void *sock, const char *url, char *err, size_t errlen)
+static void set_options(void *s, int type)
 {
-    if (curve_prepare_connect(sock, url, err, errlen) < 0)
-        return -1;
-    if (zmq_connect(sock, url) < 0) {
-        snprintf(err, errlen, "connect %s: %s", url, zmq_strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-void *net_socket(int type, const char *url, bool bind, char *err,
-                 size_t errlen)
-{
-    void *s;
-
-    if (!net_ctx() || !(s = zmq_socket(ctx, type))) {
-        snprintf(err, errlen, "zmq socket: %s", zmq_strerror(errno));
-        return NULL;
-    }
     setopt(s, ZMQ_LINGER, 0);
     /* A SUB sends only subscriptions, and libzmq drops those that find
      * its send queue full (also when it resends them all on reconnect):
@@ -89,17 +115,83 @@ void *net_socket(int type, const char *url, bool bind, char *err,
      * NET_SNDBUF. */
     if (type == ZMQ_XPUB)
         setopt(s, ZMQ_SNDBUF, NET_SNDBUF);
-    if (curve_prepare_socket(s, url, bind, err, errlen) < 0) {
-        zmq_close(s);
-        return NULL;
+}
+
+int net_open(struct netsock *ns, int type, const char *url, bool bind,
+             const struct curve *c, char *err, size_t errlen)
+{
+    void *ctx;
+    int rc;
+
+    memset(ns, 0, sizeof *ns);
+    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, err, errlen)))
+        return rc;
+    if (!(ns->sock = zmq_socket(ctx, type))) {
+        rc = -errno;
+        snprintf(err, errlen, "zmq socket: %s", zmq_strerror(errno));
+        ctx_put();
+        return rc;
     }
-    if (bind ? zmq_bind(s, url) < 0 : zmq_connect(s, url) < 0) {
+    ns->curve = c;
+    set_options(ns->sock, type);
+    if ((rc = curve_apply(c, ns->sock, url, bind, err, errlen)) < 0)
+        goto fail;
+    /* Before bind or connect, so no handshake is missed. */
+    ns->watch = watch_new(ctx, ns->sock, bind, c != NULL);
+    if (ns->watch && !bind)
+        watch_add_url(ns->watch, url);
+    if (bind ? zmq_bind(ns->sock, url) < 0 : zmq_connect(ns->sock, url) < 0) {
+        rc = -errno;
         snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", url,
                  zmq_strerror(errno));
-        zmq_close(s);
-        return NULL;
+        goto fail;
     }
-    if (bind)
-        curve_bound(url);
-    return s;
+    if (bind && !c && !curve_url_is_local(url))
+        log_warn("%s: no CURVE: anyone who can connect can watch this "
+                 "stream (see --curve-secret)",
+                 url);
+    return 0;
+fail:
+    net_close(ns);
+    return rc;
+}
+
+int net_connect(struct netsock *ns, const char *url, char *err, size_t errlen)
+{
+    int rc = curve_apply_connect(ns->curve, ns->sock, url, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (ns->watch)
+        watch_add_url(ns->watch, url);
+    if (zmq_connect(ns->sock, url) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "connect %s: %s", url, zmq_strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
+void net_revive(struct netsock *ns)
+{
+    char url[ENDPOINT_MAX], err[256];
+
+    while (ns->watch && watch_take_lost(ns->watch, url, sizeof url)) {
+        log_info("%s: connecting again after the failed handshake", url);
+        zmq_disconnect(ns->sock, url); /* libzmq may have dropped it */
+        if (curve_apply_connect(ns->curve, ns->sock, url, err, sizeof err) < 0)
+            log_warn("%s", err);
+        else if (zmq_connect(ns->sock, url) < 0)
+            log_warn("connect %s: %s", url, zmq_strerror(errno));
+    }
+}
+
+void net_close(struct netsock *ns)
+{
+    if (!ns->sock)
+        return;
+    zmq_close(ns->sock);
+    /* The watcher's thread ends with the socket's monitor. */
+    watch_free(ns->watch);
+    memset(ns, 0, sizeof *ns);
+    ctx_put();
 }

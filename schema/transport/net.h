@@ -1,10 +1,21 @@
-/* net.h -- the process's ZeroMQ context and the socket options every
- * vidpipe socket shares (small queues, fast reconnect, heartbeats). */
+/* net.h -- vidpipe's ZeroMQ sockets: the shared context, the options
+ * every socket has (small queues, fast reconnect, heartbeats), its CURVE
+ * role, and the watcher that logs failed handshakes and revives the
+ * endpoints libzmq gives up on (watch.h).
+ *
+ * The context is made with the first socket and terminated with the last
+ * one, so a process that closes everything leaves no ZeroMQ thread
+ * behind.  CURVE servers share the context's one ZAP handler (zap.h).
+ */
 #ifndef VIDPIPE_NET_H
 #define VIDPIPE_NET_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct curve;
+struct watch;
 
 /* Queue bounds: latest frame wins, so queues hold a frame or two. */
 #define NET_HWM 2
@@ -35,16 +46,27 @@
 #define NET_SUB_MSG_MAX 4096
 #define NET_FRAME_MSG_MAX ((int64_t)65536 * 16384)
 
-/* The process-wide context, created on first use; NULL on failure. */
-void *net_ctx(void);
-/* Closes the context (after every socket is closed). */
-void net_term(void);
+/* One socket and what goes with it.  Used from one thread at a time. */
+struct netsock {
+    void *sock; /* the libzmq socket */
+    const struct curve *curve; /* borrowed; NULL: plain */
+    struct watch *watch;
+};
 
-/* A socket of type (ZMQ_XPUB, ZMQ_SUB) with the shared options set; bound
- * (bind) or connected to url.  NULL with a one-line reason in err. */
-void *net_socket(int type, const char *url, bool bind, char *err,
-                 size_t errlen);
-/* Connects an existing socket to one more url; 0 or -1 with err. */
-int net_connect(void *sock, const char *url, char *err, size_t errlen);
+/* Makes a socket of type (ZMQ_XPUB or ZMQ_SUB) with the shared options
+ * and c's CURVE role (borrowed, must outlive ns), and binds (bind) or
+ * connects it to url.  A plain bind other hosts can reach gets a one-line
+ * warning.  0 or -errno with a one-line reason in err. */
+int net_open(struct netsock *ns, int type, const char *url, bool bind,
+             const struct curve *c, char *err, size_t errlen);
+/* Connects ns to one more url.  0 or -errno with err. */
+int net_connect(struct netsock *ns, const char *url, char *err,
+                size_t errlen);
+/* Connects again the endpoints libzmq abandoned after a failed handshake
+ * (see watch.h).  Call from ns's thread, often. */
+void net_revive(struct netsock *ns);
+/* Closes the socket (and the context with the last one); accepts a
+ * netsock that never opened. */
+void net_close(struct netsock *ns);
 
 #endif

@@ -298,7 +298,8 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
                                ZMQ_EVENT_CONNECTED |
                                ZMQ_EVENT_CONNECT_DELAYED |
                                ZMQ_EVENT_CONNECT_RETRIED |
-                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED) < 0)
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED |
+                               ZMQ_EVENT_MONITOR_STOPPED) < 0)
         goto fail;
     /* Connected here, before sock binds or connects: no event is lost. */
     if (!(w->mon = zmq_socket(ctx, ZMQ_PAIR)) ||

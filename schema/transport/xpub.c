@@ -1,4 +1,4 @@
-/* pub.c -- XPUB publisher with subscription tracking. */
+/* xpub.c -- XPUB publisher with subscription tracking. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,53 +7,58 @@
 #include "transport/net.h"
 #include "transport/xpub.h"
 
-#define PUB_MAX_SUBS 64
+#define XPUB_MAX_SUBS 64
+#define XPUB_PREFIX_MAX 128 /* longer subscriptions mean nothing here */
 
-struct pub {
-    void *sock;
+struct xpub {
+    struct netsock ns;
     unsigned nsubs;
     struct {
         size_t len;
-        char s[TOPIC_MAX];
-    } subs[PUB_MAX_SUBS];
+        char s[XPUB_PREFIX_MAX];
+    } subs[XPUB_MAX_SUBS];
 };
 
-struct pub *pub_new(const char *url, char *err, size_t errlen)
+struct xpub *xpub_new(const char *url, const struct curve *c, char *err,
+                      size_t errlen)
 {
-    struct pub *p = calloc(1, sizeof *p);
+    struct xpub *p = calloc(1, sizeof *p);
+    int rc;
+
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (!(p->sock = net_socket(ZMQ_XPUB, url, true, err, errlen))) {
+    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, err, errlen)) < 0) {
         free(p);
+        errno = -rc;
         return NULL;
     }
     return p;
 }
 
-void pub_free(struct pub *p)
+void xpub_free(struct xpub *p)
 {
     if (!p)
         return;
-    zmq_close(p->sock);
+    net_close(&p->ns);
     free(p);
 }
 
-void *pub_socket(struct pub *p)
+void *xpub_socket(struct xpub *p)
 {
-    return p->sock;
+    return p->ns.sock;
 }
 
 /* XPUB (not verbose) reports the first subscribe and the last unsubscribe
  * of each prefix, so this set mirrors what somebody wants. */
-static void track(struct pub *p, const char *s, size_t len, int on)
+static void track(struct xpub *p, const char *s, size_t len, bool on)
 {
     unsigned i;
     for (i = 0; i < p->nsubs; i++)
         if (p->subs[i].len == len && memcmp(p->subs[i].s, s, len) == 0)
             break;
-    if (on && i == p->nsubs && i < PUB_MAX_SUBS) {
+    if (on && i == p->nsubs && i < XPUB_MAX_SUBS) {
         memcpy(p->subs[i].s, s, len);
         p->subs[i].len = len;
         p->nsubs++;
@@ -62,19 +67,21 @@ static void track(struct pub *p, const char *s, size_t len, int on)
     }
 }
 
-int pub_poll_subs(struct pub *p,
-                  void (*fn)(void *arg, const char *prefix, size_t len, int on),
-                  void *arg)
+int xpub_poll_subs(struct xpub *p,
+                   void (*fn)(void *arg, const char *prefix, size_t len,
+                              bool on),
+                   void *arg)
 {
-    char buf[TOPIC_MAX + 2];
+    char buf[XPUB_PREFIX_MAX + 2];
     int n = 0;
 
     for (;;) {
-        int len = zmq_recv(p->sock, buf, sizeof buf, ZMQ_DONTWAIT);
+        int len = zmq_recv(p->ns.sock, buf, sizeof buf, ZMQ_DONTWAIT);
         if (len < 0)
             break;
-        /* Only 0x00/0x01 + a prefix that fits a topic mean anything. */
-        if (len < 1 || len > TOPIC_MAX + 1 || (buf[0] != 0 && buf[0] != 1))
+        /* Only 0x00/0x01 + a prefix that fits mean anything. */
+        if (len < 1 || len > XPUB_PREFIX_MAX + 1 ||
+            (buf[0] != 0 && buf[0] != 1))
             continue;
         track(p, buf + 1, (size_t)len - 1, buf[0]);
         if (fn)
@@ -84,51 +91,56 @@ int pub_poll_subs(struct pub *p,
     return n;
 }
 
-bool pub_wants(const struct pub *p, enum variant v, const char *stream)
+bool xpub_wants(const struct xpub *p, const char *topic, size_t tlen)
 {
-    char t[TOPIC_MAX + 1];
-    size_t tl = topic_make(t, sizeof t, v, stream);
     for (unsigned i = 0; i < p->nsubs; i++)
-        if (topic_matches(p->subs[i].s, p->subs[i].len, t, tl))
+        if (p->subs[i].len <= tlen &&
+            memcmp(p->subs[i].s, topic, p->subs[i].len) == 0)
             return true;
     return false;
 }
 
-int pub_set_backpressure(struct pub *p, int timeout_ms)
+bool xpub_wants_any(const struct xpub *p, const char *prefix, size_t len)
+{
+    for (unsigned i = 0; i < p->nsubs; i++) {
+        size_t n = p->subs[i].len < len ? p->subs[i].len : len;
+        if (memcmp(p->subs[i].s, prefix, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+int xpub_set_backpressure(struct xpub *p, int timeout_ms)
 {
     int on = 1;
-    if (zmq_setsockopt(p->sock, ZMQ_XPUB_NODROP, &on, sizeof on) < 0 ||
-        zmq_setsockopt(p->sock, ZMQ_SNDTIMEO, &timeout_ms,
+    if (zmq_setsockopt(p->ns.sock, ZMQ_XPUB_NODROP, &on, sizeof on) < 0 ||
+        zmq_setsockopt(p->ns.sock, ZMQ_SNDTIMEO, &timeout_ms,
                        sizeof timeout_ms) < 0)
         return -errno;
     return 0;
 }
 
-int pub_send(struct pub *p, enum variant v, const struct frame_hdr *h,
-             zmq_msg_t *payload)
+int xpub_send(struct xpub *p, const void *topic, size_t tlen, const void *hdr,
+              size_t hlen, zmq_msg_t *payload)
 {
-    char t[TOPIC_MAX + 1], hdr[FRAME_HDR_MAX];
-    size_t tl = topic_make(t, sizeof t, v, h->stream);
-    int hl = frame_encode(h, false, hdr, sizeof hdr), rc = 0;
+    int rc = 0;
 
-    if (hl < 0)
-        rc = hl;
-    else if (zmq_send(p->sock, t, tl, ZMQ_SNDMORE) < 0 ||
-             zmq_send(p->sock, hdr, (size_t)hl, payload ? ZMQ_SNDMORE : 0) < 0)
+    if (zmq_send(p->ns.sock, topic, tlen, ZMQ_SNDMORE) < 0 ||
+        zmq_send(p->ns.sock, hdr, hlen, payload ? ZMQ_SNDMORE : 0) < 0)
         rc = -errno;
-    else if (payload && zmq_msg_send(payload, p->sock, 0) < 0)
+    else if (payload && zmq_msg_send(payload, p->ns.sock, 0) < 0)
         rc = -errno;
     if (payload)
         zmq_msg_close(payload);
     return rc;
 }
 
-int pub_forward(struct pub *p, zmq_msg_t *parts, unsigned n)
+int xpub_forward(struct xpub *p, zmq_msg_t *parts, unsigned n)
 {
     int rc = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (rc == 0 &&
-            zmq_msg_send(&parts[i], p->sock, i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+        if (rc == 0 && zmq_msg_send(&parts[i], p->ns.sock,
+                                    i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
             rc = -errno;
         zmq_msg_close(&parts[i]);
     }

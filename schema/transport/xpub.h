@@ -1,52 +1,52 @@
-/* pub.h -- the publishing end of a vidpipe endpoint.
+/* xpub.h -- the publishing socket: XPUB with its subscriptions tracked.
  *
- * Over ZeroMQ a publisher is an XPUB socket: it never blocks (a slow
- * subscriber loses frames at its queue bound) and it reads the
- * subscriptions, so a program asks pub_wants() before it produces a
- * variant (a raw copy, a JPEG) and produces it only for somebody.
+ * A publisher never blocks on a slow subscriber (it loses messages at its
+ * queue bound), and it reads the subscriptions, so its owner can ask
+ * xpub_wants() before it produces a variant and produce it only for
+ * somebody.  Messages are byte parts: what they mean is the API's.
  */
-#ifndef VIDPIPE_PUB_H
-#define VIDPIPE_PUB_H
+#ifndef VIDPIPE_XPUB_H
+#define VIDPIPE_XPUB_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include <zmq.h>
 
-#include "contract/frame.h"
-#include "contract/topic.h"
+struct curve;
+struct xpub;
 
-struct pub;
-
-/* Binds url (tcp:// or ipc://).  NULL with a one-line reason in err. */
-struct pub *pub_new(const char *url, char *err, size_t errlen);
-void pub_free(struct pub *p);
-void *pub_socket(struct pub *p);
+/* Binds url (tcp:// or ipc://) with CURVE role c (borrowed; NULL: plain).
+ * NULL with errno and a one-line reason in err. */
+struct xpub *xpub_new(const char *url, const struct curve *c, char *err,
+                      size_t errlen);
+void xpub_free(struct xpub *p);
+void *xpub_socket(struct xpub *p);
 
 /* Reads pending subscription changes without blocking.  Calls fn for each
  * (on: 1 subscribe, 0 unsubscribe) if fn is non-NULL, so a relay can pass
  * them upstream.  Returns how many were read. */
-int pub_poll_subs(struct pub *p,
-                  void (*fn)(void *arg, const char *prefix, size_t len, int on),
-                  void *arg);
+int xpub_poll_subs(struct xpub *p,
+                   void (*fn)(void *arg, const char *prefix, size_t len,
+                              bool on),
+                   void *arg);
 
-/* True while a subscriber wants variant v of stream. */
-bool pub_wants(const struct pub *p, enum variant v, const char *stream);
+/* True while some subscription is a prefix of topic (tlen bytes). */
+bool xpub_wants(const struct xpub *p, const char *topic, size_t tlen);
+/* True while anybody subscribes to anything starting with prefix. */
+bool xpub_wants_any(const struct xpub *p, const char *prefix, size_t len);
 
-/* Unpaced publishing (capture --fps 0): from now on pub_send() waits up
- * to timeout_ms for room in a subscriber's full queue instead of dropping
- * the frame there, so frames are made only as fast as the slowest
- * subscriber takes them, not made and thrown away.  0 or -errno. */
-int pub_set_backpressure(struct pub *p, int timeout_ms);
+/* From now on a send waits up to timeout_ms for room in a subscriber's
+ * full queue instead of dropping the message there.  0 or -errno. */
+int xpub_set_backpressure(struct xpub *p, int timeout_ms);
 
-/* Publishes [topic, header, payload].  payload is moved (closed here,
- * whatever the outcome); pass NULL for a header-only (shm) message.
- * 0 or -errno. */
-int pub_send(struct pub *p, enum variant v, const struct frame_hdr *h,
-             zmq_msg_t *payload);
+/* Sends [topic, hdr] or [topic, hdr, payload].  payload is moved (closed
+ * here, whatever the outcome).  0, -EAGAIN (no room within the
+ * backpressure timeout), or -errno. */
+int xpub_send(struct xpub *p, const void *topic, size_t tlen, const void *hdr,
+              size_t hlen, zmq_msg_t *payload);
 
-/* Republishes received parts as they are (moved): the relay's zero-copy
- * forward.  0 or -errno. */
-int pub_forward(struct pub *p, zmq_msg_t *parts, unsigned n);
+/* Sends received parts as they are (moved, closed here).  0 or -errno. */
+int xpub_forward(struct xpub *p, zmq_msg_t *parts, unsigned n);
 
 #endif

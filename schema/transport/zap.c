@@ -11,7 +11,7 @@
 
 #include <zmq.h>
 
-#include "transport/curve.h"
+#include "transport/key.h"
 #include "util/log.h"
 #include "transport/zap.h"
 
@@ -73,7 +73,7 @@ static int load(struct zap *z, bool strict, char *err, size_t errlen)
         if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name) >=
             sizeof path)
             continue;
-        if (curve_key_read(path, z85, why, sizeof why) < 0) {
+        if (key_read(path, z85, why, sizeof why) < 0) {
             if (strict) {
                 snprintf(err, errlen, "%s", why);
                 goto fail;

@@ -9,6 +9,10 @@
 #define POOL_MAX 32
 
 struct pool {
+    /* One for the owner and one for each buffer out: whoever drops the
+     * last frees the pool, so an owner can let go of a pool whose
+     * buffers are still in ZeroMQ's hands. */
+    _Atomic unsigned refs;
     unsigned n;
     size_t size;
     uint8_t *mem;
@@ -32,6 +36,7 @@ struct pool *pool_new(unsigned n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    atomic_init(&p->refs, 1);
     p->n = n;
     p->size = size;
     for (unsigned i = 0; i < n; i++)
@@ -39,12 +44,18 @@ struct pool *pool_new(unsigned n, size_t size)
     return p;
 }
 
+static void unref(struct pool *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1) {
+        free(p->mem);
+        free(p);
+    }
+}
+
 void pool_free(struct pool *p)
 {
-    if (!p)
-        return;
-    free(p->mem);
-    free(p);
+    if (p)
+        unref(p);
 }
 
 size_t pool_size(const struct pool *p)
@@ -56,8 +67,10 @@ uint8_t *pool_get(struct pool *p)
 {
     for (unsigned i = 0; i < p->n; i++) {
         bool expect = false;
-        if (atomic_compare_exchange_strong(&p->busy[i], &expect, true))
+        if (atomic_compare_exchange_strong(&p->busy[i], &expect, true)) {
+            atomic_fetch_add(&p->refs, 1);
             return p->mem + (size_t)i * p->size;
+        }
     }
     return NULL;
 }
@@ -67,4 +80,5 @@ void pool_zmq_free(void *buf, void *pool)
     struct pool *p = pool;
     size_t i = (size_t)((uint8_t *)buf - p->mem) / p->size;
     atomic_store(&p->busy[i], false);
+    unref(p);
 }

@@ -15,8 +15,8 @@ struct pool;
 
 /* n buffers of size bytes each; NULL with errno on failure. */
 struct pool *pool_new(unsigned n, size_t size);
-/* Frees the pool once every buffer is back (call after zmq_ctx_term, or
- * when nothing is in flight); accepts NULL. */
+/* Lets go of the pool: it is freed once every buffer is back (any
+ * thread may hand the last one back).  Accepts NULL. */
 void pool_free(struct pool *p);
 size_t pool_size(const struct pool *p);
 /* A free buffer, or NULL if all are in flight. */

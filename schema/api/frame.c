@@ -1,0 +1,287 @@
+/* frame.c -- received frames: their pixels, payload, intactness and
+ * accounting. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "codec/jpeg.h"
+#include "contract/ring.h"
+#include "contract/stream.h"
+#include "util/log.h"
+
+struct vp_frame *frame_get(struct vp_sub *s)
+{
+    struct vp_frame *f;
+
+    pthread_mutex_lock(&s->mu);
+    if ((f = s->free))
+        s->free = f->next;
+    pthread_mutex_unlock(&s->mu);
+    if (!f && !(f = calloc(1, sizeof *f)))
+        return NULL;
+    f->sub = s;
+    f->next = NULL;
+    f->offset = -1;
+    return f;
+}
+
+void frame_clear(struct vp_frame *f)
+{
+    for (unsigned i = 0; i < f->nparts; i++)
+        zmq_msg_close(&f->parts[i]);
+    f->nparts = 0;
+    if (f->stream_buf) {
+        pthread_mutex_lock(&f->sub->mu);
+        stream_reader_give(f->sub->in, f->stream_buf);
+        pthread_mutex_unlock(&f->sub->mu);
+        f->stream_buf = NULL;
+    }
+    ring_map_put(f->map);
+    f->map = NULL;
+    f->px = NULL;
+    f->looked = f->torn = f->dec_ok = false;
+    f->shown_ns = 0;
+    f->offset = -1;
+    memset(&f->msg, 0, sizeof f->msg);
+}
+
+void frame_move(struct vp_frame *dst, struct vp_frame *src)
+{
+    frame_clear(dst);
+    dst->msg = src->msg;
+    dst->nparts = src->nparts;
+    for (unsigned i = 0; i < src->nparts; i++) {
+        zmq_msg_init(&dst->parts[i]);
+        zmq_msg_move(&dst->parts[i], &src->parts[i]);
+        zmq_msg_close(&src->parts[i]);
+    }
+    /* A small message keeps its bytes inside zmq_msg_t: point anew. */
+    if (dst->msg.data && dst->nparts == MESSAGE_MAX_PARTS)
+        dst->msg.data = zmq_msg_data(&dst->parts[MESSAGE_MAX_PARTS - 1]);
+    dst->stream_buf = src->stream_buf;
+    dst->offset = src->offset;
+    dst->map = src->map;
+    src->stream_buf = NULL;
+    src->map = NULL;
+    src->nparts = 0;
+    frame_clear(src);
+}
+
+void frame_ready(struct vp_frame *f, enum vp_path path)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    int64_t age = clock_real_ns() - h->t_real_ns;
+
+    f->info = (struct vp_frame_info){
+        .stream = h->stream,
+        .seq = h->seq,
+        .t_real_ns = h->t_real_ns,
+        .t_mono_ns = h->t_mono_ns,
+        .width = h->width,
+        .height = h->height,
+        .fmt = (enum vp_pixfmt)h->fmt,
+        .codec = (enum vp_codec)h->enc,
+        .path = path,
+        .size = path == VP_PATH_SHM ? 0 : h->size,
+        .latency_us = age > 0 ? age / 1000 : 0,
+    };
+}
+
+const struct vp_frame_info *vp_frame_info(const vp_frame *f)
+{
+    return &f->info;
+}
+
+/* The pixels of a shm frame, mapping its ring now if the subscriber
+ * delivered the descriptor unchecked (VP_SHM_ONLY). */
+static int shm_pixels(vp_frame *f)
+{
+    if (!f->map) {
+        int rc = sub_hold_ring(f->sub, f);
+        if (rc == -ENOENT)
+            return vp_fail(rc, "shm %s: the ring is not on this host",
+                           f->msg.hdr.shm.name);
+        if (rc < 0)
+            return vp_fail(rc, "shm %s: the descriptor does not fit the ring",
+                           f->msg.hdr.shm.name);
+    }
+    if (!f->px && !(f->px = ring_map_read_begin(f->map, &f->msg.hdr))) {
+        f->torn = true;
+        pthread_mutex_lock(&f->sub->mu);
+        f->sub->st.torn++;
+        pthread_mutex_unlock(&f->sub->mu);
+        return vp_fail(-ESTALE, "frame %" PRIu64 ": overwritten already",
+                       f->msg.hdr.seq);
+    }
+    return 0;
+}
+
+/* A JPEG payload decoded into the frame's own buffer, once. */
+static int decode(vp_frame *f)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    size_t need = (size_t)h->width * pixfmt_bpp(h->fmt) * h->height;
+
+    if (f->dec_ok)
+        return 0;
+    if (need > f->dec_cap) {
+        free(f->dec);
+        f->dec_cap = 0;
+        if (!(f->dec = malloc(need)))
+            return vp_fail(-ENOMEM, "out of memory for a %ux%u frame",
+                           h->width, h->height);
+        f->dec_cap = need;
+    }
+    if (!f->sub->jpeg && !(f->sub->jpeg = jpeg_new()))
+        return vp_fail(-ENOMEM, "cannot set up the JPEG decoder");
+    if (jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len, f->dec, h->width,
+                    h->height, h->width * pixfmt_bpp(h->fmt), h->fmt) < 0) {
+        atomic_fetch_add(&f->sub->bad, 1);
+        log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
+                    h->seq);
+        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
+                       h->seq);
+    }
+    f->dec_ok = true;
+    return 0;
+}
+
+int vp_frame_image(vp_frame *f, struct vp_image *img)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    int rc;
+
+    *img = (struct vp_image){.width = h->width,
+                             .height = h->height,
+                             .fmt = (enum vp_pixfmt)h->fmt,
+                             .nplanes = 1};
+    if (f->msg.var == VAR_SHM) {
+        if ((rc = shm_pixels(f)) < 0)
+            return rc;
+        f->looked = true;
+        img->data[0] = (uint8_t *)f->px;
+        img->stride[0] = h->stride;
+    } else if (h->enc == ENC_JPEG) {
+        if ((rc = decode(f)) < 0)
+            return rc;
+        img->data[0] = f->dec;
+        img->stride[0] = h->width * pixfmt_bpp(h->fmt);
+    } else {
+        img->data[0] = (uint8_t *)f->msg.data;
+        img->stride[0] = h->stride;
+    }
+    return 0;
+}
+
+int vp_frame_payload(const vp_frame *f, const uint8_t **data, size_t *len)
+{
+    if (!f->msg.data)
+        return vp_fail(-ENOENT, "a shm frame has no payload");
+    *data = f->msg.data;
+    *len = f->msg.len;
+    return 0;
+}
+
+bool vp_frame_intact(const vp_frame *f)
+{
+    if (f->msg.var != VAR_SHM)
+        return true;
+    return !f->torn && f->map && ring_map_read_end(f->map, &f->msg.hdr);
+}
+
+int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
+{
+    struct vp_image src;
+    int rc = vp_frame_image(f, &src);
+
+    if (rc < 0)
+        return rc;
+    if (dst->width != src.width || dst->height != src.height ||
+        dst->fmt != src.fmt || dst->nplanes != src.nplanes)
+        return vp_fail(-EINVAL, "copy: the image is not %ux%u %s", src.width,
+                       src.height, vp_pixfmt_name(src.fmt));
+    size_t row = (size_t)src.width * vp_pixfmt_bpp(src.fmt);
+    for (unsigned p = 0; p < src.nplanes; p++) {
+        if (dst->stride[p] < row)
+            return vp_fail(-EINVAL, "copy: stride %u is below a row",
+                           dst->stride[p]);
+        if (dst->stride[p] == src.stride[p])
+            memcpy(dst->data[p], src.data[p], (size_t)src.stride[p] * src.height);
+        else
+            for (uint32_t y = 0; y < src.height; y++)
+                memcpy(dst->data[p] + (size_t)y * dst->stride[p],
+                       src.data[p] + (size_t)y * src.stride[p], row);
+    }
+    if (!vp_frame_intact(f)) {
+        f->torn = true;
+        pthread_mutex_lock(&f->sub->mu);
+        f->sub->st.torn++;
+        pthread_mutex_unlock(&f->sub->mu);
+        return vp_fail(-ESTALE, "frame %" PRIu64 ": overwritten while copied",
+                       f->msg.hdr.seq);
+    }
+    return 0;
+}
+
+void vp_frame_shown(vp_frame *f)
+{
+    f->shown_ns = clock_real_ns();
+}
+
+int vp_frame_json(const vp_frame *f, char *buf, size_t cap)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    char off[32] = "", shm[160] = "";
+
+    if (f->offset >= 0)
+        snprintf(off, sizeof off, "\"offset\":%" PRId64 ",", f->offset);
+    if (h->has_shm)
+        snprintf(shm, sizeof shm,
+                 ",\"shm\":{\"name\":\"%s\",\"token\":%" PRIu64
+                 ",\"slot\":%u,\"gen\":%" PRIu64 "}",
+                 h->shm.name, h->shm.token, h->shm.slot, h->shm.gen);
+    /* Names and formats were validated on the way in: nothing to escape. */
+    int n = snprintf(
+        buf, cap,
+        "{%s\"variant\":\"%s\",\"v\":%u,\"stream\":\"%s\",\"seq\":%" PRIu64
+        ",\"t_real\":%" PRId64 ",\"t_mono\":%" PRId64 ",\"age_us\":%" PRId64
+        ",\"w\":%u,\"h\":%u,\"stride\":%u,\"fmt\":\"%s\",\"enc\":\"%s\","
+        "\"size\":%" PRIu64 ",\"data_len\":%zu%s}",
+        off, variant_name(f->msg.var), h->version, h->stream, h->seq,
+        h->t_real_ns, h->t_mono_ns, (clock_real_ns() - h->t_real_ns) / 1000,
+        h->width, h->height, h->stride, pixfmt_name(h->fmt),
+        frame_enc_name(h->enc), h->size,
+        f->msg.var == VAR_SHM ? (size_t)0 : f->msg.len, shm);
+    return n >= 0 && (size_t)n < cap ? n : -ENOSPC;
+}
+
+void vp_frame_release(vp_frame *f)
+{
+    struct vp_sub *s;
+
+    if (!f)
+        return;
+    s = f->sub;
+    /* Judged before the lock: a slot check is two loads. */
+    bool torn = f->torn || (f->looked && !vp_frame_intact(f));
+    pthread_mutex_lock(&s->mu);
+    if (torn && !f->torn) {
+        s->st.torn++;
+    } else if (!torn) {
+        stats_frame_at(&s->st, &f->msg.hdr, f->info.size,
+                       f->shown_ns ? f->shown_ns : clock_real_ns());
+        s->st.path = f->info.path == VP_PATH_SHM   ? "shm"
+                     : f->info.path == VP_PATH_TCP ? "tcp"
+                                                   : "pipe";
+    }
+    s->out--;
+    pthread_mutex_unlock(&s->mu);
+    frame_clear(f);
+    pthread_mutex_lock(&s->mu);
+    f->next = s->free;
+    s->free = f;
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,428 @@
+/* sub.c -- the subscriber: what it asks for, what it reads, and every
+ * frame in order (a relay, a recorder) or from a byte stream.  The
+ * newest-frame receiver is in latest.c. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "contract/ring.h"
+#include "contract/stream.h"
+#include "contract/topic.h"
+#include "transport/curve.h"
+#include "transport/endpoint.h"
+#include "transport/xsub.h"
+#include "util/log.h"
+
+/* While on descriptors, a second of silence may mean the publisher
+ * offers none (no ring, or a relay with --no-shm): payloads are asked for
+ * too, and whichever variant comes first decides. */
+#define PROBE_NS 1000000000LL
+
+void vp_sub_opts_init(struct vp_sub_opts *o)
+{
+    *o = (struct vp_sub_opts){.codec = VP_CODEC_RAW, .shm = VP_SHM_AUTO};
+}
+
+static enum variant payload_variant(const struct vp_sub *s)
+{
+    return s->o.codec == VP_CODEC_JPEG ? VAR_JPEG : VAR_RAW;
+}
+
+static void subscribe(struct vp_sub *s, enum variant v, bool on)
+{
+    char t[TOPIC_MAX];
+    size_t tl = topic_make(t, sizeof t, v, s->stream);
+    xsub_subscribe(s->x, t, tl, on);
+}
+
+static void raw_sub(struct vp_sub *s, bool on)
+{
+    if (s->pol.raw_on != on) {
+        subscribe(s, payload_variant(s), on);
+        s->pol.raw_on = on;
+    }
+}
+
+/* From descriptors to payloads, for good. */
+static void leave_shm(struct vp_sub *s)
+{
+    subscribe(s, VAR_SHM, false);
+    raw_sub(s, true);
+    atomic_store(&s->pol.use_shm, false);
+}
+
+void sub_policy_start(struct vp_sub *s)
+{
+    s->pol.last_rx_ns = clock_mono_ns();
+    if (s->down)
+        return; /* a relay asks for what its subscribers ask for */
+    bool shm = s->o.shm == VP_SHM_ONLY ||
+               (s->o.shm == VP_SHM_AUTO && s->o.codec == VP_CODEC_RAW);
+    atomic_store(&s->pol.use_shm, shm);
+    if (shm)
+        subscribe(s, VAR_SHM, true);
+    else
+        raw_sub(s, true);
+}
+
+void sub_policy_idle(struct vp_sub *s)
+{
+    bool use_shm = atomic_load(&s->pol.use_shm);
+    if (s->down || s->o.shm == VP_SHM_ONLY)
+        return;
+    if (use_shm && atomic_load(&s->want_payload))
+        leave_shm(s);
+    else if (use_shm && !s->pol.raw_on &&
+             clock_mono_ns() - s->pol.last_rx_ns > PROBE_NS)
+        raw_sub(s, true);
+}
+
+void sub_policy_seen(struct vp_sub *s, enum variant var)
+{
+    s->pol.last_rx_ns = clock_mono_ns();
+    if (s->down || s->o.shm == VP_SHM_ONLY || !atomic_load(&s->pol.use_shm) ||
+        !s->pol.raw_on)
+        return;
+    if (var == VAR_SHM)
+        raw_sub(s, false); /* descriptors came: the probe is over */
+    else
+        leave_shm(s);
+}
+
+int sub_read(struct vp_sub *s, struct vp_frame *f)
+{
+    struct message_part mp[MESSAGE_MAX_PARTS];
+    const char *why;
+
+    for (;;) {
+        int rc = xsub_recv(s->x, f->parts, &f->nparts);
+        if (rc == -EMSGSIZE) {
+            atomic_fetch_add(&s->bad, 1);
+            log_limited(&s->bad_log, "dropped a bad message: %s",
+                        "message has too many parts");
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        for (unsigned i = 0; i < f->nparts; i++)
+            mp[i] = (struct message_part){zmq_msg_data(&f->parts[i]),
+                                          zmq_msg_size(&f->parts[i])};
+        if (message_check(mp, f->nparts, &f->msg, &why) == 0) {
+            atomic_fetch_add(&s->received, 1);
+            return 0;
+        }
+        atomic_fetch_add(&s->bad, 1);
+        log_limited(&s->bad_log, "dropped a bad message: %s", why);
+        frame_clear(f);
+    }
+}
+
+int sub_hold_ring(struct vp_sub *s, struct vp_frame *f)
+{
+    const char *why;
+    int rc = ring_reader_check(s->rings, &f->msg.hdr, &why);
+
+    if (rc == -ENOENT) {
+        if (!atomic_load(&s->want_payload) && !s->down)
+            log_info("shm %s: %s; switching to payloads over ZeroMQ",
+                     f->msg.hdr.shm.name, why);
+        return rc;
+    }
+    if (rc < 0) {
+        atomic_fetch_add(&s->bad, 1);
+        log_limited(&s->bad_log, "rejected shm descriptor: %s", why);
+        return -EBADMSG;
+    }
+    ring_map_put(f->map);
+    f->map = ring_reader_get(s->rings, &f->msg.hdr);
+    return f->map ? 0 : -ENOENT;
+}
+
+/* Folds what the socket's thread counted into the stats. */
+static void sync_counts(struct vp_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->st.bad = atomic_load(&s->bad);
+    s->received_seen = atomic_load(&s->received);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Hands f out. */
+static int deliver(struct vp_sub *s, struct vp_frame *f, enum vp_path path,
+                   struct vp_frame **out)
+{
+    frame_ready(f, path);
+    pthread_mutex_lock(&s->mu);
+    s->out++;
+    pthread_mutex_unlock(&s->mu);
+    *out = f;
+    return 0;
+}
+
+static void recycle(struct vp_sub *s, struct vp_frame *f)
+{
+    frame_clear(f);
+    pthread_mutex_lock(&s->mu);
+    f->next = s->free;
+    s->free = f;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits until fd (or sock) has input, serving the linked downstream
+ * meanwhile.  0, -ETIMEDOUT or -EINTR. */
+static int wait_input(struct vp_sub *s, void *sock, int fd, int64_t deadline)
+{
+    zmq_pollitem_t it[2] = {{sock, fd, ZMQ_POLLIN, 0}};
+    int n = 1;
+
+    if (s->down && pub_link_socket(s->down))
+        it[n++] = (zmq_pollitem_t){pub_link_socket(s->down), 0, ZMQ_POLLIN,
+                                   0};
+    for (;;) {
+        int64_t left = deadline - clock_mono_ns();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        /* In slices, so subscriptions and probes are kept up. */
+        long ms = left > 100000000 ? 100 : (long)((left + 999999) / 1000000);
+        if (zmq_poll(it, n, ms) < 0)
+            return errno == EINTR ? -EINTR : -errno;
+        if (s->down)
+            pub_serve_link(s->down);
+        if (it[0].revents)
+            return 0;
+        if (s->x)
+            sub_policy_idle(s);
+    }
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? INT64_MAX
+                          : clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+}
+
+/* Every frame in order, on the caller's thread. */
+static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
+{
+    int64_t deadline = deadline_of(timeout_ms);
+    struct vp_frame *f = frame_get(s);
+    int rc;
+
+    if (!f)
+        return vp_fail(-ENOMEM, "out of memory");
+    for (;;) {
+        if (s->down)
+            pub_serve_link(s->down);
+        sub_policy_idle(s);
+        rc = sub_read(s, f);
+        if (rc == -EAGAIN) {
+            if ((rc = wait_input(s, xsub_socket(s->x), 0, deadline)) < 0)
+                break;
+            continue;
+        }
+        if (rc < 0)
+            break;
+        sub_policy_seen(s, f->msg.var);
+        if (f->msg.var != VAR_SHM)
+            return deliver(s, f, VP_PATH_TCP, out);
+        if (s->o.shm == VP_SHM_ONLY)
+            return deliver(s, f, VP_PATH_SHM, out);
+        rc = sub_hold_ring(s, f);
+        if (rc == 0)
+            return deliver(s, f, VP_PATH_SHM, out);
+        if (rc == -ENOENT && s->down)
+            pub_stream_remote(s->down, f->msg.hdr.stream);
+        else if (rc == -ENOENT)
+            atomic_store(&s->want_payload, true);
+        frame_clear(f);
+    }
+    recycle(s, f);
+    if (rc == -ETIMEDOUT)
+        return vp_fail(rc, "no frame within %d ms", timeout_ms);
+    if (rc == -EINTR)
+        return vp_fail(rc, "interrupted");
+    return vp_fail(rc, "receive: %s", zmq_strerror(-rc));
+}
+
+/* The next frame of a byte stream. */
+static int stream_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
+{
+    struct vp_frame *f;
+    int rc;
+
+    if (s->in_failed)
+        return vp_fail(-EBADMSG, "%s", stream_reader_error(s->in));
+    if (stream_reader_pending(s->in) == 0 &&
+        (rc = wait_input(s, NULL, s->o.fd, deadline_of(timeout_ms))) < 0)
+        return vp_fail(rc, rc == -EINTR ? "interrupted" : "no frame in time");
+    if (!(f = frame_get(s)))
+        return vp_fail(-ENOMEM, "out of memory");
+    pthread_mutex_lock(&s->mu); /* frames give buffers back under it */
+    rc = stream_read(s->in, &f->msg.hdr, &f->msg.data);
+    if (rc == 0) {
+        f->offset = (int64_t)stream_reader_frame_offset(s->in);
+        f->stream_buf = stream_reader_take(s->in);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc == 0) {
+        f->msg.len = f->msg.hdr.size;
+        f->msg.var = f->msg.hdr.enc == ENC_JPEG ? VAR_JPEG : VAR_RAW;
+        atomic_fetch_add(&s->received, 1);
+        return deliver(s, f, VP_PATH_PIPE, out);
+    }
+    recycle(s, f);
+    if (rc == STREAM_EOF)
+        return vp_fail(-ENODATA, "end of the stream");
+    if (rc == -EINTR)
+        return vp_fail(rc, "interrupted");
+    if (rc == -EBADMSG) {
+        s->in_failed = true;
+        atomic_fetch_add(&s->bad, 1);
+        sync_counts(s);
+    }
+    return vp_fail(rc, "%s", stream_reader_error(s->in));
+}
+
+int vp_sub_next(vp_sub *s, int timeout_ms, vp_frame **f)
+{
+    int rc;
+
+    *f = NULL;
+    switch (s->mode) {
+    case SUB_LATEST: rc = latest_next(s, timeout_ms, f); break;
+    case SUB_EVERY: rc = every_next(s, timeout_ms, f); break;
+    default: rc = stream_next(s, timeout_ms, f); break;
+    }
+    sync_counts(s);
+    return rc;
+}
+
+vp_stats *vp_sub_stats(vp_sub *s)
+{
+    sync_counts(s);
+    return &s->st;
+}
+
+int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
+                const struct vp_sub_opts *o)
+{
+    struct vp_sub *s;
+    struct endpoint ep;
+    const char *why;
+    char err[512];
+    int rc;
+
+    *out = NULL;
+    if (n == 0)
+        return vp_fail(-EINVAL, "no input endpoint");
+    for (unsigned i = 0; i < n; i++) {
+        if (endpoint_parse(urls[i], &ep, &why) < 0)
+            return vp_fail(-EINVAL, "-i %s: %s", urls[i], why);
+        if (ep.kind == EP_STDIO && n > 1)
+            return vp_fail(-EINVAL, "-i -: stdin must be the only input");
+    }
+    if (!(s = calloc(1, sizeof *s)))
+        return vp_fail(-ENOMEM, "out of memory");
+    if (o)
+        s->o = *o;
+    else
+        vp_sub_opts_init(&s->o);
+    if (s->o.stream && !frame_stream_name_ok(s->o.stream)) {
+        rc = vp_fail(-EINVAL, "stream %s: use 1..63 of A-Z a-z 0-9 _ . -",
+                     s->o.stream);
+        free(s);
+        return rc;
+    }
+    snprintf(s->stream, sizeof s->stream, "%s", s->o.stream ? s->o.stream : "");
+    s->o.stream = s->stream[0] ? s->stream : NULL;
+    s->o.curve_secret = NULL; /* read below, not kept */
+    s->o.curve_server_keys = NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    stats_init(&s->st);
+    vp_stats_add(&s->st, "received", &s->received_seen);
+    if (!(s->rings = ring_reader_new())) {
+        rc = vp_fail(-ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (strcmp(urls[0], "-") == 0) {
+        s->mode = SUB_STREAM;
+        s->st.path = "pipe";
+        if (!o || o->fd <= 0)
+            s->o.fd = STDIN_FILENO;
+        if (!(s->in = stream_reader_new(s->o.fd, 0))) {
+            rc = vp_fail(-ENOMEM, "out of memory");
+            goto fail;
+        }
+        *out = s;
+        return 0;
+    }
+    s->st.path = "tcp";
+    if (o && o->curve_secret &&
+        !(s->curve = curve_client_new(o->curve_secret, o->curve_server_keys,
+                                      o->ncurve_server_keys, urls, n, err,
+                                      sizeof err))) {
+        rc = vp_fail(-EINVAL, "%s", err);
+        goto fail;
+    }
+    if (!(s->x = xsub_new(urls, n, s->curve, err, sizeof err))) {
+        rc = vp_fail(errno ? -errno : -EINVAL, "%s", err);
+        goto fail;
+    }
+    s->mode = s->o.every_frame || s->o.shm == VP_SHM_ONLY ? SUB_EVERY
+                                                          : SUB_LATEST;
+    sub_policy_start(s);
+    if (s->mode == SUB_LATEST && (rc = latest_start(s)) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    vp_sub_close(s);
+    return rc;
+}
+
+void vp_sub_close(vp_sub *s)
+{
+    if (!s)
+        return;
+    if (s->mode == SUB_LATEST && s->lt)
+        latest_stop(s);
+    xsub_free(s->x);
+    curve_free(s->curve);
+    while (s->free) {
+        struct vp_frame *f = s->free;
+        s->free = f->next;
+        free(f->dec);
+        free(f);
+    }
+    stream_reader_free(s->in);
+    ring_reader_free(s->rings);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int vp_pub_link(vp_pub *p, vp_sub *s)
+{
+    if (s->mode == SUB_LATEST)
+        return vp_fail(-EINVAL, "a linked subscriber takes every frame: "
+                                "open it with every_frame");
+    if (!pub_link_socket(p))
+        return 0; /* "-": nobody downstream to ask, the sub keeps its own */
+    if (s->x) {
+        /* Its own subscriptions give way to the downstream's. */
+        if (atomic_load(&s->pol.use_shm))
+            subscribe(s, VAR_SHM, false);
+        raw_sub(s, false);
+    }
+    s->down = p;
+    return pub_link_attach(p, s);
+}
+
+int sub_link_subscribe(struct vp_sub *s, const void *prefix, size_t len,
+                       bool on)
+{
+    return s->x ? xsub_subscribe(s->x, prefix, len, on) : 0;
+}

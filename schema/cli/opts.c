@@ -1,0 +1,313 @@
+/* opts.c -- the options the programs share, their --help, and the stats
+ * report. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+/* Ids of the shared long-only options (programs' own start at 256). */
+enum {
+    OPT_CODEC = 200,
+    OPT_RING,
+    OPT_NO_SHM,
+    OPT_CURVE_SECRET,
+    OPT_CURVE_ALLOW,
+    OPT_CURVE_SERVER_KEY,
+    OPT_STATS_JSON,
+};
+
+#define MAX_OPTS 48
+#define HELP_COL 23
+
+/* The shared options, with the flag that enables each. */
+static const struct {
+    unsigned flag;
+    struct cli_opt opt;
+} shared[] = {
+    {CLI_INPUT, {"input", 'i', "EP", "publisher to connect to"}},
+    {CLI_OUTPUT, {"output", 'o', "EP", "tcp://HOST:PORT or ipc://PATH to "
+                                       "bind, or - for a frame\nstream on "
+                                       "stdout"}},
+    {CLI_STREAM, {"stream", 's', "NAME", "stream name"}},
+    {CLI_CODEC,
+     {"codec", OPT_CODEC, "C", "raw (default) or jpeg: what to ask the "
+                               "publisher for"}},
+    {CLI_FRAMES, {"frames", 'n', "N", "exit 0 after N frames"}},
+    {CLI_RING,
+     {"ring", OPT_RING, "N", "shared-memory ring slots (2..64, default 8)"}},
+    {CLI_NO_SHM,
+     {"no-shm", OPT_NO_SHM, NULL, "never use shared memory (payloads over "
+                                  "ZeroMQ)"}},
+    {CLI_CURVE_SERVER | CLI_CURVE_CLIENT,
+     {"curve-secret", OPT_CURVE_SECRET, "FILE",
+      "encrypt with CURVE; FILE is this process's .key"}},
+    {CLI_CURVE_SERVER,
+     {"curve-allow", OPT_CURVE_ALLOW, "DIR",
+      "with --curve-secret: let in only clients whose .pub\nis in DIR "
+      "(docs/GATEWAY.md)"}},
+    {CLI_CURVE_CLIENT,
+     {"curve-server-key", OPT_CURVE_SERVER_KEY, "FILE",
+      "the publisher's .pub: use CURVE (once for every -i,\nor once per -i "
+      "in order; with --curve-secret)"}},
+    {CLI_STATS,
+     {"stats-json", OPT_STATS_JSON, NULL, "print a JSON stats line a second "
+                                          "on stderr"}},
+};
+
+/* The shared option's text as prog words it. */
+static struct cli_opt worded(const struct cli_prog *p, struct cli_opt o)
+{
+    const char *arg = NULL, *help = NULL;
+    switch (o.id) {
+    case 'i': arg = p->input_arg, help = p->input_help; break;
+    case 'o': arg = p->output_arg, help = p->output_help; break;
+    case 's': help = p->stream_help; break;
+    case OPT_CODEC: help = p->codec_help; break;
+    case 'n': help = p->frames_help; break;
+    }
+    if (arg)
+        o.arg = arg;
+    if (help)
+        o.help = help;
+    return o;
+}
+
+static void help_line(FILE *f, const struct cli_opt *o)
+{
+    char left[64];
+    int n;
+
+    if (o->id < 128 && o->id > ' ')
+        n = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->id, o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+    else
+        n = snprintf(left, sizeof left, "      --%s%s%s", o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+    if (n >= HELP_COL - 1)
+        fprintf(f, "%s\n%*s", left, HELP_COL, "");
+    else
+        fprintf(f, "%-*s", HELP_COL, left);
+    for (const char *h = o->help; *h; h++) {
+        fputc(*h, f);
+        if (*h == '\n')
+            fprintf(f, "%*s", HELP_COL, "");
+    }
+    fputc('\n', f);
+}
+
+void cli_help(const struct cli_prog *p, FILE *f)
+{
+    fprintf(f, "usage: %s %s\n%s\n\n", p->name, p->usage, p->about);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+        if (!(p->common & shared[i].flag))
+            continue;
+        struct cli_opt o = worded(p, shared[i].opt);
+        help_line(f, &o);
+        /* A program's own options go after the shared input/output. */
+        if (o.id == 'o' || (o.id == 'i' && !(p->common & CLI_OUTPUT)))
+            for (const struct cli_opt *q = p->opts; q && q->name; q++)
+                help_line(f, q);
+    }
+    if (!(p->common & (CLI_INPUT | CLI_OUTPUT)))
+        for (const struct cli_opt *q = p->opts; q && q->name; q++)
+            help_line(f, q);
+    help_line(f, &(struct cli_opt){"help", 'h', NULL, "this help"});
+    help_line(f, &(struct cli_opt){"version", 'V', NULL, "print the version"});
+    if (p->epilog)
+        fprintf(f, "%s", p->epilog);
+}
+
+/* Adds o to the getopt tables. */
+static void add(struct option *lo, unsigned *n, char *so, size_t *sn,
+                const struct cli_opt *o)
+{
+    lo[*n] = (struct option){o->name, o->arg ? required_argument : no_argument,
+                             0, o->id};
+    ++*n;
+    if (o->id < 128 && o->id > ' ') {
+        so[(*sn)++] = (char)o->id;
+        if (o->arg)
+            so[(*sn)++] = ':';
+    }
+}
+
+/* Takes a shared option; 0 or -1 after logging. */
+static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
+                       const char *arg)
+{
+    uint64_t u;
+
+    switch (id) {
+    case 'i':
+        if (c->ninputs == ((p->common & CLI_INPUTS) ? CLI_MAX_INPUTS : 1)) {
+            log_err("at most %u input%s", c->ninputs,
+                    c->ninputs == 1 ? "" : "s");
+            return -1;
+        }
+        c->inputs[c->ninputs++] = arg;
+        return 0;
+    case 'o': c->output = arg; return 0;
+    case 's':
+        if (!vp_stream_name_ok(arg)) {
+            log_err("--stream %s: use 1..63 of A-Z a-z 0-9 _ . -", arg);
+            return -1;
+        }
+        c->stream = arg;
+        return 0;
+    case OPT_CODEC:
+        if (vp_codec_parse(arg, &c->codec) < 0) {
+            log_err("--codec %s: expected raw or jpeg", arg);
+            return -1;
+        }
+        c->codec_set = true;
+        return 0;
+    case 'n':
+        if (cli_uint(arg, 1, UINT64_MAX, &c->frames) < 0) {
+            log_err("--frames %s: expected a positive integer", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_RING:
+        if (cli_uint(arg, 2, 64, &u) < 0) {
+            log_err("--ring %s: expected 2..64", arg);
+            return -1;
+        }
+        c->ring_slots = (unsigned)u;
+        return 0;
+    case OPT_NO_SHM: c->no_shm = true; return 0;
+    case OPT_CURVE_SECRET: c->curve_secret = arg; return 0;
+    case OPT_CURVE_ALLOW: c->curve_allow = arg; return 0;
+    case OPT_CURVE_SERVER_KEY:
+        if (c->ncurve_servers == CLI_MAX_INPUTS) {
+            log_err("at most %d server keys", CLI_MAX_INPUTS);
+            return -1;
+        }
+        c->curve_servers[c->ncurve_servers++] = arg;
+        return 0;
+    case OPT_STATS_JSON: c->stats_json = true; return 0;
+    default: return 1; /* not a shared one */
+    }
+}
+
+int cli_parse(const struct cli_prog *p, int argc, char **argv,
+              struct cli_common *c)
+{
+    struct option lo[MAX_OPTS + 1];
+    char so[2 * MAX_OPTS + 2];
+    unsigned n = 0;
+    size_t sn = 0;
+    int id;
+
+    *c = (struct cli_common){.codec = VP_CODEC_RAW, .ring_slots = 8};
+    so[sn++] = ':'; /* a missing argument is ':', an unknown option '?' */
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        if (p->common & shared[i].flag)
+            add(lo, &n, so, &sn, &shared[i].opt);
+    for (const struct cli_opt *q = p->opts; q && q->name && n < MAX_OPTS - 2;
+         q++)
+        add(lo, &n, so, &sn, q);
+    add(lo, &n, so, &sn, &(struct cli_opt){"help", 'h', NULL, ""});
+    add(lo, &n, so, &sn, &(struct cli_opt){"version", 'V', NULL, ""});
+    lo[n] = (struct option){0, 0, 0, 0};
+    so[sn] = 0;
+    opterr = 0;
+    while ((id = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+        if (id == 'h') {
+            cli_help(p, stdout);
+            exit(EXIT_OK);
+        }
+        if (id == 'V') {
+            cli_version(p->name);
+            exit(EXIT_OK);
+        }
+        if (id == '?' || id == ':') {
+            const char *o = argv[optind - 1];
+            if (id == ':')
+                log_err("%s needs an argument (see --help)", o);
+            else if (optopt && optopt < 128)
+                log_err("unknown option -%c (see --help)", optopt);
+            else
+                log_err("unknown option %s (see --help)", o);
+            return -1;
+        }
+        int rc = take_shared(p, c, id, optarg);
+        if (rc == 1)
+            rc = p->take ? p->take(p->ctx, id, optarg) : -1;
+        if (rc < 0)
+            return -1;
+    }
+    if (p->args && optind == argc) {
+        log_err("%s is missing (see --help)", p->args);
+        return -1;
+    }
+    c->args = argv + optind;
+    if (optind + (p->args ? 1 : 0) < argc) {
+        log_err("unexpected argument '%s' (see --help)",
+                argv[optind + (p->args ? 1 : 0)]);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_sub_opts(const struct cli_common *c, struct vp_sub_opts *o)
+{
+    vp_sub_opts_init(o);
+    o->stream = c->stream;
+    o->codec = c->codec;
+    o->shm = c->no_shm ? VP_SHM_OFF : VP_SHM_AUTO;
+    if (c->ncurve_servers) {
+        o->curve_secret = c->curve_secret;
+        o->curve_server_keys = c->curve_servers;
+        o->ncurve_server_keys = c->ncurve_servers;
+    }
+}
+
+void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o)
+{
+    vp_pub_opts_init(o);
+    if (c->stream)
+        o->stream = c->stream;
+    o->ring_slots = c->ring_slots;
+    o->no_shm = c->no_shm;
+    o->codec = c->codec;
+    if (c->curve_allow) {
+        o->curve_secret = c->curve_secret;
+        o->curve_allow = c->curve_allow;
+    }
+}
+
+/* --- the report ---------------------------------------------------------- */
+
+void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
+                     bool json)
+{
+    r->prog = prog;
+    r->st = st;
+    r->json = json;
+    r->tty = !json && isatty(STDERR_FILENO);
+}
+
+static void print(struct cli_report *r, bool final)
+{
+    char line[2048];
+
+    if (r->json && vp_stats_json(r->st, r->prog, final, line, sizeof line) > 0)
+        fprintf(stderr, "%s\n", line);
+    if (r->tty && vp_stats_line(r->st, r->prog, line, sizeof line) > 0)
+        fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
+}
+
+void cli_report_tick(struct cli_report *r)
+{
+    if (vp_stats_tick(r->st))
+        print(r, false);
+}
+
+void cli_report_final(struct cli_report *r)
+{
+    print(r, true);
+}

@@ -1,0 +1,72 @@
+/* spec.c -- the source and sink grammar of capture and display. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "cli/spec.h"
+
+static int copy_arg(char *dst, const char *s, const char **why)
+{
+    size_t n = strlen(s);
+    if (n == 0) {
+        *why = "empty";
+        return -EINVAL;
+    }
+    if (n >= SPEC_MAX) {
+        *why = "too long";
+        return -EINVAL;
+    }
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+int source_parse(const char *s, struct source_spec *src, const char **why)
+{
+    memset(src, 0, sizeof *src);
+    if (strcmp(s, "test:") == 0 || strcmp(s, "test") == 0)
+        src->kind = SRC_TEST;
+    else if (strcmp(s, "raw:-") == 0)
+        src->kind = SRC_RAW;
+    else if (strcmp(s, "-") == 0 || has_suffix(s, ".vpk"))
+        src->kind = SRC_STREAM;
+    else if (strncmp(s, "/dev/video", 10) == 0)
+        src->kind = SRC_V4L2;
+    else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
+        *why = "unknown source; expected test:, raw:-, /dev/videoN, - or a "
+               "file or URL";
+        return -EINVAL;
+    } else
+        src->kind = SRC_OPENCV;
+    return copy_arg(src->arg, s, why);
+}
+
+int sink_parse(const char *s, struct sink_spec *sink, const char **why)
+{
+    memset(sink, 0, sizeof *sink);
+    if (strcmp(s, "window") == 0)
+        sink->kind = SINK_WINDOW;
+    else if (strcmp(s, "null") == 0)
+        sink->kind = SINK_NULL;
+    else if (strcmp(s, "raw:-") == 0)
+        sink->kind = SINK_RAW;
+    else if (strcmp(s, "-") == 0)
+        sink->kind = SINK_STREAM;
+    else if (strncmp(s, "png:", 4) == 0) {
+        sink->kind = SINK_PNG;
+        return copy_arg(sink->arg, s + 4, why);
+    } else if (has_suffix(s, ".avi") || has_suffix(s, ".mp4") ||
+               has_suffix(s, ".mkv"))
+        sink->kind = SINK_VIDEO;
+    else {
+        *why = "unknown sink; expected window, null, raw:-, png:DIR, - or "
+               "a .avi/.mp4/.mkv file";
+        return -EINVAL;
+    }
+    return copy_arg(sink->arg, s, why);
+}

@@ -1,0 +1,354 @@
+/* vidpipe.h -- libvidpipe: publish and subscribe to live video.
+ *
+ * A publisher (vp_pub) binds an endpoint and sends frames; any number of
+ * subscribers (vp_sub), in other processes or on other hosts, connect and
+ * receive them.  On one host a frame is written once into a shared-memory
+ * ring and subscribers use its pixels in place; across hosts it travels
+ * once per link as a raw or JPEG payload.  A publisher produces each of
+ * those variants only while somebody subscribes to it, and then once for
+ * all of them.  A subscriber always gets the newest frame: frames it had
+ * no time for are skipped and counted as drops, never queued.
+ *
+ * Endpoints: "tcp://HOST:PORT" and "ipc://PATH" (ZeroMQ: a publisher
+ * binds, a subscriber connects), or "-": a frame stream on stdout
+ * (publisher) or stdin (subscriber), for shell pipelines and recordings.
+ *
+ * Conventions: every fallible function returns 0 or a negative errno;
+ * vp_errmsg() then gives a one-line reason to log.  Every object is used
+ * by one thread at a time (the caller's); a subscriber keeps a thread of
+ * its own inside.  Destructors accept NULL.  docs/API.md has the model
+ * and complete examples.
+ */
+#ifndef VIDPIPE_H
+#define VIDPIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VP_BUILDING) && defined(__GNUC__)
+#define VP_API __attribute__((visibility("default")))
+#else
+#define VP_API
+#endif
+
+/* --- basics ------------------------------------------------------------ */
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+VP_API const char *vp_version(void);
+
+/* The reason for the calling thread's last failed vp_ call: one line,
+ * valid until its next vp_ call. */
+VP_API const char *vp_errmsg(void);
+
+/* Sets the prefix of the library's diagnostic lines on stderr (a
+ * program's name; default "vidpipe").  prog is borrowed for good.  Call
+ * before opening anything. */
+VP_API void vp_log_prefix(const char *prog);
+
+/* Now, in ns, on CLOCK_MONOTONIC and CLOCK_REALTIME: the clocks of a
+ * frame's t_mono_ns and t_real_ns. */
+VP_API int64_t vp_clock_mono_ns(void);
+VP_API int64_t vp_clock_real_ns(void);
+
+/* Pixel formats, named as ffmpeg names them. */
+enum vp_pixfmt {
+    VP_PIX_NONE = 0,
+    VP_PIX_BGR24 = 1, /* packed, 3 bytes a pixel */
+    VP_PIX_RGB24 = 2,
+    VP_PIX_GRAY = 3, /* 1 byte a pixel */
+};
+
+/* "bgr24", "rgb24", "gray"; NULL for an unknown format. */
+VP_API const char *vp_pixfmt_name(enum vp_pixfmt fmt);
+/* The format of that name, VP_PIX_NONE if none. */
+VP_API enum vp_pixfmt vp_pixfmt_parse(const char *name);
+/* Bytes a pixel of a packed format, 0 if unknown. */
+VP_API unsigned vp_pixfmt_bpp(enum vp_pixfmt fmt);
+
+/* How a frame's pixels travel. */
+enum vp_codec {
+    VP_CODEC_RAW = 0,
+    VP_CODEC_JPEG = 1,
+};
+
+/* "raw", "jpeg"; and the codec of a name (-EINVAL if none). */
+VP_API const char *vp_codec_name(enum vp_codec c);
+VP_API int vp_codec_parse(const char *name, enum vp_codec *c);
+
+#define VP_MAX_PLANES 3
+#define VP_STREAM_MAX 63 /* bytes of a stream name */
+#define VP_DIM_MAX 16384
+
+/* A picture in memory: the planes of one frame.  Packed formats have one
+ * plane.  Whoever fills one in says how long its pointers stay valid. */
+struct vp_image {
+    uint32_t width, height;
+    enum vp_pixfmt fmt;
+    unsigned nplanes;
+    uint8_t *data[VP_MAX_PLANES];
+    uint32_t stride[VP_MAX_PLANES]; /* bytes a row */
+};
+
+/* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */
+VP_API bool vp_stream_name_ok(const char *name);
+
+/* --- the test pattern ---------------------------------------------------- */
+
+/* The picture of the "test:" source: frame seq shows its own sequence
+ * number as large cells (with a check code) that survive JPEG, so any
+ * receiver can verify which frame it got.  The image must be at least
+ * 64x48.  0 or -EINVAL. */
+VP_API int vp_pattern_draw(const struct vp_image *img, uint64_t seq);
+/* Reads the sequence number back from a pattern picture.  0 with *seq,
+ * -EBADMSG if the cells do not decode, -EINVAL for a bad image. */
+VP_API int vp_pattern_read(const struct vp_image *img, uint64_t *seq);
+
+/* --- statistics -------------------------------------------------------- */
+
+/* What a publisher or subscriber counted: the figures --stats-json
+ * prints.  Owned by its publisher or subscriber, and used from the same
+ * thread. */
+typedef struct vp_stats vp_stats;
+
+/* A counter by its JSON name ("frames", "drops", "bad", "torn", "bytes",
+ * "received", "shm_sent", ...), or a latency of the whole run so far
+ * ("lat_p50_us", "lat_p99_us", "lat_max_us").  0 with *v, or -ENOENT. */
+VP_API int vp_stats_get(const vp_stats *st, const char *name, uint64_t *v);
+
+/* A counter's place, to show it in another report too (a relay shows its
+ * publisher's ring_writes beside its subscriber's figures): valid while
+ * st is.  NULL if st has no such counter among its own extra ones. */
+VP_API const uint64_t *vp_stats_ref(const vp_stats *st, const char *name);
+
+/* Adds a counter of the caller's to the report (verified, late_skips):
+ * *v is read at each report and must outlive st.  name is borrowed too.
+ * 0 or -ENOSPC. */
+VP_API int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v);
+
+/* Closes a reporting window once a second: true when one just closed, and
+ * the formatters below then describe it.  Call often. */
+VP_API bool vp_stats_tick(vp_stats *st);
+
+/* Formats the last window (final false: event "tick") or the whole run
+ * (final true: event "exit") as one JSON object, without a newline, the
+ * line --stats-json prints; prog names the program.  The length, or
+ * -ENOSPC if cap is too small. */
+VP_API int vp_stats_json(const vp_stats *st, const char *prog, bool final,
+                         char *buf, size_t cap);
+/* The same figures as a status line for a terminal. */
+VP_API int vp_stats_line(const vp_stats *st, const char *prog, char *buf,
+                         size_t cap);
+
+/* --- publisher ------------------------------------------------------------ */
+
+typedef struct vp_pub vp_pub;
+
+struct vp_pub_opts {
+    const char *stream;   /* this publisher's stream (default "cam0") */
+    unsigned ring_slots;  /* shm ring slots, 2..64 (default 8) */
+    bool no_shm;          /* never offer frames through shared memory */
+    int jpeg_quality;     /* 1..100 (default 80) */
+    enum vp_codec codec;  /* on "-": the encoding written (default raw) */
+    /* Unpaced sources: wait up to this many ms for room in a slow
+     * subscriber's queue instead of dropping the frame there (0: drop). */
+    int backpressure_ms;
+    int fd;                   /* on "-": write here (default 1, stdout) */
+    const char *curve_secret; /* this publisher's CURVE .key file... */
+    const char *curve_allow;  /* ...and a directory of the .pub files of
+                                 the subscribers it lets in */
+};
+
+/* Fills o with the defaults. */
+VP_API void vp_pub_opts_init(struct vp_pub_opts *o);
+
+/* Binds url (or opens the stream "-").  o may be NULL for the defaults;
+ * it is read here, not kept.  0 with *pub, or -errno. */
+VP_API int vp_pub_open(vp_pub **pub, const char *url,
+                       const struct vp_pub_opts *o);
+/* Closes the endpoint and removes the publisher's shm rings. */
+VP_API void vp_pub_close(vp_pub *pub);
+
+/* True while somebody wants this publisher's stream (always, on "-"):
+ * a source whose frames cost nothing unless made may skip the rest. */
+VP_API bool vp_pub_wanted(vp_pub *pub);
+
+/* Sleeps until deadline_ns (CLOCK_MONOTONIC), keeping up with the
+ * subscribers meanwhile.  0, or -EINTR when a signal came first. */
+VP_API int vp_pub_wait_until(vp_pub *pub, int64_t deadline_ns);
+
+/* Lends the buffer the next frame is to be made in: a slot of the
+ * stream's shm ring while same-host subscribers want descriptors, else a
+ * buffer that becomes the ZeroMQ payload without a copy.  img is filled
+ * with its planes, valid until vp_pub_commit() or vp_pub_cancel().
+ * -EAGAIN: every buffer is still in flight (the frame is dropped, and
+ * counted); -EINVAL: bad geometry.  One loan at a time. */
+VP_API int vp_pub_loan(vp_pub *pub, uint32_t width, uint32_t height,
+                       enum vp_pixfmt fmt, struct vp_image *img);
+/* Publishes the loaned frame as frame seq (VP_SEQ_NEXT: one more than the
+ * last), captured now, in every variant somebody wants: a descriptor, a
+ * raw payload, a JPEG, each made once.  0 or -errno (the frame is gone
+ * either way). */
+VP_API int vp_pub_commit(vp_pub *pub, uint64_t seq);
+/* Gives the loaned buffer back unpublished (the source had no frame). */
+VP_API void vp_pub_cancel(vp_pub *pub);
+#define VP_SEQ_NEXT UINT64_MAX
+
+/* Publishes pixels the caller keeps: one copy into a loaned buffer, then
+ * vp_pub_commit().  0 or -errno. */
+VP_API int vp_pub_send(vp_pub *pub, const struct vp_image *img, uint64_t seq);
+
+/* The publisher's counters: frames, drops, bytes, shm_sent, raw_sent,
+ * raw_copies, jpeg_encodes, ring_writes, shm_forwarded. */
+VP_API vp_stats *vp_pub_stats(vp_pub *pub);
+
+/* --- subscriber ----------------------------------------------------------- */
+
+typedef struct vp_sub vp_sub;
+typedef struct vp_frame vp_frame;
+
+enum vp_shm {
+    VP_SHM_AUTO = 0, /* shared memory when the ring is on this host */
+    VP_SHM_OFF,      /* payloads only */
+    VP_SHM_ONLY,     /* descriptors only, delivered whether or not the ring
+                        can be mapped here (tools that look at headers) */
+};
+
+struct vp_sub_opts {
+    const char *stream;   /* only this stream (default: every stream) */
+    enum vp_codec codec;  /* the payload to ask for (default raw) */
+    enum vp_shm shm;      /* default VP_SHM_AUTO (raw only) */
+    /* Deliver every frame in order, as it comes (a relay, a recorder);
+     * the default delivers only the newest one. */
+    bool every_frame;
+    int fd;                   /* on "-": read here (default 0, stdin) */
+    const char *curve_secret; /* this subscriber's CURVE .key file... */
+    /* ...and the publishers' .pub files: one for every url, or one per
+     * url in the same order. */
+    const char *const *curve_server_keys;
+    unsigned ncurve_server_keys;
+};
+
+VP_API void vp_sub_opts_init(struct vp_sub_opts *o);
+
+/* Connects to each of the n urls (or reads the stream "-", which must be
+ * the only one).  o may be NULL; it is read here, not kept.  Connections
+ * are made and remade in the background: a publisher may start, stop and
+ * restart at any time.  0 with *sub, or -errno. */
+VP_API int vp_sub_open(vp_sub **sub, const char *const *urls, unsigned n,
+                       const struct vp_sub_opts *o);
+/* Closes the subscriber.  Its frames must have been released. */
+VP_API void vp_sub_close(vp_sub *sub);
+
+/* Waits up to timeout_ms (-1: for ever) for the next frame: the newest
+ * one there is (or the next in order, with every_frame).  0 with *f, to
+ * be released with vp_frame_release().  -ETIMEDOUT: none came.
+ * -EINTR: a signal came first.  On "-": -ENODATA at the end of the
+ * stream, -EBADMSG when it is corrupt (vp_errmsg() says where; every
+ * later call fails the same way).  Bad messages over ZeroMQ are counted
+ * (stats "bad") and skipped, never returned. */
+VP_API int vp_sub_next(vp_sub *sub, int timeout_ms, vp_frame **f);
+
+/* The subscriber's counters: frames, drops, bad, torn, bytes, received,
+ * latency, path, stalled. */
+VP_API vp_stats *vp_sub_stats(vp_sub *sub);
+
+/* --- frames ------------------------------------------------------------- */
+
+enum vp_path {
+    VP_PATH_SHM = 1, /* pixels in place in a shm ring */
+    VP_PATH_TCP,     /* a payload over ZeroMQ */
+    VP_PATH_PIPE,    /* a payload from a byte stream */
+};
+
+/* What a frame's header says, and how it came.  Valid until the frame is
+ * released. */
+struct vp_frame_info {
+    const char *stream;
+    uint64_t seq;
+    int64_t t_real_ns, t_mono_ns; /* when it was captured */
+    uint32_t width, height;
+    enum vp_pixfmt fmt;
+    enum vp_codec codec; /* as it travelled */
+    enum vp_path path;
+    uint64_t size;       /* payload bytes (0 for shm) */
+    int64_t latency_us;  /* capture to vp_sub_next() */
+};
+
+VP_API const struct vp_frame_info *vp_frame_info(const vp_frame *f);
+
+/* The frame's pixels, in place: in the shm ring, or in the received
+ * message (a JPEG is decoded, once, into a buffer of the frame's).
+ * Valid until the frame is released; pixels in a ring may be overwritten
+ * meanwhile, which vp_frame_intact() tells.  0, -EBADMSG (an undecodable
+ * payload, counted bad) or -ENOENT (a descriptor of a ring not mapped
+ * here). */
+VP_API int vp_frame_image(vp_frame *f, struct vp_image *img);
+
+/* The payload as it travelled (a JPEG's bytes, raw rows): valid until the
+ * frame is released.  -ENOENT for a shm frame. */
+VP_API int vp_frame_payload(const vp_frame *f, const uint8_t **data,
+                            size_t *len);
+
+/* False once the producer has overwritten the frame's ring slot, so
+ * whatever was read from its pixels must be discarded; always true for
+ * payloads.  Call after using the pixels. */
+VP_API bool vp_frame_intact(const vp_frame *f);
+
+/* Copies the frame's pixels into dst (same geometry; dst's own strides)
+ * and checks they were intact.  0, -ESTALE (overwritten meanwhile: dst
+ * holds garbage, the frame counts as torn), or as vp_frame_image(). */
+VP_API int vp_frame_copy(vp_frame *f, const struct vp_image *dst);
+
+/* Notes that the frame has reached its destination (shown, written): its
+ * latency in the stats counts to now, not to its release. */
+VP_API void vp_frame_shown(vp_frame *f);
+
+/* Writes the frame's header as one JSON object (no newline): every field,
+ * the variant it came as and its shm descriptor.  The length or -ENOSPC. */
+VP_API int vp_frame_json(const vp_frame *f, char *buf, size_t cap);
+
+/* Gives the frame back.  An intact frame counts as delivered in its
+ * subscriber's stats (one whose ring slot was overwritten while its
+ * pixels were used counts as torn). */
+VP_API void vp_frame_release(vp_frame *f);
+
+/* --- relaying ----------------------------------------------------------- */
+
+/* Makes pub the downstream of sub, as in a relay: sub stops choosing its
+ * own subscriptions and subscribes to whatever pub's subscribers ask for,
+ * and waiting in vp_sub_next() keeps up with them.  A stream whose ring
+ * is on another host is re-hosted: pub writes its frames once into a
+ * ring of its own for same-host subscribers.  Both must outlive the link
+ * (close sub first).  0 or -errno. */
+VP_API int vp_pub_link(vp_pub *pub, vp_sub *sub);
+
+/* How a forwarded frame is changed on the way (NULL: not at all). */
+struct vp_fwd {
+    const char *stream; /* a new stream name, or NULL */
+    bool restamp;       /* captured now: a replay of a recording */
+    bool reseq;         /* numbered seq instead of its own */
+    uint64_t seq;
+};
+
+/* Republishes frame f: over ZeroMQ its message parts are moved, not
+ * copied, so f's payload is gone afterwards; a frame from a byte stream
+ * is published in every wanted variant, each made once.  On "-", f is
+ * written in the publisher's codec (shm pixels are copied and checked
+ * intact first: -ESTALE if they were not).  f is still to be released.
+ * 0 or -errno. */
+VP_API int vp_pub_forward(vp_pub *pub, vp_frame *f, const struct vp_fwd *as);
+
+/* --- keys --------------------------------------------------------------- */
+
+/* A new CURVE key pair as two 40-character Z85 strings.  0 or -errno. */
+VP_API int vp_curve_keypair(char public_z85[41], char secret_z85[41]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
