@@ -80,41 +80,50 @@ $(BUILD)/%.o: %.cpp
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(SO): $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvidpipe.so.$(SOVER) -o $@ $^ \
-	    $(LDLIBS)
-	ln -sf $(notdir $@) $(BUILD)/libvidpipe.so.$(SOVER)
-	ln -sf libvidpipe.so.$(SOVER) $(BUILD)/libvidpipe.so
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-soname,libvidpipe.so.$(SOVER) \
+	    -Wl,--no-undefined -o $@ $^ $(LDLIBS)
+	$(Q)ln -sf $(notdir $@) $(BUILD)/libvidpipe.so.$(SOVER)
+	$(Q)ln -sf libvidpipe.so.$(SOVER) $(BUILD)/libvidpipe.so
 
 $(BUILD)/vidpipe.pc: tools/vidpipe.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 $(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
 $(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
 $(BIN)/%: $(BUILD)/tools/%.o $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) $(LDLIBS)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) \
+	    $(LDLIBS)
 
 # Which layer may include which (schema/LAYERS); run by make test.
 layers:

@@ -125,6 +125,9 @@ int sub_hold_ring(struct vp_sub *s, struct vp_frame *f);
 int latest_start(struct vp_sub *s);
 void latest_stop(struct vp_sub *s);
 int latest_next(struct vp_sub *s, int timeout_ms, struct vp_frame **f);
+/* The seq of the frame waiting in the mailbox, or -1: for tests, which
+ * wait for a frame to be there rather than for time to pass. */
+int64_t latest_waiting(struct vp_sub *s);
 
 /* The linked downstream (pub.c): passes subscriptions upstream and
  * re-hosts streams whose rings are elsewhere. */

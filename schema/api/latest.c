@@ -164,6 +164,15 @@ void latest_stop(struct vp_sub *s)
     s->lt = NULL;
 }
 
+int64_t latest_waiting(struct vp_sub *s)
+{
+    struct latest *lt = s->lt;
+    pthread_mutex_lock(&lt->mu);
+    int64_t seq = lt->slot ? (int64_t)lt->slot->msg.hdr.seq : -1;
+    pthread_mutex_unlock(&lt->mu);
+    return seq;
+}
+
 /* The doorbell to sleep on besides the mailbox, or NULL: only while on
  * descriptors whose ring the caller has used, and the lease holds. */
 static const _Atomic uint32_t *bell_word(struct vp_sub *s)

@@ -189,9 +189,8 @@ void net_close(struct netsock *ns)
 {
     if (!ns->sock)
         return;
-    zmq_close(ns->sock);
-    /* The watcher's thread ends with the socket's monitor. */
     watch_free(ns->watch);
+    zmq_close(ns->sock);
     memset(ns, 0, sizeof *ns);
     ctx_put();
 }

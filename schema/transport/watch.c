@@ -45,6 +45,7 @@ struct watch {
     } urls[WATCH_URLS];
     unsigned nurls;
     atomic_bool any_lost;
+    atomic_bool stop;
     /* Bound sockets: the peer address of each accepted descriptor, read
      * when ACCEPTED arrives, since the failure event names no peer. */
     struct {
@@ -249,12 +250,19 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
 static void *run(void *arg)
 {
     struct watch *w = arg;
+    zmq_pollitem_t it = {w->mon, 0, ZMQ_POLLIN, 0};
 
-    for (;;) {
+    while (!atomic_load(&w->stop)) {
         uint8_t head[6];
         char ep[ENDPOINT_MAX];
         uint16_t ev;
         uint32_t v;
+        /* The monitor's last event ends the loop at once; the stop flag,
+         * checked each 100 ms, in case that event is lost. */
+        if (zmq_poll(&it, 1, 100) < 0 && errno == ETERM)
+            break;
+        if (!(it.revents & ZMQ_POLLIN))
+            continue;
         int n = zmq_recv(w->mon, head, sizeof head, 0);
         if (n < 0 && errno == EINTR)
             continue;
@@ -321,6 +329,8 @@ void watch_free(struct watch *w)
 {
     if (!w)
         return;
+    zmq_socket_monitor(w->sock, NULL, 0); /* sends MONITOR_STOPPED */
+    atomic_store(&w->stop, true);
     pthread_join(w->th, NULL);
     pthread_mutex_destroy(&w->mu);
     free(w);

@@ -23,8 +23,8 @@ struct watch;
  * missed).  bound: sock binds (its peers are clients); curve: sock uses
  * CURVE.  NULL with errno on failure. */
 struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve);
-/* Joins the thread, which ends once sock is closed (its monitor stops)
- * or the context is terminated: call after zmq_close().  Accepts NULL. */
+/* Stops watching and joins the thread: call from sock's thread, before
+ * it closes sock.  Accepts NULL. */
 void watch_free(struct watch *w);
 
 void *watch_socket(const struct watch *w);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/spec.h"
 #include "transport/endpoint.h"
 #include "contract/frame.h"
 
@@ -53,18 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
     why = NULL;
     if (sink_parse(s, &sink, &why) == 0) {
         CHECK(sink.kind >= SINK_WINDOW && sink.kind <= SINK_VIDEO);
-        CHECK(strlen(sink.arg) < ENDPOINT_MAX && sink.arg[0] != 0);
+        CHECK(strlen(sink.arg) < SPEC_MAX && sink.arg[0] != 0);
     } else {
         CHECK(why != NULL);
     }
 
     uint32_t w = 0, h = 0;
     if (cli_size(s, &w, &h) == 0)
-        CHECK(w >= 1 && w <= FRAME_DIM_MAX && h >= 1 && h <= FRAME_DIM_MAX);
+        CHECK(w >= 1 && w <= VP_DIM_MAX && h >= 1 && h <= VP_DIM_MAX);
 
     uint64_t u;
-    if (cli_uint(s, 1, FRAME_DIM_MAX, &u) == 0)
-        CHECK(u >= 1 && u <= FRAME_DIM_MAX);
+    if (cli_uint(s, 1, VP_DIM_MAX, &u) == 0)
+        CHECK(u >= 1 && u <= VP_DIM_MAX);
     if (cli_uint(s, 0, UINT64_MAX, &u) == 0) {
         char back[32];
         snprintf(back, sizeof back, "%llu", (unsigned long long)u);

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "cli/spec.h"
 #include "transport/endpoint.h"
 
 static void ep_ok(const char *s, enum endpoint_kind kind)

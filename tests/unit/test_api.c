@@ -1,0 +1,533 @@
+/* test_api.c -- the public API: a publisher and a subscriber on threads,
+ * shm frames in place, the doorbell and its lease, the newest frame
+ * winning, torn frames, byte streams, and bad arguments. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "contract/message.h"
+#include "contract/ring.h"
+#include "transport/xpub.h"
+#include "vidpipe.h"
+
+#define W 128
+#define H 96
+
+static char url[96];
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    return vp_clock_mono_ns() / 1000000;
+}
+
+static uint64_t stat_of(vp_stats *st, const char *name)
+{
+    uint64_t v = 0;
+    assert_int_equal(vp_stats_get(st, name, &v), 0);
+    return v;
+}
+
+/* Publishes frame seq as a test: picture of w x h. */
+static void publish_at(vp_pub *p, uint64_t seq, uint32_t w, uint32_t h)
+{
+    struct vp_image img;
+    int rc = vp_pub_loan(p, w, h, VP_PIX_BGR24, &img);
+    if (rc < 0)
+        fail_msg("loan: %s", vp_errmsg());
+    assert_int_equal(vp_pattern_draw(&img, seq), 0);
+    assert_int_equal(vp_pub_commit(p, seq), 0);
+}
+
+static void publish(vp_pub *p, uint64_t seq)
+{
+    publish_at(p, seq, W, H);
+}
+
+/* Waits until the publisher sees somebody. */
+static void wait_wanted(vp_pub *p)
+{
+    for (int64_t end = now_ms() + 5000; now_ms() < end; sleep_ms(2))
+        if (vp_pub_wanted(p))
+            return;
+    fail_msg("no subscriber seen");
+}
+
+/* The next frame within 3 s, its pixels verified against its seq. */
+static vp_frame *next_verified(vp_sub *s)
+{
+    vp_frame *f;
+    struct vp_image img;
+    uint64_t seq;
+    int rc = vp_sub_next(s, 3000, &f);
+    if (rc < 0)
+        fail_msg("next: %s", vp_errmsg());
+    assert_int_equal(vp_frame_image(f, &img), 0);
+    assert_int_equal(vp_pattern_read(&img, &seq), 0);
+    assert_true(seq == vp_frame_info(f)->seq);
+    return f;
+}
+
+/* --- a publisher thread and a subscriber ------------------------------ */
+
+struct writer {
+    vp_pub *pub;
+    _Atomic bool stop;
+    _Atomic uint64_t made;
+};
+
+static void *write_frames(void *arg)
+{
+    struct writer *w = arg;
+    for (uint64_t seq = 0; !atomic_load(&w->stop); seq++) {
+        vp_pub_wait_until(w->pub, vp_clock_mono_ns() + 2000000);
+        publish(w->pub, seq);
+        atomic_store(&w->made, seq + 1);
+    }
+    return NULL;
+}
+
+static void run_threads(enum vp_shm shm, enum vp_path want_path)
+{
+    struct writer w = {0};
+    struct vp_sub_opts so;
+    const char *u = url;
+    vp_sub *s;
+    pthread_t th;
+    uint64_t last = 0;
+
+    assert_int_equal(vp_pub_open(&w.pub, url, NULL), 0);
+    vp_sub_opts_init(&so);
+    so.shm = shm;
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    assert_int_equal(pthread_create(&th, NULL, write_frames, &w), 0);
+    for (int i = 0; i < 100; i++) {
+        vp_frame *f = next_verified(s);
+        const struct vp_frame_info *h = vp_frame_info(f);
+        if (i > 10) /* after the first second's probing */
+            assert_int_equal(h->path, want_path);
+        assert_true(i == 0 || h->seq > last); /* never an older frame */
+        last = h->seq;
+        assert_true(vp_frame_intact(f) || h->path == VP_PATH_SHM);
+        vp_frame_release(f);
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(th, NULL);
+    vp_stats *st = vp_sub_stats(s);
+    assert_true(stat_of(st, "frames") + stat_of(st, "torn") >= 100);
+    assert_int_equal(stat_of(st, "bad"), 0);
+    vp_sub_close(s);
+    vp_pub_close(w.pub);
+}
+
+static void test_threads_shm(void **state)
+{
+    (void)state;
+    run_threads(VP_SHM_AUTO, VP_PATH_SHM);
+}
+
+static void test_threads_payload(void **state)
+{
+    (void)state;
+    run_threads(VP_SHM_OFF, VP_PATH_TCP);
+}
+
+/* --- the newest frame wins ---------------------------------------------- */
+
+/* Publishes frames first..last, each once the receiver has it waiting:
+ * the subscriber's caller takes none meanwhile. */
+static void burst(vp_pub *p, vp_sub *s, uint64_t first, uint64_t last)
+{
+    for (uint64_t seq = first; seq <= last; seq++) {
+        publish(p, seq);
+        int64_t end = now_ms() + 3000;
+        while (latest_waiting(s) != (int64_t)seq && now_ms() < end)
+            sleep_ms(1);
+        assert_true(latest_waiting(s) == (int64_t)seq);
+    }
+}
+
+static void test_latest_wins(void **state)
+{
+    (void)state;
+    struct vp_sub_opts so;
+    const char *u = url;
+    vp_pub *p;
+    vp_sub *s;
+    vp_frame *f;
+
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    vp_sub_opts_init(&so);
+    so.shm = VP_SHM_OFF;
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    wait_wanted(p);
+    /* While nobody takes frames, each new one replaces the one waiting:
+     * the next taken is the newest, and only it. */
+    burst(p, s, 1, 20);
+    f = next_verified(s);
+    assert_true(vp_frame_info(f)->seq == 20);
+    vp_frame_release(f);
+    assert_int_equal(vp_sub_next(s, 50, &f), -ETIMEDOUT);
+    burst(p, s, 21, 25);
+    f = next_verified(s);
+    assert_true(vp_frame_info(f)->seq == 25);
+    vp_frame_release(f);
+    vp_stats *st = vp_sub_stats(s);
+    assert_int_equal(stat_of(st, "frames"), 2);
+    assert_int_equal(stat_of(st, "drops"), 4); /* 21..24, never shown */
+    assert_int_equal(stat_of(st, "received"), 25);
+    vp_sub_close(s);
+    vp_pub_close(p);
+}
+
+/* --- the doorbell, its lease, and torn frames ----------------------------- */
+
+/* A writer that advances on command: a ring of its own and an XPUB that
+ * sends the descriptors it is told to. */
+struct manual {
+    struct ring *ring;
+    struct xpub *x;
+    struct frame_hdr hdr;
+};
+
+static void manual_open(struct manual *m, uint32_t slots)
+{
+    char err[256];
+    memset(m, 0, sizeof *m);
+    m->ring = ring_create(NULL, slots, W, H, W * 3, PIXFMT_BGR24, err,
+                          sizeof err);
+    if (!m->ring)
+        fail_msg("ring: %s", err);
+    m->x = xpub_new(url, NULL, err, sizeof err);
+    if (!m->x)
+        fail_msg("xpub: %s", err);
+    m->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,
+                                .stream = "cam0",
+                                .width = W,
+                                .height = H,
+                                .stride = W * 3,
+                                .fmt = PIXFMT_BGR24,
+                                .enc = ENC_RAW,
+                                .size = W * 3 * H};
+}
+
+/* Writes frame seq into the ring (its doorbell rings) and keeps its
+ * descriptor in m->hdr. */
+static void manual_write(struct manual *m, uint64_t seq)
+{
+    uint32_t slot;
+    struct vp_image img = {.width = W,
+                           .height = H,
+                           .fmt = VP_PIX_BGR24,
+                           .nplanes = 1,
+                           .stride = {W * 3}};
+    img.data[0] = ring_write_begin(m->ring, &slot);
+    assert_int_equal(vp_pattern_draw(&img, seq), 0);
+    m->hdr.seq = seq;
+    frame_stamp(&m->hdr);
+    ring_write_end(m->ring, slot, &m->hdr, &m->hdr.shm);
+    m->hdr.has_shm = true;
+}
+
+static void manual_send(struct manual *m)
+{
+    char t[TOPIC_MAX];
+    uint8_t hdr[FRAME_HDR_MAX];
+    size_t tl, hl;
+    xpub_poll_subs(m->x, NULL, NULL);
+    assert_int_equal(message_encode(VAR_SHM, &m->hdr, t, &tl, hdr, &hl), 0);
+    assert_int_equal(xpub_send(m->x, t, tl, hdr, hl, NULL), 0);
+}
+
+static void manual_close(struct manual *m)
+{
+    xpub_free(m->x);
+    ring_free(m->ring);
+}
+
+static vp_sub *shm_sub(void)
+{
+    const char *u = url;
+    vp_sub *s;
+    assert_int_equal(vp_sub_open(&s, &u, 1, NULL), 0);
+    return s;
+}
+
+/* Sends descriptors of frame seq until the subscriber takes one. */
+static vp_frame *first_frame(struct manual *m, vp_sub *s, uint64_t seq)
+{
+    vp_frame *f;
+    manual_write(m, seq);
+    for (int64_t end = now_ms() + 5000; now_ms() < end;) {
+        manual_send(m);
+        if (vp_sub_next(s, 20, &f) == 0)
+            return f;
+    }
+    fail_msg("no first frame");
+    return NULL;
+}
+
+static void test_doorbell_and_lease(void **state)
+{
+    (void)state;
+    struct manual m;
+    vp_frame *f;
+
+    manual_open(&m, 8);
+    vp_sub *s = shm_sub();
+    f = first_frame(&m, s, 1);
+    assert_int_equal(vp_frame_info(f)->path, VP_PATH_SHM);
+    vp_frame_release(f);
+
+    /* Written, its descriptor not sent: the doorbell brings it. */
+    manual_write(&m, 2);
+    assert_int_equal(vp_sub_next(s, 2000, &f), 0);
+    assert_true(vp_frame_info(f)->seq == 2);
+    assert_int_equal(vp_frame_info(f)->path, VP_PATH_SHM);
+    vp_frame_release(f);
+    /* Its descriptor, late, does not bring it a second time. */
+    manual_send(&m);
+    assert_int_equal(vp_sub_next(s, 300, &f), -ETIMEDOUT);
+
+    /* Without descriptors for longer than the lease (2 s), the doorbell
+     * is no longer followed: a frame only written is not taken ... */
+    sleep_ms(2100);
+    manual_write(&m, 3);
+    assert_int_equal(vp_sub_next(s, 300, &f), -ETIMEDOUT);
+    /* ... until its descriptor comes. */
+    manual_send(&m);
+    assert_int_equal(vp_sub_next(s, 3000, &f), 0);
+    assert_true(vp_frame_info(f)->seq == 3);
+    vp_frame_release(f);
+
+    vp_stats *st = vp_sub_stats(s);
+    assert_int_equal(stat_of(st, "frames"), 3);
+    assert_int_equal(stat_of(st, "torn"), 0);
+    vp_sub_close(s);
+    manual_close(&m);
+}
+
+static void test_torn(void **state)
+{
+    (void)state;
+    struct manual m;
+    struct vp_image img, dst;
+    vp_frame *f;
+    static uint8_t buf[W * 3 * H];
+
+    manual_open(&m, 2);
+    vp_sub *s = shm_sub();
+    f = first_frame(&m, s, 1);
+    assert_int_equal(vp_frame_image(f, &img), 0);
+    assert_true(vp_frame_intact(f));
+    /* The writer goes round the two slots: frame 1's slot is written. */
+    manual_write(&m, 2);
+    assert_true(vp_frame_intact(f));
+    manual_write(&m, 3);
+    assert_false(vp_frame_intact(f));
+    dst = img;
+    dst.data[0] = buf;
+    assert_int_equal(vp_frame_copy(f, &dst), -ESTALE);
+    vp_frame_release(f);
+
+    vp_stats *st = vp_sub_stats(s);
+    assert_int_equal(stat_of(st, "torn"), 1); /* once, not twice */
+    assert_int_equal(stat_of(st, "frames"), 0);
+    vp_sub_close(s);
+    manual_close(&m);
+}
+
+/* A frame holds its ring's mapping: it stays readable after the ring is
+ * gone and the subscriber has moved to another. */
+static void test_frame_holds_mapping(void **state)
+{
+    (void)state;
+    struct manual m, m2;
+    struct vp_image img;
+    uint64_t seq;
+    vp_frame *f, *g;
+
+    manual_open(&m, 8);
+    vp_sub *s = shm_sub();
+    f = first_frame(&m, s, 7);
+    manual_close(&m); /* unlinked and unmapped by its writer */
+    manual_open(&m2, 8);
+    g = first_frame(&m2, s, 8);
+    assert_int_equal(vp_frame_image(f, &img), 0);
+    assert_int_equal(vp_pattern_read(&img, &seq), 0);
+    assert_true(seq == 7);
+    vp_frame_release(g);
+    vp_frame_release(f);
+    vp_sub_close(s);
+    manual_close(&m2);
+}
+
+/* --- byte streams ----------------------------------------------------- */
+
+static void test_stream_roundtrip(void **state)
+{
+    (void)state;
+    struct vp_pub_opts po;
+    struct vp_sub_opts so;
+    const char *u = "-";
+    int fds[2];
+    vp_pub *p;
+    vp_sub *s;
+    vp_frame *f[3];
+
+    assert_int_equal(pipe(fds), 0);
+    vp_pub_opts_init(&po);
+    po.fd = fds[1];
+    po.stream = "pipe1";
+    assert_int_equal(vp_pub_open(&p, "-", &po), 0);
+    vp_sub_opts_init(&so);
+    so.fd = fds[0];
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    for (uint64_t seq = 5; seq < 8; seq++) /* 27 KB: the pipe holds them */
+        publish_at(p, seq, 64, 48);
+    vp_pub_close(p);
+    close(fds[1]);
+    /* Frames from a stream stay valid together, each in its buffer. */
+    for (int i = 0; i < 3; i++) {
+        f[i] = next_verified(s);
+        assert_int_equal(vp_frame_info(f[i])->path, VP_PATH_PIPE);
+        assert_string_equal(vp_frame_info(f[i])->stream, "pipe1");
+    }
+    for (int i = 0; i < 3; i++) {
+        struct vp_image img;
+        uint64_t seq;
+        assert_int_equal(vp_frame_image(f[i], &img), 0);
+        assert_int_equal(vp_pattern_read(&img, &seq), 0);
+        assert_true(seq == (uint64_t)5 + (uint64_t)i);
+        vp_frame_release(f[i]);
+    }
+    assert_int_equal(vp_sub_next(s, 1000, &f[0]), -ENODATA);
+    assert_int_equal(stat_of(vp_sub_stats(s), "frames"), 3);
+    vp_sub_close(s);
+    close(fds[0]);
+}
+
+static void test_stream_corrupt(void **state)
+{
+    (void)state;
+    struct vp_sub_opts so;
+    const char *u = "-";
+    int fds[2];
+    vp_sub *s;
+    vp_frame *f;
+
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], "\x81\xa1x\x01garbage", 11), 11);
+    close(fds[1]);
+    vp_sub_opts_init(&so);
+    so.fd = fds[0];
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    assert_int_equal(vp_sub_next(s, 1000, &f), -EBADMSG);
+    assert_non_null(strstr(vp_errmsg(), "byte offset"));
+    assert_int_equal(vp_sub_next(s, 1000, &f), -EBADMSG); /* and stays so */
+    assert_int_equal(stat_of(vp_sub_stats(s), "bad"), 1);
+    vp_sub_close(s);
+    close(fds[0]);
+}
+
+/* --- bad arguments ------------------------------------------------------ */
+
+/* A TCP port nothing listens on now. */
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    struct vp_pub_opts po;
+    struct vp_image img;
+    const char *bad[] = {"udp://x:1", "tcp://nohost", "-"};
+    vp_pub *p;
+    vp_sub *s;
+
+    assert_int_equal(vp_sub_open(&s, bad, 1, NULL), -EINVAL);
+    assert_non_null(strstr(vp_errmsg(), "udp://x:1"));
+    assert_int_equal(vp_sub_open(&s, bad + 1, 1, NULL), -EINVAL);
+    assert_int_equal(vp_sub_open(&s, bad + 1, 2, NULL), -EINVAL);
+    assert_int_equal(vp_sub_open(&s, bad, 0, NULL), -EINVAL);
+    assert_int_equal(vp_pub_open(&p, "tcp://127.0.0.1:0x", NULL), -EINVAL);
+    vp_pub_opts_init(&po);
+    po.stream = "no spaces";
+    assert_int_equal(vp_pub_open(&p, url, &po), -EINVAL);
+    po.stream = "cam0";
+    po.ring_slots = 65;
+    assert_int_equal(vp_pub_open(&p, url, &po), -EINVAL);
+
+    /* Bound twice: the second one says why. */
+    vp_pub *q;
+    char tcp[64];
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", free_port());
+    assert_int_equal(vp_pub_open(&q, tcp, NULL), 0);
+    assert_true(vp_pub_open(&p, tcp, NULL) < 0);
+    assert_non_null(strstr(vp_errmsg(), "bind"));
+    vp_pub_close(q);
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    assert_int_equal(vp_pub_loan(p, 0, 10, VP_PIX_BGR24, &img), -EINVAL);
+    assert_int_equal(vp_pub_loan(p, 10, 10, VP_PIX_NONE, &img), -EINVAL);
+    assert_int_equal(vp_pub_commit(p, 1), -EINVAL); /* nothing on loan */
+    assert_int_equal(vp_pub_loan(p, 10, 10, VP_PIX_GRAY, &img), 0);
+    assert_int_equal(vp_pub_loan(p, 10, 10, VP_PIX_GRAY, &img), -EBUSY);
+    vp_pub_cancel(p);
+    vp_pub_close(p);
+    vp_pub_close(NULL);
+    vp_sub_close(NULL);
+    vp_frame_release(NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(url, sizeof url, "ipc:///tmp/vidpipe-test-api-%d", (int)getpid());
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_shm),
+        cmocka_unit_test(test_threads_payload),
+        cmocka_unit_test(test_latest_wins),
+        cmocka_unit_test(test_doorbell_and_lease),
+        cmocka_unit_test(test_torn),
+        cmocka_unit_test(test_frame_holds_mapping),
+        cmocka_unit_test(test_stream_roundtrip),
+        cmocka_unit_test(test_stream_corrupt),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,146 @@
+/* test_net.c -- the transport: subscriptions seen by the publisher,
+ * whole messages delivered, over inproc. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "transport/xpub.h"
+#include "transport/xsub.h"
+#include "util/log.h"
+
+/* --- pub -> sub over inproc ------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    return clock_mono_ns() / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls the publisher's subscriptions until it wants topic (or not). */
+static bool wait_wants(struct xpub *p, const char *topic, bool want)
+{
+    for (int64_t end = now_ms() + 3000; now_ms() < end; sleep_ms(2)) {
+        xpub_poll_subs(p, NULL, NULL);
+        if (xpub_wants(p, topic, strlen(topic)) == want)
+            return true;
+    }
+    return false;
+}
+
+/* Receives one message within 3 s; the xsub_recv() result. */
+static int read_one(struct xsub *s, zmq_msg_t *parts, unsigned *n)
+{
+    int rc = -EAGAIN;
+    for (int64_t end = now_ms() + 3000; now_ms() < end; sleep_ms(1)) {
+        rc = xsub_recv(s, parts, n);
+        if (rc != -EAGAIN)
+            break;
+    }
+    return rc;
+}
+
+static void close_parts(zmq_msg_t *parts, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+static void test_pub_sub_inproc(void **state)
+{
+    (void)state;
+    const char *url = "inproc://test-net";
+    char err[256];
+    struct xpub *p = xpub_new(url, NULL, err, sizeof err);
+    struct xsub *s;
+    zmq_msg_t parts[XSUB_MAX_PARTS], payload;
+    unsigned n;
+
+    if (!p)
+        fail_msg("xpub_new: %s", err);
+    s = xsub_new(&url, 1, NULL, err, sizeof err);
+    if (!s)
+        fail_msg("xsub_new: %s", err);
+
+    /* Nobody wants anything until a subscription arrives. */
+    xpub_poll_subs(p, NULL, NULL);
+    assert_false(xpub_wants(p, "raw/cam1/", 9));
+    assert_int_equal(xsub_subscribe(s, "raw/cam1/", 9, true), 0);
+    assert_true(wait_wants(p, "raw/cam1/", true));
+    assert_false(xpub_wants(p, "jpg/cam1/", 9));
+    assert_false(xpub_wants(p, "raw/cam10/", 10));
+    assert_true(xpub_wants_any(p, "raw/", 4));
+    assert_false(xpub_wants_any(p, "shm/", 4));
+
+    /* A message with its payload moved into ZeroMQ, delivered whole. */
+    assert_int_equal(zmq_msg_init_size(&payload, 36), 0);
+    for (int i = 0; i < 36; i++)
+        ((uint8_t *)zmq_msg_data(&payload))[i] = (uint8_t)(200 - i);
+    assert_int_equal(xpub_send(p, "raw/cam1/", 9, "hdr", 3, &payload), 0);
+    assert_int_equal(read_one(s, parts, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(zmq_msg_size(&parts[1]), 3);
+    assert_int_equal(((uint8_t *)zmq_msg_data(&parts[2]))[35], 165);
+    close_parts(parts, n);
+
+    /* A topic nobody subscribed to is filtered out by ZeroMQ. */
+    assert_int_equal(zmq_msg_init_size(&payload, 20), 0);
+    assert_int_equal(xpub_send(p, "jpg/cam1/", 9, "h", 1, &payload), 0);
+
+    /* Every stream's descriptors; a two-part message. */
+    assert_int_equal(xsub_subscribe(s, "shm/", 4, true), 0);
+    assert_true(wait_wants(p, "shm/cam1/", true));
+    assert_int_equal(xpub_send(p, "shm/cam1/", 9, "desc", 4, NULL), 0);
+    assert_int_equal(read_one(s, parts, &n), 0);
+    assert_int_equal(n, 2); /* not the jpeg sent before */
+    assert_memory_equal(zmq_msg_data(&parts[0]), "shm/cam1/", 9);
+    close_parts(parts, n);
+
+    /* Too many parts: dropped whole, said so. */
+    void *ps = xpub_socket(p);
+    for (int i = 0; i < 4; i++)
+        assert_true(zmq_send(ps, "raw/cam1/", 9, i < 3 ? ZMQ_SNDMORE : 0) == 9);
+    assert_int_equal(read_one(s, parts, &n), -EMSGSIZE);
+    assert_int_equal(n, 0);
+
+    /* Forwarded parts arrive as they were. */
+    zmq_msg_t fw[2];
+    zmq_msg_init_size(&fw[0], 9);
+    memcpy(zmq_msg_data(&fw[0]), "raw/cam1/", 9);
+    zmq_msg_init_size(&fw[1], 2);
+    memcpy(zmq_msg_data(&fw[1]), "hi", 2);
+    assert_int_equal(xpub_forward(p, fw, 2), 0);
+    assert_int_equal(read_one(s, parts, &n), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(zmq_msg_data(&parts[1]), "hi", 2);
+    close_parts(parts, n);
+
+    /* Unsubscribing is seen by the publisher. */
+    assert_int_equal(xsub_subscribe(s, "raw/cam1/", 9, false), 0);
+    assert_true(wait_wants(p, "raw/cam1/", false));
+    assert_true(xpub_wants(p, "shm/cam1/", 9));
+
+    assert_int_equal(xsub_recv(s, parts, &n), -EAGAIN);
+    xsub_free(s);
+    xpub_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pub_sub_inproc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
