@@ -239,7 +239,7 @@ static bool open_source(struct capture *cap, const struct source_spec *spec,
         /* A recording keeps its pace unless --fps says otherwise. */
         cap->replay = replay_open(spec->arg, cap->req.loop, cap->speed,
                                   cap->req.fps, err, sizeof err);
-        *fps = cap->req.fps > 0 ? cap->req.fps : 0;
+        *fps = 0; /* the replay's own pace, or the rate it was asked for */
         if (!cap->replay)
             log_err("%s", err);
         return cap->replay != NULL;
@@ -251,10 +251,25 @@ static bool open_source(struct capture *cap, const struct source_spec *spec,
     source_format(cap->src, &w, &h, &fmt, fps);
     if (cap->req.fps >= 0)
         *fps = cap->req.fps;
-    log_info("%s %ux%u %s at %.3g fps -> %s (stream %s)", spec->arg, w, h,
-             vp_pixfmt_name(fmt), *fps, cap->c.output,
-             cap->c.stream ? cap->c.stream : "cam0");
     return true;
+}
+
+/* What runs, once it does. */
+static void say_running(const struct capture *cap,
+                        const struct source_spec *spec, double fps)
+{
+    uint32_t w, h;
+    enum vp_pixfmt fmt;
+    double own;
+
+    if (cap->replay) {
+        log_info("%s -> %s", spec->arg, cap->c.output);
+        return;
+    }
+    source_format(cap->src, &w, &h, &fmt, &own);
+    log_info("%s %ux%u %s at %.3g fps -> %s (stream %s)", spec->arg, w, h,
+             vp_pixfmt_name(fmt), fps, cap->c.output,
+             cap->c.stream ? cap->c.stream : "cam0");
 }
 
 int main(int argc, char **argv)
@@ -300,8 +315,7 @@ int main(int argc, char **argv)
     cap.st = vp_pub_stats(cap.pub);
     vp_stats_add(cap.st, "late_skips", &cap.skipped);
     cli_report_init(&cap.report, "capture", cap.st, cap.c.stats_json);
-    if (cap.replay)
-        log_info("%s -> %s", spec.arg, cap.c.output);
+    say_running(&cap, &spec, fps);
     cap.next = vp_clock_mono_ns();
     rc = run(&cap);
     cli_report_final(&cap.report);

@@ -112,15 +112,15 @@ static int verify(const struct display *d, const struct vp_frame_info *h,
     return vp_pattern_read(img, &seq) == 0 && seq == h->seq ? 1 : -1;
 }
 
-/* The pixels of f as the sink wants them: in place, or copied out of a
- * ring and checked intact.  0, or -1 when there is nothing to show (an
- * undecodable payload or an overwritten slot: counted). */
+/* The pixels of f as the sink wants them: in place (1), or copied out
+ * of a ring and checked intact (0).  -1 when there is nothing to show
+ * (an undecodable payload or an overwritten slot: counted). */
 static int pixels(struct display *d, vp_frame *f, struct vp_image *img)
 {
     if (vp_frame_image(f, img) < 0)
         return -1;
     if (d->use != SINK_COPY || vp_frame_info(f)->path != VP_PATH_SHM)
-        return 0;
+        return 1;
     size_t need = (size_t)img->stride[0] * img->height;
     if (need > d->copy_cap) {
         free(d->copy);
@@ -139,7 +139,8 @@ static int show(struct display *d, vp_frame *f)
     const struct vp_frame_info *h = vp_frame_info(f);
     struct vp_image img;
 
-    if (pixels(d, f, &img) < 0)
+    int in_place = pixels(d, f, &img);
+    if (in_place < 0)
         return 0;
     int v = verify(d, h, &img);
     int wr = sink_write(d->sink, f, &img);
@@ -154,7 +155,7 @@ static int show(struct display *d, vp_frame *f)
         usleep((useconds_t)d->delay_ms * 1000);
     /* Pixels used in place must still be the frame's now (release counts
      * it torn otherwise). */
-    if (vp_frame_intact(f)) {
+    if (!in_place || vp_frame_intact(f)) {
         d->verified += v > 0;
         d->mismatch += v < 0;
     }

@@ -300,8 +300,9 @@ VP_API int vp_frame_payload(const vp_frame *f, const uint8_t **data,
 VP_API bool vp_frame_intact(const vp_frame *f);
 
 /* Copies the frame's pixels into dst (same geometry; dst's own strides)
- * and checks they were intact.  0, -ESTALE (overwritten meanwhile: dst
- * holds garbage, the frame counts as torn), or as vp_frame_image(). */
+ * and checks they were intact.  0 (the frame then counts as delivered
+ * whatever happens to its slot later), -ESTALE (overwritten meanwhile:
+ * dst holds garbage, the frame counts as torn), or as vp_frame_image(). */
 VP_API int vp_frame_copy(vp_frame *f, const struct vp_image *dst);
 
 /* Notes that the frame has reached its destination (shown, written): its
@@ -314,7 +315,8 @@ VP_API int vp_frame_json(const vp_frame *f, char *buf, size_t cap);
 
 /* Gives the frame back.  An intact frame counts as delivered in its
  * subscriber's stats (one whose ring slot was overwritten while its
- * pixels were used counts as torn). */
+ * pixels were used counts as torn, one whose payload would not decode as
+ * bad). */
 VP_API void vp_frame_release(vp_frame *f);
 
 /* --- relaying ----------------------------------------------------------- */

@@ -48,7 +48,9 @@ struct vp_frame {
     struct ring_map *map;
     const uint8_t *px;
     bool looked; /* pixels were handed out: whether they held counts */
+    bool copied; /* ... and copied out intact: later overwrites are fine */
     bool torn;   /* found overwritten (and counted) */
+    bool bad;    /* its payload would not decode (and was counted) */
     /* A decoded JPEG, kept with the frame object for the next one. */
     uint8_t *dec;
     size_t dec_cap;

@@ -42,7 +42,7 @@ void frame_clear(struct vp_frame *f)
     ring_map_put(f->map);
     f->map = NULL;
     f->px = NULL;
-    f->looked = f->torn = f->dec_ok = false;
+    f->looked = f->copied = f->torn = f->bad = f->dec_ok = false;
     f->shown_ns = 0;
     f->offset = -1;
     memset(&f->msg, 0, sizeof f->msg);
@@ -139,7 +139,9 @@ static int decode(vp_frame *f)
         return vp_fail(-ENOMEM, "cannot set up the JPEG decoder");
     if (jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len, f->dec, h->width,
                     h->height, h->width * pixfmt_bpp(h->fmt), h->fmt) < 0) {
-        atomic_fetch_add(&f->sub->bad, 1);
+        if (!f->bad)
+            atomic_fetch_add(&f->sub->bad, 1);
+        f->bad = true;
         log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
                     h->seq);
         return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
@@ -223,6 +225,7 @@ int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
         return vp_fail(-ESTALE, "frame %" PRIu64 ": overwritten while copied",
                        f->msg.hdr.seq);
     }
+    f->copied = true;
     return 0;
 }
 
@@ -266,11 +269,11 @@ void vp_frame_release(vp_frame *f)
         return;
     s = f->sub;
     /* Judged before the lock: a slot check is two loads. */
-    bool torn = f->torn || (f->looked && !vp_frame_intact(f));
+    bool torn = f->torn || (f->looked && !f->copied && !vp_frame_intact(f));
     pthread_mutex_lock(&s->mu);
     if (torn && !f->torn) {
         s->st.torn++;
-    } else if (!torn) {
+    } else if (!torn && !f->bad) {
         stats_frame_at(&s->st, &f->msg.hdr, f->info.size,
                        f->shown_ns ? f->shown_ns : clock_real_ns());
         s->st.path = f->info.path == VP_PATH_SHM   ? "shm"

@@ -135,12 +135,24 @@ static void add(struct option *lo, unsigned *n, char *so, size_t *sn,
     }
 }
 
-/* Takes a shared option; 0 or -1 after logging. */
+/* True if id is a shared option prog takes. */
+static bool is_shared(const struct cli_prog *p, int id)
+{
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        if (shared[i].opt.id == id && (p->common & shared[i].flag))
+            return true;
+    return false;
+}
+
+/* Takes a shared option; 0, 1 if id is not one prog takes, or -1 after
+ * logging. */
 static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
                        const char *arg)
 {
     uint64_t u;
 
+    if (!is_shared(p, id))
+        return 1;
     switch (id) {
     case 'i':
         if (c->ninputs == ((p->common & CLI_INPUTS) ? CLI_MAX_INPUTS : 1)) {

@@ -196,6 +196,10 @@ def test_kill9_random_rounds(procs, transport):
         p.wait(5)
     before_gc = segments()
     left = sorted(s for s in before_gc if owner_pid(s) in pids)
+    if transport == "tcp":
+        # Nobody wanted descriptors: no ring was ever made.
+        assert not left, "rings made that nobody wanted: %s" % left
+        return
     assert left, "no ring of the killed captures in /dev/shm: %s" % \
         sorted(before_gc)
     run_gc_producer()
