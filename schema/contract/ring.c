@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,13 +11,23 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "contract/ring.h"
+#include "util/log.h"
 #include "util/wake.h"
 
 #define PAGE 4096u
 #define RING_SETUP_GRACE_S 10
+#define MIB (1024.0 * 1024.0)
+/* A writer whose segment could not be made again tries again this often
+ * (a try that statvfs shows cannot succeed costs nothing more). */
+#define RING_REMAKE_NS 1000000000LL
+/* Test control (RING.md 7): a decimal byte count; a reservation larger
+ * than it fails with ENOSPC as if /dev/shm had no more room.  Unset in
+ * production. */
+#define RING_TEST_LIMIT_ENV "VIDPIPE_TEST_SHM_LIMIT"
 
 /* The segment header, shared between processes: fixed-width fields only. */
 struct ring_hdr {
@@ -52,13 +63,179 @@ struct ring_slot {
 _Static_assert(sizeof(struct ring_hdr) == 192, "shm ABI: ring header");
 _Static_assert(sizeof(struct ring_slot) == 64, "shm ABI: ring slot");
 
-struct ring {
-    char name[FRAME_SHM_NAME_MAX + 1];
-    struct ring_hdr *hdr;
-    struct ring_slot *slots;
+/* --- guards: no process dies through a ring's memory (RING.md 7). ---- */
+
+/* Every ring mapping of the process at once: a display's 8 cached ones
+ * and the frames still holding others, a relay's or publisher's own. */
+#define GUARDS 128
+
+/* A mapping of ring memory that the SIGBUS handler may repair.  Claimed
+ * and released by its owner, read by the handler: atomics only. */
+struct guard {
+    _Atomic unsigned seq;   /* odd while base, size and prot change */
+    _Atomic uintptr_t base; /* 0: free */
+    _Atomic uintptr_t size;
+    _Atomic int prot;
+    _Atomic int broken; /* a fault hit it: zero pages back it now */
+};
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LONG_LOCK_FREE == 2,
+               "the SIGBUS handler may use lock-free atomics only");
+
+static struct guard guards[GUARDS];
+static struct sigaction bus_prev; /* the handler ours displaced */
+static _Atomic int bus_chaining;  /* against a handler chaining back */
+static pthread_mutex_t bus_mu = PTHREAD_MUTEX_INITIALIZER;
+static const struct sigaction bus_default; /* zero: SIG_DFL, no flags */
+
+/* Maps zero pages over the guarded mapping holding address a, if any:
+ * the access that faulted and every later one then see zeros (no
+ * generation a descriptor names), and writes land nowhere.  Runs in the
+ * signal handler: atomics and mmap only. */
+static bool repair(uintptr_t a)
+{
+    for (unsigned i = 0; i < GUARDS; i++) {
+        struct guard *g = &guards[i];
+        unsigned s = atomic_load_explicit(&g->seq, memory_order_acquire);
+        uintptr_t b = atomic_load_explicit(&g->base, memory_order_acquire);
+        uintptr_t n = atomic_load_explicit(&g->size, memory_order_acquire);
+        int prot = atomic_load_explicit(&g->prot, memory_order_acquire);
+        if ((s & 1) || b == 0 || a - b >= n ||
+            atomic_load_explicit(&g->seq, memory_order_relaxed) != s)
+            continue;
+        if (mmap((void *)b, n, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0) == MAP_FAILED)
+            return false;
+        atomic_store_explicit(&g->broken, 1, memory_order_release);
+        return true;
+    }
+    return false;
+}
+
+/* Passes a SIGBUS that is not ours on to the handler we displaced, or
+ * takes the default action (death with a core) as if we were not here. */
+static void bus_chain(int sig, siginfo_t *si, void *ctx)
+{
+    void (*h)(int) = bus_prev.sa_handler;
+    bool sent = !si || si->si_code <= 0; /* kill(), not a fault */
+
+    if (h != SIG_DFL && h != SIG_IGN &&
+        !atomic_exchange_explicit(&bus_chaining, 1, memory_order_acq_rel)) {
+        if (bus_prev.sa_flags & SA_SIGINFO)
+            bus_prev.sa_sigaction(sig, si, ctx);
+        else
+            h(sig);
+        atomic_store_explicit(&bus_chaining, 0, memory_order_release);
+        return;
+    }
+    if (h == SIG_IGN && sent)
+        return;
+    sigaction(SIGBUS, &bus_default, NULL);
+    if (sent) /* a fault comes back by itself when we return */
+        raise(sig);
+}
+
+static void on_bus(int sig, siginfo_t *si, void *ctx)
+{
+    int saved = errno;
+    /* Only an access past the end of what backs a mapping: the fault a
+     * segment cut short (or a tmpfs out of pages) raises. */
+    bool ours =
+        si && si->si_code == BUS_ADRERR && repair((uintptr_t)si->si_addr);
+
+    errno = saved;
+    if (!ours)
+        bus_chain(sig, si, ctx);
+}
+
+/* Installs the handler, or again if another one has displaced it (that
+ * one is then chained to). */
+static void bus_install(void)
+{
+    struct sigaction cur, sa;
+
+    pthread_mutex_lock(&bus_mu);
+    if (sigaction(SIGBUS, NULL, &cur) == 0 &&
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_bus)) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_bus;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        bus_prev = cur;
+        sigaction(SIGBUS, &sa, NULL);
+    }
+    pthread_mutex_unlock(&bus_mu);
+}
+
+/* Guards the mapping [base, base + size) before it is first touched:
+ * the guard's index, or -1 if every guard is taken. */
+static int guard_claim(const void *base, size_t size, int prot)
+{
+    bus_install();
+    for (unsigned i = 0; i < GUARDS; i++) {
+        struct guard *g = &guards[i];
+        unsigned s = atomic_load(&g->seq);
+        if ((s & 1) || atomic_load(&g->base) != 0 ||
+            !atomic_compare_exchange_strong(&g->seq, &s, s + 1))
+            continue;
+        atomic_store_explicit(&g->size, size, memory_order_relaxed);
+        atomic_store_explicit(&g->prot, prot, memory_order_relaxed);
+        atomic_store_explicit(&g->broken, 0, memory_order_relaxed);
+        atomic_store_explicit(&g->base, (uintptr_t)base, memory_order_relaxed);
+        atomic_store_explicit(&g->seq, s + 2, memory_order_release);
+        return (int)i;
+    }
+    return -1;
+}
+
+/* Releases guard i (before its mapping is unmapped); accepts -1. */
+static void guard_release(int i)
+{
+    if (i < 0)
+        return;
+    struct guard *g = &guards[i];
+    unsigned s = atomic_load_explicit(&g->seq, memory_order_relaxed);
+    atomic_store_explicit(&g->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&g->base, 0, memory_order_relaxed);
+    atomic_store_explicit(&g->size, 0, memory_order_relaxed);
+    atomic_store_explicit(&g->seq, s + 2, memory_order_release);
+}
+
+/* True if a fault hit guard i's mapping (it holds zero pages now). */
+static bool guard_broken(int i)
+{
+    return i >= 0 &&
+           atomic_load_explicit(&guards[i].broken, memory_order_acquire);
+}
+
+/* --- the writer side. -------------------------------------------------- */
+
+/* The memory a writer's frames go into: its segment, or private memory
+ * while it has none. */
+struct seg {
+    int fd; /* kept, to notice the segment shrink or go; -1: private */
+    int guard;
     uint8_t *base;
     size_t size;
+    uint32_t nslots;
+    uint64_t data_offset, token;
+};
+
+struct ring {
+    char name[FRAME_SHM_NAME_MAX + 1];
+    struct seg s;
     uint32_t next;
+    /* The geometry, kept here: the segment's header is the readers' copy,
+     * and the segment may be lost under us. */
+    uint32_t wish; /* slots asked for; s.nslots may be fewer */
+    uint32_t width, height, stride;
+    enum pixfmt fmt;
+    uint64_t slot_size;
+    bool lost;         /* make a new segment before the next frame */
+    bool told;         /* the line on why there is none has been logged */
+    int64_t remake_ns; /* without a segment: when to try again */
+    struct log_limit log;
 };
 
 static uint64_t proc_start_time(pid_t pid)
@@ -131,10 +308,15 @@ static int segment_stale(const char *name)
     close(fd);
     if (h == MAP_FAILED)
         return -errno;
-    if (atomic_load(&h->magic) != RING_MAGIC)
-        rc = !young;
-    else
-        rc = !owner_alive(h);
+    /* Truncated meanwhile, it reads as zeros: not initialised. */
+    int g = guard_claim(h, sizeof *h, PROT_READ);
+    if (g >= 0) {
+        if (atomic_load(&h->magic) != RING_MAGIC)
+            rc = !young;
+        else
+            rc = !owner_alive(h);
+    }
+    guard_release(g);
     munmap(h, sizeof *h);
     return rc;
 }
@@ -147,32 +329,134 @@ static void ring_name(char *buf, size_t cap)
              atomic_fetch_add(&made, 1));
 }
 
-struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
-                         uint32_t height, uint32_t stride, enum pixfmt fmt,
-                         char *err, size_t errlen)
+static uint64_t data_offset_for(uint32_t nslots)
 {
-    struct ring *r = NULL;
-    int fd = -1;
-    uint64_t frame = (uint64_t)stride * height;
-    char made[FRAME_SHM_NAME_MAX + 1];
-
-    if (!name) {
-        ring_name(made, sizeof made);
-        name = made;
-    }
-
-    if (nslots < RING_MIN_SLOTS || nslots > RING_MAX_SLOTS || frame == 0 ||
-        strlen(name) > FRAME_SHM_NAME_MAX ||
-        strncmp(name, "/vidpipe-", 9) != 0) {
-        snprintf(err, errlen, "ring %s: bad parameters", name);
-        return NULL;
-    }
     uint64_t table =
         sizeof(struct ring_hdr) + (uint64_t)nslots * sizeof(struct ring_slot);
-    uint64_t data_offset = (table + PAGE - 1) / PAGE * PAGE;
-    uint64_t slot_size = (frame + PAGE - 1) / PAGE * PAGE;
-    uint64_t total = data_offset + slot_size * nslots;
+    return (table + PAGE - 1) / PAGE * PAGE;
+}
 
+/* The size of r's segment with nslots slots. */
+static uint64_t ring_bytes(const struct ring *r, uint32_t nslots)
+{
+    return data_offset_for(nslots) + r->slot_size * nslots;
+}
+
+static struct ring_hdr *hdr_of(const struct ring *r)
+{
+    return (struct ring_hdr *)r->s.base;
+}
+
+static struct ring_slot *slot_of(const struct ring *r, uint32_t i)
+{
+    return (struct ring_slot *)(r->s.base + sizeof(struct ring_hdr)) + i;
+}
+
+/* What /dev/shm can take now. */
+struct shm_space {
+    int64_t free;  /* bytes; -1 unknown */
+    uint64_t used; /* bytes others hold */
+};
+
+static struct shm_space shm_space(void)
+{
+    struct shm_space sp = {-1, 0};
+    struct statvfs v;
+
+    if (statvfs("/dev/shm", &v) == 0) {
+        sp.free = (int64_t)(v.f_bavail * v.f_frsize);
+        sp.used = (v.f_blocks - v.f_bfree) * v.f_frsize;
+    }
+    return sp;
+}
+
+/* The test control's byte count, or UINT64_MAX when it is unset. */
+static uint64_t test_limit(void)
+{
+    const char *s = getenv(RING_TEST_LIMIT_ENV);
+    return s && *s ? strtoull(s, NULL, 10) : UINT64_MAX;
+}
+
+/* The one line that says why r got fewer slots than it wished (got), or
+ * none (got 0), and how to give /dev/shm the room. */
+static void explain(char *buf, size_t len, const struct ring *r, uint32_t got,
+                    const struct shm_space *sp)
+{
+    uint64_t want = ring_bytes(r, r->wish), limit = test_limit();
+    uint64_t step = 64u << 20; /* suggest a round size */
+    int64_t room = sp->free;
+    uint64_t used = sp->used;
+    char free[32], has[64];
+
+    if (limit != UINT64_MAX) { /* as if /dev/shm held only that */
+        room = room >= 0 && (uint64_t)room < limit ? room : (int64_t)limit;
+        used = 0;
+    }
+    unsigned long long grow = (used + want + step - 1) / step * (step >> 20);
+    if (room >= 0)
+        snprintf(free, sizeof free, "%.1f MiB", (double)room / MIB);
+    else
+        snprintf(free, sizeof free, "an unknown amount");
+    if (got)
+        snprintf(has, sizeof has, "using %u slots (%.1f MiB)", got,
+                 (double)ring_bytes(r, got) / MIB);
+    else
+        snprintf(has, sizeof has, "not even %u slots (%.1f MiB) fit",
+                 RING_MIN_SLOTS, (double)ring_bytes(r, RING_MIN_SLOTS) / MIB);
+    snprintf(buf, len,
+             "shm %s: %u slots of %ux%u %s need %.1f MiB of /dev/shm, %s is "
+             "free: %s; to grow it: docker run --shm-size=%llum, or mount -o "
+             "remount,size=%llum /dev/shm",
+             r->name, r->wish, r->width, r->height, pixfmt_name(r->fmt),
+             (double)want / MIB, free, has, grow, grow);
+}
+
+/* Sizes fd for the most slots (up to r->wish) that /dev/shm can hold and
+ * reserves their pages: on tmpfs ftruncate alone succeeds beyond the free
+ * space and the first write into a page it cannot back raises SIGBUS,
+ * while posix_fallocate allocates the pages or fails with ENOSPC.  The
+ * slots, 0 if not even RING_MIN_SLOTS fit, or -errno. */
+static int reserve(int fd, const struct ring *r, const struct shm_space *sp)
+{
+    uint32_t n = r->wish;
+
+    while (sp->free >= 0 && n >= RING_MIN_SLOTS &&
+           ring_bytes(r, n) > (uint64_t)sp->free)
+        n--;
+    for (; n >= RING_MIN_SLOTS; n--) {
+        off_t total = (off_t)ring_bytes(r, n);
+        int e = (uint64_t)total > test_limit() ? ENOSPC : EINTR;
+        if (ftruncate(fd, total) < 0)
+            return -errno;
+        /* A signal handled meanwhile interrupts a large reservation. */
+        for (int tries = 0; e == EINTR && tries < 10; tries++)
+            e = posix_fallocate(fd, 0, total);
+        if (e == 0)
+            return (int)n;
+        /* Out of room though statvfs showed it: another process took it,
+         * or the test control: fewer slots, then. */
+        if (e != ENOSPC && e != ENOMEM)
+            return -e;
+    }
+    return 0;
+}
+
+/* Makes r's segment under r->name into s: as many slots as /dev/shm can
+ * hold, reserved, mapped, guarded, its header written.  0, or -errno with
+ * a line in err; nothing is left in /dev/shm then. */
+static int segment_make(const struct ring *r, struct seg *s, char *err,
+                        size_t errlen)
+{
+    struct shm_space sp = shm_space();
+    const char *name = r->name;
+    int fd = -1, rc, n;
+    uint64_t total = 0;
+    void *p = MAP_FAILED;
+
+    if (sp.free >= 0 && ring_bytes(r, RING_MIN_SLOTS) > (uint64_t)sp.free) {
+        explain(err, errlen, r, 0, &sp); /* not worth a try */
+        return -ENOSPC;
+    }
     for (int tries = 0; fd < 0 && tries < 2; tries++) {
         fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST)
@@ -180,98 +464,240 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
         int stale = segment_stale(name);
         if (stale == 0) {
             snprintf(err, errlen, "shm %s is in use by a live producer", name);
-            errno = EBUSY;
-            return NULL;
+            return -EBUSY;
         }
         shm_unlink(name); /* left by a producer that died */
     }
     if (fd < 0) {
+        rc = -errno;
         snprintf(err, errlen, "shm_open %s: %s", name, strerror(errno));
-        return NULL;
+        return rc;
     }
-    if (ftruncate(fd, (off_t)total) < 0) {
-        snprintf(err, errlen, "shm %s: size %llu: %s", name,
-                 (unsigned long long)total, strerror(errno));
+    if ((n = reserve(fd, r, &sp)) <= 0) {
+        rc = n < 0 ? n : -ENOSPC;
+        if (n == 0) {
+            sp = shm_space();
+            explain(err, errlen, r, 0, &sp);
+        } else {
+            snprintf(err, errlen, "shm %s: reserving %llu bytes: %s", name,
+                     (unsigned long long)ring_bytes(r, RING_MIN_SLOTS),
+                     strerror(-n));
+        }
         goto fail;
     }
-    if (!(r = calloc(1, sizeof *r)))
-        goto fail;
-    r->size = total;
-    r->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (r->base == MAP_FAILED) {
+    total = ring_bytes(r, (uint32_t)n);
+    p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
         snprintf(err, errlen, "mmap %s: %s", name, strerror(errno));
-        r->base = NULL;
         goto fail;
     }
-    close(fd);
-    fd = -1;
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->hdr = (struct ring_hdr *)r->base;
-    r->slots = (struct ring_slot *)(r->base + sizeof(struct ring_hdr));
-    struct ring_hdr *h = r->hdr;
+    *s = (struct seg){.fd = fd,
+                      .base = p,
+                      .size = total,
+                      .nslots = (uint32_t)n,
+                      .data_offset = data_offset_for((uint32_t)n),
+                      .token = random_token()};
+    /* From here on a truncation by anyone cannot kill us (RING.md 7). */
+    if ((s->guard = guard_claim(p, total, PROT_READ | PROT_WRITE)) < 0) {
+        rc = -EMFILE;
+        snprintf(err, errlen, "shm %s: too many rings mapped", name);
+        goto fail;
+    }
+    if ((uint32_t)n < r->wish) {
+        char line[512];
+        explain(line, sizeof line, r, (uint32_t)n, &sp);
+        log_warn("%s", line);
+    }
+    struct ring_hdr *h = p;
     h->version = RING_VERSION;
-    h->token = random_token();
-    h->nslots = nslots;
-    h->fmt = fmt;
-    h->width = width;
-    h->height = height;
-    h->stride = stride;
+    h->token = s->token;
+    h->nslots = s->nslots;
+    h->fmt = r->fmt;
+    h->width = r->width;
+    h->height = r->height;
+    h->stride = r->stride;
     h->hdr_size = sizeof *h;
-    h->slot_size = slot_size;
-    h->data_offset = data_offset;
+    h->slot_size = r->slot_size;
+    h->data_offset = s->data_offset;
     h->total_size = total;
     h->owner_pid = getpid();
     h->owner_start = proc_start_time(getpid());
-    for (uint32_t i = 0; i < nslots; i++)
-        atomic_init(&r->slots[i].gen, 2); /* 0 never names a frame */
+    struct ring_slot *slots = (struct ring_slot *)(h + 1);
+    for (uint32_t i = 0; i < s->nslots; i++)
+        atomic_init(&slots[i].gen, 2); /* 0 never names a frame */
     atomic_store_explicit(&h->magic, RING_MAGIC, memory_order_release);
-    return r;
+    return 0;
 fail:
-    if (fd >= 0)
-        close(fd);
+    if (p != MAP_FAILED)
+        munmap(p, total);
+    close(fd);
     shm_unlink(name);
-    if (r && r->base)
-        munmap(r->base, r->size);
-    free(r);
-    if (!*err)
+    return rc;
+}
+
+/* Private memory for r's frames while it has no segment: one slot, so
+ * that the caller still draws its frame somewhere and makes its payloads
+ * from it. */
+static int private_make(const struct ring *r, struct seg *s)
+{
+    uint64_t total = ring_bytes(r, 1);
+    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *s = (struct seg){.fd = -1,
+                      .guard = -1,
+                      .base = p,
+                      .size = total,
+                      .nslots = 1,
+                      .data_offset = data_offset_for(1)};
+    atomic_init(&((struct ring_slot *)((struct ring_hdr *)p + 1))->gen, 2);
+    return 0;
+}
+
+/* True if name still names the segment open as fd (nobody removed it or
+ * made another one under its name). */
+static bool still_named(const char *name, int fd)
+{
+    struct stat a, b;
+    char path[FRAME_SHM_NAME_MAX + 16];
+
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Unmaps s and closes it, unlinking its name if it is still its own. */
+static void seg_free(const char *name, struct seg *s)
+{
+    guard_release(s->guard);
+    if (s->base)
+        munmap(s->base, s->size);
+    if (s->fd >= 0) {
+        if (still_named(name, s->fd))
+            shm_unlink(name);
+        close(s->fd);
+    }
+    memset(s, 0, sizeof *s);
+    s->fd = s->guard = -1;
+}
+
+/* Replaces r's lost segment by a new one under the same name (a new token:
+ * readers map it again), or by private memory while none can be had. */
+static void remake(struct ring *r)
+{
+    struct seg s;
+    char err[512];
+
+    if (r->s.fd >= 0) {
+        /* Somewhere for the frames to go first, whatever happens next. */
+        if (private_make(r, &s) < 0)
+            return; /* out of memory: again at the next frame */
+        /* Its pages (what a cut left) and its name, for the new one. */
+        seg_free(r->name, &r->s);
+        r->s = s;
+        r->next = 0;
+    }
+    r->lost = false;
+    if (segment_make(r, &s, err, sizeof err) == 0) {
+        seg_free(r->name, &r->s);
+        r->s = s;
+        r->told = false;
+        log_limited(&r->log,
+                    "shm %s: the segment was cut short or removed; made "
+                    "a new one",
+                    r->name);
+        return;
+    }
+    r->remake_ns = clock_mono_ns() + RING_REMAKE_NS;
+    if (!r->told)
+        log_warn("%s; its frames go without shared memory", err);
+    r->told = true;
+}
+
+struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
+                         uint32_t height, uint32_t stride, enum pixfmt fmt,
+                         char *err, size_t errlen)
+{
+    struct ring *r;
+    uint64_t frame = (uint64_t)stride * height;
+    char made[FRAME_SHM_NAME_MAX + 1];
+
+    if (errlen)
+        err[0] = 0;
+    if (!name) {
+        ring_name(made, sizeof made);
+        name = made;
+    }
+    if (nslots < RING_MIN_SLOTS || nslots > RING_MAX_SLOTS || frame == 0 ||
+        strlen(name) > FRAME_SHM_NAME_MAX ||
+        strncmp(name, "/vidpipe-", 9) != 0) {
+        snprintf(err, errlen, "ring %s: bad parameters", name);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(r = calloc(1, sizeof *r))) {
         snprintf(err, errlen, "ring %s: out of memory", name);
-    return NULL;
+        return NULL;
+    }
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->wish = nslots;
+    r->width = width;
+    r->height = height;
+    r->stride = stride;
+    r->fmt = fmt;
+    r->slot_size = (frame + PAGE - 1) / PAGE * PAGE;
+    int rc = segment_make(r, &r->s, err, errlen);
+    if (rc < 0) {
+        free(r);
+        errno = -rc;
+        return NULL;
+    }
+    return r;
 }
 
 void ring_free(struct ring *r)
 {
     if (!r)
         return;
-    shm_unlink(r->name);
-    munmap(r->base, r->size);
+    seg_free(r->name, &r->s);
     free(r);
+}
+
+uint32_t ring_slots(const struct ring *r)
+{
+    return r->s.fd >= 0 ? r->s.nslots : 0;
 }
 
 bool ring_fits(const struct ring *r, uint32_t width, uint32_t height,
                uint32_t stride, enum pixfmt fmt)
 {
-    const struct ring_hdr *h = r->hdr;
-    return h->width == width && h->height == height && h->stride == stride &&
-           h->fmt == (uint32_t)fmt;
+    return r->width == width && r->height == height && r->stride == stride &&
+           r->fmt == fmt;
 }
 
 uint8_t *ring_write_begin(struct ring *r, uint32_t *slot)
 {
+    if (r->lost || guard_broken(r->s.guard) ||
+        (r->s.fd < 0 && clock_mono_ns() >= r->remake_ns))
+        remake(r);
+
     uint32_t i = r->next;
-    struct ring_slot *s = &r->slots[i];
+    struct ring_slot *s = slot_of(r, i);
     uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed);
 
-    r->next = (i + 1) % r->hdr->nslots;
+    r->next = (i + 1) % r->s.nslots;
     atomic_store_explicit(&s->gen, g + 1, memory_order_relaxed);
     /* The odd generation is visible before any pixel changes. */
     atomic_thread_fence(memory_order_release);
     *slot = i;
-    return r->base + r->hdr->data_offset + (uint64_t)i * r->hdr->slot_size;
+    return r->s.base + r->s.data_offset + (uint64_t)i * r->slot_size;
 }
 
 void ring_write_abort(struct ring *r, uint32_t slot)
 {
-    struct ring_slot *s = &r->slots[slot];
+    struct ring_slot *s = slot_of(r, slot);
     uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
 
     /* Even again, but a generation no descriptor names: readers of the
@@ -281,10 +707,33 @@ void ring_write_abort(struct ring *r, uint32_t slot)
     r->next = slot;
 }
 
+/* After a frame's write: true if all its pixels are in the segment.  Not
+ * if a fault hit the mapping or the segment shrank meanwhile (pages cut
+ * off are lost, even those written before), or there is no segment.  A
+ * segment that shrank or lost its name is made again before the next
+ * frame; one fstat a frame. */
+static bool frame_landed(struct ring *r)
+{
+    struct stat st;
+
+    if (r->s.fd < 0)
+        return false;
+    if (guard_broken(r->s.guard) || fstat(r->s.fd, &st) < 0 ||
+        (uint64_t)st.st_size < r->s.size) {
+        r->lost = true;
+        return false;
+    }
+    /* Removed: readers that have it mapped still read it, new ones cannot
+     * open it. */
+    if (st.st_nlink == 0)
+        r->lost = true;
+    return true;
+}
+
 void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d)
 {
-    struct ring_slot *s = &r->slots[slot];
+    struct ring_slot *s = slot_of(r, slot);
     uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed) + 1;
 
     atomic_store_explicit(&s->seq, h->seq, memory_order_relaxed);
@@ -292,14 +741,19 @@ void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
     atomic_store_explicit(&s->t_mono_ns, h->t_mono_ns, memory_order_relaxed);
     atomic_store_explicit(&s->gen, g, memory_order_release);
     snprintf(d->name, sizeof d->name, "%s", r->name);
-    d->token = r->hdr->token;
+    d->token = r->s.token;
     d->slot = slot;
     d->gen = g;
+    if (!frame_landed(r)) {
+        d->gen = 0; /* names no frame: readers refuse it (RING.md 7) */
+        return;
+    }
     /* Readers asleep on the doorbell take the frame without waiting for
      * its descriptor. */
-    atomic_store_explicit(&r->hdr->latest, slot + 1, memory_order_release);
-    atomic_fetch_add_explicit(&r->hdr->bell, 1, memory_order_release);
-    wake_all(&r->hdr->bell, true);
+    struct ring_hdr *rh = hdr_of(r);
+    atomic_store_explicit(&rh->latest, slot + 1, memory_order_release);
+    atomic_fetch_add_explicit(&rh->bell, 1, memory_order_release);
+    wake_all(&rh->bell, true);
 }
 
 int ring_gc(void)
@@ -324,7 +778,6 @@ int ring_gc(void)
     closedir(dir);
     return n;
 }
-
 /* --- the reader side. -------------------------------------------------- */
 
 #define READER_MAPS 8
@@ -337,6 +790,8 @@ struct ring_map {
     char name[FRAME_SHM_NAME_MAX + 1];
     const uint8_t *base;
     size_t size;
+    int fd;               /* kept, to notice the segment shrink (fstat) */
+    int guard;            /* broken: zero pages back the mapping now */
     struct ring_hdr copy; /* validated once; never re-read from shm */
     const struct ring_slot *slots;
 };
@@ -355,7 +810,9 @@ void ring_map_put(struct ring_map *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
+    guard_release(m->guard);
     munmap((void *)m->base, m->size);
+    close(m->fd);
     free(m);
 }
 
@@ -390,6 +847,15 @@ static int find(const struct ring_reader *rr, const char *name)
     return -1;
 }
 
+/* True if m can no longer be trusted for a new frame: a fault broke it,
+ * or its segment is now smaller than the mapping (pages cut off). */
+static bool map_lost(const struct ring_map *m)
+{
+    struct stat st;
+    return guard_broken(m->guard) || fstat(m->fd, &st) < 0 ||
+           (uint64_t)st.st_size < m->size;
+}
+
 /* Maps name and validates its header: a new mapping with one reference,
  * or NULL with *rc -ENOENT or -EBADMSG. */
 static struct ring_map *map_ring(const char *name, int *rc, const char **why)
@@ -403,26 +869,36 @@ static struct ring_map *map_ring(const char *name, int *rc, const char **why)
         *why = "cannot open the ring on this host";
         return NULL;
     }
-    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
-        (uint64_t)st.st_size < sizeof(struct ring_hdr)) {
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
         close(fd);
-        *why = "ring is not ours or too small";
+        *why = "ring is not ours";
+        return NULL;
+    }
+    /* Ours but cut short (by its writer's death or by anyone): bad, not a
+     * reason to leave shared memory. */
+    if ((uint64_t)st.st_size < sizeof(struct ring_hdr)) {
+        close(fd);
+        *rc = -EBADMSG;
+        *why = "ring is smaller than its header";
         return NULL;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        *why = "cannot map the ring";
-        return NULL;
-    }
-    if (!(m = calloc(1, sizeof *m))) {
-        munmap(p, (size_t)st.st_size);
-        *why = "out of memory";
+    if (p == MAP_FAILED || !(m = calloc(1, sizeof *m))) {
+        if (p != MAP_FAILED)
+            munmap(p, (size_t)st.st_size);
+        close(fd);
+        *why = p == MAP_FAILED ? "cannot map the ring" : "out of memory";
         return NULL;
     }
     atomic_init(&m->refs, 1);
     m->base = p;
     m->size = (size_t)st.st_size;
+    m->fd = fd;
+    /* Before the first touch: a truncation from now on reads as zeros. */
+    if ((m->guard = guard_claim(p, m->size, PROT_READ)) < 0) {
+        *why = "too many rings mapped";
+        goto bad;
+    }
     *rc = -EBADMSG;
     if (atomic_load_explicit(&((const struct ring_hdr *)p)->magic,
                              memory_order_acquire) != RING_MAGIC) {
@@ -430,6 +906,10 @@ static struct ring_map *map_ring(const char *name, int *rc, const char **why)
         goto bad;
     }
     memcpy(&m->copy, p, sizeof m->copy);
+    if (guard_broken(m->guard)) {
+        *why = "ring shrank while its header was read";
+        goto bad;
+    }
     const struct ring_hdr *h = &m->copy;
     unsigned bpp = pixfmt_bpp((enum pixfmt)h->fmt);
     uint64_t table = sizeof(struct ring_hdr) +
@@ -467,9 +947,10 @@ int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
         return -EBADMSG;
     }
     i = find(rr, name);
-    if (i >= 0 && rr->maps[i]->copy.token != h->shm.token) {
-        evict(rr, (unsigned)i); /* a new ring under the same name */
-        i = -1;
+    if (i >= 0 &&
+        (rr->maps[i]->copy.token != h->shm.token || map_lost(rr->maps[i]))) {
+        evict(rr, (unsigned)i); /* a new ring under the same name, or */
+        i = -1;                 /* the old one cut short */
     }
     if (i < 0) {
         i = (int)rr->next_evict;
@@ -502,13 +983,15 @@ int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
 }
 
 /* The mapping of the ring h's descriptor names, if it is still the one
- * the descriptor was checked against. */
+ * the descriptor was checked against and no fault has broken it. */
 static struct ring_map *mapped(const struct ring_reader *rr,
                                const struct frame_hdr *h)
 {
     int i = find(rr, h->shm.name);
-    return i >= 0 && rr->maps[i]->copy.token == h->shm.token ? rr->maps[i]
-                                                             : NULL;
+    return i >= 0 && rr->maps[i]->copy.token == h->shm.token &&
+                   !guard_broken(rr->maps[i]->guard)
+               ? rr->maps[i]
+               : NULL;
 }
 
 struct ring_map *ring_reader_get(struct ring_reader *rr,
@@ -521,7 +1004,7 @@ struct ring_map *ring_reader_get(struct ring_reader *rr,
 const uint8_t *ring_map_read_begin(const struct ring_map *m,
                                    const struct frame_hdr *h)
 {
-    if (h->shm.slot >= m->copy.nslots)
+    if (h->shm.slot >= m->copy.nslots || guard_broken(m->guard))
         return NULL;
     uint64_t g =
         atomic_load_explicit(&m->slots[h->shm.slot].gen, memory_order_acquire);
@@ -537,8 +1020,10 @@ bool ring_map_read_end(const struct ring_map *m, const struct frame_hdr *h)
         return false;
     /* Pixel reads above may not move below this load. */
     atomic_thread_fence(memory_order_acquire);
-    return atomic_load_explicit(&m->slots[h->shm.slot].gen,
-                                memory_order_relaxed) == h->shm.gen;
+    bool same = atomic_load_explicit(&m->slots[h->shm.slot].gen,
+                                     memory_order_relaxed) == h->shm.gen;
+    /* Pixels read after a fault were zeros, whatever gen says now. */
+    return same && !guard_broken(m->guard);
 }
 
 const uint8_t *ring_read_begin(struct ring_reader *rr,

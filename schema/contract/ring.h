@@ -12,6 +12,12 @@
  * the pixels; a change means the slot was overwritten meanwhile and the
  * frame is torn.  Descriptors are untrusted: every field is checked
  * against the mapping before anything is touched.
+ *
+ * No process dies through a ring's memory (RING.md 7): a ring's pages are
+ * reserved when it is made, with fewer slots or none if /dev/shm is
+ * short, and a SIGBUS from a segment cut short under a mapping maps zero
+ * pages over it, after which its frames read as torn and the mapping is
+ * made anew.
  */
 #ifndef VIDPIPE_RING_H
 #define VIDPIPE_RING_H
@@ -32,20 +38,28 @@ struct ring;
 
 /* Creates the segment name ("/vidpipe-..."; NULL: the next of this
  * process's names, "/vidpipe-<pid>-<n>"), mode 0600, for frames of the
- * given geometry.  A segment of that name left by a dead owner is
- * replaced; one whose owner lives is an error (errno EBUSY).  NULL with
- * errno set and a one-line reason in err. */
+ * given geometry, its memory reserved: nslots slots, or as many down to
+ * RING_MIN_SLOTS as /dev/shm has room for (logging one line on how to
+ * grow it).  A segment of that name left by a dead owner is replaced; one
+ * whose owner lives is an error (errno EBUSY).  NULL with errno set and a
+ * one-line reason in err: ENOSPC and how to grow /dev/shm if not even
+ * RING_MIN_SLOTS fit.  Installs the SIGBUS handler (RING.md 7). */
 struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
                          uint32_t height, uint32_t stride, enum pixfmt fmt,
                          char *err, size_t errlen);
 /* Unmaps and unlinks the segment; accepts NULL. */
 void ring_free(struct ring *r);
+/* The slots r has in shared memory now: at most the nslots asked for, 0
+ * while its segment was lost and could not be made again. */
+uint32_t ring_slots(const struct ring *r);
 
 /* Starts writing the next slot: returns its pixels (stride * height
  * bytes) and marks the slot busy.  Readers of that slot now see it torn. */
 uint8_t *ring_write_begin(struct ring *r, uint32_t *slot);
 /* Ends the write of slot for the frame h (its seq and timestamps are
- * kept in the slot), fills the descriptor d and rings the doorbell. */
+ * kept in the slot), fills the descriptor d and rings the doorbell.  If
+ * the segment shrank or was lost meanwhile, d names no frame (gen 0:
+ * readers refuse it) and the next ring_write_begin() makes a new one. */
 void ring_write_end(struct ring *r, uint32_t slot, const struct frame_hdr *h,
                     struct frame_shm *d);
 /* Ends the write of slot without a frame (the source had none): the slot
@@ -67,10 +81,11 @@ struct ring_reader *ring_reader_new(void);
 void ring_reader_free(struct ring_reader *rr);
 
 /* Validates a descriptor header h against the ring it names, mapping the
- * ring first if needed (or again, if the token says it was replaced).
- * 0: usable.  -ENOENT: the ring cannot be opened here (another host, or
- * another user): use payloads instead.  -EBADMSG: the descriptor does not
- * fit the ring (forged or stale); *why says what. */
+ * ring first if needed (or again, if the token says it was replaced, or
+ * its segment was cut short).  0: usable.  -ENOENT: the ring cannot be
+ * opened here (another host, or another user): use payloads instead.
+ * -EBADMSG: the descriptor does not fit the ring (forged or stale, or the
+ * ring cut short); *why says what. */
 int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
                       const char **why);
 

@@ -73,10 +73,13 @@ class Proc:
     stats objects (`stats`); wait_for() polls a predicate over them.
     """
 
-    def __init__(self, name, args, env=None, stats=True, stdout=None):
+    def __init__(self, name, args, env=None, stats=True, stdout=None,
+                 wrap=None):
+        """wrap: a command that execs the program (ShmNamespace.wrap), so
+        that pid is still the program's."""
         self.name = name
-        self.argv = [prog(name)] + list(args) + (["--stats-json"] if stats
-                                                 else [])
+        self.argv = list(wrap or []) + [prog(name)] + list(args) + (
+            ["--stats-json"] if stats else [])
         self.lines = []
         self.stats = []
         self.started = time.monotonic()
@@ -282,6 +285,59 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+class ShmNamespace:
+    """A private mount namespace whose /dev/shm is a tmpfs of its own size
+    (a container's, say), held by a sleeping process.  Programs started
+    with wrap=ns.wrap run inside it, all sharing that /dev/shm; ns.shm is
+    the same directory as seen from here."""
+
+    def __init__(self, size):
+        self.p = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             "mount -t tmpfs -o size=%s,mode=1777 tmpfs /dev/shm && "
+             "echo ready && exec sleep 1000000" % size],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        self.ready = self.p.stdout.readline().strip() == b"ready"
+        self.wrap = ["nsenter", "--mount=/proc/%d/ns/mnt" % self.p.pid, "--"]
+        self.shm = "/proc/%d/root/dev/shm" % self.p.pid
+
+    def path(self, name):
+        return os.path.join(self.shm, name)
+
+    def segments(self):
+        """Names of vidpipe segments in the namespace's /dev/shm."""
+        return sorted(n for n in os.listdir(self.shm)
+                      if n.startswith("vidpipe-"))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait(5)
+        self.p.stdout.close()
+        self.p.stderr.close()
+
+
+@pytest.fixture
+def shm_ns():
+    """shm_ns("64m"): a new ShmNamespace; skips where mount namespaces
+    are not permitted.  Stopped at teardown."""
+    made = []
+
+    def make(size):
+        if not shutil.which("unshare") or not shutil.which("nsenter"):
+            pytest.skip("unshare and nsenter (util-linux) are needed")
+        ns = ShmNamespace(size)
+        made.append(ns)
+        if not ns.ready:
+            pytest.skip("a private mount namespace is not permitted here")
+        return ns
+
+    yield make
+    for ns in made:
+        ns.stop()
 
 
 def run_cmd(name, *args, timeout=10, env=None):

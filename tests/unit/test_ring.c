@@ -1,9 +1,13 @@
-/* test_ring.c -- shm frame ring: layout, descriptors, seqlock, stale rings.
+/* test_ring.c -- shm frame ring: layout, descriptors, seqlock, stale rings,
+ * too little /dev/shm and segments cut short.
  *
  * Every test names its segments "/vidpipe-ut<pid>-<tag>" and checks at
  * its end that none of them is left in /dev/shm.  The layout test reads
  * the segment through a second mapping at the offsets RING.md gives, so
- * the document and ring.c cannot drift apart unnoticed.
+ * the document and ring.c cannot drift apart unnoticed.  A short /dev/shm
+ * is the test control VIDPIPE_TEST_SHM_LIMIT; a cut is ftruncate() on the
+ * segment, with the reader or writer in this process: a SIGBUS not taken
+ * care of would end the test run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -731,6 +735,7 @@ struct race {
     struct frame_hdr recent[RECENT]; /* by seq % RECENT */
     uint64_t written;                /* frames published */
     _Atomic bool stop;
+    _Atomic bool hold; /* the reader goes on until this is cleared */
     /* reader's results */
     uint64_t reads, intact, torn, mixed, bad;
     char first_mix[160];
@@ -773,7 +778,8 @@ static void *reader(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) +
                     (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        if (el > 5 || (el > 0.5 && x->intact > 500 && x->torn > 500))
+        if (el > 5 ||
+            (!x->hold && el > 0.5 && x->intact > 500 && x->torn > 500))
             break;
         pthread_mutex_lock(&x->mu);
         uint64_t n = x->written;
@@ -1032,6 +1038,509 @@ static void test_doorbell_wakes(void **state)
     assert_no_segments();
 }
 
+/* --- too little /dev/shm, and segments cut short under us (RING.md 7). -- */
+
+#define LIMIT_ENV "VIDPIPE_TEST_SHM_LIMIT"
+#define SLOT_SIZE ((uint64_t)(STRIDE * H + PAGE - 1) / PAGE * PAGE)
+#define BIG_SLOT ((uint64_t)(RSTRIDE * RH + PAGE - 1) / PAGE * PAGE)
+
+static void set_limit(uint64_t bytes)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)bytes);
+    assert_int_equal(setenv(LIMIT_ENV, v, 1), 0);
+}
+
+static uint64_t segment_size(const char *name)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+/* Cuts the segment to size bytes, as a buggy or hostile process of the
+ * same user may; false if the name is gone. */
+static bool cut(const char *name, off_t size)
+{
+    int fd = shm_open(name, O_RDWR, 0);
+    if (fd < 0)
+        return false;
+    int rc = ftruncate(fd, size);
+    close(fd);
+    return rc == 0;
+}
+
+/* Sends stderr to a file until stderr_end() returns what was written. */
+static int saved_stderr = -1;
+static FILE *stderr_file;
+
+static void stderr_begin(void)
+{
+    fflush(stderr);
+    stderr_file = tmpfile();
+    assert_non_null(stderr_file);
+    saved_stderr = dup(2);
+    assert_true(saved_stderr >= 0);
+    assert_int_equal(dup2(fileno(stderr_file), 2), 2);
+}
+
+static void stderr_end(char *buf, size_t len)
+{
+    fflush(stderr);
+    assert_int_equal(dup2(saved_stderr, 2), 2);
+    close(saved_stderr);
+    size_t n = (size_t)ftell(stderr_file);
+    rewind(stderr_file);
+    n = fread(buf, 1, n < len - 1 ? n : len - 1, stderr_file);
+    buf[n] = 0;
+    fclose(stderr_file);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The one line says what was needed, what was free and how to grow it. */
+static void assert_explains(const char *line)
+{
+    assert_non_null(strstr(line, "8 slots of 64x48 bgr24 need"));
+    assert_non_null(strstr(line, "MiB of /dev/shm"));
+    assert_non_null(strstr(line, "MiB is free"));
+    assert_non_null(strstr(line, "docker run --shm-size="));
+    assert_non_null(strstr(line, "mount -o remount,size="));
+}
+
+/* A reservation that fails makes a ring of fewer slots, down to
+ * RING_MIN_SLOTS, then none; nothing is left of one not made. */
+static void test_fewer_slots_when_short(void **state)
+{
+    (void)state;
+    char name[64], log[2048];
+    const char *why;
+    ring_name(name, sizeof name, "short");
+
+    set_limit(PAGE + 3 * SLOT_SIZE);
+    stderr_begin();
+    struct ring *r = make(name, 8);
+    stderr_end(log, sizeof log);
+    assert_int_equal(ring_slots(r), 3);
+    assert_int_equal(segment_size(name), PAGE + 3 * SLOT_SIZE);
+    assert_int_equal(count_lines(log), 1);
+    assert_explains(log);
+    assert_non_null(strstr(log, "using 3 slots"));
+
+    /* Three slots work like any ring: in turn, read intact. */
+    struct ring_reader *rr = ring_reader_new();
+    for (uint64_t seq = 0; seq < 7; seq++) {
+        struct frame_hdr h = put(r, seq);
+        assert_int_equal(h.shm.slot, seq % 3);
+        assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+        assert_int_equal(ring_read_begin(rr, &h)[0], fill_byte(seq));
+        assert_true(ring_read_end(rr, &h));
+    }
+    ring_reader_free(rr);
+    ring_free(r);
+
+    set_limit(PAGE + 2 * SLOT_SIZE);
+    r = make(name, 8);
+    assert_int_equal(ring_slots(r), 2);
+    ring_free(r);
+
+    /* Not even two slots: no ring, the reason in err, nothing left. */
+    set_limit(PAGE + 2 * SLOT_SIZE - 1);
+    err[0] = 0;
+    errno = 0;
+    stderr_begin();
+    r = ring_create(name, 8, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    stderr_end(log, sizeof log);
+    assert_null(r);
+    assert_int_equal(errno, ENOSPC);
+    assert_explains(err);
+    assert_non_null(strstr(err, "not even 2 slots"));
+    assert_null(strchr(err, '\n'));
+    assert_string_equal(log, ""); /* the caller logs err */
+    assert_false(segment_exists(name));
+
+    assert_int_equal(unsetenv(LIMIT_ENV), 0);
+    r = make(name, 8);
+    assert_int_equal(ring_slots(r), 8);
+    ring_free(r);
+    assert_no_segments();
+}
+
+static struct ring *make_big(const char *name, uint32_t nslots)
+{
+    err[0] = 0;
+    struct ring *r = ring_create(name, nslots, RW, RH, RSTRIDE, PIXFMT_BGR24,
+                                 err, sizeof err);
+    if (!r)
+        print_error("ring_create %s: %s\n", name, err);
+    assert_non_null(r);
+    return r;
+}
+
+static struct frame_hdr hdr_big(const struct frame_shm *d, uint64_t seq)
+{
+    struct frame_hdr h = hdr_for(d, seq);
+    h.width = RW;
+    h.height = RH;
+    h.stride = RSTRIDE;
+    h.size = (uint64_t)RSTRIDE * RH;
+    return h;
+}
+
+static struct frame_hdr put_big(struct ring *r, uint64_t seq)
+{
+    struct frame_shm d;
+    uint32_t slot;
+    memset(ring_write_begin(r, &slot), fill_byte(seq), (size_t)RSTRIDE * RH);
+    end_seq(r, slot, seq, &d);
+    return hdr_big(&d, seq);
+}
+
+/* Reads every byte of frame h in place; true if all are want. */
+static bool all_bytes(const uint8_t *px, uint8_t want)
+{
+    bool same = true;
+    for (size_t i = 0; i < (size_t)RSTRIDE * RH; i++)
+        same &= px[i] == want;
+    return same;
+}
+
+/* A reader whose segment is cut short mid-read keeps running: the pixels
+ * read as zeros, the frame is torn, the next check maps the segment again
+ * and refuses it, or finds it gone. */
+static void test_reader_survives_truncation(void **state)
+{
+    (void)state;
+    char name[64];
+    const char *why;
+    ring_name(name, sizeof name, "rcut");
+    struct ring *r = make_big(name, 4);
+    struct ring_reader *rr = ring_reader_new();
+
+    struct frame_hdr h = put_big(r, 1);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    const uint8_t *px = ring_read_begin(rr, &h);
+    assert_non_null(px);
+    assert_int_equal(px[0], fill_byte(1));
+    struct ring_map *m = ring_reader_get(rr, &h); /* a frame holding it */
+    assert_non_null(m);
+
+    assert_true(cut(name, PAGE)); /* the header stays, the pixels go */
+    assert_true(all_bytes(px, 0));
+    assert_false(ring_read_end(rr, &h));
+    assert_null(ring_read_begin(rr, &h));
+    assert_null(ring_reader_bell(rr, &h));
+    struct frame_hdr out;
+    assert_int_equal(ring_reader_latest(rr, &h, &out), -ENOENT);
+    assert_false(ring_map_read_end(m, &h));
+    assert_null(ring_map_read_begin(m, &h));
+    ring_map_put(m);
+
+    /* Mapped again: the header no longer fits the segment. */
+    why = NULL;
+    assert_int_equal(ring_reader_check(rr, &h, &why), -EBADMSG);
+    assert_non_null(why);
+    assert_true(cut(name, 0));
+    assert_int_equal(ring_reader_check(rr, &h, &why), -EBADMSG);
+    assert_non_null(strstr(why, "smaller than its header"));
+    shm_unlink(name);
+    assert_int_equal(ring_reader_check(rr, &h, &why), -ENOENT);
+
+    /* A segment cut short before a read is noticed by the check alone. */
+    ring_free(r);
+    r = make_big(name, 4);
+    h = put_big(r, 2);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_true(cut(name, (off_t)(PAGE + BIG_SLOT)));
+    assert_int_equal(ring_reader_check(rr, &h, &why), -EBADMSG);
+    assert_null(ring_read_begin(rr, &h));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* A writer whose segment is cut short or removed keeps running: the frame
+ * it was writing names none, the next goes into a new segment. */
+static void test_writer_survives_truncation(void **state)
+{
+    (void)state;
+    char name[64], log[2048];
+    const char *why;
+    ring_name(name, sizeof name, "wcut");
+    struct ring *r = make_big(name, 4);
+    struct ring_reader *rr = ring_reader_new();
+    uint64_t full = segment_size(name);
+
+    struct frame_hdr h1 = put_big(r, 1);
+    assert_int_equal(ring_reader_check(rr, &h1, &why), 0);
+
+    /* Everything cut: the writer's next stores fault, and go nowhere. */
+    assert_true(cut(name, 0));
+    stderr_begin();
+    struct frame_hdr h2 = put_big(r, 2);
+    assert_int_equal(h2.shm.gen, 0);
+    expect_bad(rr, &h2);
+    struct frame_hdr h3 = put_big(r, 3);
+    stderr_end(log, sizeof log);
+    assert_int_equal(count_lines(log), 1);
+    assert_non_null(strstr(log, "made a new one"));
+    assert_int_not_equal(h3.shm.gen, 0);
+    assert_int_not_equal(h3.shm.token, h1.shm.token);
+    assert_string_equal(h3.shm.name, name);
+    assert_int_equal(segment_size(name), full);
+    assert_int_equal(ring_slots(r), 4);
+    assert_int_equal(ring_reader_check(rr, &h3, &why), 0);
+    assert_true(all_bytes(ring_read_begin(rr, &h3), fill_byte(3)));
+    assert_true(ring_read_end(rr, &h3));
+    expect_bad(rr, &h1); /* the old ring's frames are gone */
+
+    /* Cut behind the slot written next: no fault, fstat tells. */
+    assert_int_equal(h3.shm.slot, 0);
+    assert_true(cut(name, (off_t)(PAGE + 2 * BIG_SLOT)));
+    stderr_begin();
+    struct frame_hdr h4 = put_big(r, 4);
+    assert_int_equal(h4.shm.slot, 1);
+    assert_int_equal(h4.shm.gen, 0);
+    struct frame_hdr h5 = put_big(r, 5);
+    stderr_end(log, sizeof log);
+    assert_int_not_equal(h5.shm.token, h3.shm.token);
+    assert_int_equal(ring_reader_check(rr, &h5, &why), 0);
+    assert_true(all_bytes(ring_read_begin(rr, &h5), fill_byte(5)));
+    assert_true(ring_read_end(rr, &h5));
+
+    /* Removed: its frames are still whole for readers that have it, and
+     * the next one goes into a segment that can be opened again. */
+    assert_int_equal(shm_unlink(name), 0);
+    struct frame_hdr h6 = put_big(r, 6);
+    assert_int_not_equal(h6.shm.gen, 0);
+    assert_int_equal(ring_reader_check(rr, &h6, &why), 0);
+    assert_true(all_bytes(ring_read_begin(rr, &h6), fill_byte(6)));
+    assert_true(ring_read_end(rr, &h6));
+    assert_false(segment_exists(name));
+    stderr_begin();
+    struct frame_hdr h7 = put_big(r, 7);
+    stderr_end(log, sizeof log);
+    assert_true(segment_exists(name));
+    assert_int_not_equal(h7.shm.token, h6.shm.token);
+    assert_int_equal(ring_reader_check(rr, &h7, &why), 0);
+    assert_true(all_bytes(ring_read_begin(rr, &h7), fill_byte(7)));
+    assert_true(ring_read_end(rr, &h7));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* A writer whose segment is lost and cannot be made again goes on in
+ * private memory (its frames still drawn, for payloads), says so once,
+ * leaves nothing in /dev/shm and makes a segment again once it can. */
+static void test_writer_without_room(void **state)
+{
+    (void)state;
+    char name[64], log[2048];
+    const char *why;
+    ring_name(name, sizeof name, "noroom");
+    struct ring *r = make(name, 4);
+    struct ring_reader *rr = ring_reader_new();
+
+    assert_true(cut(name, 0));
+    set_limit(PAGE);
+    stderr_begin();
+    struct frame_hdr h = put(r, 1); /* lost while written */
+    assert_int_equal(h.shm.gen, 0);
+    for (uint64_t seq = 2; seq < 5; seq++) {
+        uint32_t slot;
+        struct frame_shm d;
+        uint8_t *px = ring_write_begin(r, &slot);
+        memset(px, fill_byte(seq), (size_t)STRIDE * H);
+        assert_int_equal(px[STRIDE * H - 1], fill_byte(seq));
+        end_seq(r, slot, seq, &d);
+        assert_int_equal(d.gen, 0);
+        assert_int_equal(ring_slots(r), 0);
+        h = hdr_for(&d, seq);
+    }
+    stderr_end(log, sizeof log);
+    assert_int_equal(count_lines(log), 1);
+    assert_non_null(strstr(log, "not even 2 slots"));
+    assert_non_null(strstr(log, "without shared memory"));
+    assert_false(segment_exists(name));
+    assert_int_equal(ring_reader_check(rr, &h, &why), -ENOENT);
+
+    /* Room again: within a second the next frame has a segment. */
+    assert_int_equal(unsetenv(LIMIT_ENV), 0);
+    usleep(1100 * 1000);
+    stderr_begin();
+    h = put(r, 9);
+    stderr_end(log, sizeof log);
+    assert_int_equal(ring_slots(r), 4);
+    assert_int_not_equal(h.shm.gen, 0);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_int_equal(ring_read_begin(rr, &h)[0], fill_byte(9));
+    assert_true(ring_read_end(rr, &h));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    assert_no_segments();
+}
+
+/* A writer and a reader thread at full speed while the segment is cut
+ * short again and again: neither dies, no cut frame is judged intact,
+ * and frames flow again after each cut. */
+static void test_truncation_race(void **state)
+{
+    (void)state;
+    char name[64];
+    struct race x;
+    pthread_t tw, tr;
+    memset(&x, 0, sizeof x);
+    pthread_mutex_init(&x.mu, NULL);
+    ring_name(name, sizeof name, "cutrace");
+    x.r = make_big(name, 3);
+    x.hold = true;
+
+    stderr_begin(); /* a line per new segment */
+    assert_int_equal(pthread_create(&tw, NULL, writer, &x), 0);
+    assert_int_equal(pthread_create(&tr, NULL, reader, &x), 0);
+    const off_t sizes[] = {0, PAGE, (off_t)(PAGE + BIG_SLOT)};
+    for (int i = 0; i < 30; i++) {
+        usleep(20 * 1000);
+        cut(name, sizes[i % 3]); /* may miss: the name is being remade */
+    }
+    x.hold = false;
+    pthread_join(tr, NULL);
+    pthread_join(tw, NULL);
+    char log[8192];
+    stderr_end(log, sizeof log);
+    print_message("cut race: %llu frames written, %llu reads: %llu intact, "
+                  "%llu torn, %llu bad, %llu mixed\n",
+                  (unsigned long long)x.written, (unsigned long long)x.reads,
+                  (unsigned long long)x.intact, (unsigned long long)x.torn,
+                  (unsigned long long)x.bad, (unsigned long long)x.mixed);
+    if (x.mixed)
+        fail_msg("%llu torn frames judged intact; first: %s",
+                 (unsigned long long)x.mixed, x.first_mix);
+    assert_true(x.intact > 0);
+    assert_true(x.torn + x.bad > 0);
+
+    /* After the last cut the ring works as before. */
+    struct ring_reader *rr = ring_reader_new();
+    const char *why;
+    put_big(x.r, 1000000); /* may name none: the last cut */
+    struct frame_hdr h = put_big(x.r, 1000001);
+    assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+    assert_true(all_bytes(ring_read_begin(rr, &h), fill_byte(1000001)));
+    assert_true(ring_read_end(rr, &h));
+    ring_reader_free(rr);
+    pthread_mutex_destroy(&x.mu);
+    ring_free(x.r);
+    assert_no_segments();
+}
+
+/* Runs f in a child; its wait status. */
+static int in_child(void (*f)(void))
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        f();
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+/* A SIGBUS outside ring memory: a mapping of a file cut short. */
+static void foreign_fault(void)
+{
+    int fd = memfd_create("foreign", 0);
+    if (fd < 0 || ftruncate(fd, PAGE) < 0)
+        _exit(3);
+    volatile uint8_t *p =
+        mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED || ftruncate(fd, 0) < 0)
+        _exit(3);
+    p[0] = 1;
+}
+
+static void ring_then_foreign_fault(void)
+{
+    char e[256], name[64];
+    signal(SIGBUS, SIG_DFL);
+    ring_name(name, sizeof name, "child");
+    struct ring *r =
+        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    if (!r)
+        _exit(3);
+    shm_unlink(name); /* the child dies: leave nothing */
+    foreign_fault();
+}
+
+static void on_own_bus(int sig)
+{
+    (void)sig;
+    _exit(42);
+}
+
+/* The program's own handler came first: ring faults are still ours,
+ * others reach it. */
+static void own_handler_then_faults(void)
+{
+    char e[256], name[64];
+    signal(SIGBUS, on_own_bus);
+    ring_name(name, sizeof name, "child2");
+    struct ring *r =
+        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    if (!r)
+        _exit(3);
+    cut(name, 0);
+    uint32_t slot;
+    struct frame_shm d;
+    memset(ring_write_begin(r, &slot), 1, (size_t)STRIDE * H);
+    end_seq(r, slot, 1, &d);
+    ring_free(r);
+    if (d.gen != 0)
+        _exit(4);
+    foreign_fault();
+}
+
+static void ring_then_sent_sigbus(void)
+{
+    char e[256], name[64];
+    signal(SIGBUS, SIG_DFL);
+    ring_name(name, sizeof name, "child3");
+    struct ring *r =
+        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    if (!r)
+        _exit(3);
+    ring_free(r);
+    kill(getpid(), SIGBUS);
+}
+
+/* The handler takes only faults in ring memory: any other SIGBUS does
+ * what it did before it was installed. */
+static void test_foreign_sigbus(void **state)
+{
+    (void)state;
+    int st = in_child(ring_then_foreign_fault);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS);
+    st = in_child(own_handler_then_faults);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 42);
+    st = in_child(ring_then_sent_sigbus);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS);
+    assert_no_segments();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1050,6 +1559,12 @@ int main(void)
         cmocka_unit_test(test_doorbell_latest),
         cmocka_unit_test(test_doorbell_corrupt_latest),
         cmocka_unit_test(test_doorbell_wakes),
+        cmocka_unit_test(test_fewer_slots_when_short),
+        cmocka_unit_test(test_reader_survives_truncation),
+        cmocka_unit_test(test_writer_survives_truncation),
+        cmocka_unit_test(test_writer_without_room),
+        cmocka_unit_test(test_truncation_race),
+        cmocka_unit_test(test_foreign_sigbus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
