@@ -55,8 +55,9 @@ static const struct cli_opt opts[] = {
     {"pix-fmt", OPT_PIX_FMT, "F",
      "raw:- pixel format: bgr24 (default), rgb24, gray"},
     {"loop", OPT_LOOP, NULL, "start a file again at its end"},
-    {"speed", OPT_SPEED, "X", "replay a recording X times as fast (default "
-                              "1)"},
+    {"speed", OPT_SPEED, "X",
+     "replay a recording X times as fast (default "
+     "1)"},
     {"quality", 'q', "Q", "JPEG quality 1..100 (default 80)"},
     {0},
 };
@@ -85,7 +86,9 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_LOOP: cap->req.loop = true; return 0;
+    case OPT_LOOP:
+        cap->req.loop = true;
+        return 0;
     case OPT_SPEED:
         if (cli_double(arg, 0.01, 1000, &cap->speed) < 0) {
             log_err("--speed %s: expected a number 0.01..1000", arg);
@@ -99,7 +102,8 @@ static int take(void *ctx, int id, const char *arg)
         }
         cap->quality = (int)u;
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -183,8 +187,8 @@ static int picture(struct capture *cap)
 /* One recorded frame, forwarded when it is due. */
 static int recorded(struct capture *cap)
 {
-    struct vp_fwd as = {.stream = cap->c.stream, .restamp = true,
-                        .reseq = true};
+    struct vp_fwd as = {
+        .stream = cap->c.stream, .restamp = true, .reseq = true};
     int64_t due;
     vp_frame *f;
 

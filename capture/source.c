@@ -45,25 +45,24 @@ struct source *source_open(const struct source_spec *spec,
     case SRC_V4L2:
     case SRC_OPENCV:
         s->cv = cvsource_open(spec->arg, req->width, req->height,
-                              req->fps > 0 ? req->fps : 0,
-                              err, errlen);
+                              req->fps > 0 ? req->fps : 0, err, errlen);
         if (!s->cv)
             goto fail;
         cvsource_info(s->cv, &s->w, &s->h, &s->fps);
         s->fmt = VP_PIX_BGR24;
         if (req->fps > 0)
             s->fps = req->fps;
-        if (s->w < 1 || s->h < 1 || s->w > VP_DIM_MAX ||
-            s->h > VP_DIM_MAX) {
-            snprintf(err, errlen, "%s: unsupported size %ux%u", spec->arg,
-                     s->w, s->h);
+        if (s->w < 1 || s->h < 1 || s->w > VP_DIM_MAX || s->h > VP_DIM_MAX) {
+            snprintf(err, errlen, "%s: unsupported size %ux%u", spec->arg, s->w,
+                     s->h);
             goto fail;
         }
         return s;
     case SRC_RAW:
         if (!req->width || !req->height) {
-            snprintf(err, errlen, "raw:- needs --size WxH (and --pix-fmt, "
-                                  "--fps)");
+            snprintf(err, errlen,
+                     "raw:- needs --size WxH (and --pix-fmt, "
+                     "--fps)");
             goto fail;
         }
         s->w = req->width;

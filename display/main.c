@@ -71,14 +71,17 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_NO_VERIFY: d->verify = false; return 0;
+    case OPT_NO_VERIFY:
+        d->verify = false;
+        return 0;
     case OPT_SINK_DELAY:
         if (cli_uint(arg, 0, 60000, &d->delay_ms) < 0) {
             log_err("--sink-delay %s: expected 0..60000 ms", arg);
             return -1;
         }
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 

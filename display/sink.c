@@ -112,9 +112,8 @@ static int show(struct sink *s, const struct vp_frame_info *h,
     snprintf(text, sizeof text, "%s #%llu  %ux%u  lat p50 %.1f ms  drops %llu",
              h->stream, (unsigned long long)h->seq, h->width, h->height,
              (double)p50 / 1000, (unsigned long long)drops);
-    if (cvwindow_show(s->win, img->data[0], h->width, h->height,
-                      img->stride[0], cv_fmt(h->fmt),
-                      s->overlay ? text : NULL) < 0) {
+    if (cvwindow_show(s->win, img->data[0], h->width, h->height, img->stride[0],
+                      cv_fmt(h->fmt), s->overlay ? text : NULL) < 0) {
         log_err("window: cannot show the frame");
         return -1;
     }
@@ -126,13 +125,13 @@ static int write_video(struct sink *s, const struct vp_frame_info *h,
 {
     char err[256];
     if (s->vw && (s->vw_w != h->width || s->vw_h != h->height)) {
-        log_err("%s: frame size changed from %ux%u to %ux%u", s->arg,
-                s->vw_w, s->vw_h, h->width, h->height);
+        log_err("%s: frame size changed from %ux%u to %ux%u", s->arg, s->vw_w,
+                s->vw_h, h->width, h->height);
         return -1;
     }
     if (!s->vw) {
-        s->vw = cvwriter_new(s->arg, h->width, h->height, s->fps, err,
-                             sizeof err);
+        s->vw =
+            cvwriter_new(s->arg, h->width, h->height, s->fps, err, sizeof err);
         if (!s->vw) {
             log_err("%s", err);
             return -1;
@@ -140,8 +139,8 @@ static int write_video(struct sink *s, const struct vp_frame_info *h,
         s->vw_w = h->width;
         s->vw_h = h->height;
     }
-    if (cvwriter_write(s->vw, img->data[0], h->width, h->height,
-                       img->stride[0], cv_fmt(h->fmt)) < 0) {
+    if (cvwriter_write(s->vw, img->data[0], h->width, h->height, img->stride[0],
+                       cv_fmt(h->fmt)) < 0) {
         log_err("%s: write failed", s->arg);
         return -1;
     }
@@ -164,8 +163,8 @@ int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
     case SINK_PNG:
         snprintf(path, sizeof path, "%s/%s-%020llu.png", s->arg, h->stream,
                  (unsigned long long)h->seq);
-        if (cvpng_write(path, img->data[0], h->width, h->height,
-                        img->stride[0], cv_fmt(h->fmt)) < 0) {
+        if (cvpng_write(path, img->data[0], h->width, h->height, img->stride[0],
+                        cv_fmt(h->fmt)) < 0) {
             log_err("%s: cannot write", path);
             return -1;
         }

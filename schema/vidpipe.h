@@ -149,11 +149,11 @@ VP_API int vp_stats_line(const vp_stats *st, const char *prog, char *buf,
 typedef struct vp_pub vp_pub;
 
 struct vp_pub_opts {
-    const char *stream;   /* this publisher's stream (default "cam0") */
-    unsigned ring_slots;  /* shm ring slots, 2..64 (default 8) */
-    bool no_shm;          /* never offer frames through shared memory */
-    int jpeg_quality;     /* 1..100 (default 80) */
-    enum vp_codec codec;  /* on "-": the encoding written (default raw) */
+    const char *stream;  /* this publisher's stream (default "cam0") */
+    unsigned ring_slots; /* shm ring slots, 2..64 (default 8) */
+    bool no_shm;         /* never offer frames through shared memory */
+    int jpeg_quality;    /* 1..100 (default 80) */
+    enum vp_codec codec; /* on "-": the encoding written (default raw) */
     /* Unpaced sources: wait up to this many ms for room in a slow
      * subscriber's queue instead of dropping the frame there (0: drop). */
     int backpressure_ms;
@@ -219,9 +219,9 @@ enum vp_shm {
 };
 
 struct vp_sub_opts {
-    const char *stream;   /* only this stream (default: every stream) */
-    enum vp_codec codec;  /* the payload to ask for (default raw) */
-    enum vp_shm shm;      /* default VP_SHM_AUTO (raw only) */
+    const char *stream;  /* only this stream (default: every stream) */
+    enum vp_codec codec; /* the payload to ask for (default raw) */
+    enum vp_shm shm;     /* default VP_SHM_AUTO (raw only) */
     /* Deliver every frame in order, as it comes (a relay, a recorder);
      * the default delivers only the newest one. */
     bool every_frame;
@@ -275,8 +275,8 @@ struct vp_frame_info {
     enum vp_pixfmt fmt;
     enum vp_codec codec; /* as it travelled */
     enum vp_path path;
-    uint64_t size;       /* payload bytes (0 for shm) */
-    int64_t latency_us;  /* capture to vp_sub_next() */
+    uint64_t size;      /* payload bytes (0 for shm) */
+    int64_t latency_us; /* capture to vp_sub_next() */
 };
 
 VP_API const struct vp_frame_info *vp_frame_info(const vp_frame *f);

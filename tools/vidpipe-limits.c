@@ -59,7 +59,8 @@ struct opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
+    fprintf(
+        f,
         "usage: " PROG " --size WxH [options]\n"
         "Measures this machine's limits for frames of one size and prints "
         "them as a\nJSON object on stdout: memcpy_us (median time to copy "
@@ -112,17 +113,26 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'r':
             if (cli_uint(optarg, 1, 100, &u) < 0) {
-                fprintf(stderr, PROG ": --reps %s: expected 1..100\n",
-                        optarg);
+                fprintf(stderr, PROG ": --reps %s: expected 1..100\n", optarg);
                 return -1;
             }
             o->reps = (unsigned)u;
             break;
-        case 'Z': o->no_zmq = true; break;
-        case 'R': o->ref_only = true; break;
-        case 'h': usage(stdout); exit(EXIT_OK);
-        case 'V': cli_version(PROG); exit(EXIT_OK);
-        default: usage(stderr); return -1;
+        case 'Z':
+            o->no_zmq = true;
+            break;
+        case 'R':
+            o->ref_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        case 'V':
+            cli_version(PROG);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc || !o->w) {
@@ -382,8 +392,7 @@ static double zmq_fps(const uint8_t *payload, size_t len,
         return -1;
     while (!z.ready && !z.stop)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
-    if (v->hop && !z.stop &&
-        pthread_create(&ft, NULL, forwarder, &z) == 0) {
+    if (v->hop && !z.stop && pthread_create(&ft, NULL, forwarder, &z) == 0) {
         fwd = true;
         while (!z.fwd_ready && !z.stop)
             nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -402,8 +411,8 @@ static double zmq_fps(const uint8_t *payload, size_t len,
 /* Runs one figure o->reps times; prints "name":best,"name_runs":[...]
  * and returns the best.  Other work on the machine only ever slows a run
  * down, so the best run is the nearest to what the machine can do. */
-static double best_of(const struct opts *o, const uint8_t *payload,
-                      size_t len, const struct variant *v)
+static double best_of(const struct opts *o, const uint8_t *payload, size_t len,
+                      const struct variant *v)
 {
     double best = -1, runs[100];
     for (unsigned i = 0; i < o->reps; i++) {
@@ -440,8 +449,8 @@ int main(int argc, char **argv)
             return EXIT_RUNTIME;
         }
         memset(payload, 0x3c, len);
-        static const struct variant ref = {"zmq_tcp_fps", NET_PUB_HWM,
-                                           NET_HWM, 0, true, false};
+        static const struct variant ref = {
+            "zmq_tcp_fps", NET_PUB_HWM, NET_HWM, 0, true, false};
         static const struct variant more[] = {
             {"zmq_tcp2_fps", NET_PUB_HWM, NET_HWM, 0, true, true},
             {"zmq_tcp_fps_sndbuf", NET_PUB_HWM, NET_HWM, NET_SNDBUF, true,

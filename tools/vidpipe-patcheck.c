@@ -44,7 +44,8 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 

@@ -69,7 +69,7 @@ enum sub_mode {
  * to payloads.  Owned by the thread that owns the socket. */
 struct sub_policy {
     _Atomic bool use_shm; /* subscribed to descriptors */
-    bool raw_on;  /* subscribed to the payload too (probing) or instead */
+    bool raw_on; /* subscribed to the payload too (probing) or instead */
     int64_t last_rx_ns;
 };
 

@@ -131,8 +131,8 @@ static int decode(vp_frame *f)
         free(f->dec);
         f->dec_cap = 0;
         if (!(f->dec = malloc(need)))
-            return vp_fail(-ENOMEM, "out of memory for a %ux%u frame",
-                           h->width, h->height);
+            return vp_fail(-ENOMEM, "out of memory for a %ux%u frame", h->width,
+                           h->height);
         f->dec_cap = need;
     }
     if (!f->sub->jpeg && !(f->sub->jpeg = jpeg_new()))
@@ -144,8 +144,7 @@ static int decode(vp_frame *f)
         f->bad = true;
         log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
                     h->seq);
-        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
-                       h->seq);
+        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG", h->seq);
     }
     f->dec_ok = true;
     return 0;
@@ -211,7 +210,8 @@ int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
             return vp_fail(-EINVAL, "copy: stride %u is below a row",
                            dst->stride[p]);
         if (dst->stride[p] == src.stride[p])
-            memcpy(dst->data[p], src.data[p], (size_t)src.stride[p] * src.height);
+            memcpy(dst->data[p], src.data[p],
+                   (size_t)src.stride[p] * src.height);
         else
             for (uint32_t y = 0; y < src.height; y++)
                 memcpy(dst->data[p] + (size_t)y * dst->stride[p],

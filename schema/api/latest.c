@@ -239,8 +239,7 @@ static int take(struct vp_sub *s, int64_t deadline, struct vp_frame **out)
             rc = -EPIPE;
             break;
         }
-        w[0] = (struct wake_word){&lt->posted, atomic_load(&lt->posted),
-                                  false};
+        w[0] = (struct wake_word){&lt->posted, atomic_load(&lt->posted), false};
         pthread_mutex_lock(&lt->mu);
         if ((f = lt->slot)) {
             lt->slot = NULL;

@@ -92,8 +92,8 @@ int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
         return rc;
     if (pattern_draw(img->data[0], img->width, img->height, img->stride[0],
                      (enum pixfmt)img->fmt, seq) < 0)
-        return vp_fail(-EINVAL, "pattern: needs at least %dx%d",
-                       PATTERN_MIN_W, PATTERN_MIN_H);
+        return vp_fail(-EINVAL, "pattern: needs at least %dx%d", PATTERN_MIN_W,
+                       PATTERN_MIN_H);
     return 0;
 }
 

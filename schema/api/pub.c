@@ -262,8 +262,7 @@ static uint64_t send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
         return 0;
     }
     if (jpeg_encode(p->jpeg, px, h->width, h->height, h->stride, h->fmt,
-                    p->o.jpeg_quality, jb, pool_size(p->jpeg_pool),
-                    &len) < 0) {
+                    p->o.jpeg_quality, jb, pool_size(p->jpeg_pool), &len) < 0) {
         log_limited(&p->log, "JPEG encode failed");
         pool_zmq_free(jb, p->jpeg_pool);
         return 0;
@@ -383,8 +382,8 @@ static int geometry(struct frame_hdr *h, uint32_t w, uint32_t ht,
     return 0;
 }
 
-int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height,
-                enum vp_pixfmt fmt, struct vp_image *img)
+int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
+                struct vp_image *img)
 {
     struct loan *l = &p->loan;
     int rc;
@@ -552,8 +551,8 @@ static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
                     h->height);
         return 0;
     }
-    struct ring *r = s && wants(p, VAR_SHM, h->stream) ? ring_for(p, s, &raw)
-                                                        : NULL;
+    struct ring *r =
+        s && wants(p, VAR_SHM, h->stream) ? ring_for(p, s, &raw) : NULL;
     if (r) {
         uint8_t *px = ring_write_begin(r, &slot);
         if (raw_pixels(p, f, &raw, px) < 0) {
@@ -653,8 +652,7 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
 
     if (as && as->stream) {
         if (!frame_stream_name_ok(as->stream))
-            return vp_fail(-EINVAL, "stream %s: not a stream name",
-                           as->stream);
+            return vp_fail(-EINVAL, "stream %s: not a stream name", as->stream);
         snprintf(h->stream, sizeof h->stream, "%s", as->stream);
     }
     if (as && as->restamp)
@@ -729,8 +727,7 @@ int vp_pub_wait_until(vp_pub *p, int64_t deadline)
         }
         struct timespec ts = {.tv_sec = deadline / 1000000000,
                               .tv_nsec = deadline % 1000000000};
-        if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-            EINTR)
+        if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
             return vp_fail(-EINTR, "interrupted");
     }
 }
@@ -759,8 +756,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         vp_pub_opts_init(&p->o);
     const char *name = p->o.stream ? p->o.stream : "cam0";
     if (!frame_stream_name_ok(name)) {
-        rc = vp_fail(-EINVAL, "stream %s: use 1..63 of A-Z a-z 0-9 _ . -",
-                     name);
+        rc =
+            vp_fail(-EINVAL, "stream %s: use 1..63 of A-Z a-z 0-9 _ . -", name);
         free(p);
         return rc;
     }

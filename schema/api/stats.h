@@ -32,11 +32,11 @@ struct stats_window {
 
 struct vp_stats {
     /* Counters bumped by their owner. */
-    uint64_t frames; /* frames delivered (shown, forwarded, published) */
-    uint64_t drops;  /* frames skipped: gaps in seq, or dropped here */
-    uint64_t bad;    /* rejected input: bad header, payload, descriptor */
-    uint64_t torn;   /* shm frames overwritten while being read */
-    uint64_t bytes;  /* payload bytes received or sent */
+    uint64_t frames;  /* frames delivered (shown, forwarded, published) */
+    uint64_t drops;   /* frames skipped: gaps in seq, or dropped here */
+    uint64_t bad;     /* rejected input: bad header, payload, descriptor */
+    uint64_t torn;    /* shm frames overwritten while being read */
+    uint64_t bytes;   /* payload bytes received or sent */
     const char *path; /* "tcp", "shm", "pipe", or "-" */
 
     int64_t start_ns, tick_ns, last_frame_ns;
@@ -60,8 +60,7 @@ void stats_init(struct vp_stats *s);
 /* Accounts one frame received or sent: latency from its capture time,
  * drops from gaps in its stream's seq (a seq that goes back is a restart
  * of the producer, not a drop), and bytes. */
-void stats_frame(struct vp_stats *s, const struct frame_hdr *h,
-                 uint64_t bytes);
+void stats_frame(struct vp_stats *s, const struct frame_hdr *h, uint64_t bytes);
 /* The same, with the frame's age taken at now_real_ns (CLOCK_REALTIME),
  * e.g. when a sink showed it, before later checks confirmed it. */
 void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,

@@ -180,8 +180,7 @@ static int wait_input(struct vp_sub *s, void *sock, int fd, int64_t deadline)
     int n = 1;
 
     if (s->down && pub_link_socket(s->down))
-        it[n++] = (zmq_pollitem_t){pub_link_socket(s->down), 0, ZMQ_POLLIN,
-                                   0};
+        it[n++] = (zmq_pollitem_t){pub_link_socket(s->down), 0, ZMQ_POLLIN, 0};
     for (;;) {
         int64_t left = deadline - clock_mono_ns();
         if (left <= 0)
@@ -293,9 +292,15 @@ int vp_sub_next(vp_sub *s, int timeout_ms, vp_frame **f)
 
     *f = NULL;
     switch (s->mode) {
-    case SUB_LATEST: rc = latest_next(s, timeout_ms, f); break;
-    case SUB_EVERY: rc = every_next(s, timeout_ms, f); break;
-    default: rc = stream_next(s, timeout_ms, f); break;
+    case SUB_LATEST:
+        rc = latest_next(s, timeout_ms, f);
+        break;
+    case SUB_EVERY:
+        rc = every_next(s, timeout_ms, f);
+        break;
+    default:
+        rc = stream_next(s, timeout_ms, f);
+        break;
     }
     sync_counts(s);
     return rc;
@@ -372,8 +377,8 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
         rc = vp_fail(errno ? -errno : -EINVAL, "%s", err);
         goto fail;
     }
-    s->mode = s->o.every_frame || s->o.shm == VP_SHM_ONLY ? SUB_EVERY
-                                                          : SUB_LATEST;
+    s->mode =
+        s->o.every_frame || s->o.shm == VP_SHM_ONLY ? SUB_EVERY : SUB_LATEST;
     sub_policy_start(s);
     if (s->mode == SUB_LATEST && (rc = latest_start(s)) < 0)
         goto fail;

@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 
-
 volatile sig_atomic_t cli_stop;
 
 static void on_signal(int sig)

@@ -29,19 +29,23 @@ static const struct {
     struct cli_opt opt;
 } shared[] = {
     {CLI_INPUT, {"input", 'i', "EP", "publisher to connect to"}},
-    {CLI_OUTPUT, {"output", 'o', "EP", "tcp://HOST:PORT or ipc://PATH to "
-                                       "bind, or - for a frame\nstream on "
-                                       "stdout"}},
+    {CLI_OUTPUT,
+     {"output", 'o', "EP",
+      "tcp://HOST:PORT or ipc://PATH to "
+      "bind, or - for a frame\nstream on "
+      "stdout"}},
     {CLI_STREAM, {"stream", 's', "NAME", "stream name"}},
     {CLI_CODEC,
-     {"codec", OPT_CODEC, "C", "raw (default) or jpeg: what to ask the "
-                               "publisher for"}},
+     {"codec", OPT_CODEC, "C",
+      "raw (default) or jpeg: what to ask the "
+      "publisher for"}},
     {CLI_FRAMES, {"frames", 'n', "N", "exit 0 after N frames"}},
     {CLI_RING,
      {"ring", OPT_RING, "N", "shared-memory ring slots (2..64, default 8)"}},
     {CLI_NO_SHM,
-     {"no-shm", OPT_NO_SHM, NULL, "never use shared memory (payloads over "
-                                  "ZeroMQ)"}},
+     {"no-shm", OPT_NO_SHM, NULL,
+      "never use shared memory (payloads over "
+      "ZeroMQ)"}},
     {CLI_CURVE_SERVER | CLI_CURVE_CLIENT,
      {"curve-secret", OPT_CURVE_SECRET, "FILE",
       "encrypt with CURVE; FILE is this process's .key"}},
@@ -54,8 +58,9 @@ static const struct {
       "the publisher's .pub: use CURVE (once for every -i,\nor once per -i "
       "in order; with --curve-secret)"}},
     {CLI_STATS,
-     {"stats-json", OPT_STATS_JSON, NULL, "print a JSON stats line a second "
-                                          "on stderr"}},
+     {"stats-json", OPT_STATS_JSON, NULL,
+      "print a JSON stats line a second "
+      "on stderr"}},
 };
 
 /* The shared option's text as prog words it. */
@@ -63,11 +68,21 @@ static struct cli_opt worded(const struct cli_prog *p, struct cli_opt o)
 {
     const char *arg = NULL, *help = NULL;
     switch (o.id) {
-    case 'i': arg = p->input_arg, help = p->input_help; break;
-    case 'o': arg = p->output_arg, help = p->output_help; break;
-    case 's': help = p->stream_help; break;
-    case OPT_CODEC: help = p->codec_help; break;
-    case 'n': help = p->frames_help; break;
+    case 'i':
+        arg = p->input_arg, help = p->input_help;
+        break;
+    case 'o':
+        arg = p->output_arg, help = p->output_help;
+        break;
+    case 's':
+        help = p->stream_help;
+        break;
+    case OPT_CODEC:
+        help = p->codec_help;
+        break;
+    case 'n':
+        help = p->frames_help;
+        break;
     }
     if (arg)
         o.arg = arg;
@@ -162,7 +177,9 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         }
         c->inputs[c->ninputs++] = arg;
         return 0;
-    case 'o': c->output = arg; return 0;
+    case 'o':
+        c->output = arg;
+        return 0;
     case 's':
         if (!vp_stream_name_ok(arg)) {
             log_err("--stream %s: use 1..63 of A-Z a-z 0-9 _ . -", arg);
@@ -190,9 +207,15 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         }
         c->ring_slots = (unsigned)u;
         return 0;
-    case OPT_NO_SHM: c->no_shm = true; return 0;
-    case OPT_CURVE_SECRET: c->curve_secret = arg; return 0;
-    case OPT_CURVE_ALLOW: c->curve_allow = arg; return 0;
+    case OPT_NO_SHM:
+        c->no_shm = true;
+        return 0;
+    case OPT_CURVE_SECRET:
+        c->curve_secret = arg;
+        return 0;
+    case OPT_CURVE_ALLOW:
+        c->curve_allow = arg;
+        return 0;
     case OPT_CURVE_SERVER_KEY:
         if (c->ncurve_servers == CLI_MAX_INPUTS) {
             log_err("at most %d server keys", CLI_MAX_INPUTS);
@@ -200,8 +223,11 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         }
         c->curve_servers[c->ncurve_servers++] = arg;
         return 0;
-    case OPT_STATS_JSON: c->stats_json = true; return 0;
-    default: return 1; /* not a shared one */
+    case OPT_STATS_JSON:
+        c->stats_json = true;
+        return 0;
+    default:
+        return 1; /* not a shared one */
     }
 }
 

@@ -179,8 +179,8 @@ int frame_encode(const struct frame_hdr *h, bool with_data, void *buf,
     pack_ku64(&pk, "h", h->height);
     pack_ku64(&pk, "stride", h->stride);
     pack_kstr(&pk, "fmt", pixfmt_name(h->fmt) ? pixfmt_name(h->fmt) : "?");
-    pack_kstr(&pk, "enc", frame_enc_name(h->enc) ? frame_enc_name(h->enc)
-                                                  : "?");
+    pack_kstr(&pk, "enc",
+              frame_enc_name(h->enc) ? frame_enc_name(h->enc) : "?");
     pack_ku64(&pk, "size", h->size);
     if (h->has_shm) {
         pack_key(&pk, "shm");
@@ -268,26 +268,74 @@ static int walk_obj(struct walk *w, int depth)
         skip = c & 0x1f;
     } else {
         switch (c) {
-        case 0xc4: case 0xd9: nlen = 1; break;        /* bin8, str8 */
-        case 0xc5: case 0xda: nlen = 2; break;        /* bin16, str16 */
-        case 0xc6: case 0xdb: nlen = 4; break;        /* bin32, str32 */
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xca: case 0xce: case 0xd2: skip = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;                    /* fixext 1 */
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xc7: nlen = 1, skip = 1; break;          /* ext8 + type */
-        case 0xc8: nlen = 2, skip = 1; break;
-        case 0xc9: nlen = 4, skip = 1; break;
-        case 0xdc: kind = 1, nlen = 2; break;
-        case 0xdd: kind = 1, nlen = 4; break;
-        case 0xde: kind = 2, nlen = 2; break;
-        case 0xdf: kind = 2, nlen = 4; break;
-        default: return walk_bad(w, "byte 0xc1 is not msgpack");
+        case 0xc4:
+        case 0xd9:
+            nlen = 1;
+            break; /* bin8, str8 */
+        case 0xc5:
+        case 0xda:
+            nlen = 2;
+            break; /* bin16, str16 */
+        case 0xc6:
+        case 0xdb:
+            nlen = 4;
+            break; /* bin32, str32 */
+        case 0xcc:
+        case 0xd0:
+            skip = 1;
+            break;
+        case 0xcd:
+        case 0xd1:
+            skip = 2;
+            break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+            skip = 4;
+            break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+            skip = 8;
+            break;
+        case 0xd4:
+            skip = 2;
+            break; /* fixext 1 */
+        case 0xd5:
+            skip = 3;
+            break;
+        case 0xd6:
+            skip = 5;
+            break;
+        case 0xd7:
+            skip = 9;
+            break;
+        case 0xd8:
+            skip = 17;
+            break;
+        case 0xc7:
+            nlen = 1, skip = 1;
+            break; /* ext8 + type */
+        case 0xc8:
+            nlen = 2, skip = 1;
+            break;
+        case 0xc9:
+            nlen = 4, skip = 1;
+            break;
+        case 0xdc:
+            kind = 1, nlen = 2;
+            break;
+        case 0xdd:
+            kind = 1, nlen = 4;
+            break;
+        case 0xde:
+            kind = 2, nlen = 2;
+            break;
+        case 0xdf:
+            kind = 2, nlen = 4;
+            break;
+        default:
+            return walk_bad(w, "byte 0xc1 is not msgpack");
         }
         if (nlen) {
             if (w->len - p < (size_t)nlen)
@@ -563,8 +611,7 @@ out:
     return rc;
 }
 
-int frame_payload_check(const struct frame_hdr *h, size_t len,
-                        const char **why)
+int frame_payload_check(const struct frame_hdr *h, size_t len, const char **why)
 {
     if ((uint64_t)len != h->size) {
         *why = h->enc == ENC_RAW ? "payload length does not match geometry"

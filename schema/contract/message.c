@@ -23,8 +23,7 @@ int message_check(const struct message_part *parts, unsigned n,
         *why = "bad topic";
         return -EBADMSG;
     }
-    if (frame_decode(parts[1].data, parts[1].len, &m->hdr, NULL, NULL, why) <
-        0)
+    if (frame_decode(parts[1].data, parts[1].len, &m->hdr, NULL, NULL, why) < 0)
         return -EBADMSG;
     if (strcmp(stream, m->hdr.stream) != 0) {
         *why = "topic and header name different streams";

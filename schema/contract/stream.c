@@ -2,10 +2,11 @@
  *
  * The reader keeps one buffer holding the current frame (and whatever of
  * the next one a read brought along).  Before each read it walks the bytes
- * it has with frame_measure() to learn how many the map needs at least; a declared length only ever sets how far to read, while
- * the buffer grows at most to twice the bytes that actually arrived.  So
- * a map declaring a 4 GB bin is refused at once (over the limit), and one
- * declaring 1 GB and then ending costs what arrived, not 1 GB.
+ * it has with frame_measure() to learn how many the map needs at least; a
+ * declared length only ever sets how far to read, while the buffer grows at
+ * most to twice the bytes that actually arrived.  So a map declaring a 4 GB bin
+ * is refused at once (over the limit), and one declaring 1 GB and then ending
+ * costs what arrived, not 1 GB.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -255,8 +256,8 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
                 continue;
             }
             int e = errno;
-            fail(r, "read at byte offset %" PRIu64 ": %s",
-                 r->base + r->end, strerror(e));
+            fail(r, "read at byte offset %" PRIu64 ": %s", r->base + r->end,
+                 strerror(e));
             return -e;
         }
         if (n == 0) {

@@ -24,14 +24,15 @@ struct curve {
     unsigned nservers;
 };
 
-static struct curve *curve_new(const char *secret_path, bool server,
-                               char *err, size_t errlen)
+static struct curve *curve_new(const char *secret_path, bool server, char *err,
+                               size_t errlen)
 {
     struct curve *c;
 
     if (!zmq_has("curve")) {
-        snprintf(err, errlen, "this libzmq has no CURVE support (it must be "
-                              "built with libsodium)");
+        snprintf(err, errlen,
+                 "this libzmq has no CURVE support (it must be "
+                 "built with libsodium)");
         errno = ENOTSUP;
         return NULL;
     }
@@ -40,8 +41,8 @@ static struct curve *curve_new(const char *secret_path, bool server,
         return NULL;
     }
     c->server = server;
-    int rc = key_read_secret(secret_path, c->secret, c->public_key, err,
-                             errlen);
+    int rc =
+        key_read_secret(secret_path, c->secret, c->public_key, err, errlen);
     if (rc < 0) {
         free(c);
         errno = -rc;

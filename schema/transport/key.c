@@ -16,7 +16,7 @@ static const char z85_chars[] = "0123456789abcdefghijklmnopqrstuvwxyz"
                                 ".-:+=^!/*?&<>()[]{}@%$#";
 
 int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
-                   size_t errlen)
+             size_t errlen)
 {
     char buf[CURVE_Z85_LEN + 64];
     size_t n = 0, len;
@@ -66,8 +66,8 @@ int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
 }
 
 int key_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
-                      char public_key[CURVE_Z85_LEN + 1], char *err,
-                      size_t errlen)
+                    char public_key[CURVE_Z85_LEN + 1], char *err,
+                    size_t errlen)
 {
     struct stat st;
     size_t n = strlen(path);

@@ -24,8 +24,7 @@ static struct {
 
 /* A reference to the context (made if there is none), and the ZAP
  * handler for allow_dir if it is not NULL.  0 or -errno with err. */
-static int ctx_get(const char *allow_dir, void **ctx, char *err,
-                   size_t errlen)
+static int ctx_get(const char *allow_dir, void **ctx, char *err, size_t errlen)
 {
     int rc = 0;
 

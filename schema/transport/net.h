@@ -48,7 +48,7 @@ struct watch;
 
 /* One socket and what goes with it.  Used from one thread at a time. */
 struct netsock {
-    void *sock; /* the libzmq socket */
+    void *sock;                /* the libzmq socket */
     const struct curve *curve; /* borrowed; NULL: plain */
     struct watch *watch;
 };
@@ -60,8 +60,7 @@ struct netsock {
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
              const struct curve *c, char *err, size_t errlen);
 /* Connects ns to one more url.  0 or -errno with err. */
-int net_connect(struct netsock *ns, const char *url, char *err,
-                size_t errlen);
+int net_connect(struct netsock *ns, const char *url, char *err, size_t errlen);
 /* Connects again the endpoints libzmq abandoned after a failed handshake
  * (see watch.h).  Call from ns's thread, often. */
 void net_revive(struct netsock *ns);

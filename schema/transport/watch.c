@@ -303,8 +303,7 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
              atomic_fetch_add(&serial, 1));
     if (zmq_socket_monitor(sock, addr,
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_CONNECTED |
-                               ZMQ_EVENT_CONNECT_DELAYED |
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED |
                                ZMQ_EVENT_CONNECT_RETRIED |
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED |
                                ZMQ_EVENT_MONITOR_STOPPED) < 0)

@@ -53,8 +53,8 @@ void *xsub_socket(struct xsub *s)
 
 int xsub_subscribe(struct xsub *s, const void *prefix, size_t len, bool on)
 {
-    if (zmq_setsockopt(s->ns.sock, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE,
-                       prefix, len) < 0)
+    if (zmq_setsockopt(s->ns.sock, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, prefix,
+                       len) < 0)
         return -errno;
     return 0;
 }
@@ -71,8 +71,8 @@ int xsub_recv(struct xsub *s, zmq_msg_t parts[XSUB_MAX_PARTS], unsigned *n)
     while (more) {
         zmq_msg_t *m = *n < XSUB_MAX_PARTS ? &parts[*n] : &extra;
         zmq_msg_init(m);
-        if (zmq_msg_recv(m, s->ns.sock, *n == 0 && !too_many ? ZMQ_DONTWAIT
-                                                              : 0) < 0) {
+        if (zmq_msg_recv(m, s->ns.sock,
+                         *n == 0 && !too_many ? ZMQ_DONTWAIT : 0) < 0) {
             int rc = -errno;
             zmq_msg_close(m);
             /* Interrupted inside a multipart message: the rest stays

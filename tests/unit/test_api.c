@@ -214,8 +214,8 @@ static void manual_open(struct manual *m, uint32_t slots)
 {
     char err[256];
     memset(m, 0, sizeof *m);
-    m->ring = ring_create(NULL, slots, W, H, W * 3, PIXFMT_BGR24, err,
-                          sizeof err);
+    m->ring =
+        ring_create(NULL, slots, W, H, W * 3, PIXFMT_BGR24, err, sizeof err);
     if (!m->ring)
         fail_msg("ring: %s", err);
     m->x = xpub_new(url, NULL, err, sizeof err);

@@ -70,21 +70,17 @@ static void test_key_read(void **state)
     assert_string_equal(key, pub);
     /* Too short, too long, a non-Z85 character, a missing file. */
     put("short.pub", "abc\n", 0644);
-    assert_int_equal(key_read(at("short.pub"), key, err, sizeof err),
-                     -EINVAL);
+    assert_int_equal(key_read(at("short.pub"), key, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "expected 40 Z85 characters, found 3"));
     snprintf(line, sizeof line, "%sX", pub);
     put("long.pub", line, 0644);
-    assert_int_equal(key_read(at("long.pub"), key, err, sizeof err),
-                     -EINVAL);
+    assert_int_equal(key_read(at("long.pub"), key, err, sizeof err), -EINVAL);
     snprintf(line, sizeof line, "%s", pub);
     line[7] = '~';
     put("bad.pub", line, 0644);
-    assert_int_equal(key_read(at("bad.pub"), key, err, sizeof err),
-                     -EINVAL);
+    assert_int_equal(key_read(at("bad.pub"), key, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "character 8 is not Z85"));
-    assert_int_equal(key_read(at("none.pub"), key, err, sizeof err),
-                     -ENOENT);
+    assert_int_equal(key_read(at("none.pub"), key, err, sizeof err), -ENOENT);
 }
 
 static void test_secret_read(void **state)
@@ -95,8 +91,7 @@ static void test_secret_read(void **state)
     assert_int_equal(zmq_curve_keypair(pub, sec), 0);
     put("me.key", sec, 0600);
     put("me.pub", pub, 0644);
-    assert_int_equal(key_read_secret(at("me.key"), s2, p2, err, sizeof err),
-                     0);
+    assert_int_equal(key_read_secret(at("me.key"), s2, p2, err, sizeof err), 0);
     assert_string_equal(s2, sec);
     assert_string_equal(p2, pub); /* derived, not read */
     /* The public half given as the secret is caught by its name. */

@@ -266,7 +266,7 @@ static void test_json_report(void **state)
     assert_int_equal(vp_stats_json(s, "test", true, out, 40), -ENOSPC);
 
     assert_false(vp_stats_tick(s)); /* not a second yet */
-    s->tick_ns -= 2000000000; /* pretend a second and more has passed */
+    s->tick_ns -= 2000000000;       /* pretend a second and more has passed */
     assert_true(vp_stats_tick(s));
     assert_false(vp_stats_tick(s)); /* and not again right away */
     assert_true(vp_stats_json(s, "test", false, out, sizeof out) > 0);
