@@ -245,7 +245,7 @@ int main(int argc, char **argv)
     d.st = vp_sub_stats(d.sub);
     vp_stats_add(d.st, "verified", &d.verified);
     vp_stats_add(d.st, "mismatch", &d.mismatch);
-    cli_report_init(&d.report, "display", d.st, d.c.stats_json);
+    cli_report_init(&d.report, "display", d.st, &d.c);
     if (!(d.sink = sink_new(&spec, d.fps, d.st, err, sizeof err))) {
         log_err("%s", err);
         goto out;

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         if (vp_stats_ref(vp_pub_stats(pub), counters[i]))
             vp_stats_add(st, counters[i],
                          vp_stats_ref(vp_pub_stats(pub), counters[i]));
-    cli_report_init(&report, "relay", st, r.c.stats_json);
+    cli_report_init(&report, "relay", st, &r.c);
     log_info("%s%s -> %s", r.c.inputs[0], r.c.ninputs > 1 ? " ..." : "",
              r.c.output);
     rc = EXIT_OK;

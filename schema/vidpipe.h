@@ -49,6 +49,8 @@ VP_API const char *vp_errmsg(void);
  * program's name; default "vidpipe").  prog is borrowed for good.  Call
  * before opening anything. */
 VP_API void vp_log_prefix(const char *prog);
+/* Quiet: the library logs warnings and errors only, no information. */
+VP_API void vp_log_quiet(bool quiet);
 
 /* Now, in ns, on CLOCK_MONOTONIC and CLOCK_REALTIME: the clocks of a
  * frame's t_mono_ns and t_real_ns. */
@@ -140,9 +142,10 @@ VP_API bool vp_stats_tick(vp_stats *st);
  * -ENOSPC if cap is too small. */
 VP_API int vp_stats_json(const vp_stats *st, const char *prog, bool final,
                          char *buf, size_t cap);
-/* The same figures as a status line for a terminal. */
-VP_API int vp_stats_line(const vp_stats *st, const char *prog, char *buf,
-                         size_t cap);
+/* The same figures as a status line for a terminal: the last window's,
+ * or (final) the whole run's summary. */
+VP_API int vp_stats_line(const vp_stats *st, const char *prog, bool final,
+                         char *buf, size_t cap);
 
 /* --- publisher ------------------------------------------------------------ */
 

@@ -276,9 +276,6 @@ void vp_frame_release(vp_frame *f)
     } else if (!torn && !f->bad) {
         stats_frame_at(&s->st, &f->msg.hdr, f->info.size,
                        f->shown_ns ? f->shown_ns : clock_real_ns());
-        s->st.path = f->info.path == VP_PATH_SHM   ? "shm"
-                     : f->info.path == VP_PATH_TCP ? "tcp"
-                                                   : "pipe";
     }
     s->out--;
     pthread_mutex_unlock(&s->mu);

@@ -30,6 +30,11 @@ void vp_log_prefix(const char *prog)
     log_init(prog);
 }
 
+void vp_log_quiet(bool quiet)
+{
+    log_quiet(quiet);
+}
+
 int64_t vp_clock_mono_ns(void)
 {
     return clock_mono_ns();

@@ -3,16 +3,9 @@
  * Over ZeroMQ a frame is made in a loaned buffer: a slot of its stream's
  * shm ring while a same-host subscriber wants descriptors (the raw and
  * JPEG variants for remote subscribers are then made from that slot), or
- * else a pool buffer that ZeroMQ sends without a copy.  Received frames
- * are forwarded with their message parts moved; frames that came from a
- * byte stream are published in every wanted variant, made once.  On "-"
- * each frame is written in the one encoding asked for.
- *
- * Linked below a subscriber (a relay), the publisher passes its
- * subscribers' subscriptions upstream, and re-hosts a stream whose
- * producer's ring is on another host: it subscribes that stream's raw
- * payload while somebody here wants descriptors, writes each frame once
- * into a ring of its own, and publishes descriptors for this host.
+ * else a pool buffer that ZeroMQ sends without a copy.  On "-" each
+ * frame is written in the one encoding asked for.  Republishing received
+ * frames, and relaying, are forward.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/api.h"
+#include "api/publish.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
@@ -33,46 +26,7 @@
 #include "util/pool.h"
 
 #define POOL_BUFS 8
-#define PUB_MAX_STREAMS 16
 #define RING_RETRY_NS 10000000000LL /* after a ring could not be made */
-
-/* What the publisher knows of one stream it sends. */
-struct pstream {
-    char name[FRAME_STREAM_MAX + 1];
-    struct ring *ring;
-    int64_t ring_failed_ns; /* when making its ring last failed, or 0 */
-    uint64_t next_seq;
-    bool remote;    /* linked: its producer's ring cannot be opened here */
-    bool raw_added; /* linked: subscribed its raw payload to fill our ring */
-};
-
-/* The frame being made in a loaned buffer. */
-struct loan {
-    bool active, in_ring, want_shm, want_raw, want_jpeg;
-    uint32_t slot;
-    uint8_t *px; /* the ring slot, pool buffer or scratch */
-    struct pstream *ps;
-    struct frame_hdr hdr;
-};
-
-struct vp_pub {
-    struct vp_pub_opts o;
-    char stream[FRAME_STREAM_MAX + 1];
-    struct xpub *x; /* NULL: a byte stream on o.fd */
-    struct curve *curve;
-    struct vp_sub *up; /* vp_pub_link() */
-    struct pool *raw_pool, *jpeg_pool;
-    struct jpeg *jpeg;
-    struct pstream streams[PUB_MAX_STREAMS];
-    unsigned nstreams;
-    struct loan loan;
-    uint8_t *scratch, *scratch2; /* conversions for "-" and forwarding */
-    size_t scratch_cap, scratch2_cap;
-    struct vp_stats st;
-    uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
-        shm_forwarded;
-    struct log_limit log;
-};
 
 void vp_pub_opts_init(struct vp_pub_opts *o)
 {
@@ -83,7 +37,7 @@ void vp_pub_opts_init(struct vp_pub_opts *o)
                               .fd = STDOUT_FILENO};
 }
 
-static struct pstream *stream_get(struct vp_pub *p, const char *name)
+struct pstream *pub_stream(struct vp_pub *p, const char *name)
 {
     for (unsigned i = 0; i < p->nstreams; i++)
         if (strcmp(p->streams[i].name, name) == 0)
@@ -97,7 +51,7 @@ static struct pstream *stream_get(struct vp_pub *p, const char *name)
 }
 
 /* A buffer of at least n bytes, kept for the next frame. */
-static uint8_t *reserve(uint8_t **buf, size_t *cap, size_t n)
+uint8_t *pub_reserve(uint8_t **buf, size_t *cap, size_t n)
 {
     if (n > *cap) {
         free(*buf);
@@ -109,7 +63,7 @@ static uint8_t *reserve(uint8_t **buf, size_t *cap, size_t n)
     return *buf;
 }
 
-static bool wants(const struct vp_pub *p, enum variant v, const char *stream)
+bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream)
 {
     char t[TOPIC_MAX];
     size_t tl = topic_make(t, sizeof t, v, stream);
@@ -118,71 +72,17 @@ static bool wants(const struct vp_pub *p, enum variant v, const char *stream)
     return xpub_wants(p->x, t, tl);
 }
 
-/* --- the link ---------------------------------------------------------- */
-
-/* For a remote stream, holds a raw subscription upstream exactly while
- * somebody here wants its descriptors. */
-static void update_remote(struct vp_pub *p, struct pstream *s)
-{
-    bool want = s->remote && wants(p, VAR_SHM, s->name);
-    if (want != s->raw_added) {
-        char t[TOPIC_MAX];
-        size_t tl = topic_make(t, sizeof t, VAR_RAW, s->name);
-        sub_link_subscribe(p->up, t, tl, want);
-        s->raw_added = want;
-    }
-}
-
-/* A downstream subscription (or its end) is passed upstream as is. */
-static void pass_upstream(void *arg, const char *prefix, size_t len, bool on)
-{
-    struct vp_pub *p = arg;
-    sub_link_subscribe(p->up, prefix, len, on);
-    for (unsigned i = 0; i < p->nstreams; i++)
-        update_remote(p, &p->streams[i]);
-}
-
-/* Reads subscription changes (passing them upstream when linked). */
-static void serve(struct vp_pub *p)
+void pub_serve(struct vp_pub *p)
 {
     if (p->x)
-        xpub_poll_subs(p->x, p->up ? pass_upstream : NULL, p);
-}
-
-void pub_serve_link(struct vp_pub *p)
-{
-    serve(p);
-}
-
-void *pub_link_socket(struct vp_pub *p)
-{
-    return p->x ? xpub_socket(p->x) : NULL;
-}
-
-int pub_link_attach(struct vp_pub *p, struct vp_sub *s)
-{
-    p->up = s;
-    vp_stats_add(&p->st, "shm_forwarded", &p->shm_forwarded);
-    vp_stats_add(&p->st, "ring_writes", &p->ring_writes);
-    serve(p);
-    return 0;
-}
-
-void pub_stream_remote(struct vp_pub *p, const char *stream)
-{
-    struct pstream *s = stream_get(p, stream);
-    if (s && !s->remote) {
-        log_info("stream %s comes from another host", stream);
-        s->remote = true;
-        update_remote(p, s);
-    }
+        xpub_poll_subs(p->x, p->up ? pub_pass_upstream : NULL, p);
 }
 
 /* --- making variants ---------------------------------------------------- */
 
 /* The stream's ring, made (again) for this geometry; NULL without one. */
-static struct ring *ring_for(struct vp_pub *p, struct pstream *s,
-                             const struct frame_hdr *raw)
+struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
+                          const struct frame_hdr *raw)
 {
     char err[512];
 
@@ -204,7 +104,7 @@ static struct ring *ring_for(struct vp_pub *p, struct pstream *s,
 
 /* The pools for frames of h's geometry (made anew when it grows; the old
  * ones go once ZeroMQ has handed their buffers back). */
-static int pools_for(struct vp_pub *p, const struct frame_hdr *h)
+int pub_pools_for(struct vp_pub *p, const struct frame_hdr *h)
 {
     size_t raw = (size_t)h->stride * h->height;
     size_t jpg = jpeg_bound(h->width, h->height);
@@ -227,8 +127,8 @@ static int pools_for(struct vp_pub *p, const struct frame_hdr *h)
 /* Sends one message of variant v for h; payload (may be NULL) is moved.
  * True if it went out; a subscriber with no room (backpressure timeout)
  * counts as a drop. */
-static bool send_variant(struct vp_pub *p, enum variant v,
-                         const struct frame_hdr *h, zmq_msg_t *payload)
+bool pub_send_variant(struct vp_pub *p, enum variant v,
+                      const struct frame_hdr *h, zmq_msg_t *payload)
 {
     char t[TOPIC_MAX];
     uint8_t hdr[FRAME_HDR_MAX];
@@ -248,8 +148,8 @@ static bool send_variant(struct vp_pub *p, enum variant v,
 }
 
 /* A JPEG of raw pixels px (h's geometry) in a pool buffer, sent. */
-static uint64_t send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
-                          const uint8_t *px)
+uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
+                       const uint8_t *px)
 {
     uint8_t *jb = pool_get(p->jpeg_pool);
     struct frame_hdr jh = *h;
@@ -272,13 +172,13 @@ static uint64_t send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
     jh.size = len;
     jh.has_shm = false;
     zmq_msg_init_data(&m, jb, len, pool_zmq_free, p->jpeg_pool);
-    return send_variant(p, VAR_JPEG, &jh, &m) ? len : 0;
+    return pub_send_variant(p, VAR_JPEG, &jh, &m) ? len : 0;
 }
 
 /* The raw payload of h: buf is a pool buffer holding the pixels (moved to
  * ZeroMQ), or NULL to copy them from px into one. */
-static uint64_t send_raw(struct vp_pub *p, const struct frame_hdr *h,
-                         const uint8_t *px, uint8_t *buf)
+uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
+                      const uint8_t *px, uint8_t *buf)
 {
     struct frame_hdr rh = *h;
     zmq_msg_t m;
@@ -294,7 +194,7 @@ static uint64_t send_raw(struct vp_pub *p, const struct frame_hdr *h,
     }
     rh.has_shm = false;
     zmq_msg_init_data(&m, buf, h->size, pool_zmq_free, p->raw_pool);
-    if (!send_variant(p, VAR_RAW, &rh, &m))
+    if (!pub_send_variant(p, VAR_RAW, &rh, &m))
         return 0;
     p->raw_sent++;
     return h->size;
@@ -308,9 +208,9 @@ static uint64_t send_payloads(struct vp_pub *p, const struct frame_hdr *h,
 {
     uint64_t bytes = 0;
     if (want_jpeg)
-        bytes += send_jpeg(p, h, px);
+        bytes += pub_send_jpeg(p, h, px);
     if (want_raw)
-        bytes += send_raw(p, h, px, buf);
+        bytes += pub_send_raw(p, h, px, buf);
     else if (buf)
         pool_zmq_free(buf, p->raw_pool);
     return bytes;
@@ -318,8 +218,8 @@ static uint64_t send_payloads(struct vp_pub *p, const struct frame_hdr *h,
 
 /* Writes frame h (payload data) on the byte stream in the publisher's
  * codec.  0, -EPIPE (the reader has gone), -EINTR or -errno. */
-static int write_stream(struct vp_pub *p, const struct frame_hdr *h,
-                        const uint8_t *data, uint64_t *bytes)
+int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
+                     const uint8_t *data, uint64_t *bytes)
 {
     struct frame_hdr out = *h;
     size_t len;
@@ -327,8 +227,8 @@ static int write_stream(struct vp_pub *p, const struct frame_hdr *h,
 
     out.has_shm = false;
     if (p->o.codec == VP_CODEC_JPEG && h->enc == ENC_RAW) {
-        uint8_t *jb = reserve(&p->scratch2, &p->scratch2_cap,
-                              jpeg_bound(h->width, h->height));
+        uint8_t *jb = pub_reserve(&p->scratch2, &p->scratch2_cap,
+                                  jpeg_bound(h->width, h->height));
         if (!jb || (!p->jpeg && !(p->jpeg = jpeg_new())))
             return vp_fail(-ENOMEM, "out of memory");
         if (jpeg_encode(p->jpeg, data, h->width, h->height, h->stride, h->fmt,
@@ -343,7 +243,7 @@ static int write_stream(struct vp_pub *p, const struct frame_hdr *h,
         out.enc = ENC_RAW;
         out.stride = h->width * pixfmt_bpp(h->fmt);
         out.size = (uint64_t)out.stride * h->height;
-        uint8_t *rb = reserve(&p->scratch2, &p->scratch2_cap, out.size);
+        uint8_t *rb = pub_reserve(&p->scratch2, &p->scratch2_cap, out.size);
         if (!rb || (!p->jpeg && !(p->jpeg = jpeg_new())))
             return vp_fail(-ENOMEM, "out of memory");
         if (jpeg_decode(p->jpeg, data, h->size, rb, h->width, h->height,
@@ -396,18 +296,18 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
     l->ps = &p->streams[0];
     snprintf(l->hdr.stream, sizeof l->hdr.stream, "%s", p->stream);
     if (!p->x) {
-        if (!(l->px = reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
+        if (!(l->px = pub_reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
             return vp_fail(-ENOMEM, "out of memory for a %ux%u frame", width,
                            height);
     } else {
-        serve(p);
-        l->want_shm = wants(p, VAR_SHM, p->stream);
-        l->want_raw = wants(p, VAR_RAW, p->stream);
-        l->want_jpeg = wants(p, VAR_JPEG, p->stream);
-        if (pools_for(p, &l->hdr) < 0)
+        pub_serve(p);
+        l->want_shm = pub_wants(p, VAR_SHM, p->stream);
+        l->want_raw = pub_wants(p, VAR_RAW, p->stream);
+        l->want_jpeg = pub_wants(p, VAR_JPEG, p->stream);
+        if (pub_pools_for(p, &l->hdr) < 0)
             return vp_fail(-ENOMEM, "cannot allocate frame buffers for %ux%u",
                            width, height);
-        struct ring *r = l->want_shm ? ring_for(p, l->ps, &l->hdr) : NULL;
+        struct ring *r = l->want_shm ? pub_ring_for(p, l->ps, &l->hdr) : NULL;
         if (r) {
             l->px = ring_write_begin(r, &l->slot);
             l->in_ring = true;
@@ -453,11 +353,11 @@ int vp_pub_commit(vp_pub *p, uint64_t seq)
     l->ps->next_seq = h->seq + 1;
     frame_stamp(h);
     if (!p->x) {
-        rc = write_stream(p, h, l->px, &bytes);
+        rc = pub_write_stream(p, h, l->px, &bytes);
     } else if (l->in_ring) {
         ring_write_end(l->ps->ring, l->slot, h, &h->shm);
         h->has_shm = true;
-        if (send_variant(p, VAR_SHM, h, NULL))
+        if (pub_send_variant(p, VAR_SHM, h, NULL))
             p->shm_sent++;
         h->has_shm = false;
         bytes = send_payloads(p, h, l->px, NULL, l->want_raw, l->want_jpeg);
@@ -490,230 +390,22 @@ int vp_pub_send(vp_pub *p, const struct vp_image *img, uint64_t seq)
     return vp_pub_commit(p, seq);
 }
 
-/* --- forwarding --------------------------------------------------------- */
-
-/* A raw frame of a remote stream, written once into this host's ring for
- * the local subscribers that want descriptors. */
-static void fill_ring(struct vp_pub *p, struct pstream *s,
-                      const struct vp_frame *f)
-{
-    struct frame_hdr dh = f->msg.hdr;
-    struct ring *r = ring_for(p, s, &dh);
-    uint32_t slot;
-
-    if (!r)
-        return;
-    memcpy(ring_write_begin(r, &slot), f->msg.data, f->msg.len);
-    ring_write_end(r, slot, &dh, &dh.shm);
-    dh.has_shm = true;
-    p->ring_writes++;
-    send_variant(p, VAR_SHM, &dh, NULL);
-}
-
-/* The raw pixels of a frame that came with its own encoding, decoded
- * into dst (rows of width * bpp).  0 or -EBADMSG. */
-static int raw_pixels(struct vp_pub *p, const struct vp_frame *f,
-                      const struct frame_hdr *raw, uint8_t *dst)
-{
-    const struct frame_hdr *h = &f->msg.hdr;
-    if (h->enc == ENC_RAW) {
-        memcpy(dst, f->msg.data, h->size);
-        return 0;
-    }
-    if (jpeg_decode(p->jpeg, f->msg.data, h->size, dst, h->width, h->height,
-                    raw->stride, h->fmt) < 0) {
-        log_limited(&p->log, "undecodable JPEG in frame %llu",
-                    (unsigned long long)h->seq);
-        return -EBADMSG;
-    }
-    return 0;
-}
-
-/* A frame with no message to move (it came from a byte stream): every
- * wanted variant is made from it, once. */
-static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
-{
-    const struct frame_hdr *h = &f->msg.hdr;
-    struct pstream *s = stream_get(p, h->stream);
-    struct frame_hdr raw = *h;
-    uint64_t bytes = 0;
-    zmq_msg_t m;
-    uint32_t slot;
-
-    raw.has_shm = false;
-    if (h->enc != ENC_RAW) {
-        raw.enc = ENC_RAW;
-        raw.stride = h->width * pixfmt_bpp(h->fmt);
-        raw.size = (uint64_t)raw.stride * h->height;
-    }
-    if (pools_for(p, &raw) < 0) {
-        log_limited(&p->log, "out of memory for a %ux%u frame", h->width,
-                    h->height);
-        return 0;
-    }
-    struct ring *r =
-        s && wants(p, VAR_SHM, h->stream) ? ring_for(p, s, &raw) : NULL;
-    if (r) {
-        uint8_t *px = ring_write_begin(r, &slot);
-        if (raw_pixels(p, f, &raw, px) < 0) {
-            ring_write_abort(r, slot);
-        } else {
-            struct frame_hdr dh = raw;
-            ring_write_end(r, slot, &dh, &dh.shm);
-            dh.has_shm = true;
-            if (send_variant(p, VAR_SHM, &dh, NULL))
-                p->shm_sent++;
-        }
-    }
-    if (wants(p, VAR_RAW, h->stream)) {
-        uint8_t *buf = pool_get(p->raw_pool);
-        if (!buf) {
-            log_limited(&p->log, "all frame buffers in flight");
-            p->st.drops++;
-        } else if (raw_pixels(p, f, &raw, buf) < 0) {
-            pool_zmq_free(buf, p->raw_pool);
-        } else {
-            p->raw_copies += h->enc == ENC_RAW;
-            bytes += send_raw(p, &raw, buf, buf);
-        }
-    }
-    if (wants(p, VAR_JPEG, h->stream)) {
-        if (h->enc == ENC_JPEG) {
-            /* The frame sits in a buffer that is reused: ZeroMQ gets a
-             * copy. */
-            if (zmq_msg_init_size(&m, h->size) == 0) {
-                memcpy(zmq_msg_data(&m), f->msg.data, h->size);
-                if (send_variant(p, VAR_JPEG, h, &m))
-                    bytes += h->size;
-            }
-        } else {
-            bytes += send_jpeg(p, &raw, f->msg.data);
-        }
-    }
-    return bytes;
-}
-
-/* A shm frame written on the byte stream: copied out of its slot and
- * written only if it was intact. */
-static int forward_shm_to_stream(struct vp_pub *p, struct vp_frame *f,
-                                 uint64_t *bytes)
-{
-    const struct frame_hdr *h = &f->msg.hdr;
-    struct vp_image dst = {.width = h->width,
-                           .height = h->height,
-                           .fmt = (enum vp_pixfmt)h->fmt,
-                           .nplanes = 1,
-                           .stride = {h->stride}};
-    struct frame_hdr out = *h;
-    int rc;
-
-    if (!(dst.data[0] = reserve(&p->scratch, &p->scratch_cap, h->size)))
-        return vp_fail(-ENOMEM, "out of memory");
-    if ((rc = vp_frame_copy(f, &dst)) < 0)
-        return rc;
-    out.has_shm = false;
-    return write_stream(p, &out, dst.data[0], bytes);
-}
-
-/* A JPEG frame written raw, decoded once (with the frame, so a caller
- * that has looked at its pixels already decoded it). */
-static int forward_decoded(struct vp_pub *p, struct vp_frame *f,
-                           uint64_t *bytes)
-{
-    struct vp_image img;
-    struct frame_hdr out = f->msg.hdr;
-    int rc = vp_frame_image(f, &img);
-
-    if (rc < 0)
-        return rc;
-    out.enc = ENC_RAW;
-    out.stride = img.stride[0];
-    out.size = (uint64_t)out.stride * out.height;
-    return write_stream(p, &out, img.data[0], bytes);
-}
-
-/* Sends a received message's payload (if any) under a new header. */
-static int resend(struct vp_pub *p, struct vp_frame *f,
-                  const struct frame_hdr *h)
-{
-    zmq_msg_t *payload = f->nparts == 3 ? &f->parts[2] : NULL;
-    for (unsigned i = 0; i < f->nparts && i < 2; i++)
-        zmq_msg_close(&f->parts[i]);
-    f->nparts = 0;
-    return send_variant(p, f->msg.var, h, payload) ? 0 : -EIO;
-}
-
-int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
-{
-    struct frame_hdr *h = &f->msg.hdr;
-    uint64_t bytes = 0;
-    bool changed = as && (as->stream || as->restamp || as->reseq);
-    int rc = 0;
-
-    if (as && as->stream) {
-        if (!frame_stream_name_ok(as->stream))
-            return vp_fail(-EINVAL, "stream %s: not a stream name", as->stream);
-        snprintf(h->stream, sizeof h->stream, "%s", as->stream);
-    }
-    if (as && as->restamp)
-        frame_stamp(h);
-    if (as && as->reseq)
-        h->seq = as->seq;
-    if (!p->x) {
-        if (f->msg.var == VAR_SHM)
-            rc = forward_shm_to_stream(p, f, &bytes);
-        else if (p->o.codec == VP_CODEC_RAW && h->enc == ENC_JPEG)
-            rc = forward_decoded(p, f, &bytes);
-        else
-            rc = write_stream(p, h, f->msg.data, &bytes);
-    } else if (f->nparts > 0) {
-        serve(p);
-        if (f->msg.var == VAR_SHM) {
-            p->shm_forwarded++;
-        } else {
-            struct pstream *s =
-                f->msg.var == VAR_RAW ? stream_get(p, h->stream) : NULL;
-            if (s && s->raw_added)
-                fill_ring(p, s, f);
-            bytes = f->msg.len;
-        }
-        if (changed) {
-            rc = resend(p, f, h);
-        } else {
-            rc = xpub_forward(p->x, f->parts, f->nparts);
-            f->nparts = 0; /* the parts were moved */
-        }
-        f->msg.data = NULL;
-        if (rc < 0)
-            rc = vp_fail(rc, "forward: %s", zmq_strerror(-rc));
-    } else if (f->msg.var == VAR_SHM) {
-        serve(p);
-        if (send_variant(p, VAR_SHM, h, NULL))
-            p->shm_forwarded++;
-    } else {
-        serve(p);
-        bytes = emit(p, f);
-    }
-    if (rc == 0)
-        stats_frame(&p->st, h, bytes);
-    return rc;
-}
-
 /* --- the publisher ------------------------------------------------------ */
 
 bool vp_pub_wanted(vp_pub *p)
 {
     if (!p->x)
         return true;
-    serve(p);
-    return wants(p, VAR_SHM, p->stream) || wants(p, VAR_RAW, p->stream) ||
-           wants(p, VAR_JPEG, p->stream);
+    pub_serve(p);
+    return pub_wants(p, VAR_SHM, p->stream) ||
+           pub_wants(p, VAR_RAW, p->stream) ||
+           pub_wants(p, VAR_JPEG, p->stream);
 }
 
 int vp_pub_wait_until(vp_pub *p, int64_t deadline)
 {
     for (;;) {
-        serve(p);
+        pub_serve(p);
         int64_t left = deadline - clock_mono_ns();
         if (left <= 0)
             return 0;
@@ -774,7 +466,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
                        RING_MIN_SLOTS, RING_MAX_SLOTS);
     }
     stats_init(&p->st);
-    stream_get(p, p->stream);
+    pub_stream(p, p->stream);
     if (ep.kind == EP_STDIO) {
         if (!o || o->fd <= 0)
             p->o.fd = STDOUT_FILENO;

@@ -226,20 +226,29 @@ int vp_stats_json(const vp_stats *s, const char *prog, bool final, char *buf,
     return n < cap ? (int)n : -ENOSPC;
 }
 
-int vp_stats_line(const vp_stats *s, const char *prog, char *buf, size_t cap)
+int vp_stats_line(const vp_stats *s, const char *prog, bool final, char *buf,
+                  size_t cap)
 {
-    struct stats_window w = figures(s, false);
+    struct stats_window w = figures(s, final);
     size_t n = 0;
 
+    if (final)
+        add(buf, cap, &n, "%s: %llu frames in %.1f s, %.1f fps", prog,
+            (unsigned long long)s->frames,
+            (double)(clock_mono_ns() - s->start_ns) / 1e9, w.fps);
+    else
+        add(buf, cap, &n, "%s: %6.1f fps  frames %llu", prog, w.fps,
+            (unsigned long long)s->frames);
     add(buf, cap, &n,
-        "%s: %6.1f fps  lat p50 %6.2f ms p99 %6.2f ms  frames %llu  drops "
-        "%llu  bad %llu  torn %llu",
-        prog, w.fps, (double)w.p50 / 1000, (double)w.p99 / 1000,
-        (unsigned long long)s->frames, (unsigned long long)s->drops,
-        (unsigned long long)s->bad, (unsigned long long)s->torn);
+        "%slat p50 %.2f ms p99 %.2f ms%sdrops %llu%sbad %llu%storn %llu",
+        final ? ", " : "  ", (double)w.p50 / 1000, (double)w.p99 / 1000,
+        final ? ", " : "  ", (unsigned long long)s->drops, final ? ", " : "  ",
+        (unsigned long long)s->bad, final ? ", " : "  ",
+        (unsigned long long)s->torn);
     for (unsigned i = 0; i < s->nextra; i++)
-        add(buf, cap, &n, "  %s %llu", s->extra[i].name,
+        add(buf, cap, &n, "%s%s %llu", final ? ", " : "  ", s->extra[i].name,
             (unsigned long long)*s->extra[i].v);
-    add(buf, cap, &n, "  %s%s", s->path, stats_stalled(s) ? "  STALLED" : "");
+    add(buf, cap, &n, "%s%s%s", final ? ", " : "  ", s->path,
+        !final && stats_stalled(s) ? "  STALLED" : "");
     return n < cap ? (int)n : -ENOSPC;
 }

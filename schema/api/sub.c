@@ -303,6 +303,14 @@ int vp_sub_next(vp_sub *s, int timeout_ms, vp_frame **f)
         break;
     }
     sync_counts(s);
+    if (rc == 0) {
+        enum vp_path p = (*f)->info.path;
+        pthread_mutex_lock(&s->mu);
+        s->st.path = p == VP_PATH_SHM   ? "shm"
+                     : p == VP_PATH_TCP ? "tcp"
+                                        : "pipe";
+        pthread_mutex_unlock(&s->mu);
+    }
     return rc;
 }
 

@@ -54,7 +54,7 @@ struct cli_common {
     const char *curve_secret, *curve_allow;
     const char *curve_servers[CLI_MAX_INPUTS];
     unsigned ncurve_servers;
-    bool stats_json;
+    bool stats_json, quiet;
     char **args; /* the positional arguments prog->args asked for */
 };
 
@@ -126,7 +126,7 @@ struct cli_report {
 };
 
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
-                     bool json);
+                     const struct cli_common *c);
 /* Call often: reports once a second. */
 void cli_report_tick(struct cli_report *r);
 /* The final report (JSON "event":"exit", and a last status line). */

@@ -18,6 +18,7 @@ enum {
     OPT_CURVE_ALLOW,
     OPT_CURVE_SERVER_KEY,
     OPT_STATS_JSON,
+    OPT_QUIET,
 };
 
 #define MAX_OPTS 48
@@ -321,12 +322,12 @@ void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o)
 /* --- the report ---------------------------------------------------------- */
 
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
-                     bool json)
+                     const struct cli_common *c)
 {
     r->prog = prog;
     r->st = st;
-    r->json = json;
-    r->tty = !json && isatty(STDERR_FILENO);
+    r->json = c->stats_json;
+    r->tty = !c->stats_json && !c->quiet && isatty(STDERR_FILENO);
 }
 
 static void print(struct cli_report *r, bool final)
@@ -335,7 +336,7 @@ static void print(struct cli_report *r, bool final)
 
     if (r->json && vp_stats_json(r->st, r->prog, final, line, sizeof line) > 0)
         fprintf(stderr, "%s\n", line);
-    if (r->tty && vp_stats_line(r->st, r->prog, line, sizeof line) > 0)
+    if (r->tty && vp_stats_line(r->st, r->prog, final, line, sizeof line) > 0)
         fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
 }
 

@@ -2,10 +2,13 @@
 #ifndef VIDPIPE_LOG_H
 #define VIDPIPE_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Sets the prefix of every line (the program's name). */
 void log_init(const char *prog);
+/* Quiet: warnings and errors only, no information lines. */
+void log_quiet(bool on);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

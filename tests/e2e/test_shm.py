@@ -103,25 +103,24 @@ _SESSION_BEFORE = segments()
 
 
 def run_gc_producer():
-    """Starts a capture just long enough for its ring_gc (it runs before
-    the capture creates its own ring), then stops it cleanly."""
+    """Starts a capture just long enough for its ring_gc (it runs when the
+    publisher opens, before it binds and says what it runs), then stops it
+    cleanly."""
     for attempt in range(50):
         try:
             p = subprocess.Popen(
                 [prog("capture"), "-i", "test:", "-o", free_ep(), "--size",
                  "64x48", "--fps", "1"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                stderr=subprocess.PIPE)
             break
         except OSError:  # the binary is being relinked by a make
             if attempt == 49:
                 raise
             time.sleep(0.1)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and p.poll() is None and \
-                ring_of(p.pid) not in segments():
-            time.sleep(0.02)
+        # Its first line comes once the publisher is open: the gc is done.
+        p.stderr.readline()
     finally:
         p.send_signal(signal.SIGINT)
         try:
@@ -129,6 +128,7 @@ def run_gc_producer():
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        p.stderr.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

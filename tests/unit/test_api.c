@@ -357,6 +357,43 @@ static void test_torn(void **state)
     manual_close(&m);
 }
 
+/* A frame the source never made (a loan given back) is announced to
+ * nobody, doorbell followers included. */
+static void test_cancel_announces_nothing(void **state)
+{
+    (void)state;
+    struct vp_image img;
+    const char *u = url;
+    vp_pub *p;
+    vp_sub *s;
+    vp_frame *f = NULL;
+
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    assert_int_equal(vp_sub_open(&s, &u, 1, NULL), 0);
+    wait_wanted(p);
+    for (uint64_t seq = 1; !f; seq++) { /* until one came through shm */
+        publish(p, seq);
+        if (vp_sub_next(s, 20, &f) == 0 &&
+            vp_frame_info(f)->path != VP_PATH_SHM) {
+            vp_frame_release(f);
+            f = NULL;
+        }
+    }
+    vp_frame_release(f);
+    assert_int_equal(vp_pub_loan(p, W, H, VP_PIX_BGR24, &img), 0);
+    memset(img.data[0], 0x55, (size_t)img.stride[0] * H); /* half made */
+    vp_pub_cancel(p);
+    assert_int_equal(vp_sub_next(s, 300, &f), -ETIMEDOUT);
+    publish(p, 1000);
+    f = next_verified(s);
+    assert_true(vp_frame_info(f)->seq == 1000);
+    assert_true(vp_frame_intact(f));
+    vp_frame_release(f);
+    assert_int_equal(stat_of(vp_sub_stats(s), "torn"), 0);
+    vp_sub_close(s);
+    vp_pub_close(p);
+}
+
 /* A frame holds its ring's mapping: it stays readable after the ring is
  * gone and the subscriber has moved to another. */
 static void test_frame_holds_mapping(void **state)
@@ -525,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_doorbell_and_lease),
         cmocka_unit_test(test_torn),
         cmocka_unit_test(test_frame_holds_mapping),
+        cmocka_unit_test(test_cancel_announces_nothing),
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_corrupt),
         cmocka_unit_test(test_bad_arguments),

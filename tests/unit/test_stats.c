@@ -259,7 +259,7 @@ static void test_json_report(void **state)
     assert_int_equal(v, 99);
     assert_int_equal(vp_stats_get(s, "nonesuch", &v), -ENOENT);
     assert_ptr_equal(vp_stats_ref(s, "widgets"), &widgets);
-    assert_true(vp_stats_line(s, "test", out, sizeof out) > 0);
+    assert_true(vp_stats_line(s, "test", false, out, sizeof out) > 0);
     assert_non_null(strstr(out, "frames 3"));
     assert_non_null(strstr(out, "widgets 17"));
     /* Too small a buffer is refused, never overrun. */

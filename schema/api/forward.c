@@ -1,0 +1,281 @@
+/* forward.c -- republishing received frames, and the link that makes a
+ * publisher a relay's downstream.
+ *
+ * Received over ZeroMQ, a frame's message parts are moved to the
+ * publisher; frames that came from a byte stream are published in every
+ * wanted variant, made once.  Linked below a subscriber (a relay), the
+ * publisher passes its subscribers' subscriptions upstream, and re-hosts a
+ * stream whose producer's ring is on another host: it subscribes that
+ * stream's raw payload while somebody here wants descriptors, writes each
+ * frame once into a ring of its own, and publishes descriptors for this
+ * host.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/publish.h"
+#include "codec/jpeg.h"
+#include "contract/ring.h"
+#include "transport/xpub.h"
+#include "util/pool.h"
+
+/* For a remote stream, holds a raw subscription upstream exactly while
+ * somebody here wants its descriptors. */
+static void update_remote(struct vp_pub *p, struct pstream *s)
+{
+    bool want = s->remote && pub_wants(p, VAR_SHM, s->name);
+    if (want != s->raw_added) {
+        char t[TOPIC_MAX];
+        size_t tl = topic_make(t, sizeof t, VAR_RAW, s->name);
+        sub_link_subscribe(p->up, t, tl, want);
+        s->raw_added = want;
+    }
+}
+
+/* A downstream subscription (or its end) is passed upstream as is. */
+void pub_pass_upstream(void *arg, const char *prefix, size_t len, bool on)
+{
+    struct vp_pub *p = arg;
+    sub_link_subscribe(p->up, prefix, len, on);
+    for (unsigned i = 0; i < p->nstreams; i++)
+        update_remote(p, &p->streams[i]);
+}
+
+void pub_serve_link(struct vp_pub *p)
+{
+    pub_serve(p);
+}
+
+void *pub_link_socket(struct vp_pub *p)
+{
+    return p->x ? xpub_socket(p->x) : NULL;
+}
+
+int pub_link_attach(struct vp_pub *p, struct vp_sub *s)
+{
+    p->up = s;
+    vp_stats_add(&p->st, "shm_forwarded", &p->shm_forwarded);
+    vp_stats_add(&p->st, "ring_writes", &p->ring_writes);
+    pub_serve(p);
+    return 0;
+}
+
+void pub_stream_remote(struct vp_pub *p, const char *stream)
+{
+    struct pstream *s = pub_stream(p, stream);
+    if (s && !s->remote) {
+        log_info("stream %s comes from another host", stream);
+        s->remote = true;
+        update_remote(p, s);
+    }
+}
+
+/* --- forwarding --------------------------------------------------------- */
+
+/* A raw frame of a remote stream, written once into this host's ring for
+ * the local subscribers that want descriptors. */
+static void fill_ring(struct vp_pub *p, struct pstream *s,
+                      const struct vp_frame *f)
+{
+    struct frame_hdr dh = f->msg.hdr;
+    struct ring *r = pub_ring_for(p, s, &dh);
+    uint32_t slot;
+
+    if (!r)
+        return;
+    memcpy(ring_write_begin(r, &slot), f->msg.data, f->msg.len);
+    ring_write_end(r, slot, &dh, &dh.shm);
+    dh.has_shm = true;
+    p->ring_writes++;
+    pub_send_variant(p, VAR_SHM, &dh, NULL);
+}
+
+/* The raw pixels of a frame that came with its own encoding, decoded
+ * into dst (rows of width * bpp).  0 or -EBADMSG. */
+static int raw_pixels(struct vp_pub *p, const struct vp_frame *f,
+                      const struct frame_hdr *raw, uint8_t *dst)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    if (h->enc == ENC_RAW) {
+        memcpy(dst, f->msg.data, h->size);
+        return 0;
+    }
+    if (jpeg_decode(p->jpeg, f->msg.data, h->size, dst, h->width, h->height,
+                    raw->stride, h->fmt) < 0) {
+        log_limited(&p->log, "undecodable JPEG in frame %llu",
+                    (unsigned long long)h->seq);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+/* A frame with no message to move (it came from a byte stream): every
+ * wanted variant is made from it, once. */
+static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    struct pstream *s = pub_stream(p, h->stream);
+    struct frame_hdr raw = *h;
+    uint64_t bytes = 0;
+    zmq_msg_t m;
+    uint32_t slot;
+
+    raw.has_shm = false;
+    if (h->enc != ENC_RAW) {
+        raw.enc = ENC_RAW;
+        raw.stride = h->width * pixfmt_bpp(h->fmt);
+        raw.size = (uint64_t)raw.stride * h->height;
+    }
+    if (pub_pools_for(p, &raw) < 0) {
+        log_limited(&p->log, "out of memory for a %ux%u frame", h->width,
+                    h->height);
+        return 0;
+    }
+    struct ring *r =
+        s && pub_wants(p, VAR_SHM, h->stream) ? pub_ring_for(p, s, &raw) : NULL;
+    if (r) {
+        uint8_t *px = ring_write_begin(r, &slot);
+        if (raw_pixels(p, f, &raw, px) < 0) {
+            ring_write_abort(r, slot);
+        } else {
+            struct frame_hdr dh = raw;
+            ring_write_end(r, slot, &dh, &dh.shm);
+            dh.has_shm = true;
+            if (pub_send_variant(p, VAR_SHM, &dh, NULL))
+                p->shm_sent++;
+        }
+    }
+    if (pub_wants(p, VAR_RAW, h->stream)) {
+        uint8_t *buf = pool_get(p->raw_pool);
+        if (!buf) {
+            log_limited(&p->log, "all frame buffers in flight");
+            p->st.drops++;
+        } else if (raw_pixels(p, f, &raw, buf) < 0) {
+            pool_zmq_free(buf, p->raw_pool);
+        } else {
+            p->raw_copies += h->enc == ENC_RAW;
+            bytes += pub_send_raw(p, &raw, buf, buf);
+        }
+    }
+    if (pub_wants(p, VAR_JPEG, h->stream)) {
+        if (h->enc == ENC_JPEG) {
+            /* The frame sits in a buffer that is reused: ZeroMQ gets a
+             * copy. */
+            if (zmq_msg_init_size(&m, h->size) == 0) {
+                memcpy(zmq_msg_data(&m), f->msg.data, h->size);
+                if (pub_send_variant(p, VAR_JPEG, h, &m))
+                    bytes += h->size;
+            }
+        } else {
+            bytes += pub_send_jpeg(p, &raw, f->msg.data);
+        }
+    }
+    return bytes;
+}
+
+/* A shm frame written on the byte stream: copied out of its slot and
+ * written only if it was intact. */
+static int forward_shm_to_stream(struct vp_pub *p, struct vp_frame *f,
+                                 uint64_t *bytes)
+{
+    const struct frame_hdr *h = &f->msg.hdr;
+    struct vp_image dst = {.width = h->width,
+                           .height = h->height,
+                           .fmt = (enum vp_pixfmt)h->fmt,
+                           .nplanes = 1,
+                           .stride = {h->stride}};
+    struct frame_hdr out = *h;
+    int rc;
+
+    if (!(dst.data[0] = pub_reserve(&p->scratch, &p->scratch_cap, h->size)))
+        return vp_fail(-ENOMEM, "out of memory");
+    if ((rc = vp_frame_copy(f, &dst)) < 0)
+        return rc;
+    out.has_shm = false;
+    return pub_write_stream(p, &out, dst.data[0], bytes);
+}
+
+/* A JPEG frame written raw, decoded once (with the frame, so a caller
+ * that has looked at its pixels already decoded it). */
+static int forward_decoded(struct vp_pub *p, struct vp_frame *f,
+                           uint64_t *bytes)
+{
+    struct vp_image img;
+    struct frame_hdr out = f->msg.hdr;
+    int rc = vp_frame_image(f, &img);
+
+    if (rc < 0)
+        return rc;
+    out.enc = ENC_RAW;
+    out.stride = img.stride[0];
+    out.size = (uint64_t)out.stride * out.height;
+    return pub_write_stream(p, &out, img.data[0], bytes);
+}
+
+/* Sends a received message's payload (if any) under a new header. */
+static int resend(struct vp_pub *p, struct vp_frame *f,
+                  const struct frame_hdr *h)
+{
+    zmq_msg_t *payload = f->nparts == 3 ? &f->parts[2] : NULL;
+    for (unsigned i = 0; i < f->nparts && i < 2; i++)
+        zmq_msg_close(&f->parts[i]);
+    f->nparts = 0;
+    return pub_send_variant(p, f->msg.var, h, payload) ? 0 : -EIO;
+}
+
+int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
+{
+    struct frame_hdr *h = &f->msg.hdr;
+    uint64_t bytes = 0;
+    bool changed = as && (as->stream || as->restamp || as->reseq);
+    int rc = 0;
+
+    if (as && as->stream) {
+        if (!frame_stream_name_ok(as->stream))
+            return vp_fail(-EINVAL, "stream %s: not a stream name", as->stream);
+        snprintf(h->stream, sizeof h->stream, "%s", as->stream);
+    }
+    if (as && as->restamp)
+        frame_stamp(h);
+    if (as && as->reseq)
+        h->seq = as->seq;
+    if (!p->x) {
+        if (f->msg.var == VAR_SHM)
+            rc = forward_shm_to_stream(p, f, &bytes);
+        else if (p->o.codec == VP_CODEC_RAW && h->enc == ENC_JPEG)
+            rc = forward_decoded(p, f, &bytes);
+        else
+            rc = pub_write_stream(p, h, f->msg.data, &bytes);
+    } else if (f->nparts > 0) {
+        pub_serve(p);
+        if (f->msg.var == VAR_SHM) {
+            p->shm_forwarded++;
+        } else {
+            struct pstream *s =
+                f->msg.var == VAR_RAW ? pub_stream(p, h->stream) : NULL;
+            if (s && s->raw_added)
+                fill_ring(p, s, f);
+            bytes = f->msg.len;
+        }
+        if (changed) {
+            rc = resend(p, f, h);
+        } else {
+            rc = xpub_forward(p->x, f->parts, f->nparts);
+            f->nparts = 0; /* the parts were moved */
+        }
+        f->msg.data = NULL;
+        if (rc < 0)
+            rc = vp_fail(rc, "forward: %s", zmq_strerror(-rc));
+    } else if (f->msg.var == VAR_SHM) {
+        pub_serve(p);
+        if (pub_send_variant(p, VAR_SHM, h, NULL))
+            p->shm_forwarded++;
+    } else {
+        pub_serve(p);
+        bytes = emit(p, f);
+    }
+    if (rc == 0)
+        stats_frame(&p->st, h, bytes);
+    return rc;
+}

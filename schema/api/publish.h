@@ -1,0 +1,88 @@
+/* publish.h -- the publisher's insides, for pub.c (making frames in
+ * loaned buffers, and every variant of them) and forward.c (received
+ * frames republished, and the link below a relay's subscriber). */
+#ifndef VIDPIPE_PUBLISH_H
+#define VIDPIPE_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include "api/api.h"
+#include "api/stats.h"
+#include "contract/frame.h"
+#include "contract/topic.h"
+#include "util/log.h"
+
+#define PUB_MAX_STREAMS 16
+
+/* What the publisher knows of one stream it sends. */
+struct pstream {
+    char name[FRAME_STREAM_MAX + 1];
+    struct ring *ring;
+    int64_t ring_failed_ns; /* when making its ring last failed, or 0 */
+    uint64_t next_seq;
+    bool remote;    /* linked: its producer's ring cannot be opened here */
+    bool raw_added; /* linked: subscribed its raw payload to fill our ring */
+};
+
+/* The frame being made in a loaned buffer. */
+struct loan {
+    bool active, in_ring, want_shm, want_raw, want_jpeg;
+    uint32_t slot;
+    uint8_t *px; /* the ring slot, pool buffer or scratch */
+    struct pstream *ps;
+    struct frame_hdr hdr;
+};
+
+struct vp_pub {
+    struct vp_pub_opts o;
+    char stream[FRAME_STREAM_MAX + 1];
+    struct xpub *x; /* NULL: a byte stream on o.fd */
+    struct curve *curve;
+    struct vp_sub *up; /* vp_pub_link() */
+    struct pool *raw_pool, *jpeg_pool;
+    struct jpeg *jpeg;
+    struct pstream streams[PUB_MAX_STREAMS];
+    unsigned nstreams;
+    struct loan loan;
+    uint8_t *scratch, *scratch2; /* conversions for "-" and forwarding */
+    size_t scratch_cap, scratch2_cap;
+    struct vp_stats st;
+    uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
+        shm_forwarded;
+    struct log_limit log;
+};
+
+/* The entry of stream name (made if new); NULL when the table is full. */
+struct pstream *pub_stream(struct vp_pub *p, const char *name);
+/* *buf grown to n bytes, kept for the next frame; NULL if out of memory. */
+uint8_t *pub_reserve(uint8_t **buf, size_t *cap, size_t n);
+/* True while somebody wants variant v of stream (shm only with rings). */
+bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream);
+/* Reads subscription changes (passing them upstream when linked). */
+void pub_serve(struct vp_pub *p);
+void pub_pass_upstream(void *arg, const char *prefix, size_t len, bool on);
+/* s's ring, made (again) for raw's geometry; NULL without one. */
+struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
+                          const struct frame_hdr *raw);
+/* Buffer pools for frames of h's geometry; 0 or -ENOMEM. */
+int pub_pools_for(struct vp_pub *p, const struct frame_hdr *h);
+/* Sends one message of variant v for h (payload moved); true if sent. */
+bool pub_send_variant(struct vp_pub *p, enum variant v,
+                      const struct frame_hdr *h, zmq_msg_t *payload);
+/* A JPEG of raw pixels px (h's geometry), sent: the bytes sent. */
+uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
+                       const uint8_t *px);
+/* h's raw payload: buf a pool buffer holding it (moved), or NULL to copy
+ * px into one.  The bytes sent. */
+uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
+                      const uint8_t *px, uint8_t *buf);
+/* Writes frame h (payload data) on the byte stream in the publisher's
+ * codec.  0, -EPIPE (the reader has gone), -EINTR or -errno. */
+int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
+                     const uint8_t *data, uint64_t *bytes);
+
+#endif
