@@ -158,7 +158,7 @@ fuzz-regress:
 	@tests/fuzz/run --regress
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -q all 2>/dev/null || $(MAKE) --no-print-directory all
 	@tools/demo
 
 asan: deps

@@ -230,6 +230,7 @@ int vp_stats_line(const vp_stats *s, const char *prog, bool final, char *buf,
                   size_t cap)
 {
     struct stats_window w = figures(s, final);
+    const char *sep = final ? ", " : "  ";
     size_t n = 0;
 
     if (final)
@@ -237,18 +238,25 @@ int vp_stats_line(const vp_stats *s, const char *prog, bool final, char *buf,
             (unsigned long long)s->frames,
             (double)(clock_mono_ns() - s->start_ns) / 1e9, w.fps);
     else
-        add(buf, cap, &n, "%s: %6.1f fps  frames %llu", prog, w.fps,
+        add(buf, cap, &n, "%s: %5.1f fps  frames %llu", prog, w.fps,
             (unsigned long long)s->frames);
-    add(buf, cap, &n,
-        "%slat p50 %.2f ms p99 %.2f ms%sdrops %llu%sbad %llu%storn %llu",
-        final ? ", " : "  ", (double)w.p50 / 1000, (double)w.p99 / 1000,
-        final ? ", " : "  ", (unsigned long long)s->drops, final ? ", " : "  ",
-        (unsigned long long)s->bad, final ? ", " : "  ",
-        (unsigned long long)s->torn);
+    add(buf, cap, &n, "%slat %.2f ms (p99 %.2f)", sep, (double)w.p50 / 1000,
+        (double)w.p99 / 1000);
+    /* What went wrong, only when something did: a status line must fit a
+     * terminal's width. */
+    const struct {
+        const char *name;
+        uint64_t v;
+    } trouble[] = {{"drops", s->drops}, {"bad", s->bad}, {"torn", s->torn}};
+    for (unsigned i = 0; i < 3; i++)
+        if (trouble[i].v || final)
+            add(buf, cap, &n, "%s%s %llu", sep, trouble[i].name,
+                (unsigned long long)trouble[i].v);
     for (unsigned i = 0; i < s->nextra; i++)
-        add(buf, cap, &n, "%s%s %llu", final ? ", " : "  ", s->extra[i].name,
-            (unsigned long long)*s->extra[i].v);
-    add(buf, cap, &n, "%s%s%s", final ? ", " : "  ", s->path,
+        if ((*s->extra[i].v || final) && strcmp(s->extra[i].name, "received"))
+            add(buf, cap, &n, "%s%s %llu", sep, s->extra[i].name,
+                (unsigned long long)*s->extra[i].v);
+    add(buf, cap, &n, "%s%s%s", sep, s->path,
         !final && stats_stalled(s) ? "  STALLED" : "");
     return n < cap ? (int)n : -ENOSPC;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -60,8 +61,10 @@ static const struct {
       "in order; with --curve-secret)"}},
     {CLI_STATS,
      {"stats-json", OPT_STATS_JSON, NULL,
-      "print a JSON stats line a second "
-      "on stderr"}},
+      "print a JSON stats line a second on stderr"}},
+    {CLI_STATS,
+     {"quiet", OPT_QUIET, NULL,
+      "no status line, no information lines: warnings and\nerrors only"}},
 };
 
 /* The shared option's text as prog words it. */
@@ -226,6 +229,10 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         return 0;
     case OPT_STATS_JSON:
         c->stats_json = true;
+        return 0;
+    case OPT_QUIET:
+        c->quiet = true;
+        vp_log_quiet(true);
         return 0;
     default:
         return 1; /* not a shared one */
