@@ -4,7 +4,9 @@
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
 #   make asan       the same tests under AddressSanitizer + UBSan
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local (and DESTDIR): programs, library,
+#                   header, vidpipe.pc, man pages
+#   make man        the man pages, build/man/*.1 (help2man)
 #   make fmt        clang-format every C/C++ source
 
 PREFIX  ?= /usr/local
@@ -12,6 +14,7 @@ BUILD   ?= build
 BIN     ?= bin
 CC      ?= cc
 CXX     ?= c++
+HELP2MAN ?= help2man
 VERSION := 0.1.0
 
 PKGS     := libzmq msgpack libturbojpeg
@@ -60,9 +63,12 @@ MANS := $(MAIN_PROGS:%=$(BUILD)/man/%.1)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Objects only pattern rules name would be deleted after the link, and
+# the next make would build them again.
+.SECONDARY: $(TOOLS_C:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots layers man
+        fuzz-regress bench bench-quick bench-plots layers man FORCE
 all: $(PROGS) $(SO) $(BUILD)/vidpipe.pc
 
 # V=1 shows the commands.
@@ -95,9 +101,31 @@ $(SO): $(LIB_OBJ)
 	$(Q)ln -sf $(notdir $@) $(BUILD)/libvidpipe.so.$(SOVER)
 	$(Q)ln -sf libvidpipe.so.$(SOVER) $(BUILD)/libvidpipe.so
 
-$(BUILD)/vidpipe.pc: tools/vidpipe.pc.in Makefile
+# vidpipe.pc names PREFIX: remade whenever PREFIX is not the last one's,
+# so `make install PREFIX=...` after a plain `make` installs the right one.
+$(BUILD)/prefix: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+$(BUILD)/vidpipe.pc: tools/vidpipe.pc.in $(BUILD)/prefix Makefile
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# Man pages: help2man runs each program's --help and --version and adds
+# docs/man/PROG.h2m (description, examples, exit status, see also).  It
+# finds the synopsis after "Usage:" and the options after a heading;
+# our --help says "usage:", has no heading, and ends with notes the
+# include files give as sections of their own.
+H2M_HELP := --help | awk 'NR == 1 { sub(/^usage:/, \"Usage:\") } \
+    /^  -/ && !o { print \"Options:\"; o = 1 } o && /^[^ ]/ { exit } 1'
+
+$(BUILD)/man/%.1: $(BIN)/% docs/man/%.h2m Makefile
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MAN   $@")
+	$(Q)$(HELP2MAN) --no-info --source='vidpipe $(VERSION)' \
+	    --help-option="$(H2M_HELP)" --include=docs/man/$*.h2m -o $@ $<
+
+man: $(MANS)
 
 $(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
@@ -193,9 +221,9 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@VIDPIPE_BIN=$(abspath $(BIN)) tools/valgrind-e2e
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 schema/vidpipe.h $(DESTDIR)$(PREFIX)/include
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
@@ -203,10 +231,12 @@ install: all
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so.$(SOVER)
 	ln -sf libvidpipe.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so
 	install -m 0644 $(BUILD)/vidpipe.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
 
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
-	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch])
+	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
+	    docs/examples/*.c)
 
 clean:
 	rm -rf build build-asan bin bin-asan

@@ -36,7 +36,10 @@ OUT = os.path.abspath(os.path.join(HERE, "..", "out"))
 
 
 def prog(name):
-    """Absolute path of bin/NAME ("capture" means vidpipe-capture)."""
+    """Absolute path of bin/NAME ("capture" means vidpipe-capture); an
+    absolute path is a program of the test's own."""
+    if os.path.isabs(name):
+        return name
     if not name.startswith("vidpipe-"):
         name = "vidpipe-" + name
     return os.path.join(BIN, name)
