@@ -224,7 +224,7 @@ valgrind: deps
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(MAIN_PROGS:%=$(BIN)/%) $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 schema/vidpipe.h $(DESTDIR)$(PREFIX)/include
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib
 	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib

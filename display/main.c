@@ -43,6 +43,7 @@ struct display {
     uint8_t *copy; /* shm pixels copied out for a sink that keeps them */
     size_t copy_cap;
     uint64_t verified, mismatch;
+    bool pattern_seen; /* a test: frame has verified: judge them all now */
 };
 
 static const struct cli_opt opts[] = {
@@ -105,14 +106,19 @@ static const struct cli_prog prog = {
 };
 
 /* 1 if img shows the frame's seq, -1 if it shows something else, 0
- * unchecked. */
-static int verify(const struct display *d, const struct vp_frame_info *h,
+ * unchecked: the stream is not known to be a test: one (a camera's frames
+ * are not mismatches) until a frame has shown its seq. */
+static int verify(struct display *d, const struct vp_frame_info *h,
                   const struct vp_image *img)
 {
     uint64_t seq;
     if (!d->verify || h->width < 64 || h->height < 48)
         return 0;
-    return vp_pattern_read(img, &seq) == 0 && seq == h->seq ? 1 : -1;
+    if (vp_pattern_read(img, &seq) == 0 && seq == h->seq) {
+        d->pattern_seen = true;
+        return 1;
+    }
+    return d->pattern_seen ? -1 : 0;
 }
 
 /* The pixels of f as the sink wants them: in place (1), or copied out

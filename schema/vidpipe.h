@@ -14,10 +14,18 @@
  * (publisher) or stdin (subscriber), for shell pipelines and recordings.
  *
  * Conventions: every fallible function returns 0 or a negative errno;
- * vp_errmsg() then gives a one-line reason to log.  Every object is used
- * by one thread at a time (the caller's); a subscriber keeps a thread of
- * its own inside.  Destructors accept NULL.  docs/API.md has the model
- * and complete examples.
+ * vp_errmsg() then gives a one-line reason to log.  Every publisher and
+ * subscriber is used by one thread at a time (the caller's; a subscriber
+ * keeps a receiver thread of its own inside); its frames may be looked at
+ * and released on other threads.  Destructors accept NULL.
+ *
+ * Signals: a publisher on "-" whose reader has gone gets -EPIPE only if
+ * SIGPIPE is ignored (otherwise the signal ends the process, as for any
+ * write to a closed pipe); waits return -EINTR when a signal arrives.
+ * Mapping a shm ring installs a SIGBUS handler that turns a ring cut
+ * short under us into torn frames (RING.md 7) and passes every other
+ * SIGBUS on to the handler it displaced.  docs/API.md has the model and
+ * complete examples.
  */
 #ifndef VIDPIPE_H
 #define VIDPIPE_H
@@ -160,7 +168,7 @@ struct vp_pub_opts {
     /* Unpaced sources: wait up to this many ms for room in a slow
      * subscriber's queue instead of dropping the frame there (0: drop). */
     int backpressure_ms;
-    int fd;                   /* on "-": write here (default 1, stdout) */
+    int fd; /* on "-": write here (default 1, stdout; 0 also means stdout) */
     const char *curve_secret; /* this publisher's CURVE .key file... */
     const char *curve_allow;  /* ...and a directory of the .pub files of
                                  the subscribers it lets in */

@@ -108,9 +108,10 @@ int main(int argc, char **argv)
                 access(key_path, F_OK) == 0 ? key_path : pub_path);
         return EXIT_USAGE;
     }
-    if (vp_curve_keypair(pub, sec) < 0) {
+    int kp = vp_curve_keypair(pub, sec);
+    if (kp < 0) {
         log_err("%s", vp_errmsg());
-        return errno == ENOTSUP ? EXIT_USAGE : EXIT_RUNTIME;
+        return kp == -ENOTSUP ? EXIT_USAGE : EXIT_RUNTIME;
     }
     int rc = write_key(key_path, sec, 0600, force);
     if (rc == 0 && (rc = write_key(pub_path, pub, 0644, force)) < 0 && !force)

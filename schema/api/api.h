@@ -82,7 +82,8 @@ struct vp_sub {
     struct stream_reader *in;
     bool in_failed;
     struct ring_reader *rings;
-    struct jpeg *jpeg;
+    struct jpeg *jpeg;     /* decodes JPEG payloads, under jpeg_mu */
+    pthread_mutex_t jpeg_mu; /* frames may be looked at on other threads */
     struct vp_stats st;
     struct sub_policy pol;
     _Atomic bool want_payload; /* a ring proved unreachable: payloads */

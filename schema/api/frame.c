@@ -135,16 +135,24 @@ static int decode(vp_frame *f)
                            h->height);
         f->dec_cap = need;
     }
-    if (!f->sub->jpeg && !(f->sub->jpeg = jpeg_new()))
+    pthread_mutex_lock(&f->sub->jpeg_mu);
+    if (!f->sub->jpeg)
+        f->sub->jpeg = jpeg_new();
+    int rc = f->sub->jpeg ? jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len,
+                                        f->dec, h->width, h->height,
+                                        h->width * pixfmt_bpp(h->fmt), h->fmt)
+                          : -ENOMEM;
+    pthread_mutex_unlock(&f->sub->jpeg_mu);
+    if (rc == -ENOMEM)
         return vp_fail(-ENOMEM, "cannot set up the JPEG decoder");
-    if (jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len, f->dec, h->width,
-                    h->height, h->width * pixfmt_bpp(h->fmt), h->fmt) < 0) {
+    if (rc < 0) {
         if (!f->bad)
             atomic_fetch_add(&f->sub->bad, 1);
         f->bad = true;
         log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
                     h->seq);
-        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG", h->seq);
+        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
+                       h->seq);
     }
     f->dec_ok = true;
     return 0;

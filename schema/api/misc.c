@@ -119,11 +119,9 @@ int vp_pattern_read(const struct vp_image *img, uint64_t *seq)
 
 int vp_curve_keypair(char public_z85[41], char secret_z85[41])
 {
-    if (!zmq_has("curve")) {
-        errno = ENOTSUP;
+    if (!zmq_has("curve"))
         return vp_fail(-ENOTSUP, "this libzmq has no CURVE support (it must "
                                  "be built with libsodium)");
-    }
     if (zmq_curve_keypair(public_z85, secret_z85) < 0)
         return vp_fail(-errno, "CURVE key pair: %s", zmq_strerror(errno));
     return 0;

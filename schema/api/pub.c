@@ -459,11 +459,17 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         p->o.ring_slots = RING_DEFAULT_SLOTS;
     if (p->o.jpeg_quality == 0)
         p->o.jpeg_quality = 80;
-    if (p->o.ring_slots < RING_MIN_SLOTS || p->o.ring_slots > RING_MAX_SLOTS ||
-        p->o.jpeg_quality < 1 || p->o.jpeg_quality > 100) {
+    if (p->o.ring_slots < RING_MIN_SLOTS || p->o.ring_slots > RING_MAX_SLOTS) {
+        rc = vp_fail(-EINVAL, "ring slots %u: expected %d..%d",
+                     p->o.ring_slots, RING_MIN_SLOTS, RING_MAX_SLOTS);
         free(p);
-        return vp_fail(-EINVAL, "ring slots %d..%d and JPEG quality 1..100",
-                       RING_MIN_SLOTS, RING_MAX_SLOTS);
+        return rc;
+    }
+    if (p->o.jpeg_quality < 1 || p->o.jpeg_quality > 100) {
+        rc = vp_fail(-EINVAL, "JPEG quality %d: expected 1..100",
+                     p->o.jpeg_quality);
+        free(p);
+        return rc;
     }
     stats_init(&p->st);
     pub_stream(p, p->stream);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
 #include "contract/topic.h"
@@ -355,6 +356,7 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     s->o.curve_secret = NULL; /* read below, not kept */
     s->o.curve_server_keys = NULL;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->jpeg_mu, NULL);
     stats_init(&s->st);
     vp_stats_add(&s->st, "received", &s->received_seen);
     if (!(s->rings = ring_reader_new())) {
@@ -413,7 +415,9 @@ void vp_sub_close(vp_sub *s)
     }
     stream_reader_free(s->in);
     ring_reader_free(s->rings);
+    jpeg_free(s->jpeg);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->jpeg_mu);
     free(s);
 }
 
