@@ -17,7 +17,7 @@ CXX     ?= c++
 HELP2MAN ?= help2man
 VERSION := 0.1.0
 
-PKGS     := libzmq msgpack libturbojpeg
+PKGS     := libzmq msgpack libturbojpeg libavcodec libavutil libswscale
 CV_PKGS  := opencv4
 TEST_PKG := cmocka
 

@@ -84,9 +84,10 @@ VP_API unsigned vp_pixfmt_bpp(enum vp_pixfmt fmt);
 enum vp_codec {
     VP_CODEC_RAW = 0,
     VP_CODEC_JPEG = 1,
+    VP_CODEC_H264 = 2, /* encoded once for all, only while wanted */
 };
 
-/* "raw", "jpeg"; and the codec of a name (-EINVAL if none). */
+/* "raw", "jpeg", "h264"; and the codec of a name (-EINVAL if none). */
 VP_API const char *vp_codec_name(enum vp_codec c);
 VP_API int vp_codec_parse(const char *name, enum vp_codec *c);
 
@@ -169,6 +170,11 @@ struct vp_pub_opts {
      * subscriber's queue instead of dropping the frame there (0: drop). */
     int backpressure_ms;
     int fd; /* on "-": write here (default 1, stdout; 0 also means stdout) */
+    /* H.264, made only while somebody wants it: bit/s (default 4000000),
+     * frames between regular keyframes (default 60), and the frame rate
+     * its rate control assumes (default 30). */
+    uint32_t h264_bitrate, h264_gop;
+    double fps;
     const char *curve_secret; /* this publisher's CURVE .key file... */
     const char *curve_allow;  /* ...and a directory of the .pub files of
                                  the subscribers it lets in */
@@ -214,7 +220,8 @@ VP_API void vp_pub_cancel(vp_pub *pub);
 VP_API int vp_pub_send(vp_pub *pub, const struct vp_image *img, uint64_t seq);
 
 /* The publisher's counters: frames, drops, bytes, shm_sent, raw_sent,
- * raw_copies, jpeg_encodes, ring_writes, shm_forwarded. */
+ * raw_copies, jpeg_encodes, h264_encodes, keyframes, keyframe_requests,
+ * and when linked ring_writes, shm_forwarded. */
 VP_API vp_stats *vp_pub_stats(vp_pub *pub);
 
 /* --- subscriber ----------------------------------------------------------- */
@@ -265,6 +272,7 @@ VP_API void vp_sub_close(vp_sub *sub);
 VP_API int vp_sub_next(vp_sub *sub, int timeout_ms, vp_frame **f);
 
 /* The subscriber's counters: frames, drops, bad, torn, bytes, received,
+ * waiting_keyframe (h264 frames not shown for want of a keyframe),
  * latency, path, stalled. */
 VP_API vp_stats *vp_sub_stats(vp_sub *sub);
 
@@ -285,6 +293,7 @@ struct vp_frame_info {
     uint32_t width, height;
     enum vp_pixfmt fmt;
     enum vp_codec codec; /* as it travelled */
+    bool keyframe;       /* h264: decodable on its own */
     enum vp_path path;
     uint64_t size;      /* payload bytes (0 for shm) */
     int64_t latency_us; /* capture to vp_sub_next() */

@@ -73,6 +73,15 @@ struct sub_policy {
     int64_t last_rx_ns;
 };
 
+/* The subscriber's H.264 (decode.c). */
+struct sub_h264 {
+    struct h264dec *dec; /* under the subscriber's codec_mu */
+    char stream[VP_STREAM_MAX + 1];
+    uint64_t next_seq, nonce;
+    bool started, waiting; /* waiting: for a keyframe, after a loss */
+    int64_t asked_ns;
+};
+
 struct vp_sub {
     enum sub_mode mode;
     struct vp_sub_opts o;
@@ -82,16 +91,17 @@ struct vp_sub {
     struct stream_reader *in;
     bool in_failed;
     struct ring_reader *rings;
-    struct jpeg *jpeg;     /* decodes JPEG payloads, under jpeg_mu */
-    pthread_mutex_t jpeg_mu; /* frames may be looked at on other threads */
+    struct jpeg *jpeg;        /* decodes JPEG payloads, under codec_mu */
+    pthread_mutex_t codec_mu; /* frames may be looked at on other threads */
+    struct sub_h264 h264;     /* on the socket's thread */
     struct vp_stats st;
     struct sub_policy pol;
     _Atomic bool want_payload; /* a ring proved unreachable: payloads */
     struct latest *lt;         /* SUB_LATEST */
     struct vp_pub *down;       /* vp_pub_link() */
     /* Counted where messages are read (maybe the receiver thread). */
-    _Atomic uint64_t bad, received;
-    uint64_t received_seen;
+    _Atomic uint64_t bad, received, waiting_keyframe;
+    uint64_t received_seen, waiting_seen;
     pthread_mutex_t mu; /* the free list, stream buffers: frames may be
                            released on another thread */
     struct vp_frame *free;
@@ -108,6 +118,17 @@ void sub_policy_idle(struct vp_sub *s);
 /* Reads one message off the socket and checks it: 0 with parts in f,
  * -EAGAIN nothing more; bad ones are counted and skipped. */
 int sub_read(struct vp_sub *s, struct vp_frame *f);
+
+/* H.264 (decode.c), on the socket's thread: the first keyframe request,
+ * a request again while waiting; and each h264 frame as it comes, in
+ * order: 0 to deliver it (decoded into its own buffer if decode), or
+ * -EAGAIN to drop it (waiting for a keyframe, or undecodable: counted). */
+void sub_h264_start(struct vp_sub *s);
+void sub_h264_idle(struct vp_sub *s);
+int sub_h264_take(struct vp_sub *s, struct vp_frame *f, bool decode);
+/* An h264 frame's picture: decoded already, or now (every_frame mode,
+ * where the caller must look at every frame in order). */
+int sub_h264_image(struct vp_sub *s, struct vp_frame *f);
 
 /* A frame object from s's free list (or a new one); NULL if out of
  * memory.  Any thread. */

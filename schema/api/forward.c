@@ -91,86 +91,93 @@ static void fill_ring(struct vp_pub *p, struct pstream *s,
     pub_send_variant(p, VAR_SHM, &dh, NULL);
 }
 
-/* The raw pixels of a frame that came with its own encoding, decoded
- * into dst (rows of width * bpp).  0 or -EBADMSG. */
-static int raw_pixels(struct vp_pub *p, const struct vp_frame *f,
-                      const struct frame_hdr *raw, uint8_t *dst)
+/* The raw pixels of frame f (its raw geometry in raw), decoded once into
+ * the publisher's scratch buffer if it came as a JPEG; NULL if that
+ * fails. */
+static const uint8_t *raw_pixels(struct vp_pub *p, const struct vp_frame *f,
+                                 const struct frame_hdr *raw)
 {
     const struct frame_hdr *h = &f->msg.hdr;
-    if (h->enc == ENC_RAW) {
-        memcpy(dst, f->msg.data, h->size);
-        return 0;
-    }
-    if (jpeg_decode(p->jpeg, f->msg.data, h->size, dst, h->width, h->height,
+    uint8_t *px;
+
+    if (h->enc == ENC_RAW)
+        return f->msg.data;
+    if (!(px = pub_reserve(&p->scratch, &p->scratch_cap, raw->size)))
+        return NULL;
+    if (jpeg_decode(p->jpeg, f->msg.data, h->size, px, h->width, h->height,
                     raw->stride, h->fmt) < 0) {
         log_limited(&p->log, "undecodable JPEG in frame %llu",
                     (unsigned long long)h->seq);
-        return -EBADMSG;
+        return NULL;
     }
-    return 0;
+    return px;
+}
+
+/* Sends f's own payload as variant v, copied: the frame sits in a buffer
+ * that is reused.  The bytes sent. */
+static uint64_t send_copy(struct vp_pub *p, enum variant v,
+                          const struct vp_frame *f)
+{
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, f->msg.len) < 0)
+        return 0;
+    memcpy(zmq_msg_data(&m), f->msg.data, f->msg.len);
+    return pub_send_variant(p, v, &f->msg.hdr, &m) ? f->msg.len : 0;
 }
 
 /* A frame with no message to move (it came from a byte stream): every
- * wanted variant is made from it, once. */
+ * wanted variant is made from it, once.  An H.264 frame can only go on
+ * as H.264: the others would need its decoder's state. */
 static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
 {
     const struct frame_hdr *h = &f->msg.hdr;
     struct pstream *s = pub_stream(p, h->stream);
     struct frame_hdr raw = *h;
+    const uint8_t *px = NULL;
     uint64_t bytes = 0;
-    zmq_msg_t m;
     uint32_t slot;
 
+    if (h->enc == ENC_H264)
+        return pub_wants(p, VAR_H264, h->stream) ? send_copy(p, VAR_H264, f)
+                                                 : 0;
     raw.has_shm = false;
+    raw.enc = ENC_RAW;
+    raw.key = false;
     if (h->enc != ENC_RAW) {
-        raw.enc = ENC_RAW;
         raw.stride = h->width * pixfmt_bpp(h->fmt);
         raw.size = (uint64_t)raw.stride * h->height;
     }
-    if (pub_pools_for(p, &raw) < 0) {
-        log_limited(&p->log, "out of memory for a %ux%u frame", h->width,
-                    h->height);
-        return 0;
+    bool want_shm = s && pub_wants(p, VAR_SHM, h->stream);
+    bool want_raw = pub_wants(p, VAR_RAW, h->stream);
+    bool want_jpeg = pub_wants(p, VAR_JPEG, h->stream);
+    bool want_h264 = s && pub_wants(p, VAR_H264, h->stream);
+    if (h->enc == ENC_JPEG && want_jpeg)
+        bytes += send_copy(p, VAR_JPEG, f);
+    if (!want_shm && !want_raw && !want_h264 &&
+        (h->enc == ENC_JPEG || !want_jpeg))
+        return bytes;
+    if (pub_pools_for(p, &raw) < 0 || !(px = raw_pixels(p, f, &raw))) {
+        log_limited(&p->log, "frame %llu: no pixels to publish",
+                    (unsigned long long)h->seq);
+        return bytes;
     }
-    struct ring *r =
-        s && pub_wants(p, VAR_SHM, h->stream) ? pub_ring_for(p, s, &raw) : NULL;
+    struct ring *r = want_shm ? pub_ring_for(p, s, &raw) : NULL;
     if (r) {
-        uint8_t *px = ring_write_begin(r, &slot);
-        if (raw_pixels(p, f, &raw, px) < 0) {
-            ring_write_abort(r, slot);
-        } else {
-            struct frame_hdr dh = raw;
-            ring_write_end(r, slot, &dh, &dh.shm);
-            dh.has_shm = true;
-            if (pub_send_variant(p, VAR_SHM, &dh, NULL))
-                p->shm_sent++;
-        }
+        struct frame_hdr dh = raw;
+        memcpy(ring_write_begin(r, &slot), px, raw.size);
+        ring_write_end(r, slot, &dh, &dh.shm);
+        dh.has_shm = true;
+        if (pub_send_variant(p, VAR_SHM, &dh, NULL))
+            p->shm_sent++;
     }
-    if (pub_wants(p, VAR_RAW, h->stream)) {
-        uint8_t *buf = pool_get(p->raw_pool);
-        if (!buf) {
-            log_limited(&p->log, "all frame buffers in flight");
-            p->st.drops++;
-        } else if (raw_pixels(p, f, &raw, buf) < 0) {
-            pool_zmq_free(buf, p->raw_pool);
-        } else {
-            p->raw_copies += h->enc == ENC_RAW;
-            bytes += pub_send_raw(p, &raw, buf, buf);
-        }
-    }
-    if (pub_wants(p, VAR_JPEG, h->stream)) {
-        if (h->enc == ENC_JPEG) {
-            /* The frame sits in a buffer that is reused: ZeroMQ gets a
-             * copy. */
-            if (zmq_msg_init_size(&m, h->size) == 0) {
-                memcpy(zmq_msg_data(&m), f->msg.data, h->size);
-                if (pub_send_variant(p, VAR_JPEG, h, &m))
-                    bytes += h->size;
-            }
-        } else {
-            bytes += pub_send_jpeg(p, &raw, f->msg.data);
-        }
-    }
+    if (want_raw)
+        bytes += pub_send_raw(p, &raw, px, NULL);
+    if (want_jpeg && h->enc != ENC_JPEG)
+        bytes += pub_send_jpeg(p, &raw, px);
+    if (want_h264)
+        bytes += pub_send_h264(p, s, &raw, px);
+    else if (s)
+        pub_h264_idle(s);
     return bytes;
 }
 

@@ -84,6 +84,7 @@ void frame_ready(struct vp_frame *f, enum vp_path path)
         .height = h->height,
         .fmt = (enum vp_pixfmt)h->fmt,
         .codec = (enum vp_codec)h->enc,
+        .keyframe = h->key,
         .path = path,
         .size = path == VP_PATH_SHM ? 0 : h->size,
         .latency_us = age > 0 ? age / 1000 : 0,
@@ -135,14 +136,14 @@ static int decode(vp_frame *f)
                            h->height);
         f->dec_cap = need;
     }
-    pthread_mutex_lock(&f->sub->jpeg_mu);
+    pthread_mutex_lock(&f->sub->codec_mu);
     if (!f->sub->jpeg)
         f->sub->jpeg = jpeg_new();
     int rc = f->sub->jpeg ? jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len,
                                         f->dec, h->width, h->height,
                                         h->width * pixfmt_bpp(h->fmt), h->fmt)
                           : -ENOMEM;
-    pthread_mutex_unlock(&f->sub->jpeg_mu);
+    pthread_mutex_unlock(&f->sub->codec_mu);
     if (rc == -ENOMEM)
         return vp_fail(-ENOMEM, "cannot set up the JPEG decoder");
     if (rc < 0) {
@@ -151,8 +152,7 @@ static int decode(vp_frame *f)
         f->bad = true;
         log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
                     h->seq);
-        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
-                       h->seq);
+        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG", h->seq);
     }
     f->dec_ok = true;
     return 0;
@@ -173,9 +173,11 @@ int vp_frame_image(vp_frame *f, struct vp_image *img)
         f->looked = true;
         img->data[0] = (uint8_t *)f->px;
         img->stride[0] = h->stride;
-    } else if (h->enc == ENC_JPEG) {
-        if ((rc = decode(f)) < 0)
-            return rc;
+    } else if (h->enc != ENC_RAW) {
+        if ((rc = h->enc == ENC_H264 ? sub_h264_image(f->sub, f) : decode(f)) <
+            0)
+            return vp_fail(rc == -EBADMSG ? rc : -EBADMSG,
+                           "frame %" PRIu64 ": no picture", h->seq);
         img->data[0] = f->dec;
         img->stride[0] = h->width * pixfmt_bpp(h->fmt);
     } else {

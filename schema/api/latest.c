@@ -109,7 +109,8 @@ static void *receiver(void *arg)
     struct vp_frame *f = NULL, *newest = NULL;
 
     while (!atomic_load(&lt->stop)) {
-        if (zmq_poll(&it, 1, 100) < 0 && errno == ETERM)
+        /* Waiting for a keyframe, look again soon to ask again. */
+        if (zmq_poll(&it, 1, s->h264.waiting ? 20 : 100) < 0 && errno == ETERM)
             break;
         sub_policy_idle(s);
         for (;;) {
@@ -120,6 +121,12 @@ static void *receiver(void *arg)
             if (f->msg.var == VAR_SHM)
                 atomic_store(&lt->desc_ns, clock_mono_ns());
             sub_policy_seen(s, f->msg.var);
+            /* H.264 needs every frame: each is decoded here, and only
+             * the newest picture is posted. */
+            if (f->msg.var == VAR_H264 && sub_h264_take(s, f, true) < 0) {
+                frame_clear(f);
+                continue;
+            }
             recycle(s, newest);
             newest = f;
             f = NULL;

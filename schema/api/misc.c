@@ -15,7 +15,8 @@ _Static_assert((int)VP_PIX_BGR24 == PIXFMT_BGR24 &&
                    (int)VP_PIX_RGB24 == PIXFMT_RGB24 &&
                    (int)VP_PIX_GRAY == PIXFMT_GRAY,
                "vp_pixfmt matches enum pixfmt");
-_Static_assert((int)VP_CODEC_RAW == ENC_RAW && (int)VP_CODEC_JPEG == ENC_JPEG,
+_Static_assert((int)VP_CODEC_RAW == ENC_RAW && (int)VP_CODEC_JPEG == ENC_JPEG &&
+                   (int)VP_CODEC_H264 == ENC_H264,
                "vp_codec matches enum frame_enc");
 _Static_assert(VP_STREAM_MAX == FRAME_STREAM_MAX, "stream names");
 _Static_assert(VP_DIM_MAX == FRAME_DIM_MAX, "dimensions");
@@ -69,7 +70,7 @@ int vp_codec_parse(const char *name, enum vp_codec *c)
 {
     int e = frame_enc_parse(name);
     if (e < 0)
-        return vp_fail(-EINVAL, "%s: expected raw or jpeg", name);
+        return vp_fail(-EINVAL, "%s: expected raw, jpeg or h264", name);
     *c = (enum vp_codec)e;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/publish.h"
+#include "codec/h264.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
@@ -34,7 +35,10 @@ void vp_pub_opts_init(struct vp_pub_opts *o)
                               .ring_slots = RING_DEFAULT_SLOTS,
                               .jpeg_quality = 80,
                               .codec = VP_CODEC_RAW,
-                              .fd = STDOUT_FILENO};
+                              .fd = STDOUT_FILENO,
+                              .h264_bitrate = H264_DEFAULT_BITRATE,
+                              .h264_gop = H264_DEFAULT_GOP,
+                              .fps = 30};
 }
 
 struct pstream *pub_stream(struct vp_pub *p, const char *name)
@@ -75,7 +79,7 @@ bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream)
 void pub_serve(struct vp_pub *p)
 {
     if (p->x)
-        xpub_poll_subs(p->x, p->up ? pub_pass_upstream : NULL, p);
+        xpub_poll_subs(p->x, pub_subscription, p);
 }
 
 /* --- making variants ---------------------------------------------------- */
@@ -200,14 +204,20 @@ uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
     return h->size;
 }
 
-/* Publishes the payload variants wanted of the raw frame h, pixels px
- * (buf: px's own pool buffer, consumed here, or NULL). */
-static uint64_t send_payloads(struct vp_pub *p, const struct frame_hdr *h,
-                              const uint8_t *px, uint8_t *buf, bool want_raw,
-                              bool want_jpeg)
+/* Publishes the payload variants the loan wanted of the raw frame h,
+ * pixels px (buf: px's own pool buffer, consumed here, or NULL). */
+static uint64_t send_payloads(struct vp_pub *p, const struct loan *l,
+                              const struct frame_hdr *h, const uint8_t *px,
+                              uint8_t *buf)
 {
+    bool want_raw = l->want_raw;
     uint64_t bytes = 0;
-    if (want_jpeg)
+
+    if (l->want_h264)
+        bytes += pub_send_h264(p, l->ps, h, px);
+    else
+        pub_h264_idle(l->ps);
+    if (l->want_jpeg)
         bytes += pub_send_jpeg(p, h, px);
     if (want_raw)
         bytes += pub_send_raw(p, h, px, buf);
@@ -226,7 +236,12 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
     int rc;
 
     out.has_shm = false;
-    if (p->o.codec == VP_CODEC_JPEG && h->enc == ENC_RAW) {
+    if (p->o.codec == VP_CODEC_H264 && h->enc == ENC_RAW) {
+        struct pstream *s = pub_stream(p, h->stream);
+        if (!s || pub_encode_h264(p, s, h, data, &out, &data) < 0)
+            return vp_fail(-EIO, "H.264 encode of frame %llu failed",
+                           (unsigned long long)h->seq);
+    } else if (p->o.codec == VP_CODEC_JPEG && h->enc == ENC_RAW) {
         uint8_t *jb = pub_reserve(&p->scratch2, &p->scratch2_cap,
                                   jpeg_bound(h->width, h->height));
         if (!jb || (!p->jpeg && !(p->jpeg = jpeg_new())))
@@ -239,7 +254,7 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
         out.enc = ENC_JPEG;
         out.size = len;
         data = jb;
-    } else if (p->o.codec == VP_CODEC_RAW && h->enc == ENC_JPEG) {
+    } else if (p->o.codec != VP_CODEC_JPEG && h->enc == ENC_JPEG) {
         out.enc = ENC_RAW;
         out.stride = h->width * pixfmt_bpp(h->fmt);
         out.size = (uint64_t)out.stride * h->height;
@@ -304,6 +319,7 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
         l->want_shm = pub_wants(p, VAR_SHM, p->stream);
         l->want_raw = pub_wants(p, VAR_RAW, p->stream);
         l->want_jpeg = pub_wants(p, VAR_JPEG, p->stream);
+        l->want_h264 = pub_wants(p, VAR_H264, p->stream);
         if (pub_pools_for(p, &l->hdr) < 0)
             return vp_fail(-ENOMEM, "cannot allocate frame buffers for %ux%u",
                            width, height);
@@ -360,9 +376,9 @@ int vp_pub_commit(vp_pub *p, uint64_t seq)
         if (pub_send_variant(p, VAR_SHM, h, NULL))
             p->shm_sent++;
         h->has_shm = false;
-        bytes = send_payloads(p, h, l->px, NULL, l->want_raw, l->want_jpeg);
+        bytes = send_payloads(p, l, h, l->px, NULL);
     } else {
-        bytes = send_payloads(p, h, l->px, l->px, l->want_raw, l->want_jpeg);
+        bytes = send_payloads(p, l, h, l->px, l->px);
     }
     if (rc == 0)
         stats_frame(&p->st, h, bytes);
@@ -399,7 +415,8 @@ bool vp_pub_wanted(vp_pub *p)
     pub_serve(p);
     return pub_wants(p, VAR_SHM, p->stream) ||
            pub_wants(p, VAR_RAW, p->stream) ||
-           pub_wants(p, VAR_JPEG, p->stream);
+           pub_wants(p, VAR_JPEG, p->stream) ||
+           pub_wants(p, VAR_H264, p->stream);
 }
 
 int vp_pub_wait_until(vp_pub *p, int64_t deadline)
@@ -459,9 +476,13 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         p->o.ring_slots = RING_DEFAULT_SLOTS;
     if (p->o.jpeg_quality == 0)
         p->o.jpeg_quality = 80;
+    if (p->o.h264_bitrate == 0)
+        p->o.h264_bitrate = H264_DEFAULT_BITRATE;
+    if (p->o.h264_gop == 0)
+        p->o.h264_gop = H264_DEFAULT_GOP;
     if (p->o.ring_slots < RING_MIN_SLOTS || p->o.ring_slots > RING_MAX_SLOTS) {
-        rc = vp_fail(-EINVAL, "ring slots %u: expected %d..%d",
-                     p->o.ring_slots, RING_MIN_SLOTS, RING_MAX_SLOTS);
+        rc = vp_fail(-EINVAL, "ring slots %u: expected %d..%d", p->o.ring_slots,
+                     RING_MIN_SLOTS, RING_MAX_SLOTS);
         free(p);
         return rc;
     }
@@ -485,6 +506,9 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
     vp_stats_add(&p->st, "raw_sent", &p->raw_sent);
     vp_stats_add(&p->st, "raw_copies", &p->raw_copies);
     vp_stats_add(&p->st, "jpeg_encodes", &p->jpeg_encodes);
+    vp_stats_add(&p->st, "h264_encodes", &p->h264_encodes);
+    vp_stats_add(&p->st, "keyframes", &p->keyframes);
+    vp_stats_add(&p->st, "keyframe_requests", &p->keyframe_requests);
     if (p->o.curve_secret && !p->o.curve_allow) {
         rc = vp_fail(-EINVAL, "CURVE needs an allow directory too");
         goto fail;
@@ -519,8 +543,10 @@ void vp_pub_close(vp_pub *p)
     vp_pub_cancel(p);
     xpub_free(p->x);
     curve_free(p->curve);
-    for (unsigned i = 0; i < p->nstreams; i++)
+    for (unsigned i = 0; i < p->nstreams; i++) {
         ring_free(p->streams[i].ring);
+        h264enc_free(p->streams[i].enc);
+    }
     /* Freed once ZeroMQ has handed back the buffers still in flight. */
     pool_free(p->raw_pool);
     pool_free(p->jpeg_pool);

@@ -26,11 +26,16 @@ struct pstream {
     uint64_t next_seq;
     bool remote;    /* linked: its producer's ring cannot be opened here */
     bool raw_added; /* linked: subscribed its raw payload to fill our ring */
+    /* H.264 (keyframe.c): the encoder, a keyframe asked for, when the
+     * last one was made, and frames nobody wanted it for since. */
+    struct h264enc *enc;
+    bool key_due, h264_gap;
+    int64_t key_ns;
 };
 
 /* The frame being made in a loaned buffer. */
 struct loan {
-    bool active, in_ring, want_shm, want_raw, want_jpeg;
+    bool active, in_ring, want_shm, want_raw, want_jpeg, want_h264;
     uint32_t slot;
     uint8_t *px; /* the ring slot, pool buffer or scratch */
     struct pstream *ps;
@@ -52,7 +57,7 @@ struct vp_pub {
     size_t scratch_cap, scratch2_cap;
     struct vp_stats st;
     uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
-        shm_forwarded;
+        shm_forwarded, h264_encodes, keyframes, keyframe_requests;
     struct log_limit log;
 };
 
@@ -64,6 +69,9 @@ uint8_t *pub_reserve(uint8_t **buf, size_t *cap, size_t n);
 bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream);
 /* Reads subscription changes (passing them upstream when linked). */
 void pub_serve(struct vp_pub *p);
+/* One subscription change: keyframe requests noted, and passed upstream
+ * when linked (pub_pass_upstream). */
+void pub_subscription(void *arg, const char *prefix, size_t len, bool on);
 void pub_pass_upstream(void *arg, const char *prefix, size_t len, bool on);
 /* s's ring, made (again) for raw's geometry; NULL without one. */
 struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
@@ -80,6 +88,17 @@ uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
  * px into one.  The bytes sent. */
 uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
                       const uint8_t *px, uint8_t *buf);
+/* H.264 (keyframe.c): frame h (raw pixels px) encoded by s's encoder
+ * into *out (the packet valid until s's next frame); 0 or -EIO. */
+int pub_encode_h264(struct vp_pub *p, struct pstream *s,
+                    const struct frame_hdr *h, const uint8_t *px,
+                    struct frame_hdr *out, const uint8_t **data);
+/* The same, sent as the h264 variant: the bytes sent. */
+uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
+                       const struct frame_hdr *h, const uint8_t *px);
+/* A frame of s went out without h264: the next one is a keyframe. */
+void pub_h264_idle(struct pstream *s);
+
 /* Writes frame h (payload data) on the byte stream in the publisher's
  * codec.  0, -EPIPE (the reader has gone), -EINTR or -errno. */
 int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "codec/h264.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
@@ -30,7 +31,9 @@ void vp_sub_opts_init(struct vp_sub_opts *o)
 
 static enum variant payload_variant(const struct vp_sub *s)
 {
-    return s->o.codec == VP_CODEC_JPEG ? VAR_JPEG : VAR_RAW;
+    return s->o.codec == VP_CODEC_JPEG   ? VAR_JPEG
+           : s->o.codec == VP_CODEC_H264 ? VAR_H264
+                                         : VAR_RAW;
 }
 
 static void subscribe(struct vp_sub *s, enum variant v, bool on)
@@ -68,11 +71,14 @@ void sub_policy_start(struct vp_sub *s)
         subscribe(s, VAR_SHM, true);
     else
         raw_sub(s, true);
+    if (s->o.codec == VP_CODEC_H264)
+        sub_h264_start(s);
 }
 
 void sub_policy_idle(struct vp_sub *s)
 {
     bool use_shm = atomic_load(&s->pol.use_shm);
+    sub_h264_idle(s);
     if (s->down || s->o.shm == VP_SHM_ONLY)
         return;
     if (use_shm && atomic_load(&s->want_payload))
@@ -149,6 +155,7 @@ static void sync_counts(struct vp_sub *s)
     pthread_mutex_lock(&s->mu);
     s->st.bad = atomic_load(&s->bad);
     s->received_seen = atomic_load(&s->received);
+    s->waiting_seen = atomic_load(&s->waiting_keyframe);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -187,7 +194,9 @@ static int wait_input(struct vp_sub *s, void *sock, int fd, int64_t deadline)
         if (left <= 0)
             return -ETIMEDOUT;
         /* In slices, so subscriptions and probes are kept up. */
-        long ms = left > 100000000 ? 100 : (long)((left + 999999) / 1000000);
+        long slice = s->h264.waiting ? 20 : 100;
+        long ms =
+            left > slice * 1000000 ? slice : (long)((left + 999999) / 1000000);
         if (zmq_poll(it, n, ms) < 0)
             return errno == EINTR ? -EINTR : -errno;
         if (s->down)
@@ -227,6 +236,11 @@ static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         if (rc < 0)
             break;
         sub_policy_seen(s, f->msg.var);
+        if (f->msg.var == VAR_H264 && !s->down && s->o.codec == VP_CODEC_H264 &&
+            sub_h264_take(s, f, false) < 0) {
+            frame_clear(f);
+            continue;
+        }
         if (f->msg.var != VAR_SHM)
             return deliver(s, f, VP_PATH_TCP, out);
         if (s->o.shm == VP_SHM_ONLY)
@@ -356,9 +370,11 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     s->o.curve_secret = NULL; /* read below, not kept */
     s->o.curve_server_keys = NULL;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->jpeg_mu, NULL);
+    pthread_mutex_init(&s->codec_mu, NULL);
     stats_init(&s->st);
     vp_stats_add(&s->st, "received", &s->received_seen);
+    if (o && o->codec == VP_CODEC_H264)
+        vp_stats_add(&s->st, "waiting_keyframe", &s->waiting_seen);
     if (!(s->rings = ring_reader_new())) {
         rc = vp_fail(-ENOMEM, "out of memory");
         goto fail;
@@ -416,8 +432,9 @@ void vp_sub_close(vp_sub *s)
     stream_reader_free(s->in);
     ring_reader_free(s->rings);
     jpeg_free(s->jpeg);
+    h264dec_free(s->h264.dec);
     pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->jpeg_mu);
+    pthread_mutex_destroy(&s->codec_mu);
     free(s);
 }
 

@@ -43,17 +43,22 @@ enum pixfmt pixfmt_parse(const char *name)
     return PIXFMT_NONE;
 }
 
+static const char *const enc_names[] = {
+    [ENC_RAW] = "raw",
+    [ENC_JPEG] = "jpeg",
+    [ENC_H264] = "h264",
+};
+
 const char *frame_enc_name(enum frame_enc enc)
 {
-    return enc == ENC_JPEG ? "jpeg" : enc == ENC_RAW ? "raw" : NULL;
+    return (unsigned)enc <= ENC_H264 ? enc_names[enc] : NULL;
 }
 
 int frame_enc_parse(const char *name)
 {
-    if (strcmp(name, "raw") == 0)
-        return ENC_RAW;
-    if (strcmp(name, "jpeg") == 0)
-        return ENC_JPEG;
+    for (int e = ENC_RAW; e <= ENC_H264; e++)
+        if (strcmp(name, enc_names[e]) == 0)
+            return e;
     return -1;
 }
 
@@ -99,13 +104,16 @@ int frame_hdr_check(const struct frame_hdr *h, const char **why)
         FAIL("stride below width * bytes per pixel");
     if (h->stride > (uint64_t)FRAME_DIM_MAX * 4)
         FAIL("stride too large");
-    if (h->enc != ENC_RAW && h->enc != ENC_JPEG)
+    if (h->enc != ENC_RAW && h->enc != ENC_JPEG && h->enc != ENC_H264)
         FAIL("unknown encoding");
     if (h->enc == ENC_RAW && h->size != (uint64_t)h->stride * h->height)
         FAIL("raw size is not stride * height");
-    if (h->enc == ENC_JPEG &&
+    if (h->enc != ENC_RAW &&
         (h->size == 0 || h->size > (uint64_t)h->stride * h->height * 2 + 4096))
-        FAIL("jpeg size out of range");
+        FAIL(h->enc == ENC_JPEG ? "jpeg size out of range"
+                                : "h264 size out of range");
+    if (h->key && h->enc != ENC_H264)
+        FAIL("keyframe flag on a frame that is not h264");
     if (h->has_shm) {
         if (h->enc != ENC_RAW)
             FAIL("shm frames must be raw");
@@ -169,7 +177,7 @@ int frame_encode(const struct frame_hdr *h, bool with_data, void *buf,
     msgpack_packer pk;
 
     msgpack_packer_init(&pk, &fb, fixbuf_write);
-    msgpack_pack_map(&pk, 11 + h->has_shm + with_data);
+    msgpack_pack_map(&pk, 11 + h->has_shm + with_data + (h->enc == ENC_H264));
     pack_ku64(&pk, "v", h->version);
     pack_kstr(&pk, "stream", h->stream);
     pack_ku64(&pk, "seq", h->seq);
@@ -182,6 +190,13 @@ int frame_encode(const struct frame_hdr *h, bool with_data, void *buf,
     pack_kstr(&pk, "enc",
               frame_enc_name(h->enc) ? frame_enc_name(h->enc) : "?");
     pack_ku64(&pk, "size", h->size);
+    if (h->enc == ENC_H264) {
+        pack_key(&pk, "key");
+        if (h->key)
+            msgpack_pack_true(&pk);
+        else
+            msgpack_pack_false(&pk);
+    }
     if (h->has_shm) {
         pack_key(&pk, "shm");
         msgpack_pack_map(&pk, 4);
@@ -566,6 +581,9 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
             ok = get_str(v, enc, sizeof enc), seen |= K_ENC;
         else if (key_is(k, "size"))
             ok = get_u64(v, &h->size), seen |= K_SIZE;
+        else if (key_is(k, "key"))
+            ok = v->type == MSGPACK_OBJECT_BOOLEAN &&
+                 ((h->key = v->via.boolean), 1);
         else if (key_is(k, "shm")) {
             if ((rc = decode_shm(v, &h->shm, why)) < 0)
                 goto out;

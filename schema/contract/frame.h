@@ -30,6 +30,7 @@ enum pixfmt {
 enum frame_enc {
     ENC_RAW = 0,
     ENC_JPEG,
+    ENC_H264, /* Annex B; SPS and PPS before every keyframe */
 };
 
 /* Where the pixels of a frame sit in a producer's shared-memory ring. */
@@ -49,7 +50,8 @@ struct frame_hdr {
     uint32_t width, height, stride;
     enum pixfmt fmt;
     enum frame_enc enc;
-    uint64_t size; /* payload bytes: stride * height for raw, JPEG length */
+    uint64_t size; /* payload bytes: stride * height for raw, else encoded */
+    bool key;      /* h264: a keyframe (decodable on its own) */
     bool has_shm;
     struct frame_shm shm;
 };
@@ -60,8 +62,9 @@ unsigned pixfmt_bpp(enum pixfmt fmt);
 const char *pixfmt_name(enum pixfmt fmt);
 /* The format named name, PIXFMT_NONE if there is none. */
 enum pixfmt pixfmt_parse(const char *name);
+/* "raw", "jpeg", "h264"; NULL if unknown. */
 const char *frame_enc_name(enum frame_enc enc);
-/* ENC_RAW or ENC_JPEG; -1 if name is neither. */
+/* The encoding named name; -1 if there is none. */
 int frame_enc_parse(const char *name);
 
 /* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */

@@ -38,11 +38,14 @@ int message_check(const struct message_part *parts, unsigned n,
         return 0;
     case VAR_RAW:
     case VAR_JPEG:
+    case VAR_H264:
         if (n != 3) {
             *why = "payload message without a payload";
             return -EBADMSG;
         }
-        if (m->hdr.enc != (m->var == VAR_RAW ? ENC_RAW : ENC_JPEG)) {
+        if (m->hdr.enc != (m->var == VAR_RAW    ? ENC_RAW
+                           : m->var == VAR_JPEG ? ENC_JPEG
+                                                : ENC_H264)) {
             *why = "encoding does not match the topic";
             return -EBADMSG;
         }

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-
 #define PAGE 4096u
 
 /* The segment header, shared between processes: fixed-width fields only. */

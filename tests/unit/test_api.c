@@ -419,6 +419,78 @@ static void test_frame_holds_mapping(void **state)
     manual_close(&m2);
 }
 
+/* --- H.264 ------------------------------------------------------------- */
+
+static vp_sub *h264_sub(void)
+{
+    struct vp_sub_opts so;
+    const char *u = url;
+    vp_sub *s;
+
+    vp_sub_opts_init(&so);
+    so.codec = VP_CODEC_H264;
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    return s;
+}
+
+/* Publishes frames from *seq on until the subscriber shows one: that
+ * frame; *seq is then the next one's. */
+static vp_frame *h264_first(vp_pub *p, vp_sub *s, uint64_t *seq)
+{
+    vp_frame *f;
+    for (int64_t end = now_ms() + 10000; now_ms() < end;) {
+        publish(p, (*seq)++);
+        if (vp_sub_next(s, 30, &f) == 0)
+            return f;
+    }
+    fail_msg("no h264 frame");
+    return NULL;
+}
+
+static void test_h264(void **state)
+{
+    (void)state;
+    vp_pub *p;
+    vp_frame *f;
+    uint64_t seq = 1, v;
+    struct vp_image img;
+
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    vp_sub *s = h264_sub();
+    f = h264_first(p, s, &seq);
+    assert_true(vp_frame_info(f)->keyframe); /* it starts at a keyframe */
+    assert_int_equal(vp_frame_info(f)->codec, VP_CODEC_H264);
+    assert_int_equal(vp_frame_image(f, &img), 0);
+    assert_int_equal(vp_pattern_read(&img, &v), 0);
+    assert_true(v == vp_frame_info(f)->seq);
+    vp_frame_release(f);
+    /* Frame by frame, each decodes to its own picture. */
+    for (int i = 0; i < 10; i++) {
+        publish(p, seq++);
+        f = next_verified(s);
+        assert_true(vp_frame_info(f)->seq == seq - 1);
+        vp_frame_release(f);
+    }
+    /* A frame lost on the way (seq jumps): nothing is shown until a
+     * keyframe, which the subscriber asks for and gets. */
+    uint64_t asked = stat_of(vp_pub_stats(p), "keyframe_requests");
+    seq += 5;
+    f = h264_first(p, s, &seq);
+    assert_true(vp_frame_info(f)->keyframe);
+    vp_frame_release(f);
+    assert_true(stat_of(vp_pub_stats(p), "keyframe_requests") > asked);
+    assert_true(stat_of(vp_sub_stats(s), "waiting_keyframe") >= 1);
+    assert_int_equal(stat_of(vp_sub_stats(s), "bad"), 0);
+    vp_sub_close(s);
+    /* Nobody wants h264 any more: nothing is encoded. */
+    uint64_t made = stat_of(vp_pub_stats(p), "h264_encodes");
+    for (int64_t end = now_ms() + 5000; vp_pub_wanted(p) && now_ms() < end;)
+        sleep_ms(2);
+    publish(p, seq++);
+    assert_true(stat_of(vp_pub_stats(p), "h264_encodes") == made);
+    vp_pub_close(p);
+}
+
 /* --- byte streams ----------------------------------------------------- */
 
 static void test_stream_roundtrip(void **state)
@@ -563,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_torn),
         cmocka_unit_test(test_frame_holds_mapping),
         cmocka_unit_test(test_cancel_announces_nothing),
+        cmocka_unit_test(test_h264),
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_corrupt),
         cmocka_unit_test(test_bad_arguments),

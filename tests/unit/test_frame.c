@@ -324,10 +324,10 @@ static void summarize(char *s, size_t cap, const struct frame_hdr *h,
     snprintf(s, cap,
              "stream=%s seq=%" PRIu64 " t_real=%" PRId64 " t_mono=%" PRId64
              " %" PRIu32 "x%" PRIu32 " stride=%" PRIu32 " %s %s size=%" PRIu64
-             " shm=%s data=%lld",
+             " shm=%s data=%lld%s",
              h->stream, h->seq, h->t_real_ns, h->t_mono_ns, h->width, h->height,
              h->stride, pixfmt_name(h->fmt), frame_enc_name(h->enc), h->size,
-             shm, data ? (long long)dlen : -1LL);
+             shm, data ? (long long)dlen : -1LL, h->key ? " key" : "");
 }
 
 struct listed {
@@ -621,7 +621,8 @@ static void test_hdr_check_fields(void **state)
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.version = 2, BAD(h);
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.fmt = PIXFMT_NONE, BAD(h);
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.fmt = (enum pixfmt)99, BAD(h);
-    h = base_hdr(PIXFMT_GRAY, 4, 4), h.enc = (enum frame_enc)2, BAD(h);
+    h = base_hdr(PIXFMT_GRAY, 4, 4), h.enc = (enum frame_enc)3, BAD(h);
+    h = base_hdr(PIXFMT_GRAY, 4, 4), h.key = true, BAD(h);
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.size++, BAD(h);
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.size--, BAD(h);
     h = base_hdr(PIXFMT_GRAY, 4, 4), h.size = 0, BAD(h);
@@ -737,7 +738,9 @@ static void test_names(void **state)
 
     assert_string_equal(frame_enc_name(ENC_RAW), "raw");
     assert_string_equal(frame_enc_name(ENC_JPEG), "jpeg");
-    assert_null(frame_enc_name((enum frame_enc)2));
+    assert_string_equal(frame_enc_name(ENC_H264), "h264");
+    assert_null(frame_enc_name((enum frame_enc)3));
+    assert_int_equal(frame_enc_parse("h264"), ENC_H264);
     assert_int_equal(frame_enc_parse("raw"), ENC_RAW);
     assert_int_equal(frame_enc_parse("jpeg"), ENC_JPEG);
     assert_int_equal(frame_enc_parse("jpg"), -1);

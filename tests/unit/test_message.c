@@ -237,21 +237,27 @@ static void test_encode(void **state)
     assert_true(back.has_shm && back.shm.token == 77 && back.seq == 9);
 }
 
-/* A topic whose stream is one byte too long (TOPIC_MAX bytes in all):
- * rejected, and (under AddressSanitizer) without writing past
- * message_check()'s stream buffer. */
+/* A topic whose stream is one byte too long, with the shortest and the
+ * longest variant name (h264: TOPIC_MAX bytes in all): rejected, and
+ * (under AddressSanitizer) without writing past message_check()'s stream
+ * buffer. */
 static void test_topic_too_long(void **state)
 {
     (void)state;
     struct frame_hdr h = mkhdr(ENC_RAW, false);
     char t[TOPIC_MAX + 1];
 
-    memcpy(t, "raw/", 4);
-    memset(t + 4, 'a', FRAME_STREAM_MAX + 1);
-    t[5 + FRAME_STREAM_MAX] = '/';
-    t[6 + FRAME_STREAM_MAX] = 0;
-    assert_int_equal(strlen(t), TOPIC_MAX);
-    BAD(t, &h, 36, 3);
+    for (int v = 0; v < 2; v++) {
+        const char *var = v ? "h264/" : "raw/";
+        size_t vl = strlen(var);
+        memcpy(t, var, vl);
+        memset(t + vl, 'a', FRAME_STREAM_MAX + 1);
+        t[vl + FRAME_STREAM_MAX + 1] = '/';
+        t[vl + FRAME_STREAM_MAX + 2] = 0;
+        assert_int_equal(strlen(t), vl + FRAME_STREAM_MAX + 2);
+        BAD(t, &h, 36, 3);
+    }
+    assert_int_equal(strlen("h264/") + FRAME_STREAM_MAX + 2, TOPIC_MAX);
 }
 
 int main(void)

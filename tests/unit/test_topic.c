@@ -175,6 +175,37 @@ static void test_matches(void **state)
     assert_true(topic_matches("raw/cam1", 8, "raw/cam10/", 10));
 }
 
+static void test_h264_and_key_requests(void **state)
+{
+    (void)state;
+    char t[TOPIC_MAX + 32], stream[FRAME_STREAM_MAX + 1];
+    enum variant v;
+
+    assert_string_equal(variant_name(VAR_H264), "h264");
+    size_t n = topic_make(t, sizeof t, VAR_H264, "cam0");
+    assert_int_equal(n, 10);
+    assert_memory_equal(t, "h264/cam0/", 10);
+    assert_int_equal(topic_parse(t, n, &v, stream), 0);
+    assert_int_equal(v, VAR_H264);
+    assert_string_equal(stream, "cam0");
+    assert_int_equal(topic_parse("h26/cam0/", 9, &v, stream), -EINVAL);
+    assert_int_equal(topic_parse("h264cam0/", 9, &v, stream), -EINVAL);
+
+    /* A request names its stream and is unique, and is never a topic. */
+    char u[TOPIC_MAX + 32];
+    n = topic_key_request(t, sizeof t, "cam0", 1);
+    size_t m = topic_key_request(u, sizeof u, "cam0", 2);
+    assert_true(n == m && memcmp(t, u, n) != 0);
+    assert_true(topic_is_key_request(t, n, stream));
+    assert_string_equal(stream, "cam0");
+    assert_int_equal(topic_parse(t, n, &v, stream), -EINVAL);
+    assert_false(topic_is_key_request("key/", 4, stream));
+    assert_false(topic_is_key_request("key//1", 6, stream));
+    assert_false(topic_is_key_request("key/a b/1", 9, stream));
+    assert_false(topic_is_key_request("raw/cam0/", 9, stream));
+    assert_false(topic_is_key_request("key/cam\0/1", 11, stream));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_parse_embedded_nul),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_matches),
+        cmocka_unit_test(test_h264_and_key_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
