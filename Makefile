@@ -140,7 +140,8 @@ $(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB)
 $(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS) \
+	    $(shell pkg-config --libs libavformat)
 
 $(BIN)/%: $(BUILD)/tools/%.o $(CLI) $(LIB)
 	@mkdir -p $(dir $@)

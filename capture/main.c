@@ -30,6 +30,8 @@ enum {
     OPT_PIX_FMT,
     OPT_LOOP,
     OPT_SPEED,
+    OPT_BITRATE,
+    OPT_GOP,
 };
 
 struct capture {
@@ -37,6 +39,7 @@ struct capture {
     struct source_req req;
     int quality;
     double speed;
+    uint64_t bitrate, gop;
     struct source *src;
     struct replay *replay;
     vp_pub *pub;
@@ -59,6 +62,11 @@ static const struct cli_opt opts[] = {
      "replay a recording X times as fast (default "
      "1)"},
     {"quality", 'q', "Q", "JPEG quality 1..100 (default 80)"},
+    {"bitrate", OPT_BITRATE, "RATE",
+     "H.264 bit rate, e.g. 4M or 800k (default 4M): made only\nwhile "
+     "somebody subscribes to h264"},
+    {"gop", OPT_GOP, "N",
+     "H.264 frames between regular keyframes (default 60)"},
     {0},
 };
 
@@ -95,6 +103,18 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
+    case OPT_BITRATE:
+        if (cli_rate(arg, 10000, 200000000, &cap->bitrate) < 0) {
+            log_err("--bitrate %s: expected a rate 10k..200M", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_GOP:
+        if (cli_uint(arg, 1, 10000, &cap->gop) < 0) {
+            log_err("--gop %s: expected 1..10000 frames", arg);
+            return -1;
+        }
+        return 0;
     case 'q':
         if (cli_uint(arg, 1, 100, &u) < 0) {
             log_err("--quality %s: expected 1..100", arg);
@@ -120,8 +140,8 @@ static const struct cli_prog prog = {
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind, or - for a "
                    "frame\nstream on stdout (default tcp://127.0.0.1:5555)",
     .stream_help = "stream name (default cam0; a recording keeps its own)",
-    .codec_help = "raw or jpeg: encoding of byte-stream output (ZeroMQ\n"
-                  "subscribers choose their own; see README)",
+    .codec_help = "raw, jpeg or h264: encoding of byte-stream output\n"
+                  "(ZeroMQ subscribers choose their own; see README)",
     .frames_help = "stop after publishing N frames",
     .opts = opts,
     .take = take,
@@ -306,6 +326,12 @@ int main(int argc, char **argv)
         goto out;
     cli_pub_opts(&cap.c, &po);
     po.jpeg_quality = cap.quality;
+    if (cap.bitrate)
+        po.h264_bitrate = (uint32_t)cap.bitrate;
+    if (cap.gop)
+        po.h264_gop = (uint32_t)cap.gop;
+    if (fps > 0)
+        po.fps = fps;
     /* Unpaced, the subscribers set the pace: frames they have no room
      * for are not made at all, rather than made and dropped at their
      * queues. */

@@ -148,10 +148,12 @@ static int show(struct display *d, vp_frame *f)
     const struct vp_frame_info *h = vp_frame_info(f);
     struct vp_image img;
 
-    int in_place = pixels(d, f, &img);
+    /* A sink that takes the frame itself needs no pixels, but to verify. */
+    bool look = d->use != SINK_FRAME || d->verify;
+    int in_place = look ? pixels(d, f, &img) : 1;
     if (in_place < 0)
         return 0;
-    int v = verify(d, h, &img);
+    int v = look ? verify(d, h, &img) : 0;
     int wr = sink_write(d->sink, f, &img);
     if (wr == SINK_QUIT) /* stdout's reader has gone: a normal end */
         return 1;
@@ -242,7 +244,18 @@ int main(int argc, char **argv)
         log_err("-o %s: %s", d.c.output, why);
         return EXIT_USAGE;
     }
+    /* H.264 into a file or a server is muxed as it came, never decoded
+     * and encoded again: every frame is taken, in order. */
+    if (spec.kind == SINK_VIDEO && d.c.codec == VP_CODEC_H264)
+        spec.kind = SINK_MUX;
+    if (spec.kind == SINK_MUX && !d.c.codec_set)
+        d.c.codec = VP_CODEC_H264;
+    if (spec.kind == SINK_MUX && d.c.codec != VP_CODEC_H264) {
+        log_err("-o %s: muxes H.264: give --codec h264", d.c.output);
+        return EXIT_USAGE;
+    }
     cli_sub_opts(&d.c, &so);
+    so.every_frame = spec.kind == SINK_MUX;
     if (vp_sub_open(&d.sub, d.c.inputs, d.c.ninputs, &so) < 0) {
         log_err("%s", vp_errmsg());
         return EXIT_USAGE;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cvsink.h"
+#include "muxsink.h"
 #include "pipesink.h"
 #include "sink.h"
 #include "util/log.h"
@@ -16,6 +17,7 @@ struct sink {
     double fps;
     const vp_stats *st;
     vp_pub *out; /* "-": frames forwarded on stdout */
+    struct muxsink *mux;
     struct cvwindow *win;
     struct cvwriter *vw;
     struct pipesink *pipe;
@@ -71,6 +73,10 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
             return s;
         snprintf(err, errlen, "%s", vp_errmsg());
         break;
+    case SINK_MUX:
+        if ((s->mux = muxsink_new(spec->arg, err, errlen)))
+            return s;
+        break;
     default:
         snprintf(err, errlen, "this sink is not supported yet");
         break;
@@ -87,14 +93,15 @@ void sink_free(struct sink *s)
     cvwriter_free(s->vw);
     pipesink_free(s->pipe);
     vp_pub_close(s->out);
+    muxsink_free(s->mux);
     free(s);
 }
 
 enum sink_use sink_use(const struct sink *s)
 {
-    return s->kind == SINK_NULL     ? SINK_IN_PLACE
-           : s->kind == SINK_STREAM ? SINK_FRAME
-                                    : SINK_COPY;
+    return s->kind == SINK_NULL                            ? SINK_IN_PLACE
+           : s->kind == SINK_STREAM || s->kind == SINK_MUX ? SINK_FRAME
+                                                           : SINK_COPY;
 }
 
 static int show(struct sink *s, const struct vp_frame_info *h,
@@ -171,6 +178,8 @@ int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
         return 0;
     case SINK_RAW:
         return pipesink_write(s->pipe, h->seq, img);
+    case SINK_MUX:
+        return muxsink_write(s->mux, f);
     case SINK_STREAM:
         rc = vp_pub_forward(s->out, f, NULL);
         if (rc == -EPIPE)

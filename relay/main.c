@@ -63,7 +63,8 @@ static const struct cli_prog prog = {
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
                    "tcp://127.0.0.1:5556), or - for a frame stream on "
                    "stdout",
-    .codec_help = "raw (default) or jpeg: what -o - asks the publisher for",
+    .codec_help = "raw (default), jpeg or h264: what -o - asks the publisher\n"
+                  "for",
     .opts = opts,
     .take = take,
 };

@@ -53,6 +53,26 @@ int cli_double(const char *s, double min, double max, double *v)
     return 0;
 }
 
+int cli_rate(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+    char buf[32];
+    uint64_t n, mul = 1;
+    size_t len = s ? strlen(s) : 0;
+
+    if (len == 0 || len >= sizeof buf)
+        return -EINVAL;
+    memcpy(buf, s, len + 1);
+    if (buf[len - 1] == 'k' || buf[len - 1] == 'K')
+        mul = 1000, buf[len - 1] = 0;
+    else if (buf[len - 1] == 'M')
+        mul = 1000000, buf[len - 1] = 0;
+    if (cli_uint(buf, 0, UINT64_MAX / mul, &n) < 0 || n * mul < min ||
+        n * mul > max)
+        return -EINVAL;
+    *v = n * mul;
+    return 0;
+}
+
 int cli_size(const char *s, uint32_t *w, uint32_t *h)
 {
     char buf[32];

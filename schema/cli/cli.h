@@ -110,6 +110,9 @@ void cli_signals(void);
 int cli_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 /* Parses a positive number (e.g. fps, seconds) up to max; 0 or -EINVAL. */
 int cli_double(const char *s, double min, double max, double *v);
+/* Parses a bit rate: digits with an optional k or M (1000s), e.g. 4M,
+ * 800k, 2500000, in [min, max] bit/s; 0 or -EINVAL. */
+int cli_rate(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 /* Parses "WxH" with each side 1..16384; 0 or -EINVAL. */
 int cli_size(const char *s, uint32_t *w, uint32_t *h);
 

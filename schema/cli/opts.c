@@ -39,8 +39,7 @@ static const struct {
     {CLI_STREAM, {"stream", 's', "NAME", "stream name"}},
     {CLI_CODEC,
      {"codec", OPT_CODEC, "C",
-      "raw (default) or jpeg: what to ask the "
-      "publisher for"}},
+      "raw (default), jpeg or h264: what to ask the publisher\nfor"}},
     {CLI_FRAMES, {"frames", 'n', "N", "exit 0 after N frames"}},
     {CLI_RING,
      {"ring", OPT_RING, "N", "shared-memory ring slots (2..64, default 8)"}},
@@ -193,7 +192,7 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         return 0;
     case OPT_CODEC:
         if (vp_codec_parse(arg, &c->codec) < 0) {
-            log_err("--codec %s: expected raw or jpeg", arg);
+            log_err("--codec %s: expected raw, jpeg or h264", arg);
             return -1;
         }
         c->codec_set = true;

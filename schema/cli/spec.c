@@ -60,12 +60,16 @@ int sink_parse(const char *s, struct sink_spec *sink, const char **why)
     else if (strncmp(s, "png:", 4) == 0) {
         sink->kind = SINK_PNG;
         return copy_arg(sink->arg, s + 4, why);
-    } else if (has_suffix(s, ".avi") || has_suffix(s, ".mp4") ||
-               has_suffix(s, ".mkv"))
+    } else if (strncmp(s, "rtsp://", 7) == 0 || strncmp(s, "rtmp://", 7) == 0 ||
+               strncmp(s, "srt://", 6) == 0 || has_suffix(s, ".ts"))
+        sink->kind = SINK_MUX;
+    else if (has_suffix(s, ".avi") || has_suffix(s, ".mp4") ||
+             has_suffix(s, ".mkv"))
         sink->kind = SINK_VIDEO;
     else {
-        *why = "unknown sink; expected window, null, raw:-, png:DIR, - or "
-               "a .avi/.mp4/.mkv file";
+        *why = "unknown sink; expected window, null, raw:-, png:DIR, -, "
+               "a .avi/.mp4/.mkv/.ts file or an rtsp://, rtmp:// or srt:// "
+               "URL";
         return -EINVAL;
     }
     return copy_arg(sink->arg, s, why);

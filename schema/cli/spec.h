@@ -2,7 +2,8 @@
  *
  * Sources (capture -i): test:, /dev/videoN, raw:-, a recording (.vpk) or
  * - (a frame stream on stdin), or any other file path or URL (OpenCV).
- * Sinks (display -o): window, null, raw:-, png:DIR, -, or a video file.
+ * Sinks (display -o): window, null, raw:-, png:DIR, -, a video file, or
+ * an RTSP, RTMP or SRT server (H.264 muxed, not encoded again).
  * Transport endpoints (tcp://, ipc://, -) are the library's to parse.
  */
 #ifndef VIDPIPE_SPEC_H
@@ -29,7 +30,8 @@ enum sink_kind {
     SINK_RAW,    /* "raw:-" raw bgr24 on stdout */
     SINK_PNG,    /* "png:DIR" */
     SINK_STREAM, /* "-" msgpack frame stream on stdout */
-    SINK_VIDEO,  /* a video file through OpenCV */
+    SINK_VIDEO,  /* a video file through OpenCV (encoded here) */
+    SINK_MUX,    /* rtsp://, rtmp://, srt:// or .ts: H.264 muxed as it came */
 };
 
 struct sink_spec {
