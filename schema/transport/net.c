@@ -1,8 +1,13 @@
 /* net.c -- vidpipe's ZeroMQ sockets and the context they share. */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -110,10 +115,74 @@ static void set_options(void *s, int type)
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     /* Drop a silent peer's connection attempt after 2 s. */
     setopt(s, ZMQ_HANDSHAKE_IVL, 2000);
-    /* Bytes queued in the kernel for a slow link are latency: see
-     * NET_SNDBUF. */
-    if (type == ZMQ_XPUB)
-        setopt(s, ZMQ_SNDBUF, NET_SNDBUF);
+}
+
+/* A listening TCP socket for url (tcp://HOST:PORT, HOST numeric, a name,
+ * "*" or [IPv6]) whose connections leave at most NET_NOTSENT_LOWAT
+ * unsent: the fd, -ENOENT if HOST is not an address this can resolve (an
+ * interface name: libzmq binds it), or another -errno with err. */
+static int tcp_listener(const char *url, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *ai;
+    char host[ENDPOINT_MAX];
+    const char *hp = url + 6, *colon = strrchr(hp, ':');
+    int one = 1, lowat = NET_NOTSENT_LOWAT, fd, rc;
+
+    if (strncmp(url, "tcp://", 6) != 0 || !colon ||
+        (size_t)(colon - hp) >= sizeof host)
+        return -ENOENT;
+    memcpy(host, hp, (size_t)(colon - hp));
+    host[colon - hp] = 0;
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host) - 2);
+        host[strlen(host) - 2] = 0;
+    }
+    if (strcmp(host, "*") == 0)
+        strcpy(host, "0.0.0.0");
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+        return -ENOENT;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) <
+            0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "bind %s: %s", url, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Binds a publisher's socket: on a listening socket of our own where we
+ * can make one (see NET_NOTSENT_LOWAT), else libzmq's with a bounded send
+ * buffer.  0 or -errno with err. */
+static int pub_bind(void *sock, const char *url, char *err, size_t errlen)
+{
+    int fd = tcp_listener(url, err, errlen);
+
+    if (fd >= 0 && zmq_setsockopt(sock, ZMQ_USE_FD, &fd, sizeof fd) < 0) {
+        close(fd);
+        fd = -ENOENT;
+    }
+    if (fd < 0 && fd != -ENOENT)
+        return fd;
+    if (fd < 0)
+        setopt(sock, ZMQ_SNDBUF, NET_SNDBUF);
+    if (zmq_bind(sock, url) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "bind %s: %s", url, zmq_strerror(errno));
+        if (fd >= 0)
+            close(fd); /* libzmq takes it only once bound */
+        return rc;
+    }
+    return 0;
 }
 
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
@@ -139,7 +208,11 @@ int net_open(struct netsock *ns, int type, const char *url, bool bind,
     ns->watch = watch_new(ctx, ns->sock, bind, c != NULL);
     if (ns->watch && !bind)
         watch_add_url(ns->watch, url);
-    if (bind ? zmq_bind(ns->sock, url) < 0 : zmq_connect(ns->sock, url) < 0) {
+    if (bind && type == ZMQ_XPUB) {
+        if ((rc = pub_bind(ns->sock, url, err, errlen)) < 0)
+            goto fail;
+    } else if (bind ? zmq_bind(ns->sock, url) < 0
+                    : zmq_connect(ns->sock, url) < 0) {
         rc = -errno;
         snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", url,
                  zmq_strerror(errno));

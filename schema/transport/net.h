@@ -28,14 +28,21 @@ struct watch;
  * 50 KB frames at 10 Mbit/s). */
 #define NET_PUB_HWM 4
 
-/* A publisher's kernel send buffer per connection (Linux doubles it for
- * bookkeeping).  Autotuned, it grows with the queue of a slow link, and
- * every byte in it is latency: p99 0.7 s measured at 10 Mbit/s behind a
- * 400 ms queue.  64 KiB bounds that to ~0.3 s whatever the link's queue,
- * keeps TCP from overrunning a shallow one (128 KiB: up to 20 times the
- * retransmissions, and timeouts that add 0.2 s), and does not slow
- * loopback (2.5 GB/s).  The price: a connection carries at most ~128 KiB
- * per round trip, 20 Mbit/s at 50 ms RTT (docs/GATEWAY.md). */
+/* What a publisher's connection may hold in the kernel not yet sent
+ * (TCP_NOTSENT_LOWAT, set on the listening socket vidpipe makes and hands
+ * to libzmq, so every accepted connection has it).  Bytes queued for a
+ * slow link are latency: autotuned, the queue grew to 0.7 s at 10 Mbit/s.
+ * Bounding only what is unsent, and not the whole send buffer, leaves TCP
+ * its window (what is in flight is not held back) so a fast link runs at
+ * its speed, while a slow one holds at most this much more than its
+ * window: ~0.1 s at 10 Mbit/s (docs/BENCHMARKS.md). */
+#define NET_NOTSENT_LOWAT (128 * 1024)
+
+/* Where vidpipe cannot make the listening socket itself (a tcp:// bind on
+ * an interface name), the whole send buffer is bounded instead: 64 KiB
+ * bounds a slow link's queue to ~0.3 s but caps a connection at ~128 KiB
+ * per round trip (20 Mbit/s at 50 ms RTT; 250 fps of 1080p on loopback,
+ * a quarter of what libzmq moves there). */
 #define NET_SNDBUF (64 * 1024)
 
 /* Largest message a publisher accepts: a subscription is 1 byte and a
