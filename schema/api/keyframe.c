@@ -18,7 +18,7 @@
 #include "codec/h264.h"
 #include "transport/xpub.h"
 
-#define KEY_MIN_NS 100000000LL
+#define KEY_MIN_NS 200000000LL
 
 /* The stream's encoder, made (again) for h's geometry; NULL if none. */
 static struct h264enc *encoder_for(struct vp_pub *p, struct pstream *s,

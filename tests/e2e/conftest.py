@@ -246,7 +246,8 @@ class Procs:
         a = []
         for i in inputs:
             a += ["-i", i]
-        a += ["-o", sink]
+        if sink is not None:  # None: args say where
+            a += ["-o", sink]
         if transport == "tcp":
             a.append("--no-shm")
         else:
