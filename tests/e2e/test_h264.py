@@ -27,6 +27,13 @@ def h264_display(procs, ep, *args, **kw):
                          **kw)
 
 
+def tick_after(p, t):
+    """p's first stats line read after monotonic time t: its counters
+    include everything that happened before t."""
+    return p.wait_for(lambda q: next((s for s in q.stats if s["_rx"] > t),
+                                     None), 5, "a tick after %.3f" % t)
+
+
 def all_verified(st, n):
     return (st and st["frames"] >= n and st["verified"] == st["frames"]
             and st["mismatch"] == 0 and st["bad"] == 0)
@@ -41,8 +48,9 @@ def test_chain_every_frame_verified(procs):
     st = dis.exit_stats()
     assert all_verified(st, 90), st
     assert st["path"] == "tcp", st
-    c = cap.latest()
-    assert c["h264_encodes"] >= 90 and c["jpeg_encodes"] == 0, c
+    c = cap.wait_for(lambda p: p.latest() if p.value("h264_encodes") >= 90
+                     else None, 5, "90 encodes")
+    assert c["jpeg_encodes"] == 0, c
     assert c["raw_sent"] == 0 and c["shm_sent"] == 0, c
 
 
@@ -54,8 +62,7 @@ def test_join_gets_a_keyframe_and_nobody_encodes_for_nobody(procs):
     cap = procs.capture(cap_ep, "--gop", 1000, size="%dx%d" % (W, H))
     first = h264_display(procs, cap_ep)
     first.wait_for(lambda p: p.value("verified") >= 30, 20, "30 frames")
-    before = cap.wait_for(lambda p: p.latest() if p.value("h264_encodes")
-                          else None, 5, "encodes")["keyframes"]
+    before = tick_after(cap, time.monotonic())["keyframes"]
     t0 = time.monotonic()
     late = h264_display(procs, cap_ep, "-n", 10)
     assert late.wait(20) == 0, late.describe()
@@ -87,12 +94,12 @@ def test_many_viewers_joining_together_cost_few_keyframes(procs):
                for _ in range(20)]
     for v in viewers:
         v.wait_for(lambda p: p.ticks(), 20, "a first tick")
-    before = cap.latest()["keyframes"]
+    before = tick_after(cap, time.monotonic())["keyframes"]
     procs.relay(cap_ep, mid_ep)  # now they all join together
     for v in viewers:
         v.wait_for(lambda p: p.value("verified") >= 10, 30,
                    "10 verified frames")
-    after = cap.latest()["keyframes"]
+    after = tick_after(cap, time.monotonic())["keyframes"]
     print("\n20 viewers joined: %d keyframe(s)" % (after - before))
     assert 1 <= after - before <= 3, (before, after)
     for v in viewers + [first]:
@@ -113,11 +120,11 @@ def test_loss_waits_for_a_keyframe_it_asks_for(procs):
     dis = h264_display(procs, rel_ep)
     dis.wait_for(lambda p: p.value("verified") >= 30, 20, "30 frames")
     near.wait_for(lambda p: p.value("verified") >= 30, 20, "30 frames")
-    asked = cap.latest()["keyframe_requests"]
+    asked = tick_after(cap, time.monotonic())["keyframe_requests"]
     rel.kill(signal.SIGKILL)
     assert rel.wait(5) == -signal.SIGKILL
     # Frames go by meanwhile: a gap in the far viewer's seq.
-    gone = near.value("verified")
+    gone = tick_after(near, time.monotonic())["verified"]
     near.wait_for(lambda p: p.value("verified") >= gone + 10, 10,
                   "10 frames while the relay is away")
     procs.relay(cap_ep, rel_ep)
