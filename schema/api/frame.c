@@ -43,6 +43,7 @@ void frame_clear(struct vp_frame *f)
     f->map = NULL;
     f->px = NULL;
     f->looked = f->copied = f->torn = f->bad = f->dec_ok = false;
+    f->remote = false;
     f->shown_ns = 0;
     f->offset = -1;
     memset(&f->msg, 0, sizeof f->msg);
@@ -151,8 +152,7 @@ static int decode(vp_frame *f)
         f->bad = true;
         log_limited(&f->sub->bad_log, "undecodable JPEG in frame %" PRIu64,
                     h->seq);
-        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG",
-                       h->seq);
+        return vp_fail(-EBADMSG, "frame %" PRIu64 ": undecodable JPEG", h->seq);
     }
     f->dec_ok = true;
     return 0;
