@@ -22,6 +22,7 @@
  * upstream for.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,13 @@ int main(int argc, char **argv)
         if (got == 0) {
             if (http)
                 http_frame(http, f); /* before forwarding moves it */
-            int fw = vp_pub_forward(pub, f, NULL);
+            /* On stdout, what HTTP asked for itself is not the output's
+             * (over ZeroMQ, nobody downstream subscribed to it). */
+            const struct vp_frame_info *in = vp_frame_info(f);
+            bool http_only =
+                http && to_stdout && in->path != VP_PATH_PIPE &&
+                (in->path == VP_PATH_SHM || in->codec != r.c.codec);
+            int fw = http_only ? 0 : vp_pub_forward(pub, f, NULL);
             vp_frame_release(f);
             if (fw == -EPIPE)
                 break; /* stdout's reader has gone: a normal end */

@@ -22,7 +22,7 @@ const char page_index[] =
     "<title>vidpipe relay</title>" STYLE "</head><body>"
     "<h2>vidpipe relay: streams</h2>"
     "<table><thead><tr><th></th><th>stream</th><th>size</th><th>fps</th>"
-    "<th>latency</th><th>viewers</th></tr></thead>"
+    "<th>latency to relay</th><th>viewers</th></tr></thead>"
     "<tbody id=\"streams\"></tbody></table>"
     "<p id=\"state\"></p>"
     "<p><a href=\"/metrics\">metrics</a> &middot; "
