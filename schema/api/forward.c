@@ -255,7 +255,9 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
     } else if (f->nparts > 0) {
         pub_serve(p);
         if (f->msg.var == VAR_SHM) {
-            p->shm_forwarded++;
+            /* Counted only if somebody takes it: the subscriber may have
+             * asked for descriptors itself (vp_sub_want). */
+            p->shm_forwarded += pub_wants(p, VAR_SHM, h->stream);
         } else {
             struct pstream *s =
                 f->msg.var == VAR_RAW ? pub_stream(p, h->stream) : NULL;
