@@ -19,6 +19,8 @@ VERSION := 0.1.0
 
 PKGS     := libzmq msgpack libturbojpeg libavcodec libavutil libswscale
 CV_PKGS  := opencv4
+# The relay's HTTP server (relay/http.c): libevent's evhttp, TLS, crypt(3).
+HTTP_PKGS := libevent libevent_openssl libevent_pthreads openssl libcrypt
 TEST_PKG := cmocka
 
 WARN     := -Wall -Wextra -Werror
@@ -132,10 +134,12 @@ $(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
+$(RELAY_OBJ): CFLAGS += $(shell pkg-config --cflags $(HTTP_PKGS) 2>/dev/null)
 $(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs $(HTTP_PKGS) 2>/dev/null)
 
 $(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB)
 	@mkdir -p $(dir $@)

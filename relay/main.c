@@ -15,39 +15,95 @@
  * Either end may be a byte stream: frames from stdin are published in
  * every variant somebody wants; frames for stdout are written in the
  * encoding --codec asks the publisher for.
+ *
+ * With --http the relay also serves its streams to browsers and
+ * monitoring (http.c, docs/HTTP.md): each frame is shown to the server
+ * before it is forwarded, and the server says which streams' JPEG to ask
+ * upstream for.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "http.h"
 #include "util/log.h"
 #include "vidpipe.h"
 
 #define PROG "vidpipe-relay"
 #define WAIT_MS 200
 
-enum { OPT_CURVE_CLIENT_SECRET = 256 };
+enum {
+    OPT_CURVE_CLIENT_SECRET = 256,
+    OPT_HTTP,
+    OPT_HTTP_MAX_CLIENTS,
+    OPT_HTTP_AUTH,
+    OPT_HTTP_CERT,
+    OPT_HTTP_KEY,
+    OPT_HTTP_TIMEOUT,
+};
 
 struct relay {
     struct cli_common c;
     const char *curve_client_secret;
+    struct http_opts http;
 };
 
 static const struct cli_opt opts[] = {
     {"curve-client-secret", OPT_CURVE_CLIENT_SECRET, "FILE",
      "the .key to use on -i (docs/GATEWAY.md)"},
+    {"http", OPT_HTTP, "ADDR:PORT",
+     "serve viewer pages, MJPEG, snapshots and /metrics\n"
+     "there (off by default; docs/HTTP.md)"},
+    {"http-max-clients", OPT_HTTP_MAX_CLIENTS, "N",
+     "MJPEG viewers at once, 503 beyond (default 100)"},
+    {"http-auth", OPT_HTTP_AUTH, "FILE",
+     "HTTP Basic auth: user:HASH lines (openssl passwd -6)"},
+    {"http-cert", OPT_HTTP_CERT, "FILE", "serve HTTPS: the PEM certificate..."},
+    {"http-key", OPT_HTTP_KEY, "FILE", "...and its PEM key"},
+    {"http-timeout", OPT_HTTP_TIMEOUT, "S",
+     "close idle and stalled HTTP connections after S s\n(default 10)"},
     {0},
 };
 
 static int take(void *ctx, int id, const char *arg)
 {
     struct relay *r = ctx;
-    if (id != OPT_CURVE_CLIENT_SECRET)
-        return -1;
-    r->curve_client_secret = arg;
-    return 0;
+    uint64_t v;
+    switch (id) {
+    case OPT_CURVE_CLIENT_SECRET:
+        r->curve_client_secret = arg;
+        return 0;
+    case OPT_HTTP:
+        r->http.listen = arg;
+        return 0;
+    case OPT_HTTP_MAX_CLIENTS:
+        if (cli_uint(arg, 1, 10000, &v) < 0) {
+            log_err("--http-max-clients %s: expected 1..10000", arg);
+            return -1;
+        }
+        r->http.max_clients = (unsigned)v;
+        return 0;
+    case OPT_HTTP_AUTH:
+        r->http.auth_file = arg;
+        return 0;
+    case OPT_HTTP_CERT:
+        r->http.cert_file = arg;
+        return 0;
+    case OPT_HTTP_KEY:
+        r->http.key_file = arg;
+        return 0;
+    case OPT_HTTP_TIMEOUT:
+        if (cli_uint(arg, 1, 3600, &v) < 0) {
+            log_err("--http-timeout %s: expected 1..3600 s", arg);
+            return -1;
+        }
+        r->http.timeout_s = (unsigned)v;
+        return 0;
+    }
+    return -1;
 }
 
 static const struct cli_prog prog = {
@@ -87,12 +143,13 @@ static int curve_check(const struct relay *r)
 
 int main(int argc, char **argv)
 {
-    struct relay r = {0};
+    struct relay r = {.http = {.max_clients = 100, .timeout_s = 10}};
     struct vp_sub_opts so;
     struct vp_pub_opts po;
     struct cli_report report;
     vp_sub *sub = NULL;
     vp_pub *pub = NULL;
+    struct http *http = NULL;
     int rc = EXIT_USAGE;
 
     vp_log_prefix(PROG);
@@ -106,6 +163,11 @@ int main(int argc, char **argv)
         r.c.output = "tcp://127.0.0.1:5556";
     if (curve_check(&r) < 0)
         return EXIT_USAGE;
+    if (!r.http.listen &&
+        (r.http.auth_file || r.http.cert_file || r.http.key_file)) {
+        log_err("--http-auth, --http-cert and --http-key need --http");
+        return EXIT_USAGE;
+    }
     bool to_stdout = strcmp(r.c.output, "-") == 0;
     cli_sub_opts(&r.c, &so);
     so.every_frame = true;
@@ -119,6 +181,8 @@ int main(int argc, char **argv)
         log_err("%s", vp_errmsg());
         goto out;
     }
+    if (r.http.listen && http_open(&http, &r.http) < 0)
+        goto out;
     cli_signals();
     vp_stats *st = vp_sub_stats(sub);
     const char *counters[] = {"shm_forwarded", "ring_writes"};
@@ -132,9 +196,19 @@ int main(int argc, char **argv)
     rc = EXIT_OK;
     while (!cli_stop) {
         vp_frame *f;
+        if (http)
+            http_sync(http, sub);
         int got = vp_sub_next(sub, WAIT_MS, &f);
         if (got == 0) {
-            int fw = vp_pub_forward(pub, f, NULL);
+            if (http)
+                http_frame(http, f); /* before forwarding moves it */
+            /* On stdout, what HTTP asked for itself is not the output's
+             * (over ZeroMQ, nobody downstream subscribed to it). */
+            const struct vp_frame_info *in = vp_frame_info(f);
+            bool http_only =
+                http && to_stdout && in->path != VP_PATH_PIPE &&
+                (in->path == VP_PATH_SHM || in->codec != r.c.codec);
+            int fw = http_only ? 0 : vp_pub_forward(pub, f, NULL);
             vp_frame_release(f);
             if (fw == -EPIPE)
                 break; /* stdout's reader has gone: a normal end */
@@ -154,10 +228,12 @@ int main(int argc, char **argv)
             rc = EXIT_RUNTIME;
             break;
         }
-        cli_report_tick(&report);
+        if (cli_report_tick(&report) && http)
+            http_report(http, report.json_line);
     }
     cli_report_final(&report);
 out:
+    http_close(http);
     vp_sub_close(sub);
     vp_pub_close(pub);
     return rc;

@@ -271,6 +271,26 @@ VP_API void vp_sub_close(vp_sub *sub);
  * (stats "bad") and skipped, never returned. */
 VP_API int vp_sub_next(vp_sub *sub, int timeout_ms, vp_frame **f);
 
+/* The variants of a stream a publisher may send. */
+enum vp_variant {
+    VP_VARIANT_SHM = 0, /* shm descriptors: the header, pixels in a ring */
+    VP_VARIANT_RAW,     /* raw pixels as the payload */
+    VP_VARIANT_JPEG,    /* a JPEG as the payload */
+    VP_VARIANT_H264,    /* one H.264 access unit as the payload */
+};
+
+/* Asks the publishers for variant v of stream (NULL: every stream) on
+ * top of what the subscriber asks for anyway, or (on false) stops asking;
+ * asking twice is asking once.  For an every_frame subscriber, linked or
+ * not: a relay that wants JPEG for its own viewers while its downstream
+ * wants something else.  Frames of wanted descriptors whose ring is on
+ * another host are delivered too, headers only (vp_frame_image() says
+ * -ENOENT), so the caller learns of the stream.  0, -EINVAL (a bad name,
+ * or a latest-frame subscriber), -ENOSPC (32 wants at once) or -ENOTSUP
+ * (a byte stream: there is nobody to ask). */
+VP_API int vp_sub_want(vp_sub *sub, const char *stream, enum vp_variant v,
+                       bool on);
+
 /* The subscriber's counters: frames, drops, bad, torn, bytes, received,
  * waiting_keyframe (h264 frames not shown for want of a keyframe),
  * latency, path, stalled. */

@@ -51,12 +51,15 @@ struct vp_frame {
     bool copied; /* ... and copied out intact: later overwrites are fine */
     bool torn;   /* found overwritten (and counted) */
     bool bad;    /* its payload would not decode (and was counted) */
+    bool remote; /* a descriptor of a ring on another host (vp_sub_want) */
     /* A decoded JPEG, kept with the frame object for the next one. */
     uint8_t *dec;
     size_t dec_cap;
     bool dec_ok;
     int64_t shown_ns; /* CLOCK_REALTIME of vp_frame_shown(), or 0 */
 };
+
+#define SUB_MAX_WANTS 32
 
 /* The subscriber's modes. */
 enum sub_mode {
@@ -99,6 +102,12 @@ struct vp_sub {
     _Atomic bool want_payload; /* a ring proved unreachable: payloads */
     struct latest *lt;         /* SUB_LATEST */
     struct vp_pub *down;       /* vp_pub_link() */
+    /* vp_sub_want(): what the caller asks for itself. */
+    struct sub_want {
+        enum variant v;
+        char stream[VP_STREAM_MAX + 1]; /* "" for every stream */
+    } wants[SUB_MAX_WANTS];
+    unsigned nwants;
     /* Counted where messages are read (maybe the receiver thread). */
     _Atomic uint64_t bad, received, waiting_keyframe;
     uint64_t received_seen, waiting_seen;

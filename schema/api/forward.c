@@ -254,10 +254,17 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
             rc = forward_decoded(p, f, &bytes);
         else
             rc = pub_write_stream(p, h, f->msg.data, &bytes);
+    } else if (f->remote) {
+        /* A descriptor of a ring on another host, delivered for its
+         * header (vp_sub_want): never passed on, the link re-hosts it. */
+        pub_serve(p);
+        return 0;
     } else if (f->nparts > 0) {
         pub_serve(p);
         if (f->msg.var == VAR_SHM) {
-            p->shm_forwarded++;
+            /* Counted only if somebody takes it: the subscriber may have
+             * asked for descriptors itself (vp_sub_want). */
+            p->shm_forwarded += pub_wants(p, VAR_SHM, h->stream);
         } else {
             struct pstream *s =
                 f->msg.var == VAR_RAW ? pub_stream(p, h->stream) : NULL;

@@ -43,6 +43,7 @@ void frame_clear(struct vp_frame *f)
     f->map = NULL;
     f->px = NULL;
     f->looked = f->copied = f->torn = f->bad = f->dec_ok = false;
+    f->remote = false;
     f->shown_ns = 0;
     f->offset = -1;
     memset(&f->msg, 0, sizeof f->msg);

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "contract/frame.h"
 #include "contract/pattern.h"
+#include "contract/topic.h"
 #include "util/log.h"
 
 /* The public enums are the contract's, value for value. */
@@ -18,6 +19,11 @@ _Static_assert((int)VP_PIX_BGR24 == PIXFMT_BGR24 &&
 _Static_assert((int)VP_CODEC_RAW == ENC_RAW && (int)VP_CODEC_JPEG == ENC_JPEG &&
                    (int)VP_CODEC_H264 == ENC_H264,
                "vp_codec matches enum frame_enc");
+_Static_assert((int)VP_VARIANT_SHM == VAR_SHM &&
+                   (int)VP_VARIANT_RAW == VAR_RAW &&
+                   (int)VP_VARIANT_JPEG == VAR_JPEG &&
+                   (int)VP_VARIANT_H264 == VAR_H264,
+               "vp_variant matches enum variant");
 _Static_assert(VP_STREAM_MAX == FRAME_STREAM_MAX, "stream names");
 _Static_assert(VP_DIM_MAX == FRAME_DIM_MAX, "dimensions");
 

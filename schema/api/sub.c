@@ -214,6 +214,16 @@ static int64_t deadline_of(int timeout_ms)
                           : clock_mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
+/* True if the caller asked for variant v of stream itself. */
+static bool wanted(const struct vp_sub *s, enum variant v, const char *stream)
+{
+    for (unsigned i = 0; i < s->nwants; i++)
+        if (s->wants[i].v == v &&
+            (!s->wants[i].stream[0] || strcmp(s->wants[i].stream, stream) == 0))
+            return true;
+    return false;
+}
+
 /* Every frame in order, on the caller's thread. */
 static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
 {
@@ -250,8 +260,12 @@ static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
             return deliver(s, f, VP_PATH_SHM, out);
         if (rc == -ENOENT && s->down)
             pub_stream_remote(s->down, f->msg.hdr.stream);
-        else if (rc == -ENOENT)
+        else if (rc == -ENOENT && !wanted(s, VAR_SHM, f->msg.hdr.stream))
             atomic_store(&s->want_payload, true);
+        if (rc == -ENOENT && wanted(s, VAR_SHM, f->msg.hdr.stream)) {
+            f->remote = true; /* delivered for its header */
+            return deliver(s, f, VP_PATH_SHM, out);
+        }
         frame_clear(f);
     }
     recycle(s, f);
@@ -459,4 +473,38 @@ int sub_link_subscribe(struct vp_sub *s, const void *prefix, size_t len,
                        bool on)
 {
     return s->x ? xsub_subscribe(s->x, prefix, len, on) : 0;
+}
+
+int vp_sub_want(vp_sub *s, const char *stream, enum vp_variant v, bool on)
+{
+    static const enum variant var[] = {VAR_SHM, VAR_RAW, VAR_JPEG, VAR_H264};
+    const char *name = stream ? stream : "";
+    unsigned i;
+
+    if (s->mode == SUB_STREAM)
+        return vp_fail(-ENOTSUP, "a byte stream has no publisher to ask");
+    if (s->mode == SUB_LATEST)
+        return vp_fail(-EINVAL, "vp_sub_want needs an every_frame subscriber");
+    if ((unsigned)v > VP_VARIANT_H264 || (*name && !frame_stream_name_ok(name)))
+        return vp_fail(-EINVAL, "want: bad variant or stream name");
+    for (i = 0; i < s->nwants; i++)
+        if (s->wants[i].v == var[v] && strcmp(s->wants[i].stream, name) == 0)
+            break;
+    if (on == (i < s->nwants))
+        return 0;
+    if (on && s->nwants == SUB_MAX_WANTS)
+        return vp_fail(-ENOSPC, "want: %d variants asked for already",
+                       SUB_MAX_WANTS);
+    /* SUB counts its subscriptions: one the downstream of a link holds
+     * too stays until both have let it go. */
+    subscribe(s, var[v], on);
+    if (on) {
+        s->wants[s->nwants].v = var[v];
+        snprintf(s->wants[s->nwants].stream, sizeof s->wants[0].stream, "%s",
+                 name);
+        s->nwants++;
+    } else {
+        s->wants[i] = s->wants[--s->nwants];
+    }
+    return 0;
 }

@@ -126,12 +126,14 @@ struct cli_report {
     const char *prog; /* the JSON "prog": "capture", "display", ... */
     vp_stats *st;
     bool json, tty;
+    char json_line[2048]; /* the last report's JSON, printed or not */
 };
 
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
                      const struct cli_common *c);
-/* Call often: reports once a second. */
-void cli_report_tick(struct cli_report *r);
+/* Call often: reports once a second, and then returns true (json_line
+ * holds the report, for the relay's /metrics too). */
+bool cli_report_tick(struct cli_report *r);
 /* The final report (JSON "event":"exit", and a last status line). */
 void cli_report_final(struct cli_report *r);
 

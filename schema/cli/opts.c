@@ -340,16 +340,21 @@ static void print(struct cli_report *r, bool final)
 {
     char line[2048];
 
-    if (r->json && vp_stats_json(r->st, r->prog, final, line, sizeof line) > 0)
-        fprintf(stderr, "%s\n", line);
+    if (vp_stats_json(r->st, r->prog, final, r->json_line,
+                      sizeof r->json_line) < 0)
+        r->json_line[0] = 0;
+    if (r->json && r->json_line[0])
+        fprintf(stderr, "%s\n", r->json_line);
     if (r->tty && vp_stats_line(r->st, r->prog, final, line, sizeof line) > 0)
         fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
 }
 
-void cli_report_tick(struct cli_report *r)
+bool cli_report_tick(struct cli_report *r)
 {
-    if (vp_stats_tick(r->st))
-        print(r, false);
+    if (!vp_stats_tick(r->st))
+        return false;
+    print(r, false);
+    return true;
 }
 
 void cli_report_final(struct cli_report *r)

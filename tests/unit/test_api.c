@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "api/api.h"
+#include "api/publish.h"
 #include "contract/message.h"
 #include "contract/ring.h"
 #include "transport/xpub.h"
@@ -618,6 +619,81 @@ static void test_bad_arguments(void **state)
     vp_frame_release(NULL);
 }
 
+/* --- a subscriber's own wants ------------------------------------------- */
+
+/* Waits until p sees (or no longer sees) a subscription to variant v. */
+static void wait_pub_wants(vp_pub *p, enum variant v, bool on)
+{
+    for (int64_t end = now_ms() + 5000; now_ms() < end; sleep_ms(2)) {
+        pub_serve(p);
+        if (pub_wants(p, v, "cam0") == on)
+            return;
+    }
+    fail_msg("the publisher never saw variant %d %s", v, on ? "on" : "off");
+}
+
+static void test_want(void **state)
+{
+    (void)state;
+    struct vp_sub_opts so;
+    const char *u = url, *dash = "-";
+    vp_pub *p;
+    vp_sub *s, *latest, *piped;
+    vp_frame *f;
+    int fds[2];
+
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    vp_sub_opts_init(&so);
+    so.shm = VP_SHM_OFF;
+    so.every_frame = true;
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    wait_pub_wants(p, VAR_RAW, true);
+    assert_false(pub_wants(p, VAR_JPEG, "cam0"));
+
+    /* Asked twice, and once for every stream: one JPEG a frame. */
+    assert_int_equal(vp_sub_want(s, "cam0", VP_VARIANT_JPEG, true), 0);
+    assert_int_equal(vp_sub_want(s, "cam0", VP_VARIANT_JPEG, true), 0);
+    assert_int_equal(vp_sub_want(s, NULL, VP_VARIANT_JPEG, true), 0);
+    wait_pub_wants(p, VAR_JPEG, true);
+    publish(p, 7);
+    bool raw = false, jpeg = false;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vp_sub_next(s, 3000, &f), 0);
+        assert_int_equal(vp_frame_info(f)->seq, 7);
+        raw |= vp_frame_info(f)->codec == VP_CODEC_RAW;
+        jpeg |= vp_frame_info(f)->codec == VP_CODEC_JPEG;
+        vp_frame_release(f);
+    }
+    assert_true(raw && jpeg);
+    assert_int_equal(stat_of(vp_pub_stats(p), "jpeg_encodes"), 1);
+
+    /* Let go once per name: the publisher stops encoding. */
+    assert_int_equal(vp_sub_want(s, "cam0", VP_VARIANT_JPEG, false), 0);
+    assert_int_equal(vp_sub_want(s, NULL, VP_VARIANT_JPEG, false), 0);
+    assert_int_equal(vp_sub_want(s, NULL, VP_VARIANT_JPEG, false), 0);
+    wait_pub_wants(p, VAR_JPEG, false);
+    assert_true(pub_wants(p, VAR_RAW, "cam0")); /* its own stays */
+    assert_int_equal(vp_sub_want(s, "bad name", VP_VARIANT_RAW, true), -EINVAL);
+
+    /* Nobody to ask on a byte stream; a latest-frame subscriber's socket
+     * belongs to its receiver thread. */
+    assert_int_equal(pipe(fds), 0);
+    so.fd = fds[0];
+    assert_int_equal(vp_sub_open(&piped, &dash, 1, &so), 0);
+    assert_int_equal(vp_sub_want(piped, "cam0", VP_VARIANT_JPEG, true),
+                     -ENOTSUP);
+    vp_sub_close(piped);
+    close(fds[0]);
+    close(fds[1]);
+    vp_sub_opts_init(&so);
+    assert_int_equal(vp_sub_open(&latest, &u, 1, &so), 0);
+    assert_int_equal(vp_sub_want(latest, "cam0", VP_VARIANT_JPEG, true),
+                     -EINVAL);
+    vp_sub_close(latest);
+    vp_sub_close(s);
+    vp_pub_close(p);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -639,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_corrupt),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_want),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,1158 @@
+/* http.c -- the relay's HTTP server: pages, MJPEG, snapshots, metrics.
+ *
+ * libevent's evhttp parses requests on the server's own thread.  Frames
+ * reach it through one slot per stream holding the newest JPEG (a
+ * refcounted buffer the relay's loop fills, one copy per frame); a wake
+ * event tells the thread a slot changed.  Each MJPEG client then takes
+ * over its connection's bufferevent (as ustreamer does): it is sent a
+ * part only when the previous one has left for the kernel, and always
+ * the newest frame, by reference (evbuffer_add_reference), never copied.
+ * A slow client so gets fewer, fresh frames and holds one buffer at most;
+ * one that makes no progress for --http-timeout seconds is closed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "http.h"
+#include "pages.h"
+#include "util/log.h"
+
+#define HTTP_MAX_STREAMS 16
+#define HTTP_HEADERS_MAX 8192  /* a request's header block, bytes */
+#define HTTP_INPUT_MAX 65536   /* what an MJPEG client may send us */
+#define HTTP_NOFILE 65536      /* descriptors asked for: idle clients */
+#define SNAP_WAIT_MS 3000      /* a snapshot waits this long for a JPEG */
+#define FRESH_NS 500000000LL   /* a JPEG younger than this is "newest" */
+#define LINGER_NS 3000000000LL /* JPEG stays asked for after a viewer */
+#define STALL_NS 2000000000LL
+#define BOUNDARY "vidpipe-frame"
+#define NBUCKETS 11
+
+/* Histogram bounds, in seconds (capture to relay, capture to sent). */
+static const double bucket_le[NBUCKETS] = {0.005, 0.01, 0.02, 0.033, 0.05, 0.1,
+                                           0.2,   0.5,  1,    2,     5};
+
+struct hist {
+    uint64_t b[NBUCKETS], count;
+    double sum;
+};
+
+static void hist_add(struct hist *h, double s)
+{
+    for (unsigned i = 0; i < NBUCKETS; i++)
+        if (s <= bucket_le[i])
+            h->b[i]++;
+    h->count++;
+    h->sum += s;
+}
+
+/* One frame's JPEG, shared by every client that is sent it. */
+struct jpeg_buf {
+    atomic_uint refs;
+    uint64_t seq;
+    int64_t t_real_ns;
+    size_t len;
+    uint8_t data[];
+};
+
+static struct jpeg_buf *jpeg_ref(struct jpeg_buf *j)
+{
+    atomic_fetch_add(&j->refs, 1);
+    return j;
+}
+
+static void jpeg_unref(struct jpeg_buf *j)
+{
+    if (j && atomic_fetch_sub(&j->refs, 1) == 1)
+        free(j);
+}
+
+static void jpeg_unref_cb(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    jpeg_unref(arg);
+}
+
+/* What the server knows of one stream.  Under http.mu but for the
+ * fields marked otherwise. */
+struct hstream {
+    char name[VP_STREAM_MAX + 1]; /* set once */
+    /* Written by the relay's thread. */
+    uint32_t width, height;
+    uint64_t seq, frames, drops, jpegs, jpeg_bytes;
+    int64_t seen_ns, lat_us; /* last frame: when (mono), capture to relay */
+    double fps;
+    uint64_t fps_frames;
+    int64_t fps_ns;
+    struct hist lat;
+    bool raw_pipe; /* raw frames from a byte stream: nothing to serve */
+    struct jpeg_buf *latest;
+    int64_t latest_ns;
+    /* Written by the server's thread. */
+    unsigned viewers;   /* MJPEG clients and waiting snapshots */
+    int64_t want_until; /* JPEG asked for until then (mono ns) */
+    /* The server's thread only. */
+    struct hist sent_lat;
+    uint64_t sent, sent_bytes, skipped;
+    /* The relay's thread only: asked upstream for its JPEG. */
+    bool wanted;
+};
+
+/* An MJPEG viewer, or a snapshot waiting for a frame. */
+struct client {
+    struct http *h;
+    struct client *next;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct bufferevent *bev; /* MJPEG: taken over from evhttp */
+    struct event *timer;     /* snapshot: its deadline */
+    struct hstream *s;
+    bool mjpeg, in_flight, sent_any;
+    unsigned id;
+    char peer[64];
+    uint64_t last_seq, wait_seq;
+    int64_t flight_t_real, since_ns;
+    uint64_t frames, skipped, bytes;
+    uint64_t win_frames; /* its fps, over the last second */
+    int64_t win_ns;
+    double fps;
+    size_t input; /* bytes it sent after its request */
+};
+
+struct http {
+    struct http_opts o;
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *wake;
+    SSL_CTX *ssl;
+    struct auth *auth;
+    pthread_t th;
+    bool running;
+    pthread_mutex_t mu;
+    struct hstream streams[HTTP_MAX_STREAMS];
+    unsigned nstreams;
+    char report[2048];
+    /* The server's thread only. */
+    struct client *clients;
+    unsigned nmjpeg, nwaiting, next_id;
+    uint64_t rejected_busy, rejected_auth, served;
+    /* The relay's thread only. */
+    bool asked, pipe_input, pipe_warned;
+};
+
+static int64_t now_ns(void)
+{
+    return vp_clock_mono_ns();
+}
+
+/* The stream called name, made if new; NULL when the table is full.
+ * Under mu. */
+static struct hstream *stream_get(struct http *h, const char *name)
+{
+    for (unsigned i = 0; i < h->nstreams; i++)
+        if (strcmp(h->streams[i].name, name) == 0)
+            return &h->streams[i];
+    if (h->nstreams == HTTP_MAX_STREAMS)
+        return NULL;
+    struct hstream *s = &h->streams[h->nstreams];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    h->nstreams++;
+    return s;
+}
+
+/* --- the relay's side ------------------------------------------------- */
+
+void http_sync(struct http *h, vp_sub *sub)
+{
+    struct hstream *change[HTTP_MAX_STREAMS];
+    bool want[HTTP_MAX_STREAMS];
+    unsigned n = 0;
+
+    if (!h->asked) {
+        /* Descriptors of every stream: headers only, to list them. */
+        h->asked = true;
+        int rc = vp_sub_want(sub, NULL, VP_VARIANT_SHM, true);
+        if (rc == -ENOTSUP)
+            h->pipe_input = true;
+        else if (rc < 0)
+            log_warn("http: %s", vp_errmsg());
+    }
+    if (h->pipe_input)
+        return; /* every frame comes anyway */
+    int64_t now = now_ns();
+    pthread_mutex_lock(&h->mu);
+    for (unsigned i = 0; i < h->nstreams; i++) {
+        struct hstream *s = &h->streams[i];
+        bool w = s->viewers > 0 || s->want_until > now;
+        if (w != s->wanted) {
+            change[n] = s;
+            want[n++] = w;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    for (unsigned i = 0; i < n; i++) {
+        if (vp_sub_want(sub, change[i]->name, VP_VARIANT_JPEG, want[i]) < 0) {
+            log_warn("http: %s", vp_errmsg());
+            continue;
+        }
+        change[i]->wanted = want[i];
+        log_info("http: %s JPEG of %s",
+                 want[i] ? "watching"
+                         : "no longer "
+                           "watching",
+                 change[i]->name);
+    }
+}
+
+void http_frame(struct http *h, vp_frame *f)
+{
+    const struct vp_frame_info *in = vp_frame_info(f);
+    struct jpeg_buf *j = NULL, *old = NULL;
+    const uint8_t *data;
+    size_t len;
+    int64_t now = now_ns();
+
+    if (in->codec == VP_CODEC_JPEG && vp_frame_payload(f, &data, &len) == 0 &&
+        len > 0 && (j = malloc(sizeof *j + len))) {
+        atomic_init(&j->refs, 1);
+        j->seq = in->seq;
+        j->t_real_ns = in->t_real_ns;
+        j->len = len;
+        memcpy(j->data, data, len);
+    }
+    pthread_mutex_lock(&h->mu);
+    struct hstream *s = stream_get(h, in->stream);
+    if (!s) {
+        pthread_mutex_unlock(&h->mu);
+        jpeg_unref(j);
+        return;
+    }
+    /* The variants of one frame come one after the other. */
+    if (!s->frames || in->seq != s->seq) {
+        if (s->frames && in->seq > s->seq + 1 && in->seq - s->seq < 1000000)
+            s->drops += in->seq - s->seq - 1;
+        s->frames++;
+        s->seq = in->seq;
+        s->lat_us = in->latency_us;
+        hist_add(&s->lat, (double)in->latency_us / 1e6);
+    }
+    if (now - s->fps_ns >= 1000000000) {
+        if (s->fps_ns)
+            s->fps = (double)(s->frames - s->fps_frames) * 1e9 /
+                     (double)(now - s->fps_ns);
+        s->fps_frames = s->frames;
+        s->fps_ns = now;
+    }
+    s->width = in->width;
+    s->height = in->height;
+    s->seen_ns = now;
+    if (j) {
+        old = s->latest;
+        s->latest = j;
+        s->latest_ns = now;
+        s->jpegs++;
+        s->jpeg_bytes += len;
+    }
+    bool raw_pipe = in->path == VP_PATH_PIPE && in->codec == VP_CODEC_RAW;
+    bool watched = s->viewers > 0;
+    s->raw_pipe = raw_pipe;
+    pthread_mutex_unlock(&h->mu);
+    jpeg_unref(old);
+    if (j)
+        event_active(h->wake, EV_READ, 0);
+    if (raw_pipe && watched && !h->pipe_warned) {
+        h->pipe_warned = true;
+        log_warn("http: %s: raw frames from a byte stream cannot be viewed "
+                 "over HTTP; send JPEG (--codec jpeg upstream)",
+                 in->stream);
+    }
+}
+
+void http_report(struct http *h, const char *json_line)
+{
+    pthread_mutex_lock(&h->mu);
+    snprintf(h->report, sizeof h->report, "%s", json_line);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* --- replies ------------------------------------------------------------ */
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+                  const char *type, const char *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+    evhttp_add_header(out, "Content-Type", type);
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    if (b)
+        evbuffer_add(b, body, strlen(body));
+    evhttp_send_reply(req, code, reason, b);
+    if (b)
+        evbuffer_free(b);
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason,
+                       const char *body)
+{
+    reply(req, code, reason, "text/plain; charset=utf-8", body);
+}
+
+static void reply_buf(struct evhttp_request *req, const char *type,
+                      struct evbuffer *b)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", type);
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evhttp_send_reply(req, 200, "OK", b);
+}
+
+static void reply_jpeg(struct http *h, struct evhttp_request *req,
+                       struct jpeg_buf *j)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    char v[64];
+
+    if (!b) {
+        jpeg_unref(j);
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    evhttp_add_header(out, "Content-Type", "image/jpeg");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    snprintf(v, sizeof v, "%" PRIu64, j->seq);
+    evhttp_add_header(out, "X-Vidpipe-Seq", v);
+    snprintf(v, sizeof v, "%.6f", (double)j->t_real_ns / 1e9);
+    evhttp_add_header(out, "X-Vidpipe-T-Real", v);
+    evbuffer_add_reference(b, j->data, j->len, jpeg_unref_cb, j); /* moved */
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+    h->served++;
+}
+
+/* --- MJPEG clients ------------------------------------------------------ */
+
+static void client_free(struct client *c)
+{
+    struct http *h = c->h;
+    struct client **pp = &h->clients;
+
+    while (*pp && *pp != c)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = c->next;
+    pthread_mutex_lock(&h->mu);
+    c->s->viewers--;
+    c->s->want_until = now_ns() + LINGER_NS;
+    pthread_mutex_unlock(&h->mu);
+    if (c->mjpeg) {
+        h->nmjpeg--;
+        log_info("http: viewer %u of %s (%s) gone after %" PRIu64 " frames",
+                 c->id, c->s->name, c->peer, c->frames);
+        if (c->conn)
+            evhttp_connection_free(c->conn); /* and its request */
+    } else {
+        h->nwaiting--;
+        if (c->conn)
+            evhttp_connection_set_closecb(c->conn, NULL, NULL);
+    }
+    if (c->timer)
+        event_free(c->timer);
+    free(c);
+}
+
+/* Queues frame j as the client's one part in flight. */
+static void send_part(struct client *c, struct jpeg_buf *j)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    double t = (double)j->t_real_ns / 1e9;
+
+    evbuffer_add_printf(out,
+                        "Content-Type: image/jpeg\r\n"
+                        "Content-Length: %zu\r\n"
+                        "X-Vidpipe-Seq: %" PRIu64 "\r\n"
+                        "X-Vidpipe-T-Real: %.6f\r\n"
+                        "X-Timestamp: %.6f\r\n\r\n",
+                        j->len, j->seq, t, t);
+    evbuffer_add_reference(out, j->data, j->len, jpeg_unref_cb, jpeg_ref(j));
+    /* The boundary right after the picture: a browser shows a part only
+     * once the next boundary has come. */
+    evbuffer_add(out, "\r\n--" BOUNDARY "\r\n", 4 + strlen(BOUNDARY) + 2);
+    if (c->sent_any && j->seq > c->last_seq + 1) {
+        c->skipped += j->seq - c->last_seq - 1;
+        c->s->skipped += j->seq - c->last_seq - 1;
+    }
+    c->sent_any = true;
+    c->last_seq = j->seq;
+    c->flight_t_real = j->t_real_ns;
+    c->bytes += j->len;
+    c->s->sent_bytes += j->len;
+    c->in_flight = true;
+}
+
+/* The stream's newest JPEG if it is newer than what c has, referenced. */
+static struct jpeg_buf *newer(struct client *c, uint64_t than, bool any)
+{
+    struct jpeg_buf *j = NULL;
+    pthread_mutex_lock(&c->h->mu);
+    if (c->s->latest && (any || c->s->latest->seq != than) &&
+        now_ns() - c->s->latest_ns < FRESH_NS)
+        j = jpeg_ref(c->s->latest);
+    pthread_mutex_unlock(&c->h->mu);
+    return j;
+}
+
+static void mjpeg_next(struct client *c)
+{
+    if (c->in_flight)
+        return;
+    struct jpeg_buf *j = newer(c, c->last_seq, !c->sent_any);
+    if (j) {
+        send_part(c, j);
+        jpeg_unref(j);
+    }
+}
+
+/* The output has drained into the kernel: the part is sent. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    struct client *c = arg;
+    int64_t now = now_ns();
+    (void)bev;
+
+    if (c->in_flight) {
+        c->in_flight = false;
+        c->frames++;
+        c->s->sent++;
+        int64_t lat = vp_clock_real_ns() - c->flight_t_real;
+        hist_add(&c->s->sent_lat, lat > 0 ? (double)lat / 1e9 : 0);
+        c->win_frames++;
+        if (now - c->win_ns >= 1000000000) {
+            c->fps = (double)c->win_frames * 1e9 / (double)(now - c->win_ns);
+            c->win_frames = 0;
+            c->win_ns = now;
+        }
+    }
+    mjpeg_next(c);
+}
+
+static void on_input(struct bufferevent *bev, void *arg)
+{
+    struct client *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    c->input += evbuffer_get_length(in);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    if (c->input > HTTP_INPUT_MAX)
+        client_free(c); /* a viewer has nothing to say */
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        client_free(arg);
+}
+
+static void peer_of(struct evhttp_connection *conn, char *buf, size_t cap)
+{
+    char *host = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(conn, &host, &port);
+    snprintf(buf, cap, "%s:%u", host ? host : "?", port);
+}
+
+static struct client *client_new(struct http *h, struct evhttp_request *req,
+                                 struct hstream *s, bool mjpeg)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->h = h;
+    c->req = req;
+    c->conn = evhttp_request_get_connection(req);
+    c->s = s;
+    c->mjpeg = mjpeg;
+    c->id = ++h->next_id;
+    c->since_ns = c->win_ns = now_ns();
+    peer_of(c->conn, c->peer, sizeof c->peer);
+    c->next = h->clients;
+    h->clients = c;
+    pthread_mutex_lock(&h->mu);
+    s->viewers++;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+static void serve_mjpeg(struct http *h, struct evhttp_request *req,
+                        struct hstream *s)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        reply(req, 200, "OK", "multipart/x-mixed-replace;boundary=" BOUNDARY,
+              "");
+        return;
+    }
+    if (h->nmjpeg >= h->o.max_clients) {
+        char msg[128];
+        h->rejected_busy++;
+        snprintf(msg, sizeof msg,
+                 "too many viewers: %u at once (--http-max-clients)\n",
+                 h->o.max_clients);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          "5");
+        reply_text(req, 503, "Service Unavailable", msg);
+        return;
+    }
+    struct client *c = client_new(h, req, s, true);
+    if (!c) {
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    h->nmjpeg++;
+    log_info("http: viewer %u of %s (%s)", c->id, s->name, c->peer);
+    /* From here the connection is ours: a response that never ends,
+     * written part by part, delimited by the connection's close. */
+    c->bev = evhttp_connection_get_bufferevent(c->conn);
+    struct timeval wt = {h->o.timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    bufferevent_setcb(c->bev, on_input, on_written, on_event, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "HTTP/1.0 200 OK\r\n"
+                        "Content-Type: multipart/x-mixed-replace;"
+                        "boundary=" BOUNDARY "\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "Pragma: no-cache\r\n"
+                        "X-Accel-Buffering: no\r\n"
+                        "Connection: close\r\n\r\n"
+                        "--" BOUNDARY "\r\n");
+    mjpeg_next(c);
+}
+
+/* --- snapshots ---------------------------------------------------------- */
+
+static void snap_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct client *c = arg;
+    (void)conn;
+    c->conn = NULL; /* libevent frees the request with it */
+    client_free(c);
+}
+
+static void snap_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct client *c = arg;
+    (void)fd;
+    (void)what;
+    evhttp_connection_set_closecb(c->conn, NULL, NULL);
+    reply_text(c->req, 503, "Service Unavailable",
+               "no frame of this stream came in time\n");
+    client_free(c);
+}
+
+static void serve_snapshot(struct http *h, struct evhttp_request *req,
+                           struct hstream *s)
+{
+    struct jpeg_buf *j = NULL;
+    uint64_t seq = 0;
+
+    pthread_mutex_lock(&h->mu);
+    s->want_until = now_ns() + LINGER_NS;
+    if (s->latest && now_ns() - s->latest_ns < FRESH_NS)
+        j = jpeg_ref(s->latest);
+    else if (s->latest)
+        seq = s->latest->seq;
+    pthread_mutex_unlock(&h->mu);
+    if (j) {
+        reply_jpeg(h, req, j);
+        return;
+    }
+    /* Nobody watched: JPEG is asked for now; wait for the first. */
+    if (h->nwaiting >= h->o.max_clients) {
+        h->rejected_busy++;
+        reply_text(req, 503, "Service Unavailable", "too many requests\n");
+        return;
+    }
+    struct client *c = client_new(h, req, s, false);
+    struct timeval tv = {SNAP_WAIT_MS / 1000, (SNAP_WAIT_MS % 1000) * 1000};
+    if (!c || !(c->timer = evtimer_new(h->base, snap_timeout, c))) {
+        if (c) {
+            h->nwaiting++;
+            client_free(c);
+        }
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    h->nwaiting++;
+    c->wait_seq = seq;
+    evtimer_add(c->timer, &tv);
+    evhttp_connection_set_closecb(c->conn, snap_closed, c);
+}
+
+/* A new JPEG came: every client that can take it gets it. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct http *h = arg;
+    struct client *c = h->clients, *next;
+    (void)fd;
+    (void)what;
+
+    for (; c; c = next) {
+        next = c->next;
+        if (c->mjpeg) {
+            mjpeg_next(c);
+            continue;
+        }
+        struct jpeg_buf *j = newer(c, c->wait_seq, c->wait_seq == 0);
+        if (j) {
+            evhttp_connection_set_closecb(c->conn, NULL, NULL);
+            reply_jpeg(h, c->req, j);
+            client_free(c);
+        }
+    }
+}
+
+/* --- JSON and metrics --------------------------------------------------- */
+
+static void serve_streams(struct http *h, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+    int64_t now = now_ns();
+    bool first = true;
+
+    if (!b)
+        return reply_text(req, 500, "Internal Server Error", "no memory\n");
+    evbuffer_add_printf(b, "{\"streams\":[");
+    pthread_mutex_lock(&h->mu);
+    for (unsigned i = 0; i < h->nstreams; i++) {
+        const struct hstream *s = &h->streams[i];
+        if (!s->seen_ns)
+            continue;
+        bool stalled = now - s->seen_ns > STALL_NS;
+        evbuffer_add_printf(
+            b,
+            "%s{\"name\":\"%s\",\"width\":%u,\"height\":%u,\"fps\":%.2f,"
+            "\"latency_ms\":%.3f,\"seq\":%" PRIu64 ",\"frames\":%" PRIu64
+            ",\"drops\":%" PRIu64 ",\"viewers\":%u,\"jpeg\":%s,"
+            "\"stalled\":%s,\"viewable\":%s}",
+            first ? "" : ",", s->name, s->width, s->height,
+            stalled ? 0.0 : s->fps, (double)s->lat_us / 1000, s->seq, s->frames,
+            s->drops, s->viewers,
+            s->latest && now - s->latest_ns < FRESH_NS ? "true" : "false",
+            stalled ? "true" : "false", s->raw_pipe ? "false" : "true");
+        first = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+    evbuffer_add_printf(b, "],\"clients\":%u}\n", h->nmjpeg);
+    reply_buf(req, "application/json", b);
+    evbuffer_free(b);
+}
+
+static void metric_head(struct evbuffer *b, const char *name, const char *type,
+                        const char *help)
+{
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+                        type);
+}
+
+static void hist_out(struct evbuffer *b, const char *name, const char *stream,
+                     const struct hist *hs)
+{
+    for (unsigned i = 0; i < NBUCKETS; i++)
+        evbuffer_add_printf(b,
+                            "%s_bucket{stream=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                            name, stream, bucket_le[i], hs->b[i]);
+    evbuffer_add_printf(b, "%s_bucket{stream=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                        name, stream, hs->count);
+    evbuffer_add_printf(b, "%s_sum{stream=\"%s\"} %.6f\n", name, stream,
+                        hs->sum);
+    evbuffer_add_printf(b, "%s_count{stream=\"%s\"} %" PRIu64 "\n", name,
+                        stream, hs->count);
+}
+
+/* The relay's --stats-json line as metrics: every number in it, under
+ * its own name (counters get _total, latencies are in seconds). */
+static void relay_metrics(struct evbuffer *b, const char *line)
+{
+    static const char *const gauges[] = {"fps", "uptime_s", "t"};
+    const char *p = line;
+    char key[64];
+
+    while ((p = strchr(p, '"'))) {
+        const char *e = strchr(p + 1, '"');
+        if (!e || e - p - 1 >= (long)sizeof key || e[1] != ':')
+            break;
+        memcpy(key, p + 1, (size_t)(e - p - 1));
+        key[e - p - 1] = 0;
+        const char *v = e + 2;
+        p = v;
+        if (*v == '"') { /* a string: path */
+            const char *ve = strchr(v + 1, '"');
+            if (!ve)
+                break;
+            if (strcmp(key, "path") == 0)
+                evbuffer_add_printf(b,
+                                    "# TYPE vidpipe_relay_path gauge\n"
+                                    "vidpipe_relay_path{path=\"%.*s\"} 1\n",
+                                    (int)(ve - v - 1), v + 1);
+            p = ve + 1;
+            continue;
+        }
+        if (strncmp(v, "true", 4) == 0 || strncmp(v, "false", 5) == 0) {
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_%s gauge\n"
+                                "vidpipe_relay_%s %d\n",
+                                key, key, *v == 't');
+            continue;
+        }
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v)
+            continue;
+        bool gauge = false;
+        for (unsigned i = 0; i < sizeof gauges / sizeof *gauges; i++)
+            gauge |= strcmp(key, gauges[i]) == 0;
+        size_t kl = strlen(key);
+        if (kl > 3 && strcmp(key + kl - 3, "_us") == 0) {
+            key[kl - 3] = 0; /* lat_p50_us: vidpipe_relay_lat_p50_seconds */
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_%s_seconds gauge\n"
+                                "vidpipe_relay_%s_seconds %.6f\n",
+                                key, key, x / 1e6);
+        } else if (strcmp(key, "uptime_s") == 0) {
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_uptime_seconds gauge\n"
+                                "vidpipe_relay_uptime_seconds %.3f\n",
+                                x);
+        } else if (strcmp(key, "t") == 0) {
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_report_time_seconds "
+                                "gauge\n"
+                                "vidpipe_relay_report_time_seconds %.3f\n",
+                                x);
+        } else if (gauge) {
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_%s gauge\n"
+                                "vidpipe_relay_%s %.2f\n",
+                                key, key, x);
+        } else {
+            evbuffer_add_printf(b,
+                                "# TYPE vidpipe_relay_%s counter\n"
+                                "vidpipe_relay_%s_total %.0f\n",
+                                key, key, x);
+        }
+    }
+}
+
+static void serve_metrics(struct http *h, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+    char line[sizeof h->report];
+
+    if (!b)
+        return reply_text(req, 500, "Internal Server Error", "no memory\n");
+    pthread_mutex_lock(&h->mu);
+    memcpy(line, h->report, sizeof line);
+    struct hstream st[HTTP_MAX_STREAMS];
+    unsigned n = h->nstreams;
+    for (unsigned i = 0; i < n; i++) {
+        st[i] = h->streams[i];
+        st[i].latest = NULL;
+    }
+    pthread_mutex_unlock(&h->mu);
+
+    relay_metrics(b, line);
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+        bool dbl;
+    } per[] = {
+#define F(n, t, h, f, d) {n, t, h, offsetof(struct hstream, f), d}
+        F("vidpipe_stream_frames", "counter", "frames the relay received",
+          frames, false),
+        F("vidpipe_stream_drops", "counter", "gaps in the stream's seq", drops,
+          false),
+        F("vidpipe_stream_jpeg_frames", "counter", "JPEG frames received",
+          jpegs, false),
+        F("vidpipe_stream_jpeg_bytes", "counter", "JPEG bytes received",
+          jpeg_bytes, false),
+        F("vidpipe_stream_http_frames", "counter",
+          "MJPEG parts sent to viewers", sent, false),
+        F("vidpipe_stream_http_bytes", "counter", "JPEG bytes sent to viewers",
+          sent_bytes, false),
+        F("vidpipe_stream_http_skipped", "counter",
+          "frames viewers were too busy for", skipped, false),
+#undef F
+    };
+    for (unsigned k = 0; k < sizeof per / sizeof *per; k++) {
+        metric_head(b, per[k].name, per[k].type, per[k].help);
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&st[i] + per[k].off, sizeof v);
+            evbuffer_add_printf(b, "%s_total{stream=\"%s\"} %" PRIu64 "\n",
+                                per[k].name, st[i].name, v);
+        }
+    }
+    metric_head(b, "vidpipe_stream_fps", "gauge", "frames a second");
+    for (unsigned i = 0; i < n; i++)
+        evbuffer_add_printf(b, "vidpipe_stream_fps{stream=\"%s\"} %.2f\n",
+                            st[i].name, st[i].fps);
+    metric_head(b, "vidpipe_stream_width", "gauge", "pixels");
+    for (unsigned i = 0; i < n; i++)
+        evbuffer_add_printf(b, "vidpipe_stream_width{stream=\"%s\"} %u\n",
+                            st[i].name, st[i].width);
+    metric_head(b, "vidpipe_stream_height", "gauge", "pixels");
+    for (unsigned i = 0; i < n; i++)
+        evbuffer_add_printf(b, "vidpipe_stream_height{stream=\"%s\"} %u\n",
+                            st[i].name, st[i].height);
+    metric_head(b, "vidpipe_stream_viewers", "gauge",
+                "MJPEG viewers and waiting snapshots");
+    for (unsigned i = 0; i < n; i++)
+        evbuffer_add_printf(b, "vidpipe_stream_viewers{stream=\"%s\"} %u\n",
+                            st[i].name, st[i].viewers);
+    metric_head(b, "vidpipe_stream_latency_seconds", "histogram",
+                "capture to the relay");
+    for (unsigned i = 0; i < n; i++)
+        hist_out(b, "vidpipe_stream_latency_seconds", st[i].name, &st[i].lat);
+    metric_head(b, "vidpipe_stream_http_latency_seconds", "histogram",
+                "capture to a part handed to a viewer's socket");
+    for (unsigned i = 0; i < n; i++)
+        hist_out(b, "vidpipe_stream_http_latency_seconds", st[i].name,
+                 &st[i].sent_lat);
+
+    static const char *const vm[][2] = {
+        {"vidpipe_viewer_frames", "MJPEG parts sent"},
+        {"vidpipe_viewer_skipped", "frames it was too busy for"},
+        {"vidpipe_viewer_bytes", "JPEG bytes sent"},
+    };
+    for (unsigned k = 0; k < 3; k++) {
+        metric_head(b, vm[k][0], "counter", vm[k][1]);
+        for (struct client *c = h->clients; c; c = c->next)
+            if (c->mjpeg)
+                evbuffer_add_printf(
+                    b,
+                    "%s_total{stream=\"%s\",viewer=\"%u\",peer=\"%s\"} %" PRIu64
+                    "\n",
+                    vm[k][0], c->s->name, c->id, c->peer,
+                    k == 0   ? c->frames
+                    : k == 1 ? c->skipped
+                             : c->bytes);
+    }
+    metric_head(b, "vidpipe_viewer_fps", "gauge", "parts a second");
+    for (struct client *c = h->clients; c; c = c->next)
+        if (c->mjpeg)
+            evbuffer_add_printf(
+                b,
+                "vidpipe_viewer_fps{stream=\"%s\",viewer=\"%u\",peer=\"%s\"} "
+                "%.2f\n",
+                c->s->name, c->id, c->peer, c->fps);
+    metric_head(b, "vidpipe_viewer_in_flight", "gauge",
+                "1 while a part is on its way");
+    for (struct client *c = h->clients; c; c = c->next)
+        if (c->mjpeg)
+            evbuffer_add_printf(
+                b,
+                "vidpipe_viewer_in_flight{stream=\"%s\",viewer=\"%u\","
+                "peer=\"%s\"} %d\n",
+                c->s->name, c->id, c->peer, c->in_flight);
+    metric_head(b, "vidpipe_http_viewers", "gauge", "MJPEG clients");
+    evbuffer_add_printf(b, "vidpipe_http_viewers %u\n", h->nmjpeg);
+    metric_head(b, "vidpipe_http_rejected", "counter", "requests refused");
+    evbuffer_add_printf(
+        b,
+        "vidpipe_http_rejected_total{reason=\"busy\"} %" PRIu64 "\n"
+        "vidpipe_http_rejected_total{reason=\"auth\"} %" PRIu64 "\n",
+        h->rejected_busy, h->rejected_auth);
+    metric_head(b, "vidpipe_http_snapshots", "counter", "snapshots served");
+    evbuffer_add_printf(b, "vidpipe_http_snapshots_total %" PRIu64 "\n",
+                        h->served);
+    reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+static void serve_view(struct evhttp_request *req, const char *name)
+{
+    struct evbuffer *b = evbuffer_new();
+    const char *p = page_view, *m;
+
+    if (!b)
+        return reply_text(req, 500, "Internal Server Error", "no memory\n");
+    while ((m = strstr(p, "%%STREAM%%"))) {
+        evbuffer_add(b, p, (size_t)(m - p));
+        evbuffer_add(b, name, strlen(name));
+        p = m + strlen("%%STREAM%%");
+    }
+    evbuffer_add(b, p, strlen(p));
+    reply_buf(req, "text/html; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+/* The stream name in path between prefix and suffix, into name; false if
+ * path is not of that shape or the name is not a stream name. */
+static bool name_in(const char *path, const char *prefix, const char *suffix,
+                    char name[VP_STREAM_MAX + 1])
+{
+    size_t pl = strlen(prefix), sl = strlen(suffix), n = strlen(path);
+    if (n <= pl + sl || strncmp(path, prefix, pl) != 0 ||
+        strcmp(path + n - sl, suffix) != 0 || n - pl - sl > VP_STREAM_MAX)
+        return false;
+    memcpy(name, path + pl, n - pl - sl);
+    name[n - pl - sl] = 0;
+    return vp_stream_name_ok(name);
+}
+
+static struct hstream *stream_for(struct http *h, const char *name)
+{
+    pthread_mutex_lock(&h->mu);
+    struct hstream *s = stream_get(h, name);
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *path = u ? evhttp_uri_get_path(u) : NULL;
+    char name[VP_STREAM_MAX + 1];
+    struct hstream *s;
+
+    if (!path || path[0] != '/')
+        return reply_text(req, 400, "Bad Request", "bad path\n");
+    if (strcmp(path, "/healthz") == 0)
+        return reply_text(req, 200, "OK", "ok\n");
+    if (h->auth &&
+        !auth_check(h->auth,
+                    evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization"))) {
+        h->rejected_auth++;
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "WWW-Authenticate",
+                          "Basic realm=\"vidpipe\", charset=\"UTF-8\"");
+        return reply_text(req, 401, "Unauthorized", "credentials needed\n");
+    }
+    if (strcmp(path, "/") == 0)
+        return reply(req, 200, "OK", "text/html; charset=utf-8", page_index);
+    if (strcmp(path, "/api/streams") == 0)
+        return serve_streams(h, req);
+    if (strcmp(path, "/metrics") == 0)
+        return serve_metrics(h, req);
+    if (name_in(path, "/view/", "", name))
+        return serve_view(req, name);
+    if (name_in(path, "/stream/", ".mjpg", name)) {
+        if (!(s = stream_for(h, name)))
+            return reply_text(req, 503, "Service Unavailable",
+                              "too many streams\n");
+        return serve_mjpeg(h, req, s);
+    }
+    if (name_in(path, "/snapshot/", ".jpg", name)) {
+        if (!(s = stream_for(h, name)))
+            return reply_text(req, 503, "Service Unavailable",
+                              "too many streams\n");
+        return serve_snapshot(h, req, s);
+    }
+    reply_text(req, 404, "Not Found", "not found\n");
+}
+
+/* --- the server --------------------------------------------------------- */
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    struct http *h = arg;
+    SSL *ssl = SSL_new(h->ssl);
+    struct bufferevent *bev =
+        ssl ? bufferevent_openssl_socket_new(base, -1, ssl,
+                                             BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE)
+            : NULL;
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int tls_load(struct http *h)
+{
+    if (!h->o.cert_file && !h->o.key_file)
+        return 0;
+    if (!h->o.cert_file || !h->o.key_file) {
+        log_err("HTTPS needs both --http-cert and --http-key");
+        return -1;
+    }
+    if (!(h->ssl = SSL_CTX_new(TLS_server_method())) ||
+        SSL_CTX_use_certificate_chain_file(h->ssl, h->o.cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(h->ssl, h->o.key_file, SSL_FILETYPE_PEM) !=
+            1 ||
+        SSL_CTX_check_private_key(h->ssl) != 1) {
+        char e[256];
+        ERR_error_string_n(ERR_get_error(), e, sizeof e);
+        log_err("--http-cert %s --http-key %s: %s", h->o.cert_file,
+                h->o.key_file, e);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(h->ssl, TLS1_2_VERSION);
+    return 0;
+}
+
+/* "ADDR:PORT" ("[V6]:PORT" too) into addr and port. */
+static int split_listen(const char *s, char *addr, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    if (!colon)
+        return -1;
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        s++;
+        n -= 2;
+    }
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(addr, s, n);
+    addr[n] = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p > 65535)
+        return -1;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static bool loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strcmp(addr, "localhost") == 0;
+}
+
+static void *serve(void *arg)
+{
+    struct http *h = arg;
+    event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+/* Idle clients hold a descriptor each: as many as we may. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < HTTP_NOFILE) {
+        rl.rlim_cur = rl.rlim_max < HTTP_NOFILE ? rl.rlim_max : HTTP_NOFILE;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int http_open(struct http **out, const struct http_opts *o)
+{
+    char addr[256];
+    uint16_t port;
+    struct http *h;
+
+    *out = NULL;
+    if (split_listen(o->listen, addr, sizeof addr, &port) < 0) {
+        log_err("--http %s: expected ADDR:PORT", o->listen);
+        return -1;
+    }
+    if (!(h = calloc(1, sizeof *h))) {
+        log_err("http: out of memory");
+        return -1;
+    }
+    h->o = *o;
+    pthread_mutex_init(&h->mu, NULL);
+    if (o->auth_file && !(h->auth = auth_load(o->auth_file)))
+        goto fail;
+    if (tls_load(h) < 0)
+        goto fail;
+    raise_nofile();
+    if (evthread_use_pthreads() < 0 || !(h->base = event_base_new()) ||
+        !(h->http = evhttp_new(h->base)) ||
+        !(h->wake = event_new(h->base, -1, 0, on_wake, h))) {
+        log_err("http: cannot set up libevent");
+        goto fail;
+    }
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_max_headers_size(h->http, HTTP_HEADERS_MAX);
+    evhttp_set_max_body_size(h->http, 0);
+    evhttp_set_timeout(h->http, (int)o->timeout_s);
+    evhttp_set_gencb(h->http, on_request, h);
+    if (h->ssl)
+        evhttp_set_bevcb(h->http, tls_bev, h);
+    if (!evhttp_bind_socket_with_handle(h->http, addr, port)) {
+        log_err("--http %s: cannot bind: %s", o->listen, strerror(errno));
+        goto fail;
+    }
+    if (!loopback(addr) && !h->auth)
+        log_warn("%s://%s: no --http-auth: anyone who can connect can watch "
+                 "this stream (see --http-auth)",
+                 h->ssl ? "https" : "http", o->listen);
+    /* Signals are the relay loop's: the server's thread blocks them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = pthread_create(&h->th, NULL, serve, h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        log_err("http: cannot start its thread");
+        goto fail;
+    }
+    h->running = true;
+    log_info("serving %s://%s/", h->ssl ? "https" : "http", o->listen);
+    *out = h;
+    return 0;
+fail:
+    http_close(h);
+    return -1;
+}
+
+void http_close(struct http *h)
+{
+    if (!h)
+        return;
+    if (h->running) {
+        event_base_loopbreak(h->base);
+        pthread_join(h->th, NULL);
+    }
+    while (h->clients) {
+        struct client *c = h->clients;
+        h->clients = c->next;
+        if (c->timer)
+            event_free(c->timer);
+        if (!c->mjpeg && c->conn)
+            evhttp_connection_set_closecb(c->conn, NULL, NULL);
+        free(c); /* evhttp_free closes its connection */
+    }
+    if (h->http)
+        evhttp_free(h->http);
+    if (h->wake)
+        event_free(h->wake);
+    if (h->base)
+        event_base_free(h->base);
+    for (unsigned i = 0; i < h->nstreams; i++)
+        jpeg_unref(h->streams[i].latest);
+    if (h->ssl)
+        SSL_CTX_free(h->ssl);
+    auth_free(h->auth);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
