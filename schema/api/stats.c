@@ -67,16 +67,34 @@ void stats_latency(struct vp_stats *s, uint64_t us)
     hist_add(&s->total, us);
 }
 
-static void track_seq(struct vp_stats *s, const struct frame_hdr *h)
+/* Which variant a header is of, as far as seq goes: each variant of a
+ * stream (a relay forwards several) runs its own sequence. */
+static unsigned kind_of(const struct frame_hdr *h)
 {
-    unsigned i;
-    for (i = 0; i < s->nstreams; i++)
-        if (strcmp(s->streams[i].name, h->stream) == 0)
+    return h->has_shm ? 3 : (unsigned)h->enc;
+}
+
+/* Counts the gaps in the seq of h's stream and variant; true if h is a
+ * frame not delivered before in another variant (a new frame). */
+static bool track_seq(struct vp_stats *s, const struct frame_hdr *h)
+{
+    unsigned kind = kind_of(h), i;
+    bool seen = false;
+
+    for (i = 0; i < s->nstreams; i++) {
+        if (strcmp(s->streams[i].name, h->stream) != 0)
+            continue;
+        if (s->streams[i].kind == kind)
             break;
+        /* The same frame in another variant: one frame, not two. */
+        if (s->streams[i].last_seq == h->seq)
+            seen = true;
+    }
     if (i == s->nstreams) {
         if (i == STATS_MAX_STREAMS)
-            return;
+            return !seen;
         memcpy(s->streams[i].name, h->stream, sizeof h->stream);
+        s->streams[i].kind = kind;
         s->nstreams++;
     } else {
         uint64_t last = s->streams[i].last_seq;
@@ -86,6 +104,7 @@ static void track_seq(struct vp_stats *s, const struct frame_hdr *h)
             s->drops += h->seq - last - 1;
     }
     s->streams[i].last_seq = h->seq;
+    return !seen;
 }
 
 void stats_frame(struct vp_stats *s, const struct frame_hdr *h, uint64_t bytes)
@@ -98,11 +117,12 @@ void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,
 {
     int64_t lat = now_real_ns - h->t_real_ns;
 
-    s->frames++;
     s->bytes += bytes;
     s->last_frame_ns = clock_mono_ns();
+    if (!track_seq(s, h))
+        return;
+    s->frames++;
     stats_latency(s, lat > 0 ? (uint64_t)lat / 1000 : 0);
-    track_seq(s, h);
 }
 
 bool stats_stalled(const struct vp_stats *s)

@@ -45,6 +45,7 @@ struct vp_stats {
     struct stats_window last; /* the window vp_stats_tick() closed last */
     struct {
         char name[FRAME_STREAM_MAX + 1];
+        unsigned kind; /* the variant: shm, raw, jpeg, h264 */
         uint64_t last_seq;
     } streams[STATS_MAX_STREAMS];
     unsigned nstreams;
@@ -59,7 +60,8 @@ void stats_init(struct vp_stats *s);
 
 /* Accounts one frame received or sent: latency from its capture time,
  * drops from gaps in its stream's seq (a seq that goes back is a restart
- * of the producer, not a drop), and bytes. */
+ * of the producer, not a drop), and bytes.  The same frame in another
+ * variant (a relay forwards several) adds its bytes, not a frame. */
 void stats_frame(struct vp_stats *s, const struct frame_hdr *h, uint64_t bytes);
 /* The same, with the frame's age taken at now_real_ns (CLOCK_REALTIME),
  * e.g. when a sink showed it, before later checks confirmed it. */
