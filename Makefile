@@ -4,7 +4,7 @@
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
 #   make asan       the same tests under AddressSanitizer + UBSan
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local (the Python package too)
 #   make fmt        clang-format every C/C++ source
 
 PREFIX  ?= /usr/local
@@ -125,6 +125,31 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) \
 	    $(LDLIBS)
 
+# The Python package (python/, docs/PYTHON.md): a C extension over the
+# static library, built in place so that PYTHONPATH=python finds it, for
+# Debian's /usr/bin/python3 and its numpy.  Not in sanitized builds: an
+# ASan library cannot load into an uninstrumented interpreter.
+PYTHON    ?= /usr/bin/python3
+PY_EXT    := python/vidpipe/_vidpipe$(shell $(PYTHON)-config \
+               --extension-suffix 2>/dev/null)
+PY_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard python/src/*.c))
+PY_CFLAGS := -fPIC -fvisibility=hidden \
+             $(shell $(PYTHON)-config --includes 2>/dev/null) \
+             -I$(shell $(PYTHON) -c 'import numpy; \
+               print(numpy.get_include())' 2>/dev/null)
+# Where Debian's python3 looks for the packages of a prefix.
+PY_VER    := $(shell $(PYTHON) -c 'import sys; \
+               print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_SITE   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$\
+               $(PREFIX)/lib/python$(PY_VER)/dist-packages)
+$(PY_OBJ): CFLAGS += $(PY_CFLAGS)
+
+all: $(if $(SAN),,$(PY_EXT))
+
+$(PY_EXT): $(PY_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
+
 # Which layer may include which (schema/LAYERS); run by make test.
 layers:
 	@tools/check-layers
@@ -203,12 +228,17 @@ install: all
 	ln -sf $(notdir $(SO)) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so.$(SOVER)
 	ln -sf libvidpipe.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so
 	install -m 0644 $(BUILD)/vidpipe.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PY_SITE)/vidpipe
+	install -m 0644 python/vidpipe/*.py $(DESTDIR)$(PY_SITE)/vidpipe
+	install -m 0755 $(PY_EXT) $(DESTDIR)$(PY_SITE)/vidpipe
 
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
-	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch])
+	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
+	    python/src/*.[ch])
 
 clean:
 	rm -rf build build-asan bin bin-asan
+	rm -f python/vidpipe/_vidpipe*.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
