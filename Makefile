@@ -5,7 +5,7 @@
 #   make demo       install missing packages, build, run the demo pipeline
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make install    PREFIX=/usr/local (and DESTDIR): programs, library,
-#                   header, vidpipe.pc, man pages
+#                   header, vidpipe.pc, man pages, the Python package
 #   make man        the man pages, build/man/*.1 (help2man)
 #   make fmt        clang-format every C/C++ source
 
@@ -158,6 +158,31 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) \
 	    $(LDLIBS)
 
+# The Python package (python/, docs/PYTHON.md): a C extension over the
+# static library, built in place so that PYTHONPATH=python finds it, for
+# Debian's /usr/bin/python3 and its numpy.  Not in sanitized builds: an
+# ASan library cannot load into an uninstrumented interpreter.
+PYTHON    ?= /usr/bin/python3
+PY_EXT    := python/vidpipe/_vidpipe$(shell $(PYTHON)-config \
+               --extension-suffix 2>/dev/null)
+PY_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard python/src/*.c))
+PY_CFLAGS := -fPIC -fvisibility=hidden \
+             $(shell $(PYTHON)-config --includes 2>/dev/null) \
+             -I$(shell $(PYTHON) -c 'import numpy; \
+               print(numpy.get_include())' 2>/dev/null)
+# Where Debian's python3 looks for the packages of a prefix.
+PY_VER    := $(shell $(PYTHON) -c 'import sys; \
+               print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_SITE   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$\
+               $(PREFIX)/lib/python$(PY_VER)/dist-packages)
+$(PY_OBJ): CFLAGS += $(PY_CFLAGS)
+
+all: $(if $(SAN),,$(PY_EXT))
+
+$(PY_EXT): $(PY_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
+
 # Which layer may include which (schema/LAYERS); run by make test.
 layers:
 	@tools/check-layers
@@ -237,13 +262,17 @@ install: all man
 	ln -sf libvidpipe.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libvidpipe.so
 	install -m 0644 $(BUILD)/vidpipe.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PY_SITE)/vidpipe
+	install -m 0644 python/vidpipe/*.py $(DESTDIR)$(PY_SITE)/vidpipe
+	install -m 0755 $(PY_EXT) $(DESTDIR)$(PY_SITE)/vidpipe
 
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
-	    docs/examples/*.c)
+	    docs/examples/*.c python/src/*.[ch])
 
 clean:
 	rm -rf build build-asan bin bin-asan
+	rm -f python/vidpipe/_vidpipe*.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

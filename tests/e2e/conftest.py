@@ -33,6 +33,10 @@ SANITIZED = os.environ.get("VIDPIPE_SANITIZED") == "1"
 BIN = os.path.abspath(
     os.environ.get("VIDPIPE_BIN") or os.path.join(HERE, "..", "..", "bin"))
 OUT = os.path.abspath(os.path.join(HERE, "..", "out"))
+# The Python package, run by Debian's python3 (docs/PYTHON.md).
+PYTHON = "/usr/bin/python3"
+PY_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
+PY_EXAMPLES = os.path.join(PY_DIR, "examples")
 
 
 def prog(name):
@@ -77,12 +81,13 @@ class Proc:
     """
 
     def __init__(self, name, args, env=None, stats=True, stdout=None,
-                 wrap=None):
+                 wrap=None, exe=None):
         """wrap: a command that execs the program (ShmNamespace.wrap), so
-        that pid is still the program's."""
+        that pid is still the program's; exe: the command that runs it
+        when it is not bin/vidpipe-NAME (a Python script)."""
         self.name = name
-        self.argv = list(wrap or []) + [prog(name)] + list(args) + (
-            ["--stats-json"] if stats else [])
+        self.argv = list(wrap or []) + list(exe or [prog(name)]) + list(
+            args) + (["--stats-json"] if stats else [])
         self.lines = []
         self.stats = []
         self.started = time.monotonic()
@@ -253,6 +258,16 @@ class Procs:
         else:
             assert transport == "auto", transport
         return self.start("display", *(a + list(args)), **kw)
+
+    def python(self, script, *args, env=None, **kw):
+        """A Python program of the package (python/examples/SCRIPT, or a
+        path) under Debian's python3 with the package on PYTHONPATH."""
+        path = script if os.sep in script else os.path.join(PY_EXAMPLES,
+                                                            script)
+        full = {"PYTHONPATH": PY_DIR}
+        full.update(env or {})
+        return self.start(os.path.basename(script), *args, env=full,
+                          exe=[PYTHON, path], **kw)
 
     def chain(self, **kw):
         """capture -> relay -> display (payloads over TCP), once the

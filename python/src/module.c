@@ -1,0 +1,258 @@
+/* module.c -- vidpipe._vidpipe: errors, locks, the test pattern, and the
+ * module's types. */
+#define VPY_IMPORT_ARRAY
+#include "binding.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+PyObject *vpy_raise(int rc)
+{
+    const char *msg = vp_errmsg();
+    PyObject *args, *exc;
+
+    switch (rc) {
+    case -EINVAL:
+        PyErr_SetString(PyExc_ValueError, msg);
+        return NULL;
+    case -ENOMEM:
+        PyErr_SetString(PyExc_MemoryError, msg);
+        return NULL;
+    case -ENODATA:
+        PyErr_SetString(PyExc_EOFError, msg);
+        return NULL;
+    }
+    /* OSError(errno, text) is the subclass for that errno. */
+    if (!(args = Py_BuildValue("(is)", -rc, msg)))
+        return NULL;
+    exc = PyObject_Call(PyExc_OSError, args, NULL);
+    Py_DECREF(args);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+int vpy_lock(PyThread_type_lock lk)
+{
+    if (PyThread_acquire_lock(lk, NOWAIT_LOCK))
+        return 0;
+    for (;;) {
+        PyLockStatus st;
+        Py_BEGIN_ALLOW_THREADS
+            st = PyThread_acquire_lock_timed(lk, SLICE_MS * 1000, 0);
+        Py_END_ALLOW_THREADS
+        if (st == PY_LOCK_ACQUIRED)
+            return 0;
+        if (PyErr_CheckSignals() < 0)
+            return -1;
+    }
+}
+
+PyObject *vpy_json(const char *text)
+{
+    static PyObject *loads;
+
+    if (!loads) {
+        PyObject *json = PyImport_ImportModule("json");
+        if (!json)
+            return NULL;
+        loads = PyObject_GetAttrString(json, "loads");
+        Py_DECREF(json);
+        if (!loads)
+            return NULL;
+    }
+    return PyObject_CallFunction(loads, "s", text);
+}
+
+int vpy_stats_text(vp_stats *st, bool final, bool line, char *buf, size_t cap)
+{
+    vp_stats_tick(st);
+    int n = line ? vp_stats_line(st, "python", final, buf, cap)
+                 : vp_stats_json(st, "python", final, buf, cap);
+    return n < 0 ? n : 0;
+}
+
+/* The array's shape as text, for error messages. */
+static void shape_text(PyArrayObject *a, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int nd = PyArray_NDIM(a);
+
+    n += (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < nd && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%zd", i ? ", " : "",
+                              (Py_ssize_t)PyArray_DIM(a, i));
+    if (n < cap)
+        snprintf(buf + n, cap - n, "%s)", nd == 1 ? "," : "");
+}
+
+int vpy_image_of(PyObject *obj, const char *what, struct vp_image *img)
+{
+    static const char want[] =
+        "a numpy uint8 array of shape (height, width, 3) for bgr24 or "
+        "(height, width) for gray, its pixels packed in each row";
+    PyArrayObject *a;
+    char shape[96];
+
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %s, got %s", what, want,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    a = (PyArrayObject *)obj;
+    shape_text(a, shape, sizeof shape);
+    int nd = PyArray_NDIM(a);
+    npy_intp ch = nd == 3 ? PyArray_DIM(a, 2) : 1;
+    if (PyArray_TYPE(a) != NPY_UINT8 || (nd != 2 && nd != 3) ||
+        (ch != 1 && ch != 3)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %s, got %s %s", what, want,
+                     PyArray_DESCR(a)->typeobj->tp_name, shape);
+        return -1;
+    }
+    npy_intp h = PyArray_DIM(a, 0), w = PyArray_DIM(a, 1);
+    npy_intp *s = PyArray_STRIDES(a);
+    if (h < 1 || w < 1 || h > VP_DIM_MAX || w > VP_DIM_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: %s is not 1..%d pixels a side",
+                     what, shape, VP_DIM_MAX);
+        return -1;
+    }
+    /* Packed pixels, rows one after another (a crop of a wider picture
+     * is fine: its rows are just further apart). */
+    if ((nd == 3 && s[2] != 1) || s[1] != ch || s[0] < w * ch ||
+        s[0] > UINT32_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: expected %s; this %s array is not (use "
+                     "numpy.ascontiguousarray)",
+                     what, want, shape);
+        return -1;
+    }
+    *img = (struct vp_image){.width = (uint32_t)w,
+                             .height = (uint32_t)h,
+                             .fmt = ch == 3 ? VP_PIX_BGR24 : VP_PIX_GRAY,
+                             .nplanes = 1,
+                             .data = {PyArray_DATA(a)},
+                             .stride = {(uint32_t)s[0]}};
+    return 0;
+}
+
+static PyObject *pattern_seq(PyObject *mod, PyObject *arr)
+{
+    struct vp_image img;
+    uint64_t seq;
+
+    (void)mod;
+    if (vpy_image_of(arr, "pattern_seq", &img) < 0)
+        return NULL;
+    if (vp_pattern_read(&img, &seq) < 0)
+        Py_RETURN_NONE; /* too small, or the cells do not decode */
+    return PyLong_FromUnsignedLongLong(seq);
+}
+
+static PyObject *pattern_draw(PyObject *mod, PyObject *args)
+{
+    struct vp_image img;
+    unsigned long long seq;
+    PyObject *arr;
+
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "OK:pattern_draw", &arr, &seq))
+        return NULL;
+    if (vpy_image_of(arr, "pattern_draw", &img) < 0)
+        return NULL;
+    if (!PyArray_ISWRITEABLE((PyArrayObject *)arr)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "pattern_draw: the array is read-only");
+        return NULL;
+    }
+    int rc = vp_pattern_draw(&img, seq);
+    if (rc < 0)
+        return vpy_raise(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *version(PyObject *mod, PyObject *unused)
+{
+    (void)mod, (void)unused;
+    return PyUnicode_FromString(vp_version());
+}
+
+static PyObject *set_log(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    static char *names[] = {"prefix", "quiet", NULL};
+    static char prefix[64]; /* the library borrows it for good */
+    const char *p = NULL;
+    int quiet = -1;
+
+    (void)mod;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|zp:set_log", names, &p,
+                                     &quiet))
+        return NULL;
+    if (p) {
+        snprintf(prefix, sizeof prefix, "%s", p);
+        vp_log_prefix(prefix);
+    }
+    if (quiet >= 0)
+        vp_log_quiet(quiet);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"pattern_seq", pattern_seq, METH_O,
+     "pattern_seq(array) -> int or None\n\nThe sequence number a test: "
+     "frame shows in its pixels, or None if the picture has no readable "
+     "code."},
+    {"pattern_draw", pattern_draw, METH_VARARGS,
+     "pattern_draw(array, seq)\n\nDraws the test: picture of frame seq into "
+     "a writable uint8 array (at least 64x48)."},
+    {"version", version, METH_NOARGS, "version() -> libvidpipe's version"},
+    {"set_log", (PyCFunction)(void (*)(void))set_log,
+     METH_VARARGS | METH_KEYWORDS,
+     "set_log(prefix=None, quiet=None)\n\nThe prefix of the library's "
+     "diagnostic lines on stderr, and whether information lines are "
+     "left out (warnings and errors only)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "vidpipe._vidpipe",
+    .m_doc = "The C side of the vidpipe package: see vidpipe and "
+             "docs/PYTHON.md.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+static int add_type(PyObject *m, PyTypeObject *t, const char *name)
+{
+    if (PyType_Ready(t) < 0)
+        return -1;
+    if (!name)
+        return 0;
+    Py_INCREF(t);
+    if (PyModule_AddObject(m, name, (PyObject *)t) < 0) {
+        Py_DECREF(t);
+        return -1;
+    }
+    return 0;
+}
+
+PyMODINIT_FUNC PyInit__vidpipe(void)
+{
+    PyObject *m;
+
+    import_array();
+    if (!(m = PyModule_Create(&module)))
+        return NULL;
+    if (add_type(m, &VpyHold_Type, NULL) < 0 ||
+        add_type(m, &VpyLoan_Type, NULL) < 0 ||
+        add_type(m, &VpyFrame_Type, "Frame") < 0 ||
+        add_type(m, &VpySub_Type, "Sub") < 0 ||
+        add_type(m, &VpyPub_Type, "Pub") < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
