@@ -122,8 +122,9 @@ VP_API int vp_pattern_read(const struct vp_image *img, uint64_t *seq);
 /* --- statistics -------------------------------------------------------- */
 
 /* What a publisher or subscriber counted: the figures --stats-json
- * prints.  Owned by its publisher or subscriber, and used from the same
- * thread. */
+ * prints.  Owned by its publisher or subscriber, and read on the thread
+ * that uses it (frames released on other threads are counted under a
+ * lock; a report read meanwhile may be a frame behind). */
 typedef struct vp_stats vp_stats;
 
 /* A counter by its JSON name ("frames", "drops", "bad", "torn", "bytes",
@@ -259,7 +260,8 @@ VP_API void vp_sub_opts_init(struct vp_sub_opts *o);
  * restart at any time.  0 with *sub, or -errno. */
 VP_API int vp_sub_open(vp_sub **sub, const char *const *urls, unsigned n,
                        const struct vp_sub_opts *o);
-/* Closes the subscriber.  Its frames must have been released. */
+/* Closes the subscriber: no more frames come.  Frames still out stay
+ * valid until released (the last one frees what is left). */
 VP_API void vp_sub_close(vp_sub *sub);
 
 /* Waits up to timeout_ms (-1: for ever) for the next frame: the newest
@@ -378,7 +380,8 @@ struct vp_fwd {
 };
 
 /* Republishes frame f: over ZeroMQ its message parts are moved, not
- * copied, so f's payload is gone afterwards; a frame from a byte stream
+ * copied, so f's payload is gone afterwards (pointers into it dangle, and
+ * vp_frame_image() and vp_frame_payload() say -ENOENT); a frame from a byte stream
  * is published in every wanted variant, each made once.  On "-", f is
  * written in the publisher's codec (shm pixels are copied and checked
  * intact first: -ESTALE if they were not).  f is still to be released.

@@ -115,6 +115,7 @@ struct vp_sub {
                            released on another thread */
     struct vp_frame *free;
     unsigned out; /* frames not yet released */
+    bool closing; /* vp_sub_close() came while frames were out */
     struct log_limit bad_log;
 };
 
@@ -138,6 +139,9 @@ int sub_h264_take(struct vp_sub *s, struct vp_frame *f, bool decode);
 /* An h264 frame's picture: decoded already, or now (every_frame mode,
  * where the caller must look at every frame in order). */
 int sub_h264_image(struct vp_sub *s, struct vp_frame *f);
+
+/* Frees s and its frames (vp_sub_close(), or the last release after). */
+void sub_destroy(struct vp_sub *s);
 
 /* A frame object from s's free list (or a new one); NULL if out of
  * memory.  Any thread. */

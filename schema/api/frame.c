@@ -182,6 +182,9 @@ int vp_frame_image(vp_frame *f, struct vp_image *img)
         img->data[0] = f->dec;
         img->stride[0] = h->width * pixfmt_bpp(h->fmt);
     } else {
+        if (!f->msg.data)
+            return vp_fail(-ENOENT, "frame %" PRIu64 ": its payload was "
+                                    "forwarded", h->seq);
         img->data[0] = (uint8_t *)f->msg.data;
         img->stride[0] = h->stride;
     }
@@ -294,5 +297,8 @@ void vp_frame_release(vp_frame *f)
     pthread_mutex_lock(&s->mu);
     f->next = s->free;
     s->free = f;
+    bool last = s->closing && s->out == 0;
     pthread_mutex_unlock(&s->mu);
+    if (last)
+        sub_destroy(s); /* vp_sub_close() came first */
 }

@@ -429,14 +429,8 @@ fail:
     return rc;
 }
 
-void vp_sub_close(vp_sub *s)
+void sub_destroy(struct vp_sub *s)
 {
-    if (!s)
-        return;
-    if (s->mode == SUB_LATEST && s->lt)
-        latest_stop(s);
-    xsub_free(s->x);
-    curve_free(s->curve);
     while (s->free) {
         struct vp_frame *f = s->free;
         s->free = f->next;
@@ -450,6 +444,26 @@ void vp_sub_close(vp_sub *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->codec_mu);
     free(s);
+}
+
+void vp_sub_close(vp_sub *s)
+{
+    if (!s)
+        return;
+    if (s->mode == SUB_LATEST && s->lt)
+        latest_stop(s);
+    xsub_free(s->x);
+    s->x = NULL;
+    curve_free(s->curve);
+    s->curve = NULL;
+    /* Frames still out keep what they point into: the last one released
+     * frees the rest. */
+    pthread_mutex_lock(&s->mu);
+    bool out = s->out > 0;
+    s->closing = out;
+    pthread_mutex_unlock(&s->mu);
+    if (!out)
+        sub_destroy(s);
 }
 
 int vp_pub_link(vp_pub *p, vp_sub *s)
