@@ -589,3 +589,33 @@ def test_relay_chain_carries_each_frame_once_per_link(net):
         f = d.final()
         assert f["path"] == "shm" and f["mismatch"] == 0, f
         assert f["verified"] >= 100, f
+
+
+def test_h264_on_a_slow_link(net):
+    """1080p at 30 fps as H.264 at 4 Mbit/s to a viewer behind a 10 Mbit/s
+    link: every frame it shows is verified, and it keeps the stream's
+    rate (JPEG of the same frames would need more than the link has)."""
+    gw = net["gw"]
+    gw_tc = ["ip", "netns", "exec", gw.ns, "tc", "qdisc"]
+    sh(*gw_tc, "add", "dev", "eth2", "root", "tbf", "rate", "10mbit",
+       "burst", "32kbit", "latency", "50ms")
+    try:
+        cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
+                             "1920x1080", "--fps", "30", "--bitrate", "4M")
+        net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
+                      "tcp://0.0.0.0:5556")
+        slow = net["slow"].run("display", "-i", tcp(GW_SLOW, 5556), "-o",
+                               "null", "--codec", "h264", "-n", "240")
+        slow.wait_for(lambda p: p.final() is not None, 30, "240 frames")
+        assert slow.p.wait(5) == 0, slow.log()
+    finally:
+        sh(*gw_tc, "del", "dev", "eth2", "root", check=False)
+    f = slow.final()
+    print("\n10 Mbit/s viewer (h264 4M, 1080p30): fps %.1f, p50 %.0f p99 "
+          "%.0f ms, %d frames, %d drops, %d waiting for a keyframe"
+          % (f["fps"], f["lat_p50_us"] / 1000, f["lat_p99_us"] / 1000,
+             f["frames"], f["drops"], f["waiting_keyframe"]))
+    assert f["verified"] == f["frames"] >= 240 and f["mismatch"] == 0, f
+    assert f["bad"] == 0, f
+    c = cap.last()
+    assert c["h264_encodes"] > 0 and c["jpeg_encodes"] == 0, c

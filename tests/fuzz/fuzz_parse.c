@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
     struct sink_spec sink;
     why = NULL;
     if (sink_parse(s, &sink, &why) == 0) {
-        CHECK(sink.kind >= SINK_WINDOW && sink.kind <= SINK_VIDEO);
+        CHECK(sink.kind >= SINK_WINDOW && sink.kind <= SINK_MUX);
         CHECK(strlen(sink.arg) < SPEC_MAX && sink.arg[0] != 0);
     } else {
         CHECK(why != NULL);
