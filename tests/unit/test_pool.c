@@ -42,8 +42,10 @@ static void test_exhaust_and_return(void **state)
     for (int i = 0; i < 4; i++)
         pool_zmq_free(b[i], p);
     for (int i = 0; i < 4; i++)
-        assert_non_null(pool_get(p));
+        assert_non_null(b[i] = pool_get(p));
     assert_null(pool_get(p));
+    for (int i = 0; i < 4; i++)
+        pool_zmq_free(b[i], p);
     pool_free(p);
 }
 
@@ -56,10 +58,15 @@ static void test_alignment(void **state)
         uint8_t *b;
         assert_non_null(p);
         assert_true(pool_size(p) >= sizes[i]);
+        uint8_t *got[3];
+        unsigned n = 0;
         while ((b = pool_get(p))) {
             assert_int_equal((uintptr_t)b % 4096, 0);
             b[sizes[i] - 1] = 1;
+            got[n++] = b;
         }
+        while (n > 0)
+            pool_zmq_free(got[--n], p);
         pool_free(p);
     }
 }
@@ -118,11 +125,34 @@ static void test_zmq_zero_copy(void **state)
     }
     assert_null(pool_get(p));
     zmq_msg_close(&m[0]); /* ZeroMQ hands the buffer back */
-    assert_non_null(pool_get(p));
+    uint8_t *b0 = pool_get(p);
+    assert_non_null(b0);
     assert_null(pool_get(p));
     zmq_msg_close(&m[1]);
-    assert_non_null(pool_get(p));
+    uint8_t *b1 = pool_get(p);
+    assert_non_null(b1);
+    pool_zmq_free(b0, p);
+    pool_zmq_free(b1, p);
     pool_free(p);
+}
+
+/* The owner lets go of a pool whose buffers are still out: it lives on
+ * until the last one comes back (ZeroMQ's I/O thread may hand it back
+ * after the publisher closed), and then it is freed (LeakSanitizer sees
+ * nothing left under make asan). */
+static void test_freed_when_the_last_buffer_is_back(void **state)
+{
+    (void)state;
+    struct pool *p = pool_new(2, 4096);
+    uint8_t *a = pool_get(p), *b = pool_get(p);
+
+    assert_non_null(a);
+    assert_non_null(b);
+    pool_free(p);
+    a[0] = b[4095] = 7; /* still the pool's memory, still writable */
+    pool_zmq_free(a, p);
+    b[0] = 1;
+    pool_zmq_free(b, p); /* frees the pool */
 }
 
 /* Buffers are handed back from another thread (ZeroMQ's I/O thread): no
@@ -179,8 +209,11 @@ static void test_threads(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(h[i].errors, 0);
     }
+    uint8_t *left[3];
     for (int i = 0; i < 3; i++)
-        assert_non_null(pool_get(p));
+        assert_non_null(left[i] = pool_get(p));
+    for (int i = 0; i < 3; i++)
+        pool_zmq_free(left[i], p);
     pool_free(p);
 }
 
@@ -188,6 +221,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exhaust_and_return),
+        cmocka_unit_test(test_freed_when_the_last_buffer_is_back),
         cmocka_unit_test(test_alignment),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_size_overflow),
