@@ -29,9 +29,11 @@ def make_install(build, *args):
     # Not the make that may be running us: its jobserver and variables.
     env = {k: v for k, v in os.environ.items()
            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    # make asan runs us with SAN and OPT in the environment (make exports
+    # what its command line set): the installed library is a plain one.
     r = subprocess.run(
         ["make", "-s", "-j2", "install", "BUILD=%s" % (build / "build"),
-         "BIN=%s" % (build / "bin")] + list(args),
+         "BIN=%s" % (build / "bin"), "SAN=", "OPT=-O2 -g"] + list(args),
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
 
