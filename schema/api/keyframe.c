@@ -17,6 +17,7 @@
 #include "api/publish.h"
 #include "codec/h264.h"
 #include "transport/xpub.h"
+#include "util/pool.h"
 
 #define KEY_MIN_NS 200000000LL
 
@@ -79,10 +80,18 @@ uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
     if (pub_encode_h264(p, s, h, px, &eh, &data) < 0)
         return 0;
     /* The packet is the encoder's until the next frame: ZeroMQ gets a
-     * copy of the few compressed bytes. */
-    if (zmq_msg_init_size(&m, eh.size) < 0)
+     * copy of the few compressed bytes, in a buffer of the JPEG pool
+     * (sized for any JPEG of the frame: a packet is far smaller). */
+    uint8_t *buf = eh.size <= pool_size(p->jpeg_pool) ? pool_get(p->jpeg_pool)
+                                                      : NULL;
+    if (buf) {
+        memcpy(buf, data, eh.size);
+        zmq_msg_init_data(&m, buf, eh.size, pool_zmq_free, p->jpeg_pool);
+    } else if (zmq_msg_init_size(&m, eh.size) == 0) {
+        memcpy(zmq_msg_data(&m), data, eh.size);
+    } else {
         return 0;
-    memcpy(zmq_msg_data(&m), data, eh.size);
+    }
     return pub_send_variant(p, VAR_H264, &eh, &m) ? eh.size : 0;
 }
 
