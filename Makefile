@@ -164,7 +164,7 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    E2E_ENV=VIDPIPE_SANITIZED=1 E2E_ARGS='-m "not timing"' unit e2e
+	    E2E_ENV=VIDPIPE_SANITIZED=1 unit e2e
 
 # Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
 # one for before/after a change to a hot path, and the plots redrawn from
