@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
 #   make asan       the same tests under AddressSanitizer + UBSan
+#   make soak       SOAK_SECONDS (600) of chaos, judged (docs/RELIABILITY.md)
 #   make install    PREFIX=/usr/local
 #   make fmt        clang-format every C/C++ source
 
@@ -62,7 +63,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots layers man
+        fuzz-regress bench bench-quick bench-plots layers man soak
 all: $(PROGS) $(SO) $(BUILD)/vidpipe.pc
 
 # V=1 shows the commands.
@@ -186,6 +187,13 @@ bench-plots:
 	$(if $(wildcard $(BENCH_FULL)),,$(error $(BENCH_FULL) not found: \
 	    run `make bench` first))
 	@tools/vidpipe-bench --plots $(BENCH_FULL) $(BENCH_DIR)
+
+# The chaos soak (docs/RELIABILITY.md): SOAK_SECONDS of kill -9, SIGSTOP
+# and a link going down, judged; its report goes to build/soak/.
+SOAK_SECONDS ?= 600
+soak: all
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-soak --seconds $(SOAK_SECONDS) \
+	    --out $(abspath $(BUILD))/soak
 
 # Every program under valgrind memcheck in short tcp, shm and pipe
 # pipelines.
