@@ -247,7 +247,7 @@ def wait_bad(p, n, what):
     does not go past n."""
     p.wait_for(lambda q: q.value("bad") >= n, 15, "%s bad >= %d" % (what, n))
     k = len(p.ticks())
-    p.wait_for(lambda q: len(q.ticks()) > k, 5, "one more tick")
+    p.wait_for(lambda q: len(q.ticks()) > k, 10, "one more tick")
     return p.latest()
 
 

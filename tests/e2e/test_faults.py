@@ -383,7 +383,7 @@ def test_hostile_peers(procs):
                                    "after the garbage")
             # One more tick: nothing is counted twice.
             k = len(dis.ticks())
-            dis.wait_for(lambda p: len(p.ticks()) > k, 5, "one more tick")
+            dis.wait_for(lambda p: len(p.ticks()) > k, 10, "one more tick")
         finally:
             peak = watch.mb()
         print("\ngarbage: %d bytes to the relay's port, %d to the "

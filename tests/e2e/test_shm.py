@@ -378,7 +378,7 @@ def test_no_shm_display_uses_tcp(procs):
     assert st["bytes"] > 0, st
     assert_clean(wait_verified(shm, 45, 10), path="shm")
     cap.wait_for(lambda p: p.value("raw_sent") >= 30 and
-                 p.value("shm_sent") >= 30, 5, "raw_sent and shm_sent")
+                 p.value("shm_sent") >= 30, 15, "raw_sent and shm_sent")
     finish(tcp, shm, cap)
 
 

@@ -115,7 +115,7 @@ def test_ring_cut_short_under_the_reader(procs, shm_ns):
     # makes one under the name again, which a new display can open.
     os.unlink(seg)
     verified_more(dis, 10, 15)
-    dis.wait_for(lambda p: os.path.exists(seg), 5, "the segment made again")
+    dis.wait_for(lambda p: os.path.exists(seg), 15, "the segment made again")
     dis2 = procs.display(ep, transport="auto", wrap=ns.wrap)
     verified_more(dis2, 10, 15)
 
