@@ -122,10 +122,21 @@ static void *receiver(void *arg)
             if (f->msg.var == VAR_SHM)
                 atomic_store(&lt->desc_ns, clock_mono_ns());
             sub_policy_seen(s, f->msg.var);
+            n++;
+            /* The descriptor of a frame the caller already took from its
+             * ring (the doorbell was faster) is no newer than anything:
+             * it must not displace a message read before it (another
+             * input's frame), only to be dropped itself. */
+            pthread_mutex_lock(&lt->mu);
+            bool stale = already_taken(lt, f);
+            pthread_mutex_unlock(&lt->mu);
+            if (stale) {
+                frame_clear(f);
+                continue;
+            }
             recycle(s, newest);
             newest = f;
             f = NULL;
-            n++;
         }
         if (newest)
             post(s, newest);
