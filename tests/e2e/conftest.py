@@ -203,7 +203,9 @@ class Proc:
         with self._cv:
             return [l for l in self.lines if not l.startswith("{")]
 
-    def describe(self, n=6):
+    def describe(self, n=int(os.environ.get("VIDPIPE_TAIL", "6"))):
+        """The process and its last n stderr lines (VIDPIPE_TAIL=N in the
+        tests' environment shows more)."""
         with self._cv:
             tail = self.lines[-n:]
         return "%s (pid %d, rc %s): %s\n    %s" % (
