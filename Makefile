@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
 #   make asan       the same tests under AddressSanitizer + UBSan
+#   make soak       SOAK_SECONDS (600) of chaos, judged (docs/RELIABILITY.md)
 #   make install    PREFIX=/usr/local (and DESTDIR): programs, library,
 #                   header, vidpipe.pc, man pages, the Python package
 #   make man        the man pages, build/man/*.1 (help2man)
@@ -70,7 +71,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .SECONDARY: $(TOOLS_C:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots layers man FORCE
+        fuzz-regress bench bench-quick bench-plots layers man soak FORCE
 all: $(PROGS) $(SO) $(BUILD)/vidpipe.pc
 
 # V=1 shows the commands.
@@ -222,7 +223,7 @@ demo: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    E2E_ENV=VIDPIPE_SANITIZED=1 E2E_ARGS='-m "not timing"' unit e2e
+	    E2E_ENV=VIDPIPE_SANITIZED=1 E2E_ARGS='-m "not slow"' unit e2e
 
 # Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
 # one for before/after a change to a hot path, and the plots redrawn from
@@ -244,6 +245,13 @@ bench-plots:
 	$(if $(wildcard $(BENCH_FULL)),,$(error $(BENCH_FULL) not found: \
 	    run `make bench` first))
 	@tools/vidpipe-bench --plots $(BENCH_FULL) $(BENCH_DIR)
+
+# The chaos soak (docs/RELIABILITY.md): SOAK_SECONDS of kill -9, SIGSTOP
+# and a link going down, judged; its report goes to build/soak/.
+SOAK_SECONDS ?= 600
+soak: all
+	@VIDPIPE_BIN=$(abspath $(BIN)) tools/vidpipe-soak --seconds $(SOAK_SECONDS) \
+	    --out $(abspath $(BUILD))/soak
 
 # Every program under valgrind memcheck in short tcp, shm and pipe
 # pipelines.

@@ -18,6 +18,7 @@
 #include "cli/spec.h"
 #include "replay.h"
 #include "source.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "vidpipe.h"
 
@@ -147,11 +148,29 @@ static const struct cli_prog prog = {
     .take = take,
 };
 
+/* Fault capture_step: the next frame is due when the test writes a byte
+ * to the FIFO, and somebody wants it (docs/TESTING.md).  The publisher is
+ * served and the report kept meanwhile.  False when a stop is asked for. */
+static bool step(struct capture *cap)
+{
+    while (!cli_stop) {
+        bool wanted =
+            !cap->src || !source_on_demand(cap->src) || vp_pub_wanted(cap->pub);
+        if (wanted && fault_step(FAULT_CAPTURE_STEP, 0) > 0)
+            return true;
+        vp_pub_wait_until(cap->pub, vp_clock_mono_ns() + 1000000);
+        cli_report_tick(&cap->report);
+    }
+    return false;
+}
+
 /* Sleeps until the next frame is due; false when a stop is asked for.
  * Far behind (a stall, a slow source), it resumes from now rather than
  * bursting to catch up. */
 static bool pace(struct capture *cap)
 {
+    if (FAULT(FAULT_CAPTURE_STEP))
+        return step(cap);
     if (!cap->period)
         return !cli_stop;
     vp_pub_wait_until(cap->pub, cap->next);
@@ -200,6 +219,9 @@ static int picture(struct capture *cap)
         log_err("%s", vp_errmsg());
         return -1;
     }
+    if (FAULT(FAULT_CAPTURE_STEP))
+        log_warn("fault capture_step: frame %llu made",
+                 (unsigned long long)cap->seq);
     cap->seq++;
     return 0;
 }
@@ -217,10 +239,15 @@ static int recorded(struct capture *cap)
         return cli_stop ? 1 : 0;
     if (rc != 0)
         return rc;
-    if (cap->period)
+    if (cap->period || FAULT(FAULT_CAPTURE_STEP))
         pace(cap);
     else
         vp_pub_wait_until(cap->pub, due);
+    /* Fault pace_trace: the schedule, for a test to check exactly rather
+     * than time it (docs/TESTING.md). */
+    if (FAULT(FAULT_PACE_TRACE))
+        log_warn("fault pace_trace: frame %llu due %lld",
+                 (unsigned long long)as.seq, (long long)due);
     /* A replay is a new capture: its age starts now. */
     rc = cli_stop ? 0 : vp_pub_forward(cap->pub, f, &as);
     vp_frame_release(f);

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/spec.h"
 #include "sink.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "vidpipe.h"
 
@@ -44,6 +45,7 @@ struct display {
     size_t copy_cap;
     uint64_t verified, mismatch;
     bool pattern_seen; /* a test: frame has verified: judge them all now */
+    bool quit; /* the window asked to quit while a frame was held */
 };
 
 static const struct cli_opt opts[] = {
@@ -142,6 +144,24 @@ static int pixels(struct display *d, vp_frame *f, struct vp_image *img)
     return vp_frame_copy(f, img) < 0 ? -1 : 0;
 }
 
+/* Fault display_step: the sink is done with f (its pixels may still be in
+ * use in place); the display takes no other frame until the test writes a
+ * byte to the FIFO, and keeps reporting, and its window drawn, meanwhile
+ * (docs/TESTING.md). */
+static void wait_step(struct display *d, vp_frame *f)
+{
+    const struct vp_frame_info *h = vp_frame_info(f);
+    d->quit = sink_poll(d->sink) == SINK_QUIT; /* a window: drawn now */
+    log_warn("fault display_step: frame %llu (%s) waits for a step",
+             (unsigned long long)h->seq,
+             h->path == VP_PATH_SHM ? "shm" : "payload");
+    while (!cli_stop && !d->quit && fault_step(FAULT_DISPLAY_STEP, 20) == 0) {
+        vp_sub_stats(d->sub); /* the receiver's counts, for the report */
+        cli_report_tick(&d->report);
+        d->quit = sink_poll(d->sink) == SINK_QUIT;
+    }
+}
+
 /* Shows one frame.  0 to go on, 1 for a normal end, -1 on failure. */
 static int show(struct display *d, vp_frame *f)
 {
@@ -164,6 +184,8 @@ static int show(struct display *d, vp_frame *f)
     vp_frame_shown(f); /* its age counts to here */
     if (d->delay_ms)
         usleep((useconds_t)d->delay_ms * 1000);
+    if (FAULT(FAULT_DISPLAY_STEP))
+        wait_step(d, f);
     /* Pixels used in place must still be the frame's now (release counts
      * it torn otherwise). */
     if (!in_place || vp_frame_intact(f)) {
@@ -209,6 +231,8 @@ static int run(struct display *d)
         vp_frame_release(f);
         if (rc)
             return rc > 0 ? EXIT_OK : EXIT_RUNTIME;
+        if (d->quit)
+            return EXIT_OK;
         if (d->c.frames && vp_stats_get(d->st, "frames", &frames) == 0 &&
             frames >= d->c.frames)
             break;

@@ -165,6 +165,10 @@ int latest_next(struct vp_sub *s, int timeout_ms, struct vp_frame **f);
 /* The seq of the frame waiting in the mailbox, or -1: for tests, which
  * wait for a frame to be there rather than for time to pass. */
 int64_t latest_waiting(struct vp_sub *s);
+/* How many messages the receiver has read and posted or dropped: for
+ * tests, which wait for a message to have been dealt with before they
+ * look for what it did (or did not) bring. */
+uint64_t latest_handled(struct vp_sub *s);
 
 /* The linked downstream (pub.c): passes subscriptions upstream and
  * re-hosts streams whose rings are elsewhere. */

@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
+#include "util/fault.h"
 #include "util/log.h"
+
+#define HOLD_MAX_NS 30000000000LL /* fault copy_torn: at most this long */
 
 struct vp_frame *frame_get(struct vp_sub *s)
 {
@@ -207,6 +211,25 @@ bool vp_frame_intact(const vp_frame *f)
     return !f->torn && f->map && ring_map_read_end(f->map, &f->msg.hdr);
 }
 
+/* Fault copy_torn: the copy just made is held, inside its read window,
+ * until the writer has begun to overwrite its slot, so that it is torn
+ * for certain (docs/TESTING.md). */
+static void hold_until_overwritten(const vp_frame *f)
+{
+    int64_t end = clock_mono_ns() + HOLD_MAX_NS;
+    struct timespec ms = {0, 1000000};
+
+    log_warn("fault copy_torn: frame %" PRIu64 " held until its slot is "
+             "overwritten",
+             f->msg.hdr.seq);
+    while (ring_map_read_end(f->map, &f->msg.hdr) && clock_mono_ns() < end)
+        nanosleep(&ms, NULL);
+    log_warn("fault copy_torn: frame %" PRIu64 " %s", f->msg.hdr.seq,
+             ring_map_read_end(f->map, &f->msg.hdr)
+                 ? "not overwritten in 30 s: let go"
+                 : "overwritten");
+}
+
 int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
 {
     struct vp_image src;
@@ -231,6 +254,8 @@ int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
                 memcpy(dst->data[p] + (size_t)y * dst->stride[p],
                        src.data[p] + (size_t)y * src.stride[p], row);
     }
+    if (f->msg.var == VAR_SHM && FAULT_EVERY(FAULT_COPY_TORN))
+        hold_until_overwritten(f);
     if (!vp_frame_intact(f)) {
         f->torn = true;
         pthread_mutex_lock(&f->sub->mu);

@@ -35,11 +35,12 @@ struct latest {
      * ring_order()): the receiver does not post it or older ones. */
     struct frame_hdr taken;
     uint64_t taken_order;
-    _Atomic uint32_t posted; /* bumped on every post; see wake.h */
-    _Atomic bool sleeping;   /* the caller may be asleep on posted */
-    _Atomic bool done;       /* the receiver has stopped */
-    _Atomic bool stop;       /* asks the receiver to stop */
-    _Atomic int64_t desc_ns; /* when the last descriptor came */
+    _Atomic uint32_t posted;  /* bumped on every post; see wake.h */
+    _Atomic uint64_t handled; /* messages read and posted or dropped */
+    _Atomic bool sleeping;    /* the caller may be asleep on posted */
+    _Atomic bool done;        /* the receiver has stopped */
+    _Atomic bool stop;        /* asks the receiver to stop */
+    _Atomic int64_t desc_ns;  /* when the last descriptor came */
     /* The caller's side: the ring whose doorbell it sleeps on, as the
      * descriptor of the last frame it used from there. */
     struct frame_hdr bell;
@@ -109,6 +110,7 @@ static void *receiver(void *arg)
     struct vp_frame *f = NULL, *newest = NULL;
 
     while (!atomic_load(&lt->stop)) {
+        uint64_t n = 0;
         /* Waiting for a keyframe, look again soon to ask again. */
         if (zmq_poll(&it, 1, s->h264.waiting ? 20 : 100) < 0 && errno == ETERM)
             break;
@@ -121,9 +123,21 @@ static void *receiver(void *arg)
             if (f->msg.var == VAR_SHM)
                 atomic_store(&lt->desc_ns, clock_mono_ns());
             sub_policy_seen(s, f->msg.var);
+            n++;
             /* H.264 needs every frame: each is decoded here, and only
              * the newest picture is posted. */
             if (f->msg.var == VAR_H264 && sub_h264_take(s, f, true) < 0) {
+                frame_clear(f);
+                continue;
+            }
+            /* The descriptor of a frame the caller already took from its
+             * ring (the doorbell was faster) is no newer than anything:
+             * it must not displace a message read before it (another
+             * input's frame), only to be dropped itself. */
+            pthread_mutex_lock(&lt->mu);
+            bool stale = already_taken(lt, f);
+            pthread_mutex_unlock(&lt->mu);
+            if (stale) {
                 frame_clear(f);
                 continue;
             }
@@ -134,6 +148,7 @@ static void *receiver(void *arg)
         if (newest)
             post(s, newest);
         newest = NULL;
+        atomic_fetch_add(&lt->handled, n);
     }
     recycle(s, f);
     atomic_store(&lt->done, true);
@@ -169,6 +184,11 @@ void latest_stop(struct vp_sub *s)
     pthread_mutex_destroy(&lt->mu);
     free(lt);
     s->lt = NULL;
+}
+
+uint64_t latest_handled(struct vp_sub *s)
+{
+    return atomic_load(&s->lt->handled);
 }
 
 int64_t latest_waiting(struct vp_sub *s)

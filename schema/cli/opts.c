@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 /* Ids of the shared long-only options (programs' own start at 256). */
@@ -360,4 +361,10 @@ bool cli_report_tick(struct cli_report *r)
 void cli_report_final(struct cli_report *r)
 {
     print(r, true);
+    /* Fault exit_stop: a test reads what only a live process shows (its
+     * peak RSS in /proc) before it goes (docs/TESTING.md). */
+    if (FAULT(FAULT_EXIT_STOP)) {
+        fflush(stderr);
+        raise(SIGSTOP);
+    }
 }

@@ -166,7 +166,23 @@ def test_targets_judged_from_results():
     fig, met = got["tcp-raw 1080p unpaced >= 80 % of libzmq"]
     assert met is True and "90 %" in fig and "150 %" in fig
     assert got["shm per-subscriber CPU independent of frame size"][1]
-    assert [m for _, _, m in bench.targets([])] == [None] * 7
+    assert [m for _, _, m in bench.targets([])] == [None] * 8
+
+
+def test_stalled_neighbour_target():
+    def case(got, drops, rep=1):
+        return {"path": "tcp-stalled", "size": "1280x720", "subs": 1,
+                "fps_asked": 30, "fps": got, "capture_fps": 30.0, "rep": rep,
+                "displays": [{"name": "display1", "drops": drops}]}
+    name = "a stopped subscriber costs the others nothing"
+
+    def judged(results):
+        return next((fig, met) for n, fig, met in bench.targets(results)
+                    if n.startswith(name))
+    fig, met = judged([case(30.0, 0), case(29.9, 0, 2), case(20.0, 9, 3)])
+    assert met is True and "medians of 3 runs" in fig, fig
+    assert judged([case(30.0, 2)])[1] is False
+    assert judged([case(28.0, 0)])[1] is False
 
 
 def test_targets_take_medians_of_repeated_runs_and_adjacent_limits():

@@ -6,14 +6,23 @@ Every process a test starts goes through the `procs` fixture, which kills
 what is still running at teardown (also when the test failed); every
 endpoint is a fresh free TCP port, so tests never meet each other or
 leftovers.  Waiting is always polling for a condition with a deadline.
+
+A test never waits for a race or a timing window to happen by itself: it
+forces it with the programs' fault points (VIDPIPE_FAULTS, see
+docs/TESTING.md), e.g. a capture that makes a frame only when the test
+says (capture_step) and a display that takes the next frame only when the
+test says (display_step): Procs.capture(step=True), Procs.display(
+step=True), Proc.step() and Proc.next_event().
 """
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -22,9 +31,10 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "timing: asserts bounds that hold for an optimised "
-        "build (latency, rates, exact counts under bursts, RSS); the "
-        "sanitizer run (make asan) leaves these out")
+        "markers", "slow: many rounds, many clients or a long window "
+        "over a case shorter tests cover too; the sanitizer run (make "
+        "asan) leaves these out")
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Set by `make asan`: the programs run under AddressSanitizer, whose
@@ -73,6 +83,56 @@ def ep_port(ep):
     return int(ep.rsplit(":", 1)[1])
 
 
+# Slots of a capture's (and a relay's) ring in the tests that run at a
+# fixed frame rate: 64 frames are 2.1 s at 30 fps, so a display could
+# only find a frame overwritten under it by being stopped for seconds in
+# the middle of reading it -- the same bar as the tests' deadlines.  Tests
+# that need an overwrite force it (capture_step with --ring 2).
+RING = 64
+
+
+def backlog_bound(frame_bytes):
+    """Frames that can be on their way to a subscriber that stopped
+    reading: its publisher's queue for it (NET_PUB_HWM 4), what the
+    kernel's socket buffers hold (the receiver's grows to tcp_rmem's
+    maximum at most, the sender's is NET_SNDBUF, doubled), its own input
+    queue (NET_HWM 2), the mailbox, and the frame it holds."""
+    with open("/proc/sys/net/ipv4/tcp_rmem") as f:
+        rmem = int(f.read().split()[2])
+    return 4 + -(-(rmem + 2 * 65536) // frame_bytes) + 2 + 1 + 1
+
+
+def faults_env(**points):
+    """The environment that arms fault points: faults_env(copy_torn=2,
+    exit_stop=True) -> {"VIDPIPE_FAULTS": "copy_torn=2,exit_stop"}."""
+    spec = ",".join(k if v is True else "%s=%s" % (k, v)
+                    for k, v in points.items())
+    return {"VIDPIPE_FAULTS": spec}
+
+
+class Fifo:
+    """A FIFO for a step fault point (capture_step, display_step): every
+    byte written is one step.  Opened read-write, so neither end waits."""
+
+    def __init__(self, path):
+        self.path = path
+        os.mkfifo(path)
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+
+    def step(self, n=1):
+        os.write(self.fd, b"s" * n)
+
+    def close(self):
+        os.close(self.fd)
+
+
+# What the fault points say on stderr (schema/api/frame.c, capture/main.c,
+# display/main.c).
+MADE = re.compile(r"fault capture_step: frame (\d+) made")
+EVENT = re.compile(r"fault (?:copy_torn|display_step): frame (\d+) "
+                   r"(held|overwritten|not overwritten|\((\w+)\) waits)")
+
+
 class Proc:
     """A vidpipe program run with --stats-json, its stderr collected.
 
@@ -81,11 +141,14 @@ class Proc:
     """
 
     def __init__(self, name, args, env=None, stats=True, stdout=None,
-                 wrap=None, exe=None):
+                 wrap=None, exe=None, fifo=None, stdin=None):
         """wrap: a command that execs the program (ShmNamespace.wrap), so
         that pid is still the program's; exe: the command that runs it
-        when it is not bin/vidpipe-NAME (a Python script)."""
+        when it is not bin/vidpipe-NAME (a Python script).  fifo: the Fifo
+        of its step fault point (its env arms the point)."""
         self.name = name
+        self.fifo = fifo
+        self._cursor = 0
         self.argv = list(wrap or []) + list(exe or [prog(name)]) + list(
             args) + (["--stats-json"] if stats else [])
         self.lines = []
@@ -97,7 +160,8 @@ class Proc:
         if env:
             full_env.update(env)
         self.p = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL,
+            self.argv,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=stdout if stdout is not None else subprocess.DEVNULL,
             stderr=subprocess.PIPE, env=full_env)
         self.pid = self.p.pid
@@ -154,7 +218,9 @@ class Proc:
         with self._cv:
             return [l for l in self.lines if not l.startswith("{")]
 
-    def describe(self, n=6):
+    def describe(self, n=int(os.environ.get("VIDPIPE_TAIL", "6"))):
+        """The process and its last n stderr lines (VIDPIPE_TAIL=N in the
+        tests' environment shows more)."""
         with self._cv:
             tail = self.lines[-n:]
         return "%s (pid %d, rc %s): %s\n    %s" % (
@@ -182,6 +248,68 @@ class Proc:
         return self.wait_for(
             lambda p: (p.latest() if p.value(key) >= n else None), timeout,
             "%s >= %d" % (key, n))
+
+    def tick_after(self, t, timeout=10):
+        """The first tick read after monotonic time t: its counters
+        include everything the program counted up to t."""
+        return self.wait_for(
+            lambda q: next((s for s in q.ticks() if s["_rx"] > t), None),
+            timeout, "a tick after %.2f" % t)
+
+    def matches(self, rx):
+        """Every match of rx (a compiled regex) in the stderr lines."""
+        with self._cv:
+            return [m for m in map(rx.search, self.lines) if m]
+
+    def poll_match(self, rx):
+        """The next stderr line, after the last one this or next_match()
+        returned, that rx matches: its match object, or None yet."""
+        with self._cv:
+            for i in range(self._cursor, len(self.lines)):
+                m = rx.search(self.lines[i])
+                if m:
+                    self._cursor = i + 1
+                    return m
+        return None
+
+    def next_match(self, rx, timeout=15, what=None):
+        """poll_match(), waiting for the line."""
+        return self.wait_for(lambda p: p.poll_match(rx), timeout,
+                             what or rx.pattern)
+
+    # --- step fault points ------------------------------------------------
+
+    def step(self, n=1, timeout=15):
+        """Gives n steps.  A capture (capture_step): waits until it has
+        made those n frames, and returns the seq of the last; a display
+        (display_step): lets it take its next frame."""
+        if not self.name.startswith("capture"):
+            self.fifo.step(n)
+            return None
+        k = len(self.matches(MADE))
+        self.fifo.step(n)
+        self.wait_for(lambda p: len(p.matches(MADE)) >= k + n, timeout,
+                      "%d more frames made" % n)
+        return int(self.matches(MADE)[k + n - 1].group(1))
+
+    def next_event(self, timeout=15):
+        """A stepped display's next fault event: ("waits", seq, path) when
+        it has shown frame seq and waits for a step; ("held", seq, None)
+        when copy_torn holds its copy of seq; ("overwritten", seq, None)
+        when that hold ends."""
+        return self._event(self.next_match(EVENT, timeout, "a fault event"))
+
+    def poll_event(self):
+        """next_event(), or None if there is none yet."""
+        m = self.poll_match(EVENT)
+        return self._event(m) if m else None
+
+    @staticmethod
+    def _event(m):
+        kind = m.group(2)
+        if kind.endswith("waits"):
+            return ("waits", int(m.group(1)), m.group(3))
+        return (kind, int(m.group(1)), None)
 
     # --- process ---------------------------------------------------------
 
@@ -223,29 +351,57 @@ class Procs:
 
     def __init__(self):
         self.all = []
+        self.fifos = []
+        self._tmp = None
 
-    def start(self, name, *args, **kw):
-        p = Proc(name, [str(a) for a in args], **kw)
+    def start(self, name, *args, step=None, faults=None, env=None, **kw):
+        """step: the step fault point to arm ("capture_step",
+        "display_step"), with a FIFO of its own; faults: more points
+        (faults_env); env: more environment."""
+        full = dict(env or {})
+        points = dict(faults or {})
+        fifo = None
+        if step:
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="vidpipe-steps-")
+            fifo = Fifo(os.path.join(self._tmp, "%s-%d" % (
+                step, len(self.fifos))))
+            self.fifos.append(fifo)
+            points[step] = fifo.path
+        if points:
+            full.update(faults_env(**points))
+        p = Proc(name, [str(a) for a in args], env=full or None, fifo=fifo,
+                 **kw)
         self.all.append(p)
         return p
 
-    def capture(self, out, *args, size="640x360", fps=30, stream=None, **kw):
+    def capture(self, out, *args, size="640x360", fps=30, stream=None,
+                ring=RING, step=False, **kw):
+        """ring: --ring (None: the program's default); step: made a frame
+        at a time by Proc.step() (capture_step)."""
         a = ["-i", "test:", "-o", out, "--size", size, "--fps", fps]
         if stream:
             a += ["-s", stream]
-        return self.start("capture", *(a + list(args)), **kw)
+        if ring:
+            a += ["--ring", ring]
+        return self.start("capture", *(a + list(args)),
+                          step="capture_step" if step else None, **kw)
 
-    def relay(self, inputs, out, *args, **kw):
+    def relay(self, inputs, out, *args, ring=RING, **kw):
         if isinstance(inputs, str):
             inputs = [inputs]
         a = []
         for i in inputs:
             a += ["-i", i]
+        if ring:
+            a += ["--ring", ring]
         return self.start("relay", *(a + ["-o", out] + list(args)), **kw)
 
-    def display(self, inputs, *args, sink="null", transport="tcp", **kw):
+    def display(self, inputs, *args, sink="null", transport="tcp",
+                step=False, **kw):
         """transport "tcp": payloads over ZeroMQ (--no-shm), "auto": the
-        display's default (shared memory when the publisher is local)."""
+        display's default (shared memory when the publisher is local).
+        step: after each frame it waits for Proc.step() (display_step)."""
         if isinstance(inputs, str):
             inputs = [inputs]
         a = []
@@ -257,7 +413,8 @@ class Procs:
             a.append("--no-shm")
         else:
             assert transport == "auto", transport
-        return self.start("display", *(a + list(args)), **kw)
+        return self.start("display", *(a + list(args)),
+                          step="display_step" if step else None, **kw)
 
     def python(self, script, *args, env=None, **kw):
         """A Python program of the package (python/examples/SCRIPT, or a
@@ -286,6 +443,99 @@ class Procs:
             p.kill(signal.SIGKILL)
         for p in self.all:
             p.stop()
+        for f in self.fifos:
+            f.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def drive(cap, dis, frames, overwrite=False, timeout=15):
+    """Runs a stepped capture (capture_step; --ring 2, so frame y's slot
+    is written over by frame y + 2) and one stepped display (display_step)
+    until the display has shown `frames` frames, forcing every overwrite:
+
+    * the display shows frame y and waits: the test makes the next frame
+      and lets it go on (with overwrite: makes frames up to y + 2 first,
+      so y is overwritten while the display still holds it);
+    * copy_torn holds the display's copy of y: the test makes frames up
+      to y + 2, which ends the hold (that copy is torn).
+
+    The writer only ever moves while the display waits or is held, so no
+    frame is overwritten but those.  The display is left waiting on its
+    last frame.  Returns the events, as Proc.next_event() gives them."""
+    newest = cap.step()
+    events = []
+    while len([e for e in events if e[0] == "waits"]) < frames:
+        ev = dis.next_event(timeout)
+        events.append(ev)
+        kind, y, _ = ev
+        if kind == "held":
+            while newest < y + 2:
+                newest = cap.step()
+        elif kind == "waits":
+            if len([e for e in events if e[0] == "waits"]) == frames:
+                break
+            while overwrite and newest < y + 2:
+                newest = cap.step()
+            if newest == y:
+                newest = cap.step()
+            dis.step()
+    return events
+
+
+def join(cap, displays, settle=0.5, timeout=30):
+    """Brings stepped displays (display_step) on a stepped capture
+    (capture_step), none of them waiting, to one frame: makes a frame, gives every display
+    `settle` s to show it, lets go those that showed an older one, and
+    makes another, until all wait on the newest.  (A display that has
+    not subscribed yet misses frames: how many is up to the machine, which
+    is why this converges rather than counts.)  A display could only find
+    a frame overwritten while it reads it here by being stopped for
+    `settle` s times the ring's slots: give the capture --ring 64.
+    Returns the seq they wait on."""
+    deadline = time.monotonic() + timeout
+    at = {d: None for d in displays}
+    y = cap.step()
+    while True:
+        end = time.monotonic() + settle
+        while time.monotonic() < end and any(at[d] != y for d in displays):
+            for d in displays:
+                ev = d.poll_event()
+                if ev:
+                    assert ev[0] == "waits", (d.describe(), ev)
+                    at[d] = ev[1]
+            time.sleep(0.01)
+        if all(at[d] == y for d in displays):
+            return y
+        if time.monotonic() > deadline:
+            pytest.fail("displays did not all show frame %d: %s" % (
+                y, [at[d] for d in displays]))
+        for d in displays:
+            if at[d] is not None:
+                d.step()
+                at[d] = None
+        y = cap.step()
+
+
+def lockstep(cap, displays, frames, timeout=15, waiting=True, path=None):
+    """A stepped capture and stepped displays, all waiting on one frame
+    (join()), or all idle (waiting=False: let go, nothing newer to show):
+    `frames` times, every display is let go, the capture makes one frame,
+    and every display shows it and waits.  Nothing is written while
+    anybody reads it, so every display gets every frame.  Returns the seqs
+    made.  path: every frame must have come so ("shm", "payload")."""
+    seqs = []
+    for i in range(frames):
+        for d in displays:
+            if waiting or i:
+                d.step()
+        y = cap.step()
+        seqs.append(y)
+        for d in displays:
+            ev = d.next_event(timeout)
+            assert ev[:2] == ("waits", y), (d.describe(), ev, y)
+            assert path is None or ev[2] == path, (d.describe(), ev)
+    return seqs
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@
   restarted on its endpoint: the stream recovers every time, and in the
   end kill -9 has left no segment in /dev/shm that the next producer's
   ring_gc does not remove.
-* A display stopped for 5 s (SIGSTOP) costs its neighbour nothing, and
-  when continued it shows fresh frames, not a 5 s backlog.
+* A display stopped (SIGSTOP) while 100 frames go by costs its
+  neighbour nothing, and when continued it shows the newest frame after
+  at most what its queues held, not a backlog of 100.
 * Random bytes on the ports the capture and the relay bind, and
   oversized or many-part messages on a display's input: everybody stays
   up, keeps verifying frames, counts what is bad, and stays small.
@@ -27,19 +28,24 @@ import msgpack
 import pytest
 import zmq
 
-from conftest import SANITIZED, ep_port, free_ep, prog
+from conftest import (SANITIZED, backlog_bound, ep_port, faults_env, free_ep,
+                      join, lockstep, prog)
 from test_shm import owner_pid, pid_alive, run_gc_producer, segments
 
 FPS = 30
-# After a restart every display must verify frames again this soon (the
-# design asks for ~2 s; the rest is slack for a busy 2-core machine).
-RECOVER_S = 6.0
-RSS_MAX_MB = 300
+# After a restart every display must verify frames again within this: a
+# deadline for "it does", not the measure of how soon (the ~2 s target is
+# make soak's, docs/RELIABILITY.md).
+RECOVER_S = 15
+# Peak RSS of a process through a spray of hostile bytes: a 64 MB message
+# is received whole before it is judged.  Under AddressSanitizer freed
+# memory stays resident in its quarantine (256 MB by default) for a while.
+RSS_MAX_MB = 300 + (256 if SANITIZED else 0)
 
 
 # --- helpers ----------------------------------------------------------------
 
-def tick_after(p, t, timeout=4):
+def tick_after(p, t, timeout=10):
     """The first tick p printed after monotonic time t (its counters
     include everything up to t)."""
     return p.wait_for(
@@ -73,29 +79,30 @@ def vm_kb(pid, key):
     return None
 
 
-class RssWatch(threading.Thread):
-    """Samples VmRSS of some processes every 50 ms; keeps each one's max."""
+def reset_peak(pid):
+    """Resets the kernel's peak RSS of pid (VmHWM) to its RSS now
+    (clear_refs 5), so that VmHWM later is the exact peak since: no
+    sampling that a short spike could slip between."""
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+
+
+class PeakRss:
+    """The peak RSS of some processes from now on, as the kernel kept it."""
 
     def __init__(self, ps):
-        super().__init__(daemon=True)
         self.ps = ps
-        self.max_kb = {p.name + ":%d" % p.pid: 0 for p in ps}
-        self.ev = threading.Event()
-        self.start()
+        for p in ps:
+            reset_peak(p.pid)
 
-    def run(self):
-        while not self.ev.is_set():
-            for p in self.ps:
-                kb = vm_kb(p.pid, "VmRSS")
-                if kb:
-                    k = p.name + ":%d" % p.pid
-                    self.max_kb[k] = max(self.max_kb[k], kb)
-            time.sleep(0.05)
-
-    def stop(self):
-        self.ev.set()
-        self.join(2)
-        return {k: v // 1024 for k, v in self.max_kb.items()}
+    def mb(self):
+        """{name:pid: peak MB since the start}; the processes must live."""
+        out = {}
+        for p in self.ps:
+            kb = vm_kb(p.pid, "VmHWM")
+            assert kb is not None, p.describe()
+            out["%s:%d" % (p.name, p.pid)] = kb // 1024
+        return out
 
 
 def dead_segments(ours, before_gc):
@@ -118,6 +125,7 @@ def dead_segments(ours, before_gc):
 ROUNDS = 10  # per transport: 20 in all
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["auto", "tcp"], ids=["shm", "tcp"])
 def test_kill9_random_rounds(procs, transport):
     """capture -> relay -> two displays.  Each round kills one process
@@ -214,79 +222,72 @@ def test_kill9_random_rounds(procs, transport):
 # publisher timed it out): publishers now leave heartbeats to subscribers.
 
 
-def ticks_or_death(p, n):
-    """Waits for n ticks of p, or for p to die (then fails at once)."""
-    p.wait_for(lambda q: len(q.ticks()) >= n or not q.alive(), 8,
-               "%d ticks" % n)
-    assert p.alive(), "died after SIGCONT: %s" % p.describe()
-
-
 @pytest.mark.parametrize("transport", [
     "tcp", "auto"], ids=["tcp", "shm"])
-@pytest.mark.timing
 def test_sigstop_display(procs, transport):
-    """Display A is stopped for 5 s and continued; display B on the same
-    relay keeps its 30 fps and (nearly) all its frames meanwhile, and A
-    resumes with fresh frames: it skips the 5 s (drops or torn grow by
-    about 150): the first tick with frames may hold the few that were
-    queued when it stopped, but most frames of every tick are fresh
-    (median age under 100 ms), and two ticks on all are."""
+    """Display A is stopped (SIGSTOP) and continued; meanwhile the capture
+    makes 100 frames, each only once display B on the same relay waits for
+    it: B gets every one (a relay that waited for A, or lost B's frames
+    for A's sake, would show here).  Continued, A skips them: it shows at
+    most what its queues held when it stopped (backlog_bound), then the
+    newest frame.  And A lives: a subscriber stopped for longer than a
+    heartbeat timeout (2 s) used to abort on SIGCONT (libzmq 4.3.4
+    "Assertion failed: !_io_error", when the publisher timed it out):
+    publishers now leave heartbeats to subscribers."""
     path = "shm" if transport == "auto" else "tcp"
+    w, h = 1280, 720
     cap_ep, rel_ep = free_ep(), free_ep()
-    procs.capture(cap_ep)
+    cap = procs.capture(cap_ep, size="%dx%d" % (w, h), step=True)
     procs.relay(cap_ep, rel_ep)
-    a = procs.display(rel_ep, transport=transport)
-    b = procs.display(rel_ep, transport=transport)
-    for d in (a, b):
-        d.wait_for(lambda p: p.value("verified") >= 30, 15,
-                   "30 verified frames")
-    a0 = tick_after(a, time.monotonic())
-    nb = len(b.ticks())
-    b0 = b.ticks()[-1]
-
+    a = procs.display(rel_ep, transport=transport, step=True)
+    b = procs.display(rel_ep, transport=transport, step=True)
+    join(cap, [a, b])
+    lockstep(cap, [a, b], 10)
     a.kill(signal.SIGSTOP)
-    time.sleep(5)
+    t_stop = time.monotonic()
+    a.step()  # A goes on when it is continued
+    seqs = lockstep(cap, [b], 100)
+    # Stopped for longer than the heartbeat timeout: that is a matter of
+    # time, and the one sleep here.
+    time.sleep(max(0.0, t_stop + 3.0 - time.monotonic()))
     a.kill(signal.SIGCONT)
-    t_cont = time.monotonic()
-
-    during = [t for t in b.ticks()[nb:] if t["_rx"] <= t_cont]
-    assert len(during) >= 4, during
-    fps = [t["fps"] for t in during]
-    b1 = during[-1]
-    print("\n%s: B's fps while A was stopped %s, B's drops %d -> %d"
-          % (path, fps, b0["drops"], b1["drops"]))
-    assert sum(fps) / len(fps) >= 24 and min(fps) >= 15, during
-    assert b1["drops"] - b0["drops"] <= 10, (b0, b1)
-    assert_clean(b1, path)
-
-    # A: the tick it prints on waking covers the 5 s; the first one with
-    # frames may hold the few that were queued when it stopped (5 s old).
-    na = len([t for t in a.ticks() if t["_rx"] <= t_cont])
-    ticks_or_death(a, na + 2)
-    k = next((i for i, t in enumerate(a.ticks()[na:na + 2])
-              if t["fps"] > 0), 1)
-    ticks_or_death(a, na + k + 3)
-    after = a.ticks()[na:na + k + 3]
-    print("%s: A after SIGCONT: fps %s, p50 %s ms, p99 %s ms, drops +%d, "
-          "torn +%d" % (path, [t["fps"] for t in after],
-                        [t["lat_p50_us"] // 1000 for t in after],
-                        [t["lat_p99_us"] // 1000 for t in after],
-                        after[-1]["drops"] - a0["drops"],
-                        after[-1]["torn"] - a0["torn"]))
-    # Most frames of each tick are fresh; two ticks on, all are.
-    for t in after[k:]:
-        assert t["lat_p50_us"] < 100000, t
-    for t in after[k + 1:]:
-        assert t["fps"] >= 15, t
-    assert after[-1]["lat_p99_us"] < 100000, after[-1]
-    skipped = (after[-1]["drops"] - a0["drops"]) + \
-        (after[-1]["torn"] - a0["torn"])
-    assert skipped >= 100, "A did not skip the frames of its 5 s stop: " \
-        "%s -> %s" % (a0, after[-1])
-    assert after[-1]["mismatch"] == 0 and after[-1]["bad"] == 0, after[-1]
-    assert after[-1]["path"] == path, after[-1]
-    assert_clean(b.latest(), path)
+    # A goes on (after its connection, stopped past its heartbeat timeout,
+    # is made anew, if it was): new frames are made until it shows one.
+    bound = backlog_bound(w * h * 3)
+    shown, new = [], []
+    deadline = time.monotonic() + 30
+    while not set(shown) & set(new):
+        assert time.monotonic() < deadline, (shown, new, a.describe())
+        ev = a.poll_event()
+        if ev:
+            assert ev[0] == "waits", ev
+            shown.append(ev[1])
+            if ev[1] in new:
+                break
+            assert len(shown) <= bound, (
+                "A shows a backlog: %s (bound %d)" % (shown, bound))
+            a.step()
+        elif not new or time.monotonic() > t_new + 0.2:
+            new += lockstep(cap, [b], 1)
+            t_new = time.monotonic()
+        else:
+            time.sleep(0.01)
+    print("\n%s: A, continued after %d frames, showed %s before %d, the "
+          "first frame made since (bound %d)"
+          % (path, len(seqs), shown[:-1], shown[-1], bound))
+    assert shown == sorted(set(shown)), shown
     assert a.alive() and b.alive()
+    # And both go on together.
+    a.step()
+    b.step()
+    join(cap, [a, b])
+    lockstep(cap, [a, b], 10)
+    st = b.tick_after(time.monotonic())
+    assert st["mismatch"] == 0 and st["bad"] == 0 and st["torn"] == 0, st
+    assert st["path"] == path, st
+    st = a.tick_after(time.monotonic())
+    assert st["mismatch"] == 0 and st["bad"] == 0, st
+    assert st["path"] == path, st
 
 
 # --- hostile peers ----------------------------------------------------------
@@ -334,8 +335,6 @@ def oversized_messages(rnd):
     ]
 
 
-# The RSS bound is for an optimised build (ASan keeps freed memory).
-@pytest.mark.timing
 def test_hostile_peers(procs):
     rnd = random.Random("vidpipe-hostile")
     ctx = zmq.Context()
@@ -359,7 +358,7 @@ def test_hostile_peers(procs):
         for d in (dis, shm):
             d.wait_for(lambda p: p.value("verified") >= 30, 15,
                        "30 verified frames")
-        watch = RssWatch([cap, rel, dis, shm])
+        watch = PeakRss([cap, rel, dis, shm])
         try:
             sent = [0, 0]
 
@@ -374,21 +373,20 @@ def test_hostile_peers(procs):
             msgs = oversized_messages(rnd)
             for _, parts in msgs:
                 xpub.send_multipart(parts)
-                time.sleep(0.2)
             for t in threads:
                 t.join(60)
             st = dis.wait_for(lambda p: p.latest() if p.value("bad") >=
-                              len(msgs) else None, 10,
+                              len(msgs) else None, 15,
                               "bad >= %d" % len(msgs))
             # Everybody keeps verifying frames after all that.
             for d in (dis, shm):
-                wait_more_verified(d, d.latest(), 60, 10,
+                wait_more_verified(d, d.latest(), 60, 15,
                                    "after the garbage")
             # One more tick: nothing is counted twice.
             k = len(dis.ticks())
-            dis.wait_for(lambda p: len(p.ticks()) > k, 3, "one more tick")
+            dis.wait_for(lambda p: len(p.ticks()) > k, 10, "one more tick")
         finally:
-            peak = watch.stop()
+            peak = watch.mb()
         print("\ngarbage: %d bytes to the relay's port, %d to the "
               "capture's; display bad %d; peak RSS MB %s"
               % (sent[0], sent[1], dis.value("bad"), peak))
@@ -435,7 +433,7 @@ def test_oversized_subscriptions(procs):
     verifying frames, and neither's RSS grows by 64 MB."""
     cap_ep, rel_ep, cap, rel, dis = procs.chain()
     rss0 = {p.name: vm_kb(p.pid, "VmRSS") // 1024 for p in (cap, rel)}
-    watch = RssWatch([cap, rel])
+    watch = PeakRss([cap, rel])
     try:
         conns = [socket.create_connection(("127.0.0.1", ep_port(ep)), 5)
                  for ep in (cap_ep, rel_ep)]
@@ -449,14 +447,26 @@ def test_oversized_subscriptions(procs):
                                   b"x" * (1 << 20))
                     except (ConnectionResetError, BrokenPipeError):
                         pass  # refused: the publisher hung up on us
-            time.sleep(1.5)
+            # Each publisher has read what we sent once it hangs up on us
+            # (a subscription of over NET_SUB_MSG_MAX bytes) or, for
+            # what it kept, once its peak is in: wait for the hang-ups.
+            for c in conns:
+                c.settimeout(15)
+                try:
+                    while c.recv(65536):
+                        pass
+                except ConnectionResetError:
+                    pass
+                except socket.timeout:
+                    pytest.fail("a publisher kept a peer that sent 1 MB "
+                                "subscriptions")
         finally:
             for c in conns:
                 c.close()
-        wait_more_verified(dis, dis.latest(), 30, 10,
+        wait_more_verified(dis, dis.latest(), 30, 15,
                            "after the subscriptions")
     finally:
-        peak = {k.split(":")[0]: v for k, v in watch.stop().items()}
+        peak = {k.split(":")[0]: v for k, v in watch.mb().items()}
     print("\nRSS MB before -> peak after 4 MB of subscriptions: %s"
           % {k: "%d -> %d" % (rss0[k], peak[k]) for k in rss0})
     assert cap.alive() and rel.alive() and dis.alive()
@@ -528,29 +538,46 @@ def feed(f, data):
 
 def run_stdin(tmp_path, reader, data):
     """Runs reader on stdin data; returns (status, stderr text, peak RSS
-    in MB: the larger of ru_maxrss and the VmHWM polled while it ran)."""
+    in MB).  The peak is the kernel's (VmHWM), read when the program has
+    made its final report and stopped itself (fault exit_stop): exact,
+    and the program's own, not the test process's it was forked from."""
     args = {"display": ["-i", "-", "-o", "null"],
             "relay": ["-i", "-", "-o", "-"]}[reader]
     errf = tmp_path / ("err-%s" % reader)
     with open(errf, "wb") as err:
         p = subprocess.Popen([prog(reader)] + args + ["--stats-json"],
                              stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=err)
-        hwm = [0]
-        done = threading.Event()
-
-        def poll_hwm():  # VmHWM of the live process (None once a zombie)
-            while not done.is_set():
-                hwm[0] = max(hwm[0], vm_kb(p.pid, "VmHWM") or 0)
-                time.sleep(0.02)
-        t = threading.Thread(target=poll_hwm, daemon=True)
+                             stdout=subprocess.DEVNULL, stderr=err,
+                             env=dict(os.environ,
+                                      **faults_env(exit_stop=True)))
+        # Fed from a thread: a reader that refuses the stream early stops
+        # itself before it has read it all.
+        t = threading.Thread(target=feed, args=(p.stdin, data), daemon=True)
         t.start()
-        feed(p.stdin, data)
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        done.set()
-        t.join(2)
-    return p.returncode, errf.read_text(), max(ru.ru_maxrss, hwm[0]) / 1024
+        try:
+            peak_kb = stopped_peak_kb(p.pid)
+            p.wait(10)
+        finally:
+            p.kill()
+            p.wait(5)
+            t.join(10)
+    return p.returncode, errf.read_text(), peak_kb / 1024
+
+
+def stopped_peak_kb(pid, timeout=30):
+    """Waits for child pid to stop itself (exit_stop), reads its VmHWM,
+    and lets it go on to exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wpid, status = os.waitpid(pid, os.WUNTRACED | os.WNOHANG)
+        if wpid and os.WIFSTOPPED(status):
+            break
+        assert not wpid, "exited without stopping: status %d" % status
+        assert time.monotonic() < deadline, "did not stop (exit_stop)"
+        time.sleep(0.01)
+    kb = vm_kb(pid, "VmHWM")
+    os.kill(pid, signal.SIGCONT)
+    return kb
 
 
 _baseline = {}

@@ -16,7 +16,11 @@ happens: shm offered, found unreachable, and payloads used instead.)
 
 Everything -- processes, namespaces, links, shm directories -- is torn
 down by the module fixture's finalizer, also when a test fails.  Tests
-judge the programs from their --stats-json lines and their logs.
+judge the programs from their --stats-json lines and their logs, and
+nothing they judge is a rate: where frames must be counted, the capture
+makes each when the test says (capture_step) and the displays wait after
+each (display_step), as in conftest.  (Rates and latency across a slow
+link are make soak's: docs/RELIABILITY.md.)
 """
 
 import json
@@ -29,6 +33,9 @@ import time
 import uuid
 
 import pytest
+
+import conftest
+from conftest import EVENT, Fifo, faults_env, join, lockstep
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.abspath(
@@ -63,73 +70,22 @@ def sh(*argv, check=True):
     return r.stdout
 
 
-class Proc:
-    """A program on a host, its stderr lines and JSON stats collected."""
-
-    def __init__(self, argv, name):
-        self.name = name
-        self.lines = []
-        self.stats = []
-        self._cv = threading.Condition()
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        self._t = threading.Thread(target=self._read, daemon=True)
-        self._t.start()
-
-    def _read(self):
-        for raw in self.p.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            obj = None
-            if line.startswith("{"):
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    pass
-            with self._cv:
-                if obj is not None:
-                    self.stats.append(obj)
-                else:
-                    self.lines.append(line)
-                self._cv.notify_all()
-        with self._cv:
-            self._cv.notify_all()
-
-    def ticks(self):
-        with self._cv:
-            return [s for s in self.stats if s.get("event") == "tick"]
+class Proc(conftest.Proc):
+    """A program on a host (conftest.Proc, run through the host's wrap),
+    with this module's shorthands."""
 
     def last(self):
-        t = self.ticks()
-        return t[-1] if t else {}
+        return self.last_tick() or {}
 
     def final(self):
-        with self._cv:
-            e = [s for s in self.stats if s.get("event") == "exit"]
-        return e[-1] if e else None
+        return self.exit_stats()
 
     def log(self):
-        with self._cv:
-            return "\n".join(self.lines)
-
-    def wait_for(self, pred, timeout, what):
-        """Polls pred(self) until true; fails with the log on timeout."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if pred(self):
-                return
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        if pred(self):
-            return
-        raise AssertionError("%s: no %s within %.0f s (exit %s); last: %s\n%s"
-                             % (self.name, what, timeout, self.p.poll(),
-                                self.last(), self.log()))
+        return "\n".join(super().log())
 
     def wait_frames(self, n=1, timeout=15):
-        self.wait_for(lambda p: p.last().get("frames", 0) >= n, timeout,
-                      "%d frames" % n)
+        return self.wait_for(lambda p: p.last().get("frames", 0) >= n,
+                             timeout, "%d frames" % n)
 
     def stop(self, sig=signal.SIGINT, timeout=5):
         if self.p.poll() is None:
@@ -153,17 +109,26 @@ class Host:
     def ip(self, *args):
         return sh("ip", "-n", self.ns, *args)
 
-    def wrap(self, argv):
-        """argv run in this host's netns with this host's /dev/shm."""
-        return (["ip", "netns", "exec", self.ns, "unshare", "--mount",
-                 "--propagation", "private", "sh", "-c",
-                 'mount --bind "$0" /dev/shm && exec "$@"', self.shm] +
-                argv)
+    def wrap(self):
+        """What runs a program in this host's netns with this host's
+        /dev/shm (the program's argv follows)."""
+        return ["ip", "netns", "exec", self.ns, "unshare", "--mount",
+                "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /dev/shm && exec "$@"', self.shm]
 
-    def run(self, name, *args, stats=True):
-        argv = [prog(name)] + list(args) + (["--stats-json"] if stats
-                                            else [])
-        p = Proc(self.wrap(argv), "%s@%s" % (name, self.role))
+    def run(self, name, *args, stats=True, step=False, faults=None):
+        """step: arms capture_step or display_step with a FIFO of its
+        own (Proc.step()); faults: more fault points."""
+        points = dict(faults or {})
+        fifo = None
+        if step:
+            fifo = Fifo(os.path.join(self.lab.keys, "step-%d" % len(
+                self.lab.fifos)))
+            self.lab.fifos.append(fifo)
+            points[name + "_step"] = fifo.path
+        p = Proc(name, [str(a) for a in args], stats=stats, wrap=self.wrap(),
+                 fifo=fifo, env=faults_env(**points) if points else None)
+        p.name = "%s@%s" % (name, self.role)
         self.lab.procs.append(p)
         return p
 
@@ -176,6 +141,7 @@ class Lab:
         self.prefix = "vpgw%s" % uuid.uuid4().hex[:6]
         self.hosts = {r: Host(self, r) for r in ("cam", "gw", "view", "slow")}
         self.procs = []
+        self.fifos = []
         self.keys = keydir
 
     def __getitem__(self, role):
@@ -198,6 +164,10 @@ class Lab:
         for p in self.procs:
             p.stop(signal.SIGKILL if p.p.poll() is None else 0)
         self.procs = []
+        for f in self.fifos:
+            f.close()
+            os.unlink(f.path)
+        self.fifos = []
 
     def down(self):
         self.stop_all()
@@ -338,7 +308,14 @@ def test_curve_lets_in_only_listed_viewers(net):
     ok.wait_frames(60, timeout=20)
     for d in (stranger, plain):
         d.wait_for(lambda p: len(p.ticks()) >= 2, 15, "ticks")
-    time.sleep(1)
+    # The relay has judged both: it says so.
+    stranger_pub = open(k["stranger"][1]).read().strip()
+    relay.wait_for(lambda p: stranger_pub in p.log() and
+                   "does not use CURVE" in p.log(), 15,
+                   "the relay's lines on the stranger and the plain viewer")
+    for d in (stranger, plain):
+        d.wait_for(lambda p: "refused our key" in p.log() or
+                   "CURVE" in p.log(), 15, "its line on the refusal")
     for d in (ok, stranger, plain):
         d.stop()
     relay_log = relay.log()
@@ -347,7 +324,6 @@ def test_curve_lets_in_only_listed_viewers(net):
     assert f["verified"] >= 60 and f["mismatch"] == 0 and f["bad"] == 0
     assert stranger.final()["frames"] == 0
     assert plain.final()["frames"] == 0
-    stranger_pub = open(k["stranger"][1]).read().strip()
     assert "allowed view.pub from 10.77.2.2" in relay_log
     assert ("refused CURVE client %s from 10.77.2.2" % stranger_pub
             in relay_log)
@@ -359,136 +335,131 @@ def test_curve_lets_in_only_listed_viewers(net):
     assert "anyone who can connect" not in relay_log
 
 
-def window_fps(p, t0, t1):
-    return median([s["fps"] for s in tick_window(p, t0, t1)])
+def png_streams(d):
+    """{stream: number of PNGs} in directory d (STREAM-SEQ.png)."""
+    out = {}
+    for f in os.listdir(d):
+        if f.endswith(".png"):
+            out[f.rsplit("-", 1)[0]] = out.get(f.rsplit("-", 1)[0], 0) + 1
+    return out
 
 
-def test_two_cameras_through_one_relay_stay_apart(net):
+def test_two_cameras_through_one_relay_stay_apart(net, tmp_path):
+    """Two cameras through one relay: a display of camA writes only camA
+    frames, one of camB (as JPEG) only camB, and one of any stream both;
+    each file is named for the stream of the frame in it, and every frame
+    verifies."""
     # Relay and viewers first, cameras last: any start order works, and
     # the relay's subscriptions upstream all arrive.
     ep = tcp(GW_VIEW, 5560)
     relay = net["gw"].run("relay", "-i", tcp(CAM, 5555), "-i",
                           tcp(CAM, 5557), "-o", ep)
-    d_a = net["view"].run("display", "-i", ep, "-o", "null", "--stream",
-                          "camA")
-    d_b = net["view"].run("display", "-i", ep, "-o", "null", "--stream",
-                          "camB", "--codec", "jpeg")
-    d_all = net["view"].run("display", "-i", ep, "-o", "null")
+    dirs = {n: str(tmp_path / n) for n in ("a", "b", "all")}
+    for d in dirs.values():
+        os.mkdir(d)
+    d_a = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["a"],
+                          "--stream", "camA")
+    d_b = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["b"],
+                          "--stream", "camB", "--codec", "jpeg")
+    d_all = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["all"])
     for d in (d_a, d_b, d_all):
         d.wait_for(lambda p: len(p.ticks()) >= 1, 20, "first tick")
     net["cam"].run("capture", "-o", tcp(CAM, 5555), "-s", "camA",
-                   "--size", "640x360", "--fps", "30")
+                   "--size", "320x240", "--fps", "30")
     net["cam"].run("capture", "-o", tcp(CAM, 5557), "-s", "camB",
-                   "--size", "320x240", "--fps", "10")
-    d_a.wait_frames(60)
-    d_b.wait_frames(20)
-    d_all.wait_frames(60)
-    t0 = time.time()
-    time.sleep(4.2)
-    t1 = time.time()
-    fps = [window_fps(d, t0, t1) for d in (d_a, d_b, d_all)]
+                   "--size", "160x120", "--fps", "10")
+    d_a.wait_frames(30)
+    d_b.wait_frames(10)
+    d_all.wait_for(lambda p: all(png_streams(dirs["all"]).get(s, 0) >= 10
+                                 for s in ("camA", "camB")), 20,
+                   "10 frames of each camera")
     for d in (d_a, d_b, d_all):
         d.stop()
-    assert 26 <= fps[0] <= 34, fps
-    assert 8 <= fps[1] <= 12, fps
-    assert 35 <= fps[2] <= 45, fps
-    for d in (d_a, d_b, d_all):
+    assert set(png_streams(dirs["a"])) == {"camA"}, png_streams(dirs["a"])
+    assert set(png_streams(dirs["b"])) == {"camB"}, png_streams(dirs["b"])
+    assert set(png_streams(dirs["all"])) == {"camA", "camB"}
+    for d, name in ((d_a, "a"), (d_b, "b"), (d_all, "all")):
         f = d.final()
         assert f["verified"] == f["frames"] and f["mismatch"] == 0, f
+        assert sum(png_streams(dirs[name]).values()) == f["frames"], f
     # A plain bind that other hosts can reach is worth a warning.
     assert "anyone who can connect" in relay.log()
 
 
-def lat_summary(p, t0, t1):
-    """fps, p50, p99 and worst p99 (ms) of p's ticks in [t0, t1]: the
-    medians over the ticks, and the worst tick's p99."""
-    w = tick_window(p, t0, t1)
-    assert len(w) >= 3, (p.name, p.ticks()[-5:])
-    return (median([s["fps"] for s in w]),
-            median([s["lat_p50_us"] for s in w]) / 1000,
-            median([s["lat_p99_us"] for s in w]) / 1000,
-            max(s["lat_p99_us"] for s in w) / 1000)
+def shown_seqs(d):
+    """The seqs a stepped display showed, in order."""
+    return [int(m.group(1)) for m in d.matches(EVENT)]
 
 
+@pytest.mark.slow
 def test_slow_viewer_is_isolated_and_jpeg_is_encoded_once(net):
+    """A viewer behind a 512 kbit/s link (tc tbf), where one 1280x720
+    JPEG takes 0.8 s, costs the others nothing: the capture makes each of
+    60 frames once the fast viewers (raw and JPEG on view, shm on the
+    gateway) wait for it, and they get every one, while the slow viewer
+    gets what its link carries, counting the rest as drops.  The capture
+    encodes each frame's JPEG once, for both JPEG viewers.  (How fast
+    viewers' rates and latency hold while a slow one is served is make
+    soak's to report, docs/RELIABILITY.md.)"""
     gw = net["gw"]
     gw_tc = ["ip", "netns", "exec", gw.ns, "tc", "qdisc"]
-    sh(*gw_tc, "add", "dev", "eth2", "root", "tbf", "rate", "10mbit",
-       "burst", "32kbit", "latency", "50ms")
+    sh(*gw_tc, "add", "dev", "eth2", "root", "tbf", "rate", "512kbit",
+       "burst", "32kbit", "latency", "400ms")
     try:
         # Quality 100: the test pattern compresses about 3x better than a
-        # camera picture; at 100 its 50 KB frames (12 Mbit/s at 30 fps)
-        # are more than the 10 Mbit/s link carries, as a camera's would.
+        # camera picture; at 100 its frames are about 50 KB.
         cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
-                             "1280x720", "--fps", "30", "-q", "100")
+                             "1280x720", "-q", "100", step=True)
         net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
                       "tcp://0.0.0.0:5556")
         raw = net["view"].run("display", "-i", tcp(GW_VIEW, 5556), "-o",
-                              "null")
+                              "null", step=True)
         jpg = net["view"].run("display", "-i", tcp(GW_VIEW, 5556), "-o",
-                              "null", "--codec", "jpeg")
+                              "null", "--codec", "jpeg", step=True)
         # A viewer on the gateway itself (shm from the relay's ring): the
         # relay now asks the camera for all three variants of each frame.
         local = net["gw"].run("display", "-i", "tcp://127.0.0.1:5556",
-                              "-o", "null")
-        raw.wait_frames(60, timeout=20)
-        jpg.wait_frames(60, timeout=20)
-        t0 = time.time()
-        time.sleep(5.2)
-        t1 = time.time()
-        before = lat_summary(raw, t0, t1)
-
+                              "-o", "null", step=True)
         slow = net["slow"].run("display", "-i", tcp(GW_SLOW, 5556), "-o",
                                "null", "--codec", "jpeg")
-        slow.wait_frames(10, timeout=20)
-        time.sleep(1.5)  # the link's slow start
-        t2 = time.time()
-        time.sleep(6.2)
-        t3 = time.time()
-        during = lat_summary(raw, t2, t3)
-        jpg_during = lat_summary(jpg, t2, t3)
-        slow_w = lat_summary(slow, t2, t3)
-        enc = tick_window(cap, t2, t3)
-        for d in (raw, jpg, slow, local):
+        fast = [raw, jpg, local]
+        join(cap, fast)
+        slow.wait_frames(1, timeout=30)
+        c0 = cap.tick_after(time.monotonic())
+        seqs = lockstep(cap, fast, 60)
+        c1 = cap.tick_after(time.monotonic())
+        # What was queued for the slow viewer when its queue was full
+        # goes on, in order, and the rest was dropped for it: a frame made
+        # once its queue has drained shows the gap.
+        deadline = time.monotonic() + 40
+        while slow.last().get("drops", 0) == 0:
+            assert time.monotonic() < deadline, slow.describe()
+            lockstep(cap, fast, 1)
+            time.sleep(1)  # a frame a second: pacing, not a condition
+        for d in fast + [slow]:
             d.stop()
     finally:
         sh(*gw_tc, "del", "dev", "eth2", "root", check=False)
     f = slow.final()
-    print("\n10 Mbit/s viewer (jpeg): fps %.1f p50 %.0f p99 %.0f (worst "
-          "%.0f) ms; exit: p50 %.0f p99 %.0f ms, %d frames, %d drops"
-          % (slow_w + (f["lat_p50_us"] / 1000, f["lat_p99_us"] / 1000,
-                       f["frames"], f["drops"])))
-    print("fast raw viewer before: fps %.1f p50 %.1f p99 %.1f (worst %.1f) "
-          "ms; during: fps %.1f p50 %.1f p99 %.1f (worst %.1f) ms"
-          % (before + during))
-    print("fast jpeg viewer during: fps %.1f p50 %.1f p99 %.1f (worst %.1f)"
-          " ms; drops raw %d jpeg %d gateway-local %d"
-          % (jpg_during + (raw.final()["drops"], jpg.final()["drops"],
-                           local.final()["drops"])))
-    # The slow viewer: latency bounded, frames it had no bandwidth for
-    # dropped and counted.
-    assert slow_w[2] < 500 and f["lat_p99_us"] < 500000, (slow_w, f)
-    assert f["drops"] > 0 and 3 <= slow_w[0] <= 29, (slow_w, f)
-    assert f["mismatch"] == 0 and f["verified"] == f["frames"]
-    # One JPEG encode per frame, for the two JPEG viewers together.
-    frames = enc[-1]["frames"] - enc[0]["frames"]
-    encodes = enc[-1]["jpeg_encodes"] - enc[0]["jpeg_encodes"]
-    assert frames >= 100 and frames - 1 <= encodes <= frames + 1, enc
-    assert local.final()["path"] == "shm"
-    # The others do not notice it.  That can only be judged with CPU to
-    # spare (not, say, on 2 cores under ASan): the fast viewer must have
-    # kept up before the slow one came.
-    if before[0] < 29 or before[1] > 30:
-        pytest.skip("too busy to judge isolation: the fast viewer alone "
-                    "had %.1f fps, p50 %.0f ms" % before[:2])
-    assert during[0] >= min(27, before[0] - 2), (before, during)
-    assert during[1] <= max(2 * before[1], before[1] + 20), (before, during)
-    assert during[2] <= max(3 * before[2], before[2] + 50), (before, during)
-    assert jpg_during[0] >= 27, jpg_during
-    # ... nor does the relay lose frames it asked for in three variants.
-    for d in (raw, jpg, local):
+    print("\n512 kbit/s viewer (jpeg): %d frames, %d drops, p99 %.0f ms; "
+          "fast viewers got all %d frames" % (
+              f["frames"], f["drops"], f["lat_p99_us"] / 1000, len(seqs)))
+    for d in fast:
+        shown = shown_seqs(d)
+        i = shown.index(seqs[0])
+        assert shown[i:i + len(seqs)] == seqs, (d.name, shown)
         fd = d.final()
-        assert fd["drops"] <= 0.02 * fd["frames"] + 2, (d.name, fd)
+        assert fd["mismatch"] == 0 and fd["bad"] == 0, (d.name, fd)
+        assert fd["verified"] == fd["frames"], (d.name, fd)
+    assert local.final()["path"] == "shm"
+    assert raw.final()["path"] == "tcp" and jpg.final()["path"] == "tcp"
+    # The slow viewer: the frames it had no bandwidth for dropped and
+    # counted, none shown wrong.
+    assert f["drops"] > 0, f
+    assert f["mismatch"] == 0 and f["verified"] == f["frames"], f
+    # One JPEG encode per frame, for the two JPEG viewers together.
+    assert c1["frames"] - c0["frames"] == len(seqs), (c0, c1)
+    assert c1["jpeg_encodes"] - c0["jpeg_encodes"] == len(seqs), (c0, c1)
 
 
 def stalled(p):
@@ -501,6 +472,7 @@ def recovered_after(n):
                       p.last().get("frames", 0) >= n)
 
 
+@pytest.mark.slow
 def test_viewers_recover_from_restarts_and_link_loss(net):
     k = curve_keys(net)
     cam_args = ["-o", tcp(CAM, 5555), "--size", "640x360",
@@ -520,11 +492,11 @@ def test_viewers_recover_from_restarts_and_link_loss(net):
     def outage(what, down, up):
         t = time.monotonic()
         down()
-        d.wait_for(stalled, 5, "stalled after " + what)
+        d.wait_for(stalled, 15, "stalled after " + what)
         n = d.last()["frames"]
         t_up = time.monotonic()
         up()
-        d.wait_for(recovered_after(n + 30), 15, "recovery after " + what)
+        d.wait_for(recovered_after(n + 30), 30, "recovery after " + what)
         timings.append("%s: stalled reported after %.1f s; 30 new frames "
                        "and not stalled %.1f s after it came back"
                        % (what, t_up - t, time.monotonic() - t_up))
@@ -551,46 +523,43 @@ def test_viewers_recover_from_restarts_and_link_loss(net):
 
 
 def test_relay_chain_carries_each_frame_once_per_link(net):
-    # cam -> relay on gw -> relay on view -> two viewers on view, which
-    # read the view relay's shm ring: the view host gets each frame once.
+    """cam -> relay on gw -> relay on view -> two viewers on view, which
+    read the view relay's shm ring: each frame crosses each link once.
+    The capture makes each of 60 frames once both viewers wait for it:
+    every relay forwards each once, the view relay writes each into its
+    ring once, and each viewer shows each."""
     cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
-                         "640x360", "--fps", "30")
+                         "640x360", step=True)
     r1 = net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
                        tcp(GW_VIEW, 5556))
     r2 = net["view"].run("relay", "-i", tcp(GW_VIEW, 5556), "-o",
                          "tcp://127.0.0.1:5557")
     ds = [net["view"].run("display", "-i", "tcp://127.0.0.1:5557", "-o",
-                          "null") for _ in range(2)]
-    for d in ds:
-        d.wait_for(lambda p: p.last().get("frames", 0) >= 60 and
-                   p.last().get("path") == "shm", 25, "60 frames over shm")
-    t0 = time.time()
-    time.sleep(4.2)
-    t1 = time.time()
-
-    def rate(p, key="frames"):
-        """key's increase per second over p's ticks in the window."""
-        w = tick_window(p, t0, t1)
-        return (w[-1][key] - w[0][key]) / (w[-1]["t"] - w[0]["t"])
-
-    r_cap, r_r1, r_r2 = rate(cap), rate(r1), rate(r2)
-    r_ring = rate(r2, "ring_writes")
-    r_ds = [rate(d) for d in ds]
+                          "null", step=True) for _ in range(2)]
+    join(cap, ds)
+    t = time.monotonic()
+    before = [p.tick_after(t) for p in (cap, r1, r2)]
+    seqs = lockstep(cap, ds, 60, path="shm")
+    t = time.monotonic()
+    after = [p.tick_after(t) for p in (cap, r1, r2)]
     for d in ds:
         d.stop()
-    print("\nframes/s: capture %.1f, gw relay %.1f, view relay %.1f (ring "
-          "writes %.1f), viewers %s" % (r_cap, r_r1, r_r2, r_ring,
-                                        ["%.1f" % r for r in r_ds]))
-    assert r_cap >= 27
+    counts = {n: a["frames"] - b["frames"]
+              for n, b, a in zip(("capture", "gw relay", "view relay"),
+                                 before, after)}
+    counts["view ring"] = after[2]["ring_writes"] - before[2]["ring_writes"]
+    print("\nframes in the window: %s, each viewer %d" % (counts,
+                                                         len(seqs)))
     # Once per link: not once per viewer (that would be 2x).
-    for r in [r_r1, r_r2, r_ring] + r_ds:
-        assert abs(r - r_cap) <= 2, (r_cap, r_r1, r_r2, r_ring, r_ds)
+    assert set(counts.values()) == {len(seqs)}, counts
     for d in ds:
+        assert shown_seqs(d)[-len(seqs):] == seqs, shown_seqs(d)
         f = d.final()
         assert f["path"] == "shm" and f["mismatch"] == 0, f
-        assert f["verified"] >= 100, f
+        assert f["verified"] == f["frames"], f
 
 
+@pytest.mark.slow
 def test_h264_on_a_slow_link(net):
     """1080p at 30 fps as H.264 at 4 Mbit/s to a viewer behind a 10 Mbit/s
     link: every frame it shows is verified, and it keeps the stream's

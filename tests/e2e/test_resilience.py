@@ -10,15 +10,16 @@ import time
 
 import pytest
 
-from conftest import free_ep
+from conftest import EVENT, free_ep, join
 
 FPS = 30
-# The display must show frames again this soon after the restart (the
-# design asks for 2 s; the rest is slack for a busy 2-core machine).
-RECOVERY_MAX_S = 3.0
+# The display must show frames again within this after the restart: a
+# deadline for "it does".  How soon it does (the design asks for ~2 s) is
+# measured, printed here, and judged by make soak (docs/RELIABILITY.md).
+RESUME_S = 15
 
 
-def wait_stalled(dis, timeout=5):
+def wait_stalled(dis, timeout=10):
     """Waits for a display tick that counted no frame: the stream is cut."""
     n = len(dis.ticks())
     return dis.wait_for(
@@ -35,7 +36,7 @@ def measure_recovery(dis, restart):
     t0 = time.monotonic()
     restart()
     st = dis.wait_for(lambda p: p.latest() if p.value("frames") > f0
-                      else None, 10, "frames after the restart")
+                      else None, RESUME_S, "frames after the restart")
     upper = st["_rx"] - t0
     k = st["frames"] - f0
     est = max(0.0, upper - k / FPS)
@@ -44,7 +45,7 @@ def measure_recovery(dis, restart):
 
 def check_resumed(dis, path):
     v0 = dis.value("verified")
-    dis.wait_for(lambda p: p.value("verified") >= v0 + 30, 5,
+    dis.wait_for(lambda p: p.value("verified") >= v0 + 30, 15,
                  "30 more verified frames")
     st = dis.latest()
     assert st["mismatch"] == 0 and st["bad"] == 0, st
@@ -60,7 +61,7 @@ def test_kill9_and_restart(procs, victim, transport):
     cap = procs.capture(cap_ep)
     rel = procs.relay(cap_ep, rel_ep)
     dis = procs.display(rel_ep, transport=transport)
-    dis.wait_for(lambda p: p.value("verified") >= 30, 10,
+    dis.wait_for(lambda p: p.value("verified") >= 30, 15,
                  "30 verified frames")
 
     old = cap if victim == "capture" else rel
@@ -79,48 +80,42 @@ def test_kill9_and_restart(procs, victim, transport):
     print("\nrecovery after kill -9 of %s (%s): ~%.2f s (first tick with "
           "frames read %.2f s after the restart)"
           % (victim, path, est, upper))
-    assert est <= RECOVERY_MAX_S and upper <= RECOVERY_MAX_S + 1.2, \
-        "display resumed ~%.2f s after the %s restart" % (est, victim)
     check_resumed(dis, path)
 
 
-@pytest.mark.timing
 def test_slow_display_skips_to_newest(procs):
-    """A display whose sink takes 200 ms a frame shows fresh frames: the
-    display takes the newest frame each time, so a frame's age (which the
-    display measures after the sink is done with it, 200 ms included)
-    stays under 250 ms, drops are counted, and nothing grows over time.
-    A queue anywhere would add 200 ms per queued frame."""
+    """A display busy with a frame (display_step holds it: a sink as slow
+    as the test likes) while the capture makes 3 more: when it goes on it
+    takes the newest, and the 2 between count as drops; none was queued
+    for it to show.  Five times.  (A publisher's queue for a subscriber
+    holds NET_PUB_HWM = 4 messages, less one its writer may not yet know
+    was read: 3 frames made at once reach the display's receiver however
+    slowly each hop drains them.  More are dropped on the way, by design,
+    where the machine's pace decides which.)"""
     cap_ep, rel_ep = free_ep(), free_ep()
-    procs.capture(cap_ep, size="1280x720")
+    cap = procs.capture(cap_ep, size="64x48", step=True)
     rel = procs.relay(cap_ep, rel_ep)
-    dis = procs.display(rel_ep, "--sink-delay", 200)
-    # The first tick with frames is warm-up (connection set-up, first
-    # big messages); judge the 5 after it.
-    dis.wait_for(lambda p: p.value("frames") > 0, 10, "a first frame")
-    n0 = len(dis.ticks()) + 1
-    dis.wait_for(lambda p: len(p.ticks()) >= n0 + 5, 12, "5 more ticks")
-    ticks = dis.ticks()[n0:]
-    assert len(ticks) >= 5, ticks
-    p99 = [t["lat_p99_us"] for t in ticks]
-    print("\nslow display p99 per tick (us):", p99)
-    for t in ticks:
-        assert t["lat_p99_us"] < 250000, t
-        # 200 ms a frame: about 5 fps shown, not 30.
-        assert 2 <= t["fps"] <= 7, t
-    assert ticks[-1]["drops"] > 0, ticks[-1]
-    # Shown + dropped account for what the relay forwarded (compared with
-    # a relay tick taken after the display's last one).
-    st = ticks[-1]
-    rst = rel.wait_for(
-        lambda p: next((t for t in p.ticks() if t["_rx"] > st["_rx"]), None),
-        3, "a relay tick")
-    assert st["frames"] + st["drops"] <= rst["frames"], (st, rst)
-    assert st["frames"] + st["drops"] >= 20 * len(ticks), st
-    # No growth: the last ticks' latency is not above the first ones'.
-    early = max(p99[:2])
-    late = max(p99[-2:])
-    assert late <= early + 50000, p99
-    assert st["mismatch"] == 0 and st["bad"] == 0, st
-    # The relay kept its latency too (it must not queue for the display).
-    assert rel.last_tick()["lat_p99_us"] < 100000, rel.last_tick()
+    dis = procs.display(rel_ep, step=True)
+    join(cap, [dis])
+    received = dis.tick_after(time.monotonic())["received"]
+    for _ in range(5):
+        newest = cap.step(3)
+        received += 3
+        dis.wait_for(lambda p: p.value("received") >= received, 15,
+                     "the 3 frames received")
+        dis.step()
+        ev = dis.next_event()
+        assert ev == ("waits", newest, "payload"), (ev, newest)
+    dis.kill(signal.SIGINT)
+    assert dis.wait(10) == 0, dis.describe()
+    st = dis.exit_stats()
+    shown = [int(m.group(1)) for m in dis.matches(EVENT)]
+    gaps = sum(b - a - 1 for a, b in zip(shown, shown[1:]))
+    assert gaps >= 10 and st["drops"] == gaps, (st, shown)
+    assert st["frames"] == st["verified"] == len(shown), (st, shown)
+    assert st["mismatch"] == 0 and st["bad"] == 0 and st["path"] == "tcp", st
+    # The relay forwarded every frame made.
+    cap.kill(signal.SIGINT)
+    assert cap.wait(10) == 0
+    st = rel.tick_after(time.monotonic())
+    assert st["frames"] == cap.exit_stats()["frames"], (st, cap.exit_stats())

@@ -1,11 +1,13 @@
-"""test_resources.py -- memory and file descriptors stay flat.
+"""test_resources.py -- memory and file descriptors stay bounded.
 
-* A minute of 1280x720 at 30 fps through a relay to a display over TCP,
-  with stalled subscribers on the relay (a display stopped with SIGSTOP
-  for the whole run, and a Python SUB that never reads): the relay must
-  not queue frames for them, so its RSS and the live display's stay
-  flat (the max of the last 5 one-second samples within 10% of the mean
-  of the first 5 after warm-up).
+* 1280x720 at 30 fps through a relay to a display over TCP, with stalled
+  subscribers on the relay (a display stopped with SIGSTOP, and a Python
+  SUB that never reads): the relay must not queue frames for them.  The
+  kernel's peak RSS (VmHWM, reset once warm) of the relay and of the live
+  display, over the next 300 frames, stays within what their queues can
+  hold: a queue anywhere would hold 300 frames, 800 MB.  (RSS flat over
+  10 minutes with subscribers coming and going is make soak's,
+  docs/RELIABILITY.md.)
 * 100 subscriber connections to the relay, opened and closed, and 10
   display processes started on the relay and on the capture and killed:
   afterwards the relay and the capture hold as many file descriptors as
@@ -17,42 +19,44 @@ import signal
 import time
 
 import pytest
-
 import zmq
 
-from conftest import free_ep, wait_until
+from conftest import SANITIZED, free_ep, wait_until
 
-RUN_S = 60
-WARMUP_S = 5
-FLAT = 1.10          # last max / first mean
 FD_SLACK = 4
+W, H = 1280, 720
+FRAME_MB = W * H * 3 / 2 ** 20
+# Frames a relay holds at most: its queue to each of 3 subscribers
+# (NET_PUB_HWM 4, the same messages for all), the message it is
+# forwarding and those in its input queue (NET_HWM 2), with room for the
+# allocator's slack; a display: its input queue, the mailbox, the frame
+# it shows and the one being received.
+BOUND_FRAMES = {"relay": 12, "display": 8}
+# Under AddressSanitizer freed memory stays resident in its quarantine
+# (256 MB by default): still far below what 300 queued frames would take.
+QUARANTINE_MB = 256 if SANITIZED else 0
 
 
 def rss_kb(pid):
+    return status_kb(pid, "VmRSS")
+
+
+def status_kb(pid, key):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
+    raise AssertionError("no %s for pid %d" % (key, pid))
 
 
 def nfds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def monitor_events(mon):
-    """Drains a socket monitor; returns the event numbers seen."""
-    out = []
-    while mon.poll(0):
-        parts = mon.recv_multipart()
-        out.append(int.from_bytes(parts[0][:2], "little"))
-    return out
-
-
-@pytest.mark.timing
-def test_rss_flat_with_stalled_subscribers(procs):
+@pytest.mark.slow
+def test_stalled_subscribers_are_not_queued_for(procs):
     cap_ep, rel_ep = free_ep(), free_ep()
-    cap = procs.capture(cap_ep, size="1280x720")
+    procs.capture(cap_ep, size="%dx%d" % (W, H))
     rel = procs.relay(cap_ep, rel_ep)
     dis = procs.display(rel_ep)
     stopped = procs.display(rel_ep)
@@ -61,65 +65,50 @@ def test_rss_flat_with_stalled_subscribers(procs):
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.RCVHWM, 2)  # our own memory: 2 queued frames
     sub.setsockopt(zmq.SUBSCRIBE, b"raw/")
-    mon = sub.get_monitor_socket(zmq.EVENT_CONNECTED |
-                                 zmq.EVENT_DISCONNECTED)
     sub.connect(rel_ep)
     try:
         for d in (dis, stopped):
             d.wait_for(lambda p: p.value("verified") >= 30, 15,
                        "30 verified frames")
         # The SUB has frames queued (and then reads nothing more).
-        assert sub.poll(5000), "the Python SUB got no frame"
+        assert sub.poll(15000), "the Python SUB got no frame"
         stopped.kill(signal.SIGSTOP)
-        ps = {"relay": rel, "display": dis, "capture": cap}
-        samples = {k: [] for k in ps}
-        t0 = time.monotonic()
-        for i in range(RUN_S):
-            time.sleep(max(0.0, t0 + i + 1 - time.monotonic()))
-            for k, p in ps.items():
-                assert p.alive(), p.describe()
-                samples[k].append(rss_kb(p.pid))
-        events = monitor_events(mon)
+        ps = {"relay": rel, "display": dis}
+        rss0 = {}
+        for k, p in ps.items():
+            with open("/proc/%d/clear_refs" % p.pid, "w") as f:
+                f.write("5")  # VmHWM := VmRSS: the peak from now on
+            rss0[k] = rss_kb(p.pid)
+        f0, v0 = rel.value("frames"), dis.value("verified")
+        rel.wait_for(lambda p: p.value("frames") >= f0 + 300, 60,
+                     "300 more frames through the relay")
+        dis.wait_for(lambda p: p.value("verified") >= v0 + 100, 15,
+                     "100 more verified frames")
+        grew = {k: (status_kb(p.pid, "VmHWM") - rss0[k]) / 1024
+                for k, p in ps.items()}
+        print("\npeak RSS over 300 frames above the RSS before, MB: %s "
+              "(frames are %.1f MB)" % (
+                  {k: round(v, 1) for k, v in grew.items()}, FRAME_MB))
+        for k, mb in grew.items():
+            assert mb <= BOUND_FRAMES[k] * FRAME_MB + QUARANTINE_MB, \
+                "%s peaked %.1f MB above its RSS: more than %d frames" % (
+                    k, mb, BOUND_FRAMES[k])
         st = dis.latest()
-        result = {}
-        for k, s in samples.items():
-            first = s[WARMUP_S:WARMUP_S + 5]
-            mean_first = sum(first) / len(first)
-            max_last = max(s[-5:])
-            result[k] = (mean_first / 1024, max_last / 1024)
-        print("\nRSS MB, mean of samples %d-%d s vs max of the last 5 (%d s "
-              "run): %s" % (WARMUP_S + 1, WARMUP_S + 5, RUN_S, ", ".join(
-                  "%s %.1f -> %.1f" % (k, a, b)
-                  for k, (a, b) in result.items())))
-        print("Python SUB connects/disconnects seen: %d/%d; display: %s"
-              % (events.count(zmq.EVENT_CONNECTED),
-                 events.count(zmq.EVENT_DISCONNECTED),
-                 {k: st[k] for k in ("frames", "fps", "drops",
-                                     "lat_p99_us")}))
-        for k in ("relay", "display"):
-            a, b = result[k]
-            assert b <= a * FLAT, \
-                "%s RSS grew from %.1f MB to %.1f MB: %s" % (
-                    k, a, b, [round(x / 1024, 1) for x in samples[k]])
-        # The live display kept up (allowing for dips when the shared
-        # machine is busy), and the relay did not fall behind.
         assert st["mismatch"] == 0 and st["bad"] == 0, st
         assert st["path"] == "tcp", st
-        assert st["frames"] >= (RUN_S + 1) * 30 * 0.7, st
-        p99 = sorted(x["lat_p99_us"] for x in rel.ticks() if x["fps"] > 0)
-        assert p99[len(p99) // 2] < 100000, p99
+        assert rel.alive() and dis.alive()
     finally:
         stopped.kill(signal.SIGKILL)
-        mon.close(0)
         sub.close(0)
         ctx.term()
 
 
+@pytest.mark.slow
 def test_fds_flat_across_subscribers(procs):
     cap_ep, rel_ep, cap, rel, dis = procs.chain()
     # Settled: a tick after the display's connection is up.
     k = len(rel.ticks())
-    rel.wait_for(lambda p: len(p.ticks()) > k, 3, "a relay tick")
+    rel.wait_for(lambda p: len(p.ticks()) > k, 10, "a relay tick")
     before = {"relay": nfds(rel.pid), "capture": nfds(cap.pid)}
 
     ctx = zmq.Context()
@@ -146,10 +135,10 @@ def test_fds_flat_across_subscribers(procs):
             s.setsockopt(zmq.RCVHWM, 2)
             s.setsockopt(zmq.SUBSCRIBE, b"raw/" if i % 2 else b"shm/")
             s.connect(rel_ep)
-            if s.poll(2000):
+            if s.poll(15000):
                 got += 1
             s.close(0)
-        assert got >= 70, "only %d of 80 subscribers got a frame" % got
+        assert got == 80, "only %d of 80 subscribers got a frame" % got
     finally:
         ctx.term()
 
@@ -183,7 +172,7 @@ def test_fds_flat_across_subscribers(procs):
             "%s holds %d fds, %d before" % (k, now[k], before[k])
     # And the stream is still fine.
     v0 = dis.value("verified")
-    dis.wait_for(lambda p: p.value("verified") >= v0 + 30, 5,
+    dis.wait_for(lambda p: p.value("verified") >= v0 + 30, 15,
                  "30 more verified frames")
     st = dis.latest()
     assert st["mismatch"] == 0 and st["bad"] == 0, st

@@ -29,13 +29,15 @@ import msgpack
 import pytest
 import zmq
 
-from conftest import HERE, Proc, free_ep, prog, wait_until
+from conftest import (EVENT, HERE, Proc, drive, free_ep, join, lockstep, prog,
+                      wait_until)
 
 FPS = 30
 SHM = "/dev/shm"
-# A display must show verified shm frames again this soon after a
-# producer's restart (the design asks for ~2 s; slack for a busy machine).
-RECOVERY_S = 4.0
+# A display must show verified shm frames again within this after a
+# producer's restart: a deadline for "it does", not the measure of how
+# soon (the ~2 s target is make soak's, docs/RELIABILITY.md).
+RESUME_S = 15
 
 
 # --- /dev/shm bookkeeping ---------------------------------------------------
@@ -353,10 +355,10 @@ def test_shm_used_automatically(procs, via_relay):
     assert_clean(st)
     assert st["bytes"] == 0, "pixels came over ZeroMQ: %s" % st
     assert ring_of(cap.pid) in segments()
-    cap.wait_for(lambda p: p.value("shm_sent") >= 60, 5, "shm_sent >= 60")
+    cap.wait_for(lambda p: p.value("shm_sent") >= 60, 15, "shm_sent >= 60")
     assert cap.value("raw_sent") == 0 and cap.value("raw_copies") == 0
     if rel:
-        rel.wait_for(lambda p: p.value("shm_forwarded") >= 30, 5,
+        rel.wait_for(lambda p: p.value("shm_forwarded") >= 30, 15,
                      "shm_forwarded >= 30")
         assert rel.value("ring_writes") == 0, rel.latest()
         assert rel.value("bad") == 0, rel.latest()
@@ -376,67 +378,82 @@ def test_no_shm_display_uses_tcp(procs):
     assert st["bytes"] > 0, st
     assert_clean(wait_verified(shm, 45, 10), path="shm")
     cap.wait_for(lambda p: p.value("raw_sent") >= 30 and
-                 p.value("shm_sent") >= 30, 5, "raw_sent and shm_sent")
+                 p.value("shm_sent") >= 30, 15, "raw_sent and shm_sent")
     finish(tcp, shm, cap)
 
 
 def test_slow_reader_counts_torn_and_writes_nothing_torn(procs,
                                                          tmpdir_factory):
-    """Readers that hold a slot longer than the ring lasts.
+    """Readers whose frames are overwritten while they use them, forced.
 
-    A: 3 slots at 30 fps last 100 ms; a display spending 250 ms on each
-    frame (in place, -o null) finds every one overwritten: torn, never
-    verified or shown.  A PNG display with the same delay copies each
-    frame out before the delay and writes only intact copies.
-    B: a 1080p writer as fast as it goes (--fps 1000) with 2 slots
-    overwrites slots while a PNG display copies them out: some copies are
-    torn (counted), and none of those reaches a file.  Every PNG of A and
-    B is checked pixel for pixel against the picture of its seq."""
+    Each capture makes a frame only when the test says (capture_step),
+    into a ring of 2 slots: frame y's slot is written over by frame y + 2.
+    A: a display using its frames in place (-o null) shows frame y and
+    waits (display_step); the test makes frames up to y + 2 and lets it go
+    on: every frame is torn, counted, and never verified.  A': a PNG
+    display held the same way copied its frame out before: every frame is
+    written, exact.  B: a PNG display whose every second copy is held,
+    inside vp_frame_copy, until the writer has begun to overwrite its slot
+    (copy_torn=2): exactly those copies are torn and counted, and no file
+    has them.  Only those writes happen while anybody reads: the counts
+    are exact, and every PNG is checked pixel for pixel."""
     lib = pattern_lib(tmpdir_factory)
-    (wa, ha), (wb, hb) = (640, 360), (1920, 1080)
-    dir_a = str(tmpdir_factory.mktemp("png_slow"))
-    dir_b = str(tmpdir_factory.mktemp("png_fast"))
-    ep_a, ep_b = free_ep(), free_ep()
-    cap_a = procs.capture(ep_a, "--ring", 3, size="%dx%d" % (wa, ha))
-    cap_b = procs.capture(ep_b, "--ring", 2, size="%dx%d" % (wb, hb),
-                          fps=1000)
-    slow = auto_display(procs, ep_a, "--sink-delay", 250)
-    slow_png = auto_display(procs, ep_a, "--sink-delay", 250,
-                            sink="png:" + dir_a)
-    fast_png = auto_display(procs, ep_b, sink="png:" + dir_b)
-
-    fast_png.wait_for(lambda p: p.value("torn") >= 2 and
-                      p.value("frames") >= 5, 15,
-                      "torn >= 2 and 5 PNGs written")
-    fast_png.kill(signal.SIGINT)
-    cap_b.kill(signal.SIGINT)
-    slow.wait_for(lambda p: p.value("torn") >= 5, 10, "torn >= 5")
-    slow_png.wait_for(lambda p: p.value("frames") >= 5, 10,
-                      "5 PNGs written")
-    for p in (fast_png, slow_png, slow):
+    w, h = 640, 360
+    dir_a = str(tmpdir_factory.mktemp("png_after"))
+    dir_b = str(tmpdir_factory.mktemp("png_torn"))
+    eps = [free_ep() for _ in range(3)]
+    caps = [procs.capture(ep, ring=2, step=True) for ep in eps]
+    in_place = auto_display(procs, eps[0], step=True)
+    after = auto_display(procs, eps[1], step=True, sink="png:" + dir_a)
+    torn = auto_display(procs, eps[2], step=True, sink="png:" + dir_b,
+                        faults={"copy_torn": 2})
+    rounds = 6
+    ev_in = drive(caps[0], in_place, rounds, overwrite=True)
+    ev_after = drive(caps[1], after, rounds, overwrite=True)
+    ev_torn = drive(caps[2], torn, rounds)
+    for p in (in_place, after, torn):
         p.kill(signal.SIGINT)
         assert p.wait(15) == 0, p.describe()
-    st = slow.exit_stats()
-    assert st["path"] == "shm", st
-    assert st["torn"] >= 5 and st["mismatch"] == 0 and st["bad"] == 0, st
-    # Nothing torn is shown: each frame is either shown (and verified)
-    # or counted torn, and at 4 a second in a 100 ms ring (nearly) all
-    # are torn.
-    assert st["frames"] < st["torn"] and st["verified"] == st["frames"], st
-    for p, d, w, h in ((slow_png, dir_a, wa, ha), (fast_png, dir_b, wb, hb)):
-        st = p.exit_stats()
-        assert st["path"] == "shm" and st["mismatch"] == 0, st
-        assert st["bad"] == 0, st
-        n = check_pngs(d, w, h, lib)
-        assert n == st["frames"], "%d PNGs for %d frames shown: %s" % (
-            n, st["frames"], st)
-    print("\ntorn: slow in place %d; PNG slow %d (%d written); PNG fast %d "
-          "(%d written)" % (slow.exit_stats()["torn"],
-                            slow_png.exit_stats()["torn"],
-                            slow_png.exit_stats()["frames"],
-                            fast_png.exit_stats()["torn"],
-                            fast_png.exit_stats()["frames"]))
-    finish(cap_a, cap_b)
+
+    def shown(events, path=None):
+        return [y for k, y, pth in events if k == "waits" and
+                (path is None or pth == path)]
+
+    # A: every frame shown in place was overwritten before it was let go
+    # -- but the last, which the display still held when it was stopped.
+    # (A frame that came as a payload, while the display probed for
+    # them after a second without descriptors, cannot be torn.)
+    st = in_place.exit_stats()
+    assert st["path"] == "shm" and st["mismatch"] == 0 and st["bad"] == 0, st
+    assert len(shown(ev_in, "shm")) >= rounds - 1, ev_in
+    assert st["torn"] == len(shown(ev_in[:-1], "shm")), (st, ev_in)
+    assert st["frames"] == st["verified"] == rounds - st["torn"], (st, ev_in)
+    # A': copied out first, so overwritten later is fine.
+    st = after.exit_stats()
+    assert st["torn"] == 0 and st["mismatch"] == 0 and st["bad"] == 0, st
+    assert st["frames"] == st["verified"] == rounds, (st, ev_after)
+    assert check_pngs(dir_a, w, h, lib) == rounds
+    assert pngs_of(dir_a) == set(shown(ev_after)), ev_after
+    # B: exactly the held copies are torn, and none of them is in a file.
+    st = torn.exit_stats()
+    held = [y for k, y, _ in ev_torn if k == "held"]
+    copies = len(held) + len(shown(ev_torn, "shm"))
+    assert held and len(held) == copies // 2, ev_torn
+    assert [y for k, y, _ in ev_torn if k == "overwritten"] == held, ev_torn
+    assert st["torn"] == len(held) and st["frames"] == rounds, (st, ev_torn)
+    assert st["mismatch"] == 0 and st["bad"] == 0, st
+    assert check_pngs(dir_b, w, h, lib) == rounds
+    assert pngs_of(dir_b) == set(shown(ev_torn)), ev_torn
+    assert not pngs_of(dir_b) & set(held), (held, ev_torn)
+    print("\nin place: %s; copied, then held: %s; copy_torn=2: %s"
+          % (ev_in, ev_after, ev_torn))
+    finish(*caps)
+
+
+def pngs_of(d):
+    """The seqs of the PNGs in d (cam0-SEQ.png)."""
+    return {int(os.path.basename(f)[len("cam0-"):-len(".png")])
+            for f in glob.glob(os.path.join(d, "cam0-*.png"))}
 
 
 def test_capture_kill9_restart(procs):
@@ -454,13 +471,13 @@ def test_capture_kill9_restart(procs):
     t0 = time.monotonic()
     cap2 = procs.capture(cap_ep)
     # ... the next producer removes it before it makes its own.
-    wait_until(lambda: ring_of(cap2.pid) in segments(), 5,
+    wait_until(lambda: ring_of(cap2.pid) in segments(), RESUME_S,
                "the new capture's ring")
     assert old not in segments(), "ring_gc left the dead capture's ring"
-    st = wait_verified(dis, 1, RECOVERY_S)
+    st = wait_verified(dis, 1, RESUME_S)
     print("\ndisplay verified shm frames %.2f s after the restart"
           % (time.monotonic() - t0))
-    st = wait_verified(dis, 30, 5)
+    st = wait_verified(dis, 30, 15)
     assert st["mismatch"] == 0 and st["bad"] == 0, st
     assert dis.alive()
     finish(dis, cap2)
@@ -481,15 +498,24 @@ def test_display_follows_the_relay_not_just_the_ring(procs):
     wait_verified(dis, 30, 15)
     rel.kill(signal.SIGKILL)
     assert rel.wait(5) == -signal.SIGKILL
-    time.sleep(3)  # the doorbell is followed for 2 s after a descriptor
-    n0 = dis.value("frames")
-    time.sleep(2)
-    st = dis.latest()
-    assert st["frames"] == n0, "frames kept coming with the relay gone"
-    assert st["stalled"], st
-    assert direct.value("frames") >= 5 * 30 * 0.8, direct.latest()
+    # With the relay gone its descriptors stop, and 2 s after the last one
+    # the display stops following the ring: it reports itself stalled
+    # (2 s without a frame) while the ring is still written ...
+    t = time.monotonic()
+    st = dis.wait_for(lambda p: next((x for x in p.ticks()
+                                      if x["_rx"] > t and x["stalled"]),
+                                     None), 15, "the display to stall")
+    f0 = direct.tick_after(st["_rx"])["frames"]
+    # ... and takes no frame for two more reports, while the display on
+    # the capture gets 30.
+    n = len(dis.ticks())
+    dis.wait_for(lambda p: len(p.ticks()) >= n + 2, 10, "two more ticks")
+    assert all(x["frames"] == st["frames"] and x["stalled"]
+               for x in dis.ticks()[n - 1:]), dis.ticks()[n - 1:]
+    direct.wait_for(lambda p: p.value("frames") >= f0 + 30, 15,
+                    "30 more frames on the capture's display")
     rel2 = procs.relay(cap_ep, rel_ep)
-    st = wait_verified(dis, 30, RECOVERY_S)
+    st = wait_verified(dis, 30, RESUME_S)
     assert st["path"] == "shm", st
     assert st["mismatch"] == 0 and st["bad"] == 0 and st["torn"] == 0, st
     finish(dis, direct, rel2, cap)
@@ -501,7 +527,7 @@ def test_display_kill9_leaves_nothing(procs):
     victim = auto_display(procs, cap_ep)
     other = auto_display(procs, cap_ep)
     wait_verified(victim, 30, 15)
-    wait_verified(other, 30, 5)
+    wait_verified(other, 30, 15)
     before = segments()
     victim.kill(signal.SIGKILL)
     assert victim.wait(5) == -signal.SIGKILL
@@ -509,7 +535,7 @@ def test_display_kill9_leaves_nothing(procs):
     mine = {s for s in before if owner_pid(s) in (cap.pid, victim.pid)}
     assert mine == {ring_of(cap.pid)}
     # The capture and the other reader go on as if nothing happened.
-    st = wait_verified(other, 30, 5)
+    st = wait_verified(other, 30, 15)
     assert_clean(st)
     assert cap.alive()
     assert {s for s in segments() if owner_pid(s) in
@@ -528,11 +554,11 @@ def test_remote_relay_fills_its_own_ring(procs):
     assert ring_of(cap.pid) not in segments(), \
         "the unshared capture's ring is visible here"
     assert ring_of(rel.pid) in segments()
-    rel.wait_for(lambda p: p.value("ring_writes") >= 60, 5,
+    rel.wait_for(lambda p: p.value("ring_writes") >= 60, 15,
                  "ring_writes >= 60")
     assert rel.value("shm_forwarded") == 0, rel.latest()
     # Upstream, only what the relay needs crosses the "network": raw.
-    cap.wait_for(lambda p: p.value("raw_sent") >= 60, 5, "raw_sent >= 60")
+    cap.wait_for(lambda p: p.value("raw_sent") >= 60, 15, "raw_sent >= 60")
     assert cap.value("jpeg_encodes") == 0
     finish(dis, rel, cap)
 
@@ -551,14 +577,14 @@ def test_remote_relay_kill9_restart(procs):
     assert old in segments()
     t0 = time.monotonic()
     rel2 = procs.relay(cap_ep, rel_ep)
-    st = wait_verified(dis, 1, RECOVERY_S)
+    st = wait_verified(dis, 1, RESUME_S)
     print("\ndisplay verified shm frames %.2f s after the relay restart"
           % (time.monotonic() - t0))
     assert old not in segments(), "ring_gc left the dead relay's ring"
     assert ring_of(rel2.pid) in segments()
-    st = wait_verified(dis, 30, 5)
+    st = wait_verified(dis, 30, 15)
     assert st["mismatch"] == 0 and st["bad"] == 0, st
-    rel2.wait_for(lambda p: p.value("ring_writes") >= 30, 5,
+    rel2.wait_for(lambda p: p.value("ring_writes") >= 30, 15,
                   "ring_writes >= 30 in the new relay")
     finish(dis, rel2, cap)
 
@@ -603,19 +629,54 @@ def forged_header(real, **shm):
     return h, d
 
 
-# Under a sanitizer a forged copy of a real descriptor (new seq, real
-# slot and gen) can still find its slot unchanged: its pixels then show
-# another seq and count as a mismatch, rightly, but not as bad.
-@pytest.mark.timing
-def test_forged_descriptors(procs, forger):
-    cap_ep = free_ep()
-    cap = procs.capture(cap_ep)
-    real = read_descriptor(cap_ep)
-    assert real["shm"]["name"] == "/" + ring_of(cap.pid), real
-    dis = auto_display(procs, [cap_ep, forger.ep], "-s", "cam0")
-    forger.wait_subscriber()
-    wait_verified(dis, 15, 15)
+class DescriptorTap:
+    """A SUB of a publisher's descriptors, connected before it makes the
+    frames the test wants to see."""
 
+    def __init__(self, ep):
+        self.s = zmq.Context.instance().socket(zmq.SUB)
+        self.s.setsockopt(zmq.LINGER, 0)
+        self.s.setsockopt(zmq.SUBSCRIBE, b"shm/")
+        self.s.connect(ep)
+
+    def get(self):
+        """A descriptor received by now (as a dict), or None."""
+        if not self.s.poll(0):
+            return None
+        parts = self.s.recv_multipart()
+        assert len(parts) == 2, parts
+        return msgpack.unpackb(parts[1], raw=False)
+
+    def close(self):
+        self.s.close()
+
+
+def stepped_with_forger(procs, forger):
+    """A stepped capture, and a stepped display on it and on the forger,
+    both showing frame y; and one real descriptor of the capture's."""
+    cap_ep = free_ep()
+    tap = DescriptorTap(cap_ep)
+    cap = procs.capture(cap_ep, step=True)
+    dis = auto_display(procs, [cap_ep, forger.ep], "-s", "cam0", step=True)
+    forger.wait_subscriber()
+    y = join(cap, [dis])
+    real = tap.get()
+    while real is None:  # the tap subscribed after the frames were made
+        y = lockstep(cap, [dis], 1)[0]
+        real = tap.get()
+    tap.close()
+    assert real["shm"]["name"] == "/" + ring_of(cap.pid), real
+    return cap, dis, real, y
+
+
+def test_forged_descriptors(procs, forger):
+    """Descriptors that do not fit the ring they name, from a second
+    input: each is counted bad, exactly once, and the display stays on
+    shm.  The capture makes frames only when the test says, so nothing
+    real takes a forged descriptor's place in the display's one-frame
+    mailbox: each kind is sent alone, and judged."""
+    cap, dis, real, _ = stepped_with_forger(procs, forger)
+    dis.step()  # idle now: nothing newer to show until the test says
     w, hgt = real["w"], real["h"]
     kinds = [
         ("wrong token", dict(token=real["shm"]["token"] ^ 0x5A5A)),
@@ -626,49 +687,62 @@ def test_forged_descriptors(procs, forger):
         ("gen 0", dict(gen=0)),
         ("geometry", "half"),
     ]
-    tries = 10
-    for what, change in kinds:
+    for i, (what, change) in enumerate(kinds):
         if change == "half":
             h, d = forged_header(real)
             h["w"], h["stride"] = w // 2, w // 2 * 3
             h["size"] = h["stride"] * hgt
         else:
             h, d = forged_header(real, **change)
-        b0 = dis.value("bad")
-        for _ in range(tries):
-            send_forged(forger.pub, h, d)
-            time.sleep(0.04)
-        # A forged descriptor replaced in the display's one-frame mailbox
-        # by a real one before it was looked at is not counted: most are.
-        dis.wait_for(lambda p: p.value("bad") >= b0 + tries // 3, 5,
-                     "bad to count forged descriptors (%s)" % what)
+        send_forged(forger.pub, h, d)
+        dis.wait_for(lambda p: p.value("bad") >= i + 1, 15,
+                     "the forged descriptor (%s) counted bad" % what)
+        assert dis.value("bad") == i + 1, (what, dis.latest())
         assert dis.alive(), dis.describe()
-    st = wait_verified(dis, 30, 5)
+    # Still on shm: every frame.  (A second without real descriptors makes
+    # the display ask for payloads too, until the next descriptor comes:
+    # the capture sends a payload of each frame until that reaches it,
+    # and the display takes none of them.)
+    lockstep(cap, [dis], 10, waiting=False, path="shm")
+    st = dis.tick_after(time.monotonic())
     assert st["path"] == "shm", st
+    assert st["bad"] == len(kinds), st
     assert st["mismatch"] == 0 and st["torn"] == 0, st
-    assert st["bad"] <= tries * len(kinds), st
-    assert cap.value("raw_sent") == 0, "the display left shm"
     finish(dis, cap)
 
 
 def test_forged_missing_ring_falls_back_to_tcp(procs, forger):
     """A descriptor naming a ring that cannot be opened here means "the
     producer is on another host": the display asks for payloads instead
-    (by design), and keeps verifying frames."""
-    cap_ep = free_ep()
-    cap = procs.capture(cap_ep)
-    real = read_descriptor(cap_ep)
-    dis = auto_display(procs, [cap_ep, forger.ep], "-s", "cam0")
-    forger.wait_subscriber()
-    wait_verified(dis, 15, 15)
+    (by design), and keeps verifying frames.  Sent while the stepped
+    capture makes nothing, it is the one the display looks at."""
+    cap, dis, real, _ = stepped_with_forger(procs, forger)
+    dis.step()
     missing = "/vidpipe-%d-77" % os.getpid()
     assert missing[1:] not in segments()
     h, d = forged_header(real, name=missing)
     send_forged(forger.pub, h, d)
-    st = wait_verified(dis, 30, 8, path="tcp")
+    dis.wait_for(lambda p: any("switching to payloads" in l
+                               for l in p.log()), 15,
+                 "the switch to payloads")
+    # The frames in flight meanwhile may still come as descriptors; ten
+    # in a row as payloads then.
+    paths = []
+    for _ in range(100):
+        y = cap.step()
+        ev = dis.next_event()
+        assert ev[:2] == ("waits", y), ev
+        paths.append(ev[2])
+        if paths[-10:] == ["payload"] * 10:
+            break
+        dis.step()
+    assert paths[-10:] == ["payload"] * 10, paths
+    st = dis.tick_after(time.monotonic())
+    assert st["path"] == "tcp", st
     assert st["mismatch"] == 0 and st["bad"] == 0, st
+    assert st["verified"] == st["frames"], st
     assert missing[1:] not in segments()
-    cap.wait_for(lambda p: p.value("raw_sent") >= 30, 5, "raw_sent >= 30")
+    cap.wait_for(lambda p: p.value("raw_sent") >= 10, 15, "raw_sent >= 10")
     finish(dis, cap)
 
 
@@ -677,70 +751,63 @@ def test_xpub_lazy_variants(procs):
     cap = procs.capture(cap_ep)
     shm = auto_display(procs, cap_ep)
     wait_verified(shm, 30, 15)
-    # Some seconds of shm only.
-    t = len(cap.ticks())
-    cap.wait_for(lambda p: len(p.ticks()) >= t + 2, 5, "2 capture ticks")
-    st = cap.latest()
-    assert st["shm_sent"] >= 60, st
+    # Shm only: 60 descriptors, and nothing else made.
+    st = cap.wait_for(lambda p: p.latest() if p.value("shm_sent") >= 60
+                      else None, 15, "shm_sent >= 60")
     assert st["raw_sent"] == 0 and st["raw_copies"] == 0, st
     assert st["jpeg_encodes"] == 0, st
 
     tcp = procs.display(cap_ep, transport="tcp")
-    wait_verified(tcp, 30, 10, path="tcp")
+    wait_verified(tcp, 30, 15, path="tcp")
     r0 = cap.value("raw_sent")
-    cap.wait_for(lambda p: p.value("raw_sent") >= r0 + 30, 5,
+    cap.wait_for(lambda p: p.value("raw_sent") >= r0 + 30, 15,
                  "raw_sent to grow")
     assert cap.value("raw_copies") > 0  # made from the ring slot
     assert cap.value("jpeg_encodes") == 0
     finish(tcp)
 
-    # The unsubscription reaches the capture when the connection closes.
+    # The unsubscription reaches the capture when the connection closes:
+    # then a second in which it made frames and sent no payload, and
+    # another.
     def settled(p):
         ticks = p.ticks()
-        if len(ticks) < 2 or ticks[-1]["_rx"] < time.monotonic() - 1.5:
+        if len(ticks) < 2:
             return None
-        return ticks[-1] if ticks[-1]["raw_sent"] == \
-            ticks[-2]["raw_sent"] else None
-    st = cap.wait_for(settled, 6, "raw_sent to stop growing")
-    r1 = st["raw_sent"]
+        a, b = ticks[-2:]
+        return b if b["frames"] > a["frames"] and \
+            b["raw_sent"] == a["raw_sent"] else None
+    st = cap.wait_for(settled, 15, "a second of frames without payloads")
     t = len(cap.ticks())
-    cap.wait_for(lambda p: len(p.ticks()) >= t + 1, 3, "one more tick")
-    assert cap.value("raw_sent") == r1, cap.latest()
+    cap.wait_for(lambda p: len(p.ticks()) >= t + 1 and
+                 p.value("frames") > st["frames"], 15, "more frames")
+    assert cap.value("raw_sent") == st["raw_sent"], cap.latest()
     assert cap.value("raw_copies") == st["raw_copies"], cap.latest()
-    st = wait_verified(shm, 30, 5)
+    st = wait_verified(shm, 30, 15)
     assert_clean(st)
     finish(shm, cap)
 
 
-@pytest.mark.timing
 def test_eight_displays_720p(procs):
     """Fan-out on one host costs a descriptor per reader: 8 displays of a
-    720p stream each get nearly every frame, in place and intact.
-
-    Frames can only be lost when a process is held off the CPU for more
-    than a frame: the capture's queue to a reader (high-water mark 2)
-    overflows, or two descriptors reach a display within its wake-up
-    time and it shows the newer one.  Nine processes on a small machine
-    meet that now and then whatever the load average said, so the test
-    allows a few (at most 2% of the frames, or 3) and prints them; the
-    benchmark (docs/BENCHMARKS.md) is where the 0-drop target is read."""
+    720p stream each get every frame, in place and intact.  The capture
+    makes each frame when all eight wait for it (lockstep), so no display
+    is ever behind: any frame missing, torn or wrong is a fault.  (How
+    many frames 8 displays keep up with at 30 fps, and at what CPU, is
+    the benchmark's fan-out target: docs/BENCHMARKS.md.)"""
     cap_ep = free_ep()
-    cap = procs.capture(cap_ep, size="1280x720")
-    ds = [auto_display(procs, cap_ep) for _ in range(8)]
-    for d in ds:
-        d.wait_for(lambda p: p.value("frames") > 0, 15, "a first frame")
-    t0 = time.monotonic()
-    time.sleep(5)
+    cap = procs.capture(cap_ep, size="1280x720", step=True)
+    ds = [auto_display(procs, cap_ep, step=True) for _ in range(8)]
+    join(cap, ds)
+    seqs = lockstep(cap, ds, 45, path="shm")
     finish(*ds)
-    secs = time.monotonic() - t0
-    drops = []
     for d in ds:
         st = d.exit_stats()
         assert_clean(st)
-        assert st["verified"] == st["frames"], st
-        assert st["frames"] >= FPS * secs * 0.8, st
-        assert st["drops"] <= max(3, st["frames"] // 50), st
-        drops.append(st["drops"])
-    print("\n8 displays: drops %s (load average %.2f)"
-          % (drops, os.getloadavg()[0]))
+        shown = [int(m.group(1)) for m in d.matches(EVENT)]
+        assert shown[-len(seqs):] == seqs, (shown, seqs)
+        # Every frame shown was delivered; the drops are the frames it
+        # missed while it joined.
+        assert st["frames"] == st["verified"] == len(shown), st
+        gaps = sum(b - a - 1 for a, b in zip(shown, shown[1:]))
+        assert st["drops"] == gaps, (st, shown)
     finish(cap)

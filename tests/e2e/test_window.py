@@ -2,10 +2,11 @@
 
 The display opens its window on a private Xvfb; the test grabs the real
 window's pixels from the X server (xwd), crops them with ffmpeg and reads
-the test: pattern back with vidpipe-patcheck.  A Python subscriber on the
-capture records which seq was published when, so the seq on screen can be
-checked against the truth: a frame that was really sent, and a recent one.
-The screenshots are kept as PNG under tests/out/ for people to look at.
+the test: pattern back with vidpipe-patcheck.  The capture makes a frame
+when the test says (capture_step) and the display, having shown it, waits
+(display_step): the window then shows exactly that frame, and the test
+knows which.  The screenshots are kept as PNG under tests/out/ for people
+to look at.
 """
 
 import ctypes
@@ -14,59 +15,14 @@ import os
 import re
 import subprocess
 import tempfile
-import threading
 import time
 
-import msgpack
 import pytest
-import zmq
 
-from conftest import free_ep, prog
+from conftest import free_ep, join, lockstep, prog
 
 W, H = 640, 360
 STREAM = "e2ewin"
-
-
-class SeqObserver(threading.Thread):
-    """Subscribes to the capture's shm descriptors (small; they carry the
-    header) and records (monotonic time, seq) of each frame published."""
-
-    def __init__(self, ep):
-        super().__init__(daemon=True)
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.SUB)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.SUBSCRIBE, b"shm/%s/" % STREAM.encode())
-        self.sock.connect(ep)
-        self.seen = []
-        self.lock = threading.Lock()
-        self.stop_ev = threading.Event()
-        self.start()
-
-    def run(self):
-        while not self.stop_ev.is_set():
-            if not self.sock.poll(100):
-                continue
-            parts = self.sock.recv_multipart()
-            h = msgpack.unpackb(parts[1])
-            with self.lock:
-                self.seen.append((time.monotonic(), h["seq"]))
-
-    def newest_by(self, t):
-        """The newest seq published at or before monotonic time t."""
-        with self.lock:
-            s = [q for (ts, q) in self.seen if ts <= t]
-        return max(s) if s else None
-
-    def seqs(self):
-        with self.lock:
-            return {q for _, q in self.seen}
-
-    def close(self):
-        self.stop_ev.set()
-        self.join(2)
-        self.sock.close(0)
-        self.ctx.term()
 
 
 def window_geometry(display, name):
@@ -186,84 +142,85 @@ def overlay_corner(px, w, h, bw=300, bh=20):
 
 @pytest.fixture
 def window(xvfb, procs, tmp_path):
-    """A capture and a display -o window on the Xvfb, frames flowing;
-    yields (display proc, capture proc, observer, geometry)."""
+    """A stepped capture and a stepped display -o window on the Xvfb, the
+    display showing frame y and waiting; yields (display proc, capture
+    proc, y, geometry)."""
     cap_ep = free_ep()
-    obs = SeqObserver(cap_ep)
     rt = tmp_path / "xdg-runtime"
     rt.mkdir(mode=0o700)
-    dis = procs.display(cap_ep, sink="window", transport="auto",
+    dis = procs.display(cap_ep, sink="window", transport="auto", step=True,
                         env={"DISPLAY": xvfb.display,
                              "XDG_RUNTIME_DIR": str(rt)})
-    cap = procs.capture(cap_ep, size="%dx%d" % (W, H), stream=STREAM)
-    try:
-        dis.wait_for(lambda p: p.value("verified") >= 30, 15,
-                     "30 verified frames in the window")
-        deadline = time.monotonic() + 10
-        geom = None
-        while time.monotonic() < deadline:
-            geom = window_geometry(xvfb.display, STREAM)
-            if geom:
-                break
-            time.sleep(0.1)
-        assert geom, "no viewable window named %r on %s" % (STREAM,
-                                                           xvfb.display)
-        yield dis, cap, obs, geom
-    finally:
-        obs.close()
+    cap = procs.capture(cap_ep, size="%dx%d" % (W, H), stream=STREAM,
+                        step=True)
+    y = join(cap, [dis])
+    deadline = time.monotonic() + 15
+    geom = None
+    while time.monotonic() < deadline:
+        geom = window_geometry(xvfb.display, STREAM)
+        if geom:
+            break
+        time.sleep(0.1)
+    assert geom, "no viewable window named %r on %s" % (STREAM, xvfb.display)
+    yield dis, cap, y, geom
 
 
-def test_window_shows_recent_frames(window, xvfb, outdir):
-    dis, cap, obs, geom = window
-    x, y, w, h = geom
+def wait_shown(xvfb, geom, y, png=None, timeout=15):
+    """Screenshots until the window shows frame y (the X server draws it
+    when the display's toolkit gets to it): its pixels, failing if it
+    shows a newer frame, or y not within timeout."""
+    x, _, w, h = geom
+    deadline = time.monotonic() + timeout
+    while True:
+        px = screenshot(xvfb.display, geom, png=png)
+        seq = patcheck(px, w, h)
+        if seq == y:
+            return px
+        assert seq is None or seq < y, "the window shows seq %d, the " \
+            "display showed %d" % (seq, y)
+        assert time.monotonic() < deadline, "the window shows seq %s, " \
+            "not %d (see %s)" % (seq, y, png)
+        time.sleep(0.05)
+
+
+def test_window_shows_the_frame_it_took(window, xvfb, outdir):
+    dis, cap, y, geom = window
+    x, _, w, h = geom
     assert (w, h) == (W, H), "window is %dx%d, frames are %dx%d" % (
         w, h, W, H)
-    when = []
-    px = screenshot(xvfb.display, geom, when=when,
-                    png=os.path.join(outdir, "window-overlay.png"))
-    t0, t1 = when
-    seq = patcheck(px, w, h)
-    assert seq is not None, \
-        "the window's pixels do not decode (see tests/out/window-overlay.png)"
-    # A frame that was really published by the time of the screenshot,
-    # and a recent one: at most ~1 s (30 frames) older than the newest.
-    assert seq in obs.seqs(), "seq %d was never published" % seq
-    newest = obs.newest_by(t1)
-    assert seq <= newest, (seq, newest)
-    older = obs.newest_by(t0 - 1.0)
-    print("\nwindow shows seq %s; newest published by the screenshot %s, "
-          "a second before it %s" % (seq, newest, older))
-    assert older is not None and seq >= older, \
-        "window shows seq %d, but %d was published a second before the " \
-        "screenshot" % (seq, older)
-    # The display counted it: its stats cover every frame it showed.
-    st = dis.latest()
-    assert st["mismatch"] == 0 and st["bad"] == 0, st
-    assert st["frames"] + st["drops"] + st["torn"] >= 30, st
+    for i in range(3):
+        if i:
+            y = lockstep(cap, [dis], 1)[0]
+        wait_shown(xvfb, geom, y,
+                   png=os.path.join(outdir, "window-overlay.png"))
+    st = dis.tick_after(time.monotonic())
+    assert st["mismatch"] == 0 and st["bad"] == 0 and st["torn"] == 0, st
     assert dis.alive() and cap.alive()
 
 
 def test_window_overlay_toggles(window, xvfb, outdir):
-    """Key 'o' hides the overlay; the whole code band is then visible and
-    still decodes."""
-    dis, cap, obs, geom = window
-    x, y, w, h = geom
-    px = screenshot(xvfb.display, geom)
+    """Key 'o' hides the overlay (from the next frame drawn); the whole
+    code band is then visible and still decodes."""
+    dis, cap, y, geom = window
+    x, _, w, h = geom
+    px = wait_shown(xvfb, geom, y)
     corner = overlay_corner(px, w, h)
     assert corner, "the overlay is not shown by default (no corner of " \
         "the window holds text on a black box)"
+    dis.step()  # idle: the window serves its keys
     if not press_key(xvfb.display, geom, "o"):
         pytest.skip("no libXtst to type into the window")
-    deadline = time.monotonic() + 5
+    # The key is served within the display's next loop; a frame drawn
+    # before that still has the overlay.
+    deadline = time.monotonic() + 15
     while True:
-        px = screenshot(xvfb.display, geom)
+        y = lockstep(cap, [dis], 1, waiting=False)[0]
+        px = wait_shown(xvfb, geom, y)
         if overlay_corner(px, w, h) is None:
             break
         assert time.monotonic() < deadline, \
-            "the overlay is still shown 5 s after pressing 'o'"
-        time.sleep(0.2)
+            "the overlay is still shown 15 s after pressing 'o'"
+        dis.step()
     screenshot(xvfb.display, geom,
                png=os.path.join(outdir, "window-no-overlay.png"))
-    seq = patcheck(px, w, h)
-    assert seq is not None and seq in obs.seqs(), seq
     assert dis.alive()

@@ -266,6 +266,15 @@ static void manual_close(struct manual *m)
     ring_free(m->ring);
 }
 
+/* Waits until s's receiver has dealt with n messages in all. */
+static void wait_handled(vp_sub *s, uint64_t n)
+{
+    for (int64_t end = now_ms() + 5000; now_ms() < end; sleep_ms(1))
+        if (latest_handled(s) >= n)
+            return;
+    fail_msg("the receiver did not get the message");
+}
+
 static vp_sub *shm_sub(void)
 {
     const char *u = url;
@@ -306,9 +315,12 @@ static void test_doorbell_and_lease(void **state)
     assert_true(vp_frame_info(f)->seq == 2);
     assert_int_equal(vp_frame_info(f)->path, VP_PATH_SHM);
     vp_frame_release(f);
-    /* Its descriptor, late, does not bring it a second time. */
+    /* Its descriptor, late, does not bring it a second time: once the
+     * receiver has dealt with it, there is nothing to take. */
+    uint64_t handled = latest_handled(s);
     manual_send(&m);
-    assert_int_equal(vp_sub_next(s, 300, &f), -ETIMEDOUT);
+    wait_handled(s, handled + 1);
+    assert_int_equal(vp_sub_next(s, 0, &f), -ETIMEDOUT);
 
     /* Without descriptors for longer than the lease (2 s), the doorbell
      * is no longer followed: a frame only written is not taken ... */
@@ -380,11 +392,28 @@ static void test_cancel_announces_nothing(void **state)
             f = NULL;
         }
     }
+    /* The doorbell of the ring the frame came from, and its newest
+     * frame, as a follower sees them. */
+    struct frame_hdr hd = f->msg.hdr, newest, after;
     vp_frame_release(f);
+    const _Atomic uint32_t *bell = ring_reader_bell(s->rings, &hd);
+    assert_non_null(bell);
+    uint32_t rung = atomic_load(bell);
+    assert_int_equal(ring_reader_latest(s->rings, &hd, &newest), 0);
+    vp_stats *pst = vp_pub_stats(p);
+    uint64_t sent[3] = {stat_of(pst, "frames"), stat_of(pst, "shm_sent"),
+                        stat_of(pst, "raw_sent")};
+
     assert_int_equal(vp_pub_loan(p, W, H, VP_PIX_BGR24, &img), 0);
     memset(img.data[0], 0x55, (size_t)img.stride[0] * H); /* half made */
     vp_pub_cancel(p);
-    assert_int_equal(vp_sub_next(s, 300, &f), -ETIMEDOUT);
+    /* Nothing rang, nothing newer is in the ring, nothing was sent. */
+    assert_int_equal(atomic_load(bell), rung);
+    assert_int_equal(ring_reader_latest(s->rings, &hd, &after), 0);
+    assert_true(after.seq == newest.seq && after.shm.gen == newest.shm.gen);
+    assert_true(stat_of(pst, "frames") == sent[0]);
+    assert_true(stat_of(pst, "shm_sent") == sent[1]);
+    assert_true(stat_of(pst, "raw_sent") == sent[2]);
     publish(p, 1000);
     f = next_verified(s);
     assert_true(vp_frame_info(f)->seq == 1000);

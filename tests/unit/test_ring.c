@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -963,6 +964,7 @@ struct bell_wait {
     _Atomic uint32_t other; /* a private word, the second one waited on */
     _Atomic int woken;      /* 1 by the bell, 2 by the other word */
     _Atomic bool ready;
+    _Atomic pid_t tid; /* the sleeper's thread */
 };
 
 static int64_t mono_now(void)
@@ -970,6 +972,26 @@ static int64_t mono_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Waits until thread tid of this process sleeps in the kernel (state S
+ * in /proc: the futex wait; it does nothing else that sleeps). */
+static void wait_asleep(pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    for (int i = 0; i < 10000; i++) {
+        FILE *fp = fopen(path, "r");
+        size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+        if (fp)
+            fclose(fp);
+        buf[n] = 0;
+        const char *state = strrchr(buf, ')');
+        if (state && state[1] == ' ' && state[2] == 'S')
+            return;
+        usleep(1000);
+    }
+    fail_msg("thread %d never fell asleep", (int)tid);
 }
 
 /* Sleeps on the ring's bell and x->other until one changes (10 s at most). */
@@ -980,6 +1002,7 @@ static void *bell_sleeper(void *arg)
     struct wake_word w[2] = {{bell, atomic_load(bell), true},
                              {&x->other, atomic_load(&x->other), false}};
     int64_t deadline = mono_now() + 10000000000LL;
+    x->tid = (pid_t)syscall(SYS_gettid);
     x->ready = true;
     while (mono_now() < deadline) {
         if (atomic_load(bell) != w[0].seen) {
@@ -1016,7 +1039,7 @@ static void test_doorbell_wakes(void **state)
         assert_int_equal(pthread_create(&t, NULL, bell_sleeper, &x), 0);
         while (!x.ready)
             usleep(1000);
-        usleep(20000); /* let it fall asleep */
+        wait_asleep(atomic_load(&x.tid)); /* in wake_wait(), not before */
         if (round == 1) {
             put(r, 2);
         } else {
