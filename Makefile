@@ -200,8 +200,11 @@ e2e: all
 	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q \
 	    $(E2E_ARGS) tests/e2e
 
+# Builds run a job per core; the tests themselves run one at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-regress
@@ -220,10 +223,14 @@ demo: deps
 	@$(MAKE) -q all 2>/dev/null || $(MAKE) --no-print-directory all
 	@tools/demo
 
+ASAN := BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
+    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
-	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	    E2E_ENV=VIDPIPE_SANITIZED=1 E2E_ARGS='-m "not slow"' unit e2e
+	@$(MAKE) --no-print-directory -j$(JOBS) $(ASAN) all \
+	    $(UNIT_BIN:$(BUILD)/%=build-asan/%)
+	@$(MAKE) --no-print-directory $(ASAN) unit
+	@$(MAKE) --no-print-directory $(ASAN) E2E_ENV=VIDPIPE_SANITIZED=1 \
+	    E2E_ARGS='-m "not slow"' e2e
 
 # Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
 # one for before/after a change to a hot path, and the plots redrawn from
