@@ -33,10 +33,10 @@
 
 #include "auth.h"
 #include "http.h"
+#include "httpint.h"
 #include "pages.h"
 #include "util/log.h"
 
-#define HTTP_MAX_STREAMS 16
 #define HTTP_HEADERS_MAX 8192  /* a request's header block, bytes */
 #define HTTP_INPUT_MAX 65536   /* what an MJPEG client may send us */
 #define HTTP_NOFILE 65536      /* descriptors asked for: idle clients */
@@ -45,34 +45,7 @@
 #define LINGER_NS 3000000000LL /* JPEG stays asked for after a viewer */
 #define STALL_NS 2000000000LL
 #define BOUNDARY "vidpipe-frame"
-#define NBUCKETS 11
-
-/* Histogram bounds, in seconds (capture to relay, capture to sent). */
-static const double bucket_le[NBUCKETS] = {0.005, 0.01, 0.02, 0.033, 0.05, 0.1,
-                                           0.2,   0.5,  1,    2,     5};
-
-struct hist {
-    uint64_t b[NBUCKETS], count;
-    double sum;
-};
-
-static void hist_add(struct hist *h, double s)
-{
-    for (unsigned i = 0; i < NBUCKETS; i++)
-        if (s <= bucket_le[i])
-            h->b[i]++;
-    h->count++;
-    h->sum += s;
-}
-
-/* One frame's JPEG, shared by every client that is sent it. */
-struct jpeg_buf {
-    atomic_uint refs;
-    uint64_t seq;
-    int64_t t_real_ns;
-    size_t len;
-    uint8_t data[];
-};
+#define HTTP_MAX_STREAMS 16
 
 static struct jpeg_buf *jpeg_ref(struct jpeg_buf *j)
 {
@@ -92,52 +65,6 @@ static void jpeg_unref_cb(const void *data, size_t len, void *arg)
     (void)len;
     jpeg_unref(arg);
 }
-
-/* What the server knows of one stream.  Under http.mu but for the
- * fields marked otherwise. */
-struct hstream {
-    char name[VP_STREAM_MAX + 1]; /* set once */
-    /* Written by the relay's thread. */
-    uint32_t width, height;
-    uint64_t seq, frames, drops, jpegs, jpeg_bytes;
-    int64_t seen_ns, lat_us; /* last frame: when (mono), capture to relay */
-    double fps;
-    uint64_t fps_frames;
-    int64_t fps_ns;
-    struct hist lat;
-    bool raw_pipe; /* raw frames from a byte stream: nothing to serve */
-    struct jpeg_buf *latest;
-    int64_t latest_ns;
-    /* Written by the server's thread. */
-    unsigned viewers;   /* MJPEG clients and waiting snapshots */
-    int64_t want_until; /* JPEG asked for until then (mono ns) */
-    /* The server's thread only. */
-    struct hist sent_lat;
-    uint64_t sent, sent_bytes, skipped;
-    /* The relay's thread only: asked upstream for its JPEG. */
-    bool wanted;
-};
-
-/* An MJPEG viewer, or a snapshot waiting for a frame. */
-struct client {
-    struct http *h;
-    struct client *next;
-    struct evhttp_request *req;
-    struct evhttp_connection *conn;
-    struct bufferevent *bev; /* MJPEG: taken over from evhttp */
-    struct event *timer;     /* snapshot: its deadline */
-    struct hstream *s;
-    bool mjpeg, in_flight, sent_any;
-    unsigned id;
-    char peer[64];
-    uint64_t last_seq, wait_seq;
-    int64_t flight_t_real, since_ns;
-    uint64_t frames, skipped, bytes;
-    uint64_t win_frames; /* its fps, over the last second */
-    int64_t win_ns;
-    double fps;
-    size_t input; /* bytes it sent after its request */
-};
 
 struct http {
     struct http_opts o;
@@ -670,224 +597,25 @@ static void serve_streams(struct http *h, struct evhttp_request *req)
     evbuffer_free(b);
 }
 
-static void metric_head(struct evbuffer *b, const char *name, const char *type,
-                        const char *help)
-{
-    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-                        type);
-}
-
-static void hist_out(struct evbuffer *b, const char *name, const char *stream,
-                     const struct hist *hs)
-{
-    for (unsigned i = 0; i < NBUCKETS; i++)
-        evbuffer_add_printf(b,
-                            "%s_bucket{stream=\"%s\",le=\"%g\"} %" PRIu64 "\n",
-                            name, stream, bucket_le[i], hs->b[i]);
-    evbuffer_add_printf(b, "%s_bucket{stream=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
-                        name, stream, hs->count);
-    evbuffer_add_printf(b, "%s_sum{stream=\"%s\"} %.6f\n", name, stream,
-                        hs->sum);
-    evbuffer_add_printf(b, "%s_count{stream=\"%s\"} %" PRIu64 "\n", name,
-                        stream, hs->count);
-}
-
-/* The relay's --stats-json line as metrics: every number in it, under
- * its own name (counters get _total, latencies are in seconds). */
-static void relay_metrics(struct evbuffer *b, const char *line)
-{
-    static const char *const gauges[] = {"fps", "uptime_s", "t"};
-    const char *p = line;
-    char key[64];
-
-    while ((p = strchr(p, '"'))) {
-        const char *e = strchr(p + 1, '"');
-        if (!e || e - p - 1 >= (long)sizeof key || e[1] != ':')
-            break;
-        memcpy(key, p + 1, (size_t)(e - p - 1));
-        key[e - p - 1] = 0;
-        const char *v = e + 2;
-        p = v;
-        if (*v == '"') { /* a string: path */
-            const char *ve = strchr(v + 1, '"');
-            if (!ve)
-                break;
-            if (strcmp(key, "path") == 0)
-                evbuffer_add_printf(b,
-                                    "# TYPE vidpipe_relay_path gauge\n"
-                                    "vidpipe_relay_path{path=\"%.*s\"} 1\n",
-                                    (int)(ve - v - 1), v + 1);
-            p = ve + 1;
-            continue;
-        }
-        if (strncmp(v, "true", 4) == 0 || strncmp(v, "false", 5) == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s gauge\n"
-                                "vidpipe_relay_%s %d\n",
-                                key, key, *v == 't');
-            continue;
-        }
-        char *end;
-        double x = strtod(v, &end);
-        if (end == v)
-            continue;
-        bool gauge = false;
-        for (unsigned i = 0; i < sizeof gauges / sizeof *gauges; i++)
-            gauge |= strcmp(key, gauges[i]) == 0;
-        size_t kl = strlen(key);
-        if (kl > 3 && strcmp(key + kl - 3, "_us") == 0) {
-            key[kl - 3] = 0; /* lat_p50_us: vidpipe_relay_lat_p50_seconds */
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s_seconds gauge\n"
-                                "vidpipe_relay_%s_seconds %.6f\n",
-                                key, key, x / 1e6);
-        } else if (strcmp(key, "uptime_s") == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_uptime_seconds gauge\n"
-                                "vidpipe_relay_uptime_seconds %.3f\n",
-                                x);
-        } else if (strcmp(key, "t") == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_report_time_seconds "
-                                "gauge\n"
-                                "vidpipe_relay_report_time_seconds %.3f\n",
-                                x);
-        } else if (gauge) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s gauge\n"
-                                "vidpipe_relay_%s %.2f\n",
-                                key, key, x);
-        } else {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s counter\n"
-                                "vidpipe_relay_%s_total %.0f\n",
-                                key, key, x);
-        }
-    }
-}
-
 static void serve_metrics(struct http *h, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
-    char line[sizeof h->report];
 
     if (!b)
         return reply_text(req, 500, "Internal Server Error", "no memory\n");
+    char line[sizeof h->report];
+    struct hstream st[HTTP_MAX_STREAMS];
     pthread_mutex_lock(&h->mu);
     memcpy(line, h->report, sizeof line);
-    struct hstream st[HTTP_MAX_STREAMS];
     unsigned n = h->nstreams;
     for (unsigned i = 0; i < n; i++) {
         st[i] = h->streams[i];
         st[i].latest = NULL;
     }
     pthread_mutex_unlock(&h->mu);
-
-    relay_metrics(b, line);
-    static const struct {
-        const char *name, *type, *help;
-        size_t off;
-        bool dbl;
-    } per[] = {
-#define F(n, t, h, f, d) {n, t, h, offsetof(struct hstream, f), d}
-        F("vidpipe_stream_frames", "counter", "frames the relay received",
-          frames, false),
-        F("vidpipe_stream_drops", "counter", "gaps in the stream's seq", drops,
-          false),
-        F("vidpipe_stream_jpeg_frames", "counter", "JPEG frames received",
-          jpegs, false),
-        F("vidpipe_stream_jpeg_bytes", "counter", "JPEG bytes received",
-          jpeg_bytes, false),
-        F("vidpipe_stream_http_frames", "counter",
-          "MJPEG parts sent to viewers", sent, false),
-        F("vidpipe_stream_http_bytes", "counter", "JPEG bytes sent to viewers",
-          sent_bytes, false),
-        F("vidpipe_stream_http_skipped", "counter",
-          "frames viewers were too busy for", skipped, false),
-#undef F
-    };
-    for (unsigned k = 0; k < sizeof per / sizeof *per; k++) {
-        metric_head(b, per[k].name, per[k].type, per[k].help);
-        for (unsigned i = 0; i < n; i++) {
-            uint64_t v;
-            memcpy(&v, (const char *)&st[i] + per[k].off, sizeof v);
-            evbuffer_add_printf(b, "%s_total{stream=\"%s\"} %" PRIu64 "\n",
-                                per[k].name, st[i].name, v);
-        }
-    }
-    metric_head(b, "vidpipe_stream_fps", "gauge", "frames a second");
-    for (unsigned i = 0; i < n; i++)
-        evbuffer_add_printf(b, "vidpipe_stream_fps{stream=\"%s\"} %.2f\n",
-                            st[i].name, st[i].fps);
-    metric_head(b, "vidpipe_stream_width", "gauge", "pixels");
-    for (unsigned i = 0; i < n; i++)
-        evbuffer_add_printf(b, "vidpipe_stream_width{stream=\"%s\"} %u\n",
-                            st[i].name, st[i].width);
-    metric_head(b, "vidpipe_stream_height", "gauge", "pixels");
-    for (unsigned i = 0; i < n; i++)
-        evbuffer_add_printf(b, "vidpipe_stream_height{stream=\"%s\"} %u\n",
-                            st[i].name, st[i].height);
-    metric_head(b, "vidpipe_stream_viewers", "gauge",
-                "MJPEG viewers and waiting snapshots");
-    for (unsigned i = 0; i < n; i++)
-        evbuffer_add_printf(b, "vidpipe_stream_viewers{stream=\"%s\"} %u\n",
-                            st[i].name, st[i].viewers);
-    metric_head(b, "vidpipe_stream_latency_seconds", "histogram",
-                "capture to the relay");
-    for (unsigned i = 0; i < n; i++)
-        hist_out(b, "vidpipe_stream_latency_seconds", st[i].name, &st[i].lat);
-    metric_head(b, "vidpipe_stream_http_latency_seconds", "histogram",
-                "capture to a part handed to a viewer's socket");
-    for (unsigned i = 0; i < n; i++)
-        hist_out(b, "vidpipe_stream_http_latency_seconds", st[i].name,
-                 &st[i].sent_lat);
-
-    static const char *const vm[][2] = {
-        {"vidpipe_viewer_frames", "MJPEG parts sent"},
-        {"vidpipe_viewer_skipped", "frames it was too busy for"},
-        {"vidpipe_viewer_bytes", "JPEG bytes sent"},
-    };
-    for (unsigned k = 0; k < 3; k++) {
-        metric_head(b, vm[k][0], "counter", vm[k][1]);
-        for (struct client *c = h->clients; c; c = c->next)
-            if (c->mjpeg)
-                evbuffer_add_printf(
-                    b,
-                    "%s_total{stream=\"%s\",viewer=\"%u\",peer=\"%s\"} %" PRIu64
-                    "\n",
-                    vm[k][0], c->s->name, c->id, c->peer,
-                    k == 0   ? c->frames
-                    : k == 1 ? c->skipped
-                             : c->bytes);
-    }
-    metric_head(b, "vidpipe_viewer_fps", "gauge", "parts a second");
-    for (struct client *c = h->clients; c; c = c->next)
-        if (c->mjpeg)
-            evbuffer_add_printf(
-                b,
-                "vidpipe_viewer_fps{stream=\"%s\",viewer=\"%u\",peer=\"%s\"} "
-                "%.2f\n",
-                c->s->name, c->id, c->peer, c->fps);
-    metric_head(b, "vidpipe_viewer_in_flight", "gauge",
-                "1 while a part is on its way");
-    for (struct client *c = h->clients; c; c = c->next)
-        if (c->mjpeg)
-            evbuffer_add_printf(
-                b,
-                "vidpipe_viewer_in_flight{stream=\"%s\",viewer=\"%u\","
-                "peer=\"%s\"} %d\n",
-                c->s->name, c->id, c->peer, c->in_flight);
-    metric_head(b, "vidpipe_http_viewers", "gauge", "MJPEG clients");
-    evbuffer_add_printf(b, "vidpipe_http_viewers %u\n", h->nmjpeg);
-    metric_head(b, "vidpipe_http_rejected", "counter", "requests refused");
-    evbuffer_add_printf(
-        b,
-        "vidpipe_http_rejected_total{reason=\"busy\"} %" PRIu64 "\n"
-        "vidpipe_http_rejected_total{reason=\"auth\"} %" PRIu64 "\n",
-        h->rejected_busy, h->rejected_auth);
-    metric_head(b, "vidpipe_http_snapshots", "counter", "snapshots served");
-    evbuffer_add_printf(b, "vidpipe_http_snapshots_total %" PRIu64 "\n",
-                        h->served);
+    struct http_totals t = {h->nmjpeg, h->rejected_busy, h->rejected_auth,
+                            h->served};
+    http_metrics(b, line, st, n, h->clients, &t);
     reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", b);
     evbuffer_free(b);
 }

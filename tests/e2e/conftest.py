@@ -375,7 +375,7 @@ class Procs:
         self.all.append(p)
         return p
 
-    def capture(self, out, *args, size="640x360", fps=30, stream=None,
+    def capture(self, out, *args, size="640x360", fps=60, stream=None,
                 ring=RING, step=False, **kw):
         """ring: --ring (None: the program's default); step: made a frame
         at a time by Proc.step() (capture_step)."""

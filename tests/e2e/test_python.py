@@ -13,6 +13,7 @@ import gc
 import hashlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -462,8 +463,11 @@ def test_threads_share_a_subscriber(procs):
 
 
 SIGNALLED = """
-import os, sys, time, vidpipe
+import os, signal, sys, time, vidpipe
 what, ep = sys.argv[1], sys.argv[2]
+# Python leaves SIGINT ignored when it started so (a background job of a
+# shell without job control): Ctrl-C's handler, whatever runs the tests.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
     if what == "recv":
         s = vidpipe.Subscriber(ep)
@@ -487,17 +491,23 @@ except KeyboardInterrupt:
 """
 
 
+def line_within(p, secs):
+    """p's next line of stdout, or "" if none comes within secs."""
+    r, _, _ = select.select([p.stdout], [], [], secs)
+    return p.stdout.readline() if r else ""
+
+
 @pytest.mark.parametrize("what", ["recv", "iter", "stream", "wait"])
 def test_ctrl_c_interrupts_a_wait(what):
     p = subprocess.Popen([PYTHON, "-c", SIGNALLED, what, free_ep()],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          env=PY_ENV, text=True)
     try:
-        assert p.stdout.readline().strip() == "ready"
+        assert line_within(p, 20).strip() == "ready"
         time.sleep(0.3)  # well inside the wait; it waits for a minute
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
-        line = p.stdout.readline().split()
+        line = line_within(p, 20).split()
         assert line and line[0] == "interrupted", line
         # The wait lasts a minute: the interrupt ends it, however soon
         # (printed; the wait wakes for signals every few milliseconds).
