@@ -45,7 +45,7 @@ struct display {
     size_t copy_cap;
     uint64_t verified, mismatch;
     bool pattern_seen; /* a test: frame has verified: judge them all now */
-    bool quit; /* the window asked to quit while a frame was held */
+    bool quit;         /* the window asked to quit while a frame was held */
 };
 
 static const struct cli_opt opts[] = {

@@ -381,8 +381,8 @@ struct vp_fwd {
 
 /* Republishes frame f: over ZeroMQ its message parts are moved, not
  * copied, so f's payload is gone afterwards (pointers into it dangle, and
- * vp_frame_image() and vp_frame_payload() say -ENOENT); a frame from a byte stream
- * is published in every wanted variant, each made once.  On "-", f is
+ * vp_frame_image() and vp_frame_payload() say -ENOENT); a frame from a byte
+ * stream is published in every wanted variant, each made once.  On "-", f is
  * written in the publisher's codec (shm pixels are copied and checked
  * intact first: -ESTALE if they were not).  f is still to be released.
  * 0 or -errno. */

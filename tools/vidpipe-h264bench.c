@@ -139,8 +139,8 @@ int main(int argc, char **argv)
             return EXIT_RUNTIME;
         }
         int64_t t1 = clock_mono_ns();
-        int rc = h264dec_decode(d, pkt, plen, out, o.w, o.h, o.w * 3,
-                                PIXFMT_BGR24);
+        int rc =
+            h264dec_decode(d, pkt, plen, out, o.w, o.h, o.w * 3, PIXFMT_BGR24);
         int64_t t2 = clock_mono_ns();
         if (rc == 0) {
             h_sse += sse(src, out, len);
@@ -149,8 +149,8 @@ int main(int argc, char **argv)
         t[0][n] = t1 - t0;
         h_bytes += (double)plen;
         int64_t t3 = clock_mono_ns();
-        if (jpeg_encode(j, src, o.w, o.h, o.w * 3, PIXFMT_BGR24,
-                        (int)o.quality, jb, cap, &jlen) < 0) {
+        if (jpeg_encode(j, src, o.w, o.h, o.w * 3, PIXFMT_BGR24, (int)o.quality,
+                        jb, cap, &jlen) < 0) {
             log_err("JPEG encode failed");
             return EXIT_RUNTIME;
         }
@@ -174,9 +174,9 @@ int main(int argc, char **argv)
            "\"bytes_ratio\":%.3f}\n",
            o.w, o.h, n, (unsigned long long)o.bitrate, h_bytes / (double)n,
            psnr(h_sse, (double)hn * (double)len), p50_ms(t[0], n),
-           p50_ms(t[1], hn), (unsigned long long)o.quality,
-           j_bytes / (double)n, psnr(j_sse, (double)n * (double)len),
-           p50_ms(t[2], n), p50_ms(t[3], n), h_bytes / j_bytes);
+           p50_ms(t[1], hn), (unsigned long long)o.quality, j_bytes / (double)n,
+           psnr(j_sse, (double)n * (double)len), p50_ms(t[2], n),
+           p50_ms(t[3], n), h_bytes / j_bytes);
     h264enc_free(e);
     h264dec_free(d);
     jpeg_free(j);

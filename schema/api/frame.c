@@ -187,8 +187,10 @@ int vp_frame_image(vp_frame *f, struct vp_image *img)
         img->stride[0] = h->width * pixfmt_bpp(h->fmt);
     } else {
         if (!f->msg.data)
-            return vp_fail(-ENOENT, "frame %" PRIu64 ": its payload was "
-                                    "forwarded", h->seq);
+            return vp_fail(-ENOENT,
+                           "frame %" PRIu64 ": its payload was "
+                           "forwarded",
+                           h->seq);
         img->data[0] = (uint8_t *)f->msg.data;
         img->stride[0] = h->stride;
     }

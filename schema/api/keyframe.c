@@ -82,8 +82,8 @@ uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
     /* The packet is the encoder's until the next frame: ZeroMQ gets a
      * copy of the few compressed bytes, in a buffer of the JPEG pool
      * (sized for any JPEG of the frame: a packet is far smaller). */
-    uint8_t *buf = eh.size <= pool_size(p->jpeg_pool) ? pool_get(p->jpeg_pool)
-                                                      : NULL;
+    uint8_t *buf =
+        eh.size <= pool_size(p->jpeg_pool) ? pool_get(p->jpeg_pool) : NULL;
     if (buf) {
         memcpy(buf, data, eh.size);
         zmq_msg_init_data(&m, buf, eh.size, pool_zmq_free, p->jpeg_pool);
