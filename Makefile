@@ -3,7 +3,8 @@
 #   make            build bin/vidpipe-{capture,relay,display} and tools
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
-#   make asan       the same tests under AddressSanitizer + UBSan
+#   make asan       the tests again under AddressSanitizer + UBSan (all
+#                   but those marked slow: docs/TESTING.md)
 #   make soak       SOAK_SECONDS (600) of chaos, judged (docs/RELIABILITY.md)
 #   make install    PREFIX=/usr/local (and DESTDIR): programs, library,
 #                   header, vidpipe.pc, man pages, the Python package
