@@ -155,9 +155,12 @@ def ffprobe(path):
 
 
 def seqs(path, w, h):
-    """The test: pattern's seq in each decoded frame of path."""
-    ff = subprocess.Popen(["ffmpeg", "-v", "error", "-i", path, "-f",
-                           "rawvideo", "-pix_fmt", "bgr24", "-"],
+    """The test: pattern's seq in each decoded frame of path, each once
+    (passthrough: ffmpeg would repeat frames to even out the capture's
+    timestamps at a constant rate)."""
+    ff = subprocess.Popen(["ffmpeg", "-v", "error", "-i", path,
+                           "-fps_mode", "passthrough", "-f", "rawvideo",
+                           "-pix_fmt", "bgr24", "-"],
                           stdout=subprocess.PIPE)
     pc = subprocess.run([prog("patcheck"), "--size", "%dx%d" % (w, h)],
                         stdin=ff.stdout, capture_output=True, text=True,

@@ -262,8 +262,9 @@ def test_ffmpeg_snapshot_and_metrics(procs):
     cap, rel, base, _ = start(procs)
     wait_stream(base)
     r = subprocess.run(["ffmpeg", "-loglevel", "error", "-i",
-                        base + "/stream/cam0.mjpg", "-frames:v", "60", "-f",
-                        "rawvideo", "-pix_fmt", "bgr24", "-"],
+                        base + "/stream/cam0.mjpg", "-frames:v", "60",
+                        "-fps_mode", "passthrough", "-f", "rawvideo",
+                        "-pix_fmt", "bgr24", "-"],
                        capture_output=True, timeout=30)
     assert r.returncode == 0, r.stderr
     seqs = seqs_of_raw(r.stdout, 640, 360)
