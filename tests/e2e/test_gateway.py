@@ -23,12 +23,11 @@ each (display_step), as in conftest.  (Rates and latency across a slow
 link are make soak's: docs/RELIABILITY.md.)
 """
 
-import json
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import uuid
 
@@ -213,6 +212,19 @@ def tick_window(p, t0, t1):
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if xs else 0
+
+
+@contextlib.contextmanager
+def slow_link(net, rate, latency):
+    """The gateway's link to the slow host as tc tbf at rate, for the
+    with block."""
+    tc = ["ip", "netns", "exec", net["gw"].ns, "tc", "qdisc"]
+    sh(*tc, "add", "dev", "eth2", "root", "tbf", "rate", rate, "burst",
+       "32kbit", "latency", latency)
+    try:
+        yield
+    finally:
+        sh(*tc, "del", "dev", "eth2", "root", check=False)
 
 
 def tcp(host, port):
@@ -401,11 +413,7 @@ def test_slow_viewer_is_isolated_and_jpeg_is_encoded_once(net):
     encodes each frame's JPEG once, for both JPEG viewers.  (How fast
     viewers' rates and latency hold while a slow one is served is make
     soak's to report, docs/RELIABILITY.md.)"""
-    gw = net["gw"]
-    gw_tc = ["ip", "netns", "exec", gw.ns, "tc", "qdisc"]
-    sh(*gw_tc, "add", "dev", "eth2", "root", "tbf", "rate", "512kbit",
-       "burst", "32kbit", "latency", "400ms")
-    try:
+    with slow_link(net, "512kbit", "400ms"):
         # Quality 100: the test pattern compresses about 3x better than a
         # camera picture; at 100 its frames are about 50 KB.
         cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
@@ -438,8 +446,6 @@ def test_slow_viewer_is_isolated_and_jpeg_is_encoded_once(net):
             time.sleep(1)  # a frame a second: pacing, not a condition
         for d in fast + [slow]:
             d.stop()
-    finally:
-        sh(*gw_tc, "del", "dev", "eth2", "root", check=False)
     f = slow.final()
     print("\n512 kbit/s viewer (jpeg): %d frames, %d drops, p99 %.0f ms; "
           "fast viewers got all %d frames" % (
@@ -564,11 +570,7 @@ def test_h264_on_a_slow_link(net):
     """1080p at 30 fps as H.264 at 4 Mbit/s to a viewer behind a 10 Mbit/s
     link: every frame it shows is verified, and it keeps the stream's
     rate (JPEG of the same frames would need more than the link has)."""
-    gw = net["gw"]
-    gw_tc = ["ip", "netns", "exec", gw.ns, "tc", "qdisc"]
-    sh(*gw_tc, "add", "dev", "eth2", "root", "tbf", "rate", "10mbit",
-       "burst", "32kbit", "latency", "50ms")
-    try:
+    with slow_link(net, "10mbit", "50ms"):
         cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
                              "1920x1080", "--fps", "30", "--bitrate", "4M")
         net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
@@ -577,8 +579,6 @@ def test_h264_on_a_slow_link(net):
                                "null", "--codec", "h264", "-n", "240")
         slow.wait_for(lambda p: p.final() is not None, 30, "240 frames")
         assert slow.p.wait(5) == 0, slow.log()
-    finally:
-        sh(*gw_tc, "del", "dev", "eth2", "root", check=False)
     f = slow.final()
     print("\n10 Mbit/s viewer (h264 4M, 1080p30): fps %.1f, p50 %.0f p99 "
           "%.0f ms, %d frames, %d drops, %d waiting for a keyframe"
