@@ -57,7 +57,8 @@ static const struct cli_opt opts[] = {
      "frames per second (test: default 30; files default to\ntheir own; 0 = "
      "as fast as the slowest subscriber takes\nthem)"},
     {"pix-fmt", OPT_PIX_FMT, "F",
-     "raw:- pixel format: bgr24 (default), rgb24, gray"},
+     "pixel format of raw:-, test: and a device: bgr24\n"
+     "(default), rgb24, gray, yuv420p, nv12, yuyv422"},
     {"loop", OPT_LOOP, NULL, "start a file again at its end"},
     {"speed", OPT_SPEED, "X",
      "replay a recording X times as fast (default "
@@ -91,7 +92,9 @@ static int take(void *ctx, int id, const char *arg)
         return 0;
     case OPT_PIX_FMT:
         if (!(cap->req.fmt = vp_pixfmt_parse(arg))) {
-            log_err("--pix-fmt %s: expected bgr24, rgb24 or gray", arg);
+            log_err("--pix-fmt %s: expected bgr24, rgb24, gray, yuv420p, nv12 "
+                    "or yuyv422",
+                    arg);
             return -1;
         }
         return 0;

@@ -16,15 +16,18 @@
 struct rawsrc {
     int fd;
     uint32_t w, h;
-    size_t row; /* bytes of a packed row */
+    struct vp_image tight; /* the input's layout: packed rows and planes */
+    size_t frame;          /* bytes of a frame */
     uint64_t offset, frames;
 };
 
 struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum vp_pixfmt fmt)
 {
     struct rawsrc *r;
+    struct vp_image t;
+    size_t frame = vp_image_layout(&t, w, h, fmt, 0, NULL);
 
-    if (vp_pixfmt_bpp(fmt) == 0 || w < 1 || h < 1) {
+    if (!frame) {
         errno = EINVAL;
         return NULL;
     }
@@ -33,7 +36,8 @@ struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum vp_pixfmt fmt)
     r->fd = fd;
     r->w = w;
     r->h = h;
-    r->row = (size_t)w * vp_pixfmt_bpp(fmt);
+    r->tight = t;
+    r->frame = frame;
     return r;
 }
 
@@ -42,25 +46,47 @@ void rawsrc_free(struct rawsrc *r)
     free(r);
 }
 
-int rawsrc_read(struct rawsrc *r, uint8_t *dst, uint32_t stride)
+/* Up to max iovecs that put the input's bytes from got on into img: the
+ * rest of a frame in one where img is packed as the input is, a row each
+ * where its rows are padded. */
+static int iovecs(const struct rawsrc *r, const struct vp_image *img,
+                  size_t got, struct iovec *iov, int max)
+{
+    const struct vp_image *t = &r->tight;
+    size_t plane_start = 0;
+    int n = 0;
+
+    for (unsigned i = 0; i < t->nplanes && n < max; i++) {
+        size_t row = t->stride[i];
+        uint32_t rows = i == 0 ? r->h : r->h / 2;
+        size_t len = row * rows;
+        if (got >= plane_start + len) {
+            plane_start += len;
+            continue;
+        }
+        size_t at = got - plane_start;
+        if (img->stride[i] == row) {
+            iov[n++] = (struct iovec){img->data[i] + at, len - at};
+        } else {
+            for (size_t y = at / row, in_row = at % row; y < rows && n < max;
+                 y++, in_row = 0)
+                iov[n++] = (struct iovec){img->data[i] + y * img->stride[i] +
+                                              in_row,
+                                          row - in_row};
+        }
+        got = plane_start + len;
+        plane_start += len;
+    }
+    return n;
+}
+
+int rawsrc_read(struct rawsrc *r, const struct vp_image *img)
 {
     struct iovec iov[ROWS_PER_READV];
-    size_t frame = r->row * r->h, got = 0;
+    size_t frame = r->frame, got = 0;
 
-    /* One iovec per row drops the rows into a padded buffer in place; a
-     * packed buffer is one iovec. */
     while (got < frame) {
-        int n = 0;
-        size_t y = got / r->row, in_row = got % r->row;
-        if (stride == r->row) {
-            iov[n++] = (struct iovec){dst + got, frame - got};
-        } else {
-            for (; y < r->h && n < ROWS_PER_READV; y++, n++) {
-                iov[n].iov_base = dst + y * stride + in_row;
-                iov[n].iov_len = r->row - in_row;
-                in_row = 0;
-            }
-        }
+        int n = iovecs(r, img, got, iov, ROWS_PER_READV);
         ssize_t k = readv(r->fd, iov, n);
         if (k < 0 && errno == EINTR) {
             if (cli_stop)

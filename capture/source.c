@@ -35,10 +35,18 @@ struct source *source_open(const struct source_spec *spec,
     case SRC_TEST:
         s->w = req->width ? req->width : 1280;
         s->h = req->height ? req->height : 720;
-        s->fmt = VP_PIX_BGR24;
+        s->fmt = req->fmt ? req->fmt : VP_PIX_BGR24;
         s->fps = req->fps > 0 ? req->fps : 30;
         if (s->w < 64 || s->h < 48) {
             snprintf(err, errlen, "test: needs at least 64x48");
+            goto fail;
+        }
+        if (!vp_image_layout(&(struct vp_image){0}, s->w, s->h, s->fmt, 0,
+                             NULL)) {
+            snprintf(err, errlen, "test: %ux%u is not a size of %s (it "
+                     "needs an even width%s)", s->w, s->h,
+                     vp_pixfmt_name(s->fmt),
+                     s->fmt == VP_PIX_YUYV422 ? "" : " and height");
             goto fail;
         }
         return s;
@@ -70,7 +78,11 @@ struct source *source_open(const struct source_spec *spec,
         s->fmt = req->fmt ? req->fmt : VP_PIX_BGR24;
         s->fps = req->fps > 0 ? req->fps : 0; /* 0: as fast as it comes */
         if (!(s->raw = rawsrc_new(STDIN_FILENO, s->w, s->h, s->fmt))) {
-            snprintf(err, errlen, "raw:-: %s", strerror(errno));
+            if (errno == EINVAL)
+                snprintf(err, errlen, "raw:-: %ux%u is not a size of %s",
+                         s->w, s->h, vp_pixfmt_name(s->fmt));
+            else
+                snprintf(err, errlen, "raw:-: %s", strerror(errno));
             goto fail;
         }
         return s;
@@ -128,7 +140,7 @@ int source_read(struct source *s, const struct vp_image *img, uint64_t seq)
             log_err("source read failed");
         return rc;
     case SRC_RAW:
-        return rawsrc_read(s->raw, dst, stride);
+        return rawsrc_read(s->raw, img);
     default:
         return -1;
     }

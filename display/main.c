@@ -29,12 +29,14 @@ enum {
     OPT_FPS = 256,
     OPT_NO_VERIFY,
     OPT_SINK_DELAY,
+    OPT_PIX_FMT,
 };
 
 struct display {
     struct cli_common c;
     double timeout_s, fps;
     uint64_t delay_ms;
+    enum vp_pixfmt raw_fmt; /* of raw:- */
     bool verify;
     vp_sub *sub;
     vp_stats *st;
@@ -54,6 +56,10 @@ static const struct cli_opt opts[] = {
     {"no-verify", OPT_NO_VERIFY, NULL, "do not check test: frames' pixels"},
     {"sink-delay", OPT_SINK_DELAY, "MS",
      "spend MS ms more per frame (simulates a slow sink)"},
+    {"pix-fmt", OPT_PIX_FMT, "F",
+     "raw:- pixel format: bgr24 (default), rgb24, gray,\n"
+     "yuv420p, nv12 or yuyv422 (frames of another format\n"
+     "are converted)"},
     {0},
 };
 
@@ -83,6 +89,14 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
+    case OPT_PIX_FMT:
+        if (!(d->raw_fmt = vp_pixfmt_parse(arg))) {
+            log_err("--pix-fmt %s: expected bgr24, rgb24, gray, yuv420p, nv12 "
+                    "or yuyv422",
+                    arg);
+            return -1;
+        }
+        return 0;
     default:
         return -1;
     }
@@ -99,8 +113,8 @@ static const struct cli_prog prog = {
     .output_arg = "SINK",
     .output_help = "window (default when $DISPLAY is set), null (stats\n"
                    "only; default otherwise), png:DIR, a .avi/.mp4/.mkv\n"
-                   "file, raw:- (bgr24 on stdout) or - (a frame stream\n"
-                   "on stdout)",
+                   "file, raw:- (raw pixels on stdout, --pix-fmt) or -\n"
+                   "(a frame stream on stdout)",
     .stream_help = "show only this stream (default: any)",
     .opts = opts,
     .take = take,
@@ -132,7 +146,8 @@ static int pixels(struct display *d, vp_frame *f, struct vp_image *img)
         return -1;
     if (d->use != SINK_COPY || vp_frame_info(f)->path != VP_PATH_SHM)
         return 1;
-    size_t need = (size_t)img->stride[0] * img->height;
+    size_t need = vp_image_layout(img, img->width, img->height, img->fmt,
+                                  img->stride[0], NULL);
     if (need > d->copy_cap) {
         free(d->copy);
         d->copy_cap = 0;
@@ -140,7 +155,8 @@ static int pixels(struct display *d, vp_frame *f, struct vp_image *img)
             return -1;
         d->copy_cap = need;
     }
-    img->data[0] = d->copy;
+    vp_image_layout(img, img->width, img->height, img->fmt, img->stride[0],
+                    d->copy);
     return vp_frame_copy(f, img) < 0 ? -1 : 0;
 }
 
@@ -289,7 +305,7 @@ int main(int argc, char **argv)
     vp_stats_add(d.st, "verified", &d.verified);
     vp_stats_add(d.st, "mismatch", &d.mismatch);
     cli_report_init(&d.report, "display", d.st, &d.c);
-    if (!(d.sink = sink_new(&spec, d.fps, d.st, err, sizeof err))) {
+    if (!(d.sink = sink_new(&spec, d.fps, d.raw_fmt, d.st, err, sizeof err))) {
         log_err("%s", err);
         goto out;
     }

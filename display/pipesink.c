@@ -1,4 +1,4 @@
-/* pipesink.c -- raw bgr24 output on stdout. */
+/* pipesink.c -- raw frames on stdout, in the format asked for. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -11,24 +11,31 @@
 #include "util/log.h"
 
 struct pipesink {
+    enum vp_pixfmt fmt; /* written */
     bool started;
     uint32_t w, h;
-    uint8_t *conv; /* a converted frame */
-    size_t conv_cap;
-    struct iovec *iov; /* one per row of a padded frame */
+    vp_convert *conv;
+    struct vp_image out; /* a converted frame, in buf */
+    uint8_t *buf;
+    size_t cap;
+    struct iovec *iov; /* one per row of a padded plane */
     size_t iov_cap;
 };
 
-struct pipesink *pipesink_new(void)
+struct pipesink *pipesink_new(enum vp_pixfmt fmt)
 {
-    return calloc(1, sizeof(struct pipesink));
+    struct pipesink *p = calloc(1, sizeof(struct pipesink));
+    if (p)
+        p->fmt = fmt;
+    return p;
 }
 
 void pipesink_free(struct pipesink *p)
 {
     if (!p)
         return;
-    free(p->conv);
+    vp_convert_free(p->conv);
+    free(p->buf);
     free(p->iov);
     free(p);
 }
@@ -43,76 +50,81 @@ static int status(int rc)
     return -1;
 }
 
-/* rgb24 and gray become packed bgr24 in p->conv. */
-static const uint8_t *to_bgr(struct pipesink *p, const struct vp_image *h,
-                             const uint8_t *px, uint32_t stride)
+/* img converted to the sink's format, in p->buf. */
+static const struct vp_image *convert(struct pipesink *p,
+                                      const struct vp_image *img)
 {
-    size_t row = (size_t)h->width * 3, need = row * h->height;
-    if (need > p->conv_cap) {
-        free(p->conv);
-        p->conv_cap = 0;
-        if (!(p->conv = malloc(need)))
+    size_t need = vp_image_layout(&p->out, img->width, img->height, p->fmt, 0,
+                                  NULL);
+    if (!need) {
+        log_err("raw:-: %ux%u is not a size of %s", img->width, img->height,
+                vp_pixfmt_name(p->fmt));
+        return NULL;
+    }
+    if (need > p->cap) {
+        free(p->buf);
+        p->cap = 0;
+        if (!(p->buf = malloc(need))) {
+            log_err("out of memory");
             return NULL;
-        p->conv_cap = need;
-    }
-    for (uint32_t y = 0; y < h->height; y++) {
-        const uint8_t *s = px + (size_t)y * stride;
-        uint8_t *d = p->conv + y * row;
-        if (h->fmt == VP_PIX_GRAY) {
-            for (uint32_t x = 0; x < h->width; x++, d += 3)
-                d[0] = d[1] = d[2] = s[x];
-        } else {
-            for (uint32_t x = 0; x < h->width; x++, d += 3, s += 3) {
-                d[0] = s[2];
-                d[1] = s[1];
-                d[2] = s[0];
-            }
         }
+        p->cap = need;
     }
-    return p->conv;
+    vp_image_layout(&p->out, img->width, img->height, p->fmt, 0, p->buf);
+    if ((!p->conv && vp_convert_new(&p->conv) < 0) ||
+        vp_convert_image(p->conv, img, &p->out) < 0) {
+        log_err("raw:-: %s", vp_errmsg());
+        return NULL;
+    }
+    return &p->out;
 }
 
 int pipesink_write(struct pipesink *p, uint64_t seq, const struct vp_image *h)
 {
-    size_t row = (size_t)h->width * 3;
-    const uint8_t *px = h->data[0];
-    uint32_t stride = h->stride[0];
+    struct vp_image tight;
+    size_t n = 0, len;
 
     if (!p->started) {
         p->started = true;
         p->w = h->width;
         p->h = h->height;
-        log_info("raw:- writes %ux%u bgr24 (ffmpeg -f rawvideo -pix_fmt "
-                 "bgr24 -s %ux%u -i -)",
-                 p->w, p->h, p->w, p->h);
+        log_info("raw:- writes %ux%u %s (ffmpeg -f rawvideo -pix_fmt %s -s "
+                 "%ux%u -i -)",
+                 p->w, p->h, vp_pixfmt_name(p->fmt), vp_pixfmt_name(p->fmt),
+                 p->w, p->h);
     } else if (h->width != p->w || h->height != p->h) {
         log_err("raw:-: frame %llu is %ux%u, not %ux%u; raw output cannot "
                 "change size",
                 (unsigned long long)seq, h->width, h->height, p->w, p->h);
         return -1;
     }
-    if (h->fmt != VP_PIX_BGR24) {
-        if (!(px = to_bgr(p, h, px, stride))) {
-            log_err("out of memory");
-            return -1;
-        }
-        stride = (uint32_t)row;
-    }
-    if (stride == row) {
-        struct iovec one = {(void *)px, row * h->height};
-        return status(io_writev_all(STDOUT_FILENO, &one, 1));
-    }
-    /* Padded rows go out without their padding, still without a copy. */
-    if (h->height > p->iov_cap) {
+    if (h->fmt != p->fmt && !(h = convert(p, h)))
+        return -1;
+    /* Written without padding, still without a copy: a row per iovec
+     * where the rows are padded, a plane per iovec where not. */
+    len = vp_image_layout(&tight, h->width, h->height, h->fmt, 0, NULL);
+    if (!len)
+        return -1;
+    size_t need = (size_t)h->height * 2;
+    if (need > p->iov_cap) {
         free(p->iov);
         p->iov_cap = 0;
-        if (!(p->iov = malloc(h->height * sizeof *p->iov))) {
+        if (!(p->iov = malloc(need * sizeof *p->iov))) {
             log_err("out of memory");
             return -1;
         }
-        p->iov_cap = h->height;
+        p->iov_cap = need;
     }
-    for (uint32_t y = 0; y < h->height; y++)
-        p->iov[y] = (struct iovec){(void *)(px + (size_t)y * stride), row};
-    return status(io_writev_all(STDOUT_FILENO, p->iov, (int)h->height));
+    for (unsigned i = 0; i < h->nplanes; i++) {
+        uint32_t rows = i == 0 ? h->height : h->height / 2;
+        size_t row = tight.stride[i];
+        if (h->stride[i] == row) {
+            p->iov[n++] = (struct iovec){h->data[i], row * rows};
+            continue;
+        }
+        for (uint32_t y = 0; y < rows; y++)
+            p->iov[n++] = (struct iovec){h->data[i] + (size_t)y * h->stride[i],
+                                         row};
+    }
+    return status(io_writev_all(STDOUT_FILENO, p->iov, (int)n));
 }

@@ -23,6 +23,10 @@ struct sink {
     struct pipesink *pipe;
     uint32_t vw_w, vw_h;
     bool overlay;
+    vp_convert *conv; /* YUV frames become bgr24 here, for OpenCV */
+    struct vp_image bgr;
+    uint8_t *bgr_buf;
+    size_t bgr_cap;
 };
 
 static int cv_fmt(enum vp_pixfmt f)
@@ -33,7 +37,8 @@ static int cv_fmt(enum vp_pixfmt f)
 }
 
 struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      const vp_stats *st, char *err, size_t errlen)
+                      enum vp_pixfmt raw_fmt, const vp_stats *st, char *err,
+                      size_t errlen)
 {
     struct sink *s = calloc(1, sizeof *s);
     struct stat sb;
@@ -64,7 +69,7 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
         }
         return s;
     case SINK_RAW:
-        if ((s->pipe = pipesink_new()))
+        if ((s->pipe = pipesink_new(raw_fmt ? raw_fmt : VP_PIX_BGR24)))
             return s;
         snprintf(err, errlen, "out of memory");
         break;
@@ -94,6 +99,8 @@ void sink_free(struct sink *s)
     pipesink_free(s->pipe);
     vp_pub_close(s->out);
     muxsink_free(s->mux);
+    vp_convert_free(s->conv);
+    free(s->bgr_buf);
     free(s);
 }
 
@@ -102,6 +109,37 @@ enum sink_use sink_use(const struct sink *s)
     return s->kind == SINK_NULL                            ? SINK_IN_PLACE
            : s->kind == SINK_STREAM || s->kind == SINK_MUX ? SINK_FRAME
                                                            : SINK_COPY;
+}
+
+/* img as OpenCV takes it: packed RGB and gray as they are, the YUV
+ * formats converted to bgr24 once, into the sink's buffer.  NULL after
+ * logging why not. */
+static const struct vp_image *for_opencv(struct sink *s,
+                                         const struct vp_image *img)
+{
+    if (img->fmt == VP_PIX_BGR24 || img->fmt == VP_PIX_RGB24 ||
+        img->fmt == VP_PIX_GRAY)
+        return img;
+    size_t need = vp_image_layout(&s->bgr, img->width, img->height,
+                                  VP_PIX_BGR24, 0, NULL);
+    if (need > s->bgr_cap) {
+        free(s->bgr_buf);
+        s->bgr_cap = 0;
+        if (!(s->bgr_buf = malloc(need))) {
+            log_err("out of memory for a %ux%u picture", img->width,
+                    img->height);
+            return NULL;
+        }
+        s->bgr_cap = need;
+    }
+    vp_image_layout(&s->bgr, img->width, img->height, VP_PIX_BGR24, 0,
+                    s->bgr_buf);
+    if ((!s->conv && vp_convert_new(&s->conv) < 0) ||
+        vp_convert_image(s->conv, img, &s->bgr) < 0) {
+        log_err("%s", vp_errmsg());
+        return NULL;
+    }
+    return &s->bgr;
 }
 
 static int show(struct sink *s, const struct vp_frame_info *h,
@@ -120,7 +158,7 @@ static int show(struct sink *s, const struct vp_frame_info *h,
              h->stream, (unsigned long long)h->seq, h->width, h->height,
              (double)p50 / 1000, (unsigned long long)drops);
     if (cvwindow_show(s->win, img->data[0], h->width, h->height, img->stride[0],
-                      cv_fmt(h->fmt), s->overlay ? text : NULL) < 0) {
+                      cv_fmt(img->fmt), s->overlay ? text : NULL) < 0) {
         log_err("window: cannot show the frame");
         return -1;
     }
@@ -147,7 +185,7 @@ static int write_video(struct sink *s, const struct vp_frame_info *h,
         s->vw_h = h->height;
     }
     if (cvwriter_write(s->vw, img->data[0], h->width, h->height, img->stride[0],
-                       cv_fmt(h->fmt)) < 0) {
+                       cv_fmt(img->fmt)) < 0) {
         log_err("%s: write failed", s->arg);
         return -1;
     }
@@ -160,6 +198,10 @@ int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
     char path[SPEC_MAX + 96];
     int rc;
 
+    if ((s->kind == SINK_WINDOW || s->kind == SINK_VIDEO ||
+         s->kind == SINK_PNG) &&
+        !(img = for_opencv(s, img)))
+        return -1;
     switch (s->kind) {
     case SINK_NULL:
         return 0;
@@ -171,7 +213,7 @@ int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
         snprintf(path, sizeof path, "%s/%s-%020llu.png", s->arg, h->stream,
                  (unsigned long long)h->seq);
         if (cvpng_write(path, img->data[0], h->width, h->height, img->stride[0],
-                        cv_fmt(h->fmt)) < 0) {
+                        cv_fmt(img->fmt)) < 0) {
             log_err("%s: cannot write", path);
             return -1;
         }

@@ -14,10 +14,12 @@ enum { SINK_QUIT = 1 };
 
 struct sink;
 
-/* fps is the rate written into video files; st feeds the window overlay
+/* fps is the rate written into video files, raw_fmt the pixel format of
+ * raw:- (VP_PIX_NONE: bgr24); st feeds the window overlay
  * (borrowed, must outlive the sink).  NULL with a one-line reason. */
 struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      const vp_stats *st, char *err, size_t errlen);
+                      enum vp_pixfmt raw_fmt, const vp_stats *st, char *err,
+                      size_t errlen);
 void sink_free(struct sink *s);
 
 /* How the sink wants pixels that sit in a shm ring: in place (null), as

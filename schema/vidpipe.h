@@ -65,19 +65,25 @@ VP_API void vp_log_quiet(bool quiet);
 VP_API int64_t vp_clock_mono_ns(void);
 VP_API int64_t vp_clock_real_ns(void);
 
-/* Pixel formats, named as ffmpeg names them. */
+/* Pixel formats, named as ffmpeg names them.  The YUV ones are BT.601,
+ * limited range, as cameras and ffmpeg make them; yuv420p and nv12 need
+ * an even width and height, yuyv422 an even width. */
 enum vp_pixfmt {
     VP_PIX_NONE = 0,
     VP_PIX_BGR24 = 1, /* packed, 3 bytes a pixel */
     VP_PIX_RGB24 = 2,
-    VP_PIX_GRAY = 3, /* 1 byte a pixel */
+    VP_PIX_GRAY = 3,    /* 1 byte a pixel */
+    VP_PIX_YUV420P = 4, /* planes Y, U, V; U and V of half width and height */
+    VP_PIX_NV12 = 5,    /* planes Y and UV: U V pairs, half height */
+    VP_PIX_YUYV422 = 6, /* packed Y0 U Y1 V: 2 bytes a pixel */
 };
 
-/* "bgr24", "rgb24", "gray"; NULL for an unknown format. */
+/* "bgr24", "rgb24", "gray", "yuv420p", "nv12", "yuyv422"; NULL for an
+ * unknown format. */
 VP_API const char *vp_pixfmt_name(enum vp_pixfmt fmt);
 /* The format of that name, VP_PIX_NONE if none. */
 VP_API enum vp_pixfmt vp_pixfmt_parse(const char *name);
-/* Bytes a pixel of a packed format, 0 if unknown. */
+/* Bytes a pixel of a packed format (yuyv422: 2); 0 if planar or unknown. */
 VP_API unsigned vp_pixfmt_bpp(enum vp_pixfmt fmt);
 
 /* How a frame's pixels travel. */
@@ -104,6 +110,30 @@ struct vp_image {
     uint8_t *data[VP_MAX_PLANES];
     uint32_t stride[VP_MAX_PLANES]; /* bytes a row */
 };
+
+/* Lays out a w x h picture of fmt in one buffer, as frames carry it (in
+ * a ring slot, a payload, on a pipe): its first plane's rows are stride
+ * bytes (0: as short as they can be: w * 3, w, 2 w), a plane of half
+ * width takes rows of half that, and each plane follows the one before.
+ * img gets the planes at buf (NULL: measure only).  The bytes it takes,
+ * or 0 for a geometry fmt does not allow. */
+VP_API size_t vp_image_layout(struct vp_image *img, uint32_t w, uint32_t h,
+                              enum vp_pixfmt fmt, uint32_t stride,
+                              uint8_t *buf);
+
+/* A converter between pixel formats, for what needs another format than
+ * the frames have (a window wants bgr24): its state is reused from frame
+ * to frame.  Used by one thread at a time. */
+typedef struct vp_convert vp_convert;
+
+/* 0 with *c, or -ENOMEM. */
+VP_API int vp_convert_new(vp_convert **c);
+VP_API void vp_convert_free(vp_convert *c);
+/* Converts src into dst, of the same width and height, in any of the
+ * formats: exact between the packed RGB formats and from a format to
+ * itself.  0 or -EINVAL. */
+VP_API int vp_convert_image(vp_convert *c, const struct vp_image *src,
+                            const struct vp_image *dst);
 
 /* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */
 VP_API bool vp_stream_name_ok(const char *name);

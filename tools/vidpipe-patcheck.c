@@ -24,7 +24,8 @@ struct patcheck {
 
 static const struct cli_opt opts[] = {
     {"size", 's', "WxH", "frame size (required)"},
-    {"pix-fmt", 'p', "FMT", "bgr24 (default), rgb24 or gray"},
+    {"pix-fmt", 'p', "FMT",
+     "bgr24 (default), rgb24, gray, yuv420p, nv12 or yuyv422"},
     {0},
 };
 
@@ -40,7 +41,9 @@ static int take(void *ctx, int id, const char *arg)
         return 0;
     case 'p':
         if (!(pc->fmt = vp_pixfmt_parse(arg))) {
-            log_err("--pix-fmt %s: expected bgr24, rgb24 or gray", arg);
+            log_err("--pix-fmt %s: expected bgr24, rgb24, gray, yuv420p, "
+                    "nv12 or yuyv422",
+                    arg);
             return -1;
         }
         return 0;
@@ -97,8 +100,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    /* w, h <= 16384 and bpp <= 3: no overflow in size_t. */
-    size_t stride = (size_t)w * vp_pixfmt_bpp(fmt), len = stride * h;
+    struct vp_image img;
+    size_t len = vp_image_layout(&img, w, h, fmt, 0, NULL);
+    if (!len) {
+        log_err("--size %ux%u: not a size of %s", w, h, vp_pixfmt_name(fmt));
+        return EXIT_USAGE;
+    }
     uint8_t *buf = malloc(len);
     if (!buf) {
         log_err("cannot allocate a %ux%u frame", w, h);
@@ -120,12 +127,7 @@ int main(int argc, char **argv)
             break;
         }
         uint64_t seq;
-        struct vp_image img = {.width = w,
-                               .height = h,
-                               .fmt = fmt,
-                               .nplanes = 1,
-                               .data = {buf},
-                               .stride = {(uint32_t)stride}};
+        vp_image_layout(&img, w, h, fmt, 0, buf);
         if (vp_pattern_read(&img, &seq) == 0)
             printf("{\"frame\":%llu,\"seq\":%llu}\n", n,
                    (unsigned long long)seq);

@@ -58,10 +58,26 @@ PyObject *vpy_json(const char *text);
  * lock of st's owner.  0, or -ENOSPC. */
 int vpy_stats_text(vp_stats *st, bool final, bool line, char *buf, size_t cap);
 
-/* A packed picture in a numpy array: uint8, (h, w, 3) or (h, w) or
- * (h, w, 1), pixels packed within each row.  0, or -1 with a ValueError
- * naming what (a function name) expected that. */
-int vpy_image_of(PyObject *arr, const char *what, struct vp_image *img);
+/* The format named by a str (None: VP_PIX_NONE).  0, or -1 with a
+ * ValueError. */
+int vpy_fmt_of(PyObject *name, enum vp_pixfmt *fmt);
+
+/* The numpy shape of a w x h picture of fmt: (h, w, 3) for bgr24 and
+ * rgb24, (h, w) for gray, (h * 3 / 2, w) for yuv420p and nv12 (the planes
+ * one under the other, as OpenCV's COLOR_YUV2BGR_I420 and _NV12 take
+ * them), (h, w, 2) for yuyv422.  Returns the number of dimensions. */
+int vpy_dims(enum vp_pixfmt fmt, uint32_t w, uint32_t h, npy_intp *dims);
+
+/* The strides of a numpy view of img in that shape; -1 if its planes do
+ * not stack into one (a padded yuv420p). */
+int vpy_view_strides(const struct vp_image *img, npy_intp *strides);
+
+/* A picture of fmt in a numpy array of that shape (VP_PIX_NONE: bgr24 for
+ * (h, w, 3), gray for (h, w) or (h, w, 1)), pixels packed within each
+ * row.  0, or -1 with a ValueError naming what (a function name)
+ * expected that. */
+int vpy_image_of(PyObject *arr, const char *what, enum vp_pixfmt fmt,
+                 struct vp_image *img);
 
 /* --- frame.c ----------------------------------------------------------- */
 

@@ -158,15 +158,6 @@ static const struct vp_frame_info *info_of(FrameObject *fr)
     return f ? vp_frame_info(f) : NULL;
 }
 
-/* The shape of a frame's pixels as numpy sees them: 2 or 3 dims. */
-static int dims_of(uint32_t w, uint32_t h, enum vp_pixfmt fmt, npy_intp *d)
-{
-    d[0] = h;
-    d[1] = w;
-    d[2] = vp_pixfmt_bpp(fmt);
-    return d[2] == 1 ? 2 : 3;
-}
-
 static PyObject *frame_array(FrameObject *fr, void *unused)
 {
     struct vp_image img;
@@ -192,10 +183,13 @@ static PyObject *frame_array(FrameObject *fr, void *unused)
         return NULL;
     }
     vpy_frame_leave(h);
-    int nd = dims_of(img.width, img.height, img.fmt, dims);
-    strides[0] = img.stride[0];
-    strides[1] = dims[2];
-    strides[2] = 1;
+    int nd = vpy_dims(img.fmt, img.width, img.height, dims);
+    if (vpy_view_strides(&img, strides) < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "array: this frame's yuv420p planes are padded and "
+                        "make no one array; use copy()");
+        return NULL;
+    }
     /* Read-only: a ring slot is the producer's (and mapped read-only),
      * a message is the frame's; copy() gives an array of one's own. */
     arr = PyArray_NewFromDescr(&PyArray_Type, PyArray_DescrFromType(NPY_UINT8),
@@ -224,15 +218,12 @@ static PyObject *frame_copy(FrameObject *fr, PyObject *unused)
     (void)unused;
     if (!(in = info_of(fr)))
         return NULL;
-    int nd = dims_of(in->width, in->height, in->fmt, dims);
+    int nd = vpy_dims(in->fmt, in->width, in->height, dims);
     if (!(arr = PyArray_SimpleNew(nd, dims, NPY_UINT8)))
         return NULL;
-    struct vp_image dst = {.width = in->width,
-                           .height = in->height,
-                           .fmt = in->fmt,
-                           .nplanes = 1,
-                           .data = {PyArray_DATA((PyArrayObject *)arr)},
-                           .stride = {(uint32_t)(dims[1] * dims[2])}};
+    struct vp_image dst;
+    vp_image_layout(&dst, in->width, in->height, in->fmt, 0,
+                    PyArray_DATA((PyArrayObject *)arr));
     if (!(h = vpy_frame_enter((PyObject *)fr, &f, true))) {
         Py_DECREF(arr);
         return NULL;
@@ -358,14 +349,17 @@ static PyObject *get_released(FrameObject *fr, void *unused)
 
 static PyGetSetDef frame_getset[] = {
     {"array", (getter)frame_array, NULL,
-     "The pixels: a read-only uint8 view, (height, width, 3) or (height, "
-     "width) for gray, of the ring slot or message itself (no copy).",
+     "The pixels: a read-only uint8 view of the ring slot or message "
+     "itself (no copy): (height, width, 3) for bgr24 and rgb24, (height, "
+     "width) for gray, (height * 3 / 2, width) for yuv420p and nv12, "
+     "(height, width, 2) for yuyv422.",
      NULL},
     {"seq", (getter)get_seq, NULL, "sequence number", NULL},
     {"stream", (getter)get_stream, NULL, "stream name", NULL},
     {"width", (getter)get_width, NULL, "pixels", NULL},
     {"height", (getter)get_height, NULL, "pixels", NULL},
-    {"fmt", (getter)get_fmt, NULL, "bgr24, rgb24 or gray", NULL},
+    {"fmt", (getter)get_fmt, NULL,
+     "bgr24, rgb24, gray, yuv420p, nv12 or yuyv422", NULL},
     {"codec", (getter)get_codec, NULL, "raw or jpeg, as it travelled", NULL},
     {"t_real_ns", (getter)get_t_real_ns, NULL,
      "capture time, CLOCK_REALTIME ns (time.time_ns())", NULL},

@@ -183,22 +183,26 @@ static int seq_of(PyObject *obj, uint64_t *seq)
 
 static PyObject *pub_loan(PubObject *p, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"height", "width", "channels", NULL};
+    static char *names[] = {"height", "width", "channels", "fmt", NULL};
     unsigned w, h;
     int ch = 3, rc;
     struct vp_image img;
     npy_intp dims[3], strides[3];
     LoanObject *loan;
-    PyObject *arr;
+    PyObject *arr, *fo = Py_None;
+    enum vp_pixfmt fmt;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "II|i:loan", names, &h, &w, &ch))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "II|iO:loan", names, &h, &w, &ch,
+                                     &fo) ||
+        vpy_fmt_of(fo, &fmt) < 0)
         return NULL;
-    if (ch != 1 && ch != 3) {
+    if (!fmt && ch != 1 && ch != 3) {
         PyErr_Format(PyExc_ValueError,
                      "loan: channels 3 (bgr24) or 1 (gray), not %d", ch);
         return NULL;
     }
-    enum vp_pixfmt fmt = ch == 3 ? VP_PIX_BGR24 : VP_PIX_GRAY;
+    if (!fmt)
+        fmt = ch == 3 ? VP_PIX_BGR24 : VP_PIX_GRAY;
     if (enter(p) < 0)
         return NULL;
     if (p->loan_ref) {
@@ -225,14 +229,10 @@ static PyObject *pub_loan(PubObject *p, PyObject *args, PyObject *kw)
     Py_INCREF(p);
     loan->pub = p;
     p->loans++;
-    dims[0] = h;
-    dims[1] = w;
-    dims[2] = ch;
-    strides[0] = img.stride[0];
-    strides[1] = ch;
-    strides[2] = 1;
+    int nd = vpy_dims(fmt, w, h, dims);
+    vpy_view_strides(&img, strides); /* a loan is laid out tight */
     arr = PyArray_NewFromDescr(&PyArray_Type, PyArray_DescrFromType(NPY_UINT8),
-                               ch == 3 ? 3 : 2, dims, strides, img.data[0],
+                               nd, dims, strides, img.data[0],
                                NPY_ARRAY_WRITEABLE, NULL);
     if (!arr) {
         Py_DECREF(loan);
@@ -299,15 +299,17 @@ static PyObject *pub_cancel(PubObject *p, PyObject *unused)
 
 static PyObject *pub_send(PubObject *p, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"array", "seq", NULL};
-    PyObject *arr, *so = Py_None;
+    static char *names[] = {"array", "seq", "fmt", NULL};
+    PyObject *arr, *so = Py_None, *fo = Py_None;
+    enum vp_pixfmt fmt;
     struct vp_image img;
     uint64_t seq;
     int rc;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:send", names, &arr, &so) ||
-        seq_of(so, &seq) < 0 || vpy_image_of(arr, "send", &img) < 0 ||
-        enter(p) < 0)
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OO:send", names, &arr, &so,
+                                     &fo) ||
+        seq_of(so, &seq) < 0 || vpy_fmt_of(fo, &fmt) < 0 ||
+        vpy_image_of(arr, "send", fmt, &img) < 0 || enter(p) < 0)
         return NULL;
     if (p->loan_ref) {
         leave(p);
@@ -503,12 +505,16 @@ static void pub_dealloc(PubObject *p)
 static PyMethodDef pub_methods[] = {
     {"send", (PyCFunction)(void (*)(void))pub_send,
      METH_VARARGS | METH_KEYWORDS,
-     "send(array, seq=None)\n\nPublishes a uint8 array, (h, w, 3) bgr24 or "
-     "(h, w) gray, with one copy; seq None: one more than the last."},
+     "send(array, seq=None, fmt=None)\n\nPublishes a uint8 array of fmt "
+     "(None: (h, w, 3) bgr24 or (h, w) gray; yuv420p and nv12 are (h * 3 / "
+     "2, w), yuyv422 (h, w, 2)) with one copy; seq None: one more than the "
+     "last."},
     {"loan", (PyCFunction)(void (*)(void))pub_loan,
      METH_VARARGS | METH_KEYWORDS,
-     "loan(height, width, channels=3) -> writable array\n\nThe next ring "
-     "slot or payload buffer itself: make the frame in it, then commit()."},
+     "loan(height, width, channels=3, fmt=None) -> writable array\n\nThe "
+     "next ring slot or payload buffer itself, shaped as send() takes fmt "
+     "(None: bgr24, or gray for channels=1): make the frame in it, then "
+     "commit()."},
     {"commit", (PyCFunction)(void (*)(void))pub_commit,
      METH_VARARGS | METH_KEYWORDS,
      "commit(seq=None)\n\nPublishes the loaned frame; its array turns "

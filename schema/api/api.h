@@ -35,6 +35,16 @@ struct latest;
 /* Sets the calling thread's vp_errmsg() and returns rc (a -errno). */
 int vp_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct planes_ref;
+/* 0 if img is a valid picture (format, geometry, every plane's pixels and
+ * stride), else -EINVAL with vp_errmsg() beginning "what: ". */
+int api_image_check(const struct vp_image *img, const char *what);
+/* Copies src's pixels into dst: two checked images of one format and
+ * size. */
+void api_copy(const struct vp_image *src, const struct vp_image *dst);
+/* img's planes as the codec layer takes them. */
+void api_planes(struct planes_ref *p, const struct vp_image *img);
+
 struct vp_frame {
     struct vp_frame_info info; /* what callers see */
     struct vp_sub *sub;        /* owner, where it goes back */

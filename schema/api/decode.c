@@ -55,8 +55,8 @@ void sub_h264_idle(struct vp_sub *s)
 static int decode_into(struct vp_sub *s, struct vp_frame *f)
 {
     const struct frame_hdr *h = &f->msg.hdr;
-    uint32_t stride = h->width * pixfmt_bpp(h->fmt);
-    size_t need = (size_t)stride * h->height;
+    uint32_t stride = pixfmt_min_stride(h->fmt, h->width);
+    size_t need = (size_t)pixfmt_size(h->fmt, h->height, stride);
 
     if (need > f->dec_cap) {
         free(f->dec);

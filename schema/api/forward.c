@@ -144,8 +144,8 @@ static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
     raw.enc = ENC_RAW;
     raw.key = false;
     if (h->enc != ENC_RAW) {
-        raw.stride = h->width * pixfmt_bpp(h->fmt);
-        raw.size = (uint64_t)raw.stride * h->height;
+        raw.stride = pixfmt_min_stride(h->fmt, h->width);
+        raw.size = pixfmt_size(h->fmt, h->height, raw.stride);
     }
     bool want_shm = s && pub_wants(p, VAR_SHM, h->stream);
     bool want_raw = pub_wants(p, VAR_RAW, h->stream);
@@ -187,16 +187,15 @@ static int forward_shm_to_stream(struct vp_pub *p, struct vp_frame *f,
                                  uint64_t *bytes)
 {
     const struct frame_hdr *h = &f->msg.hdr;
-    struct vp_image dst = {.width = h->width,
-                           .height = h->height,
-                           .fmt = (enum vp_pixfmt)h->fmt,
-                           .nplanes = 1,
-                           .stride = {h->stride}};
+    struct vp_image dst;
     struct frame_hdr out = *h;
+    uint8_t *buf = pub_reserve(&p->scratch, &p->scratch_cap, h->size);
     int rc;
 
-    if (!(dst.data[0] = pub_reserve(&p->scratch, &p->scratch_cap, h->size)))
+    if (!buf)
         return vp_fail(-ENOMEM, "out of memory");
+    vp_image_layout(&dst, h->width, h->height, (enum vp_pixfmt)h->fmt,
+                    h->stride, buf);
     if ((rc = vp_frame_copy(f, &dst)) < 0)
         return rc;
     out.has_shm = false;
@@ -216,7 +215,7 @@ static int forward_decoded(struct vp_pub *p, struct vp_frame *f,
         return rc;
     out.enc = ENC_RAW;
     out.stride = img.stride[0];
-    out.size = (uint64_t)out.stride * out.height;
+    out.size = pixfmt_size(out.fmt, out.height, out.stride);
     return pub_write_stream(p, &out, img.data[0], bytes);
 }
 

@@ -129,7 +129,8 @@ static int shm_pixels(vp_frame *f)
 static int decode(vp_frame *f)
 {
     const struct frame_hdr *h = &f->msg.hdr;
-    size_t need = (size_t)h->width * pixfmt_bpp(h->fmt) * h->height;
+    uint32_t stride = pixfmt_min_stride(h->fmt, h->width);
+    size_t need = (size_t)pixfmt_size(h->fmt, h->height, stride);
 
     if (f->dec_ok)
         return 0;
@@ -145,8 +146,8 @@ static int decode(vp_frame *f)
     if (!f->sub->jpeg)
         f->sub->jpeg = jpeg_new();
     int rc = f->sub->jpeg ? jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len,
-                                        f->dec, h->width, h->height,
-                                        h->width * pixfmt_bpp(h->fmt), h->fmt)
+                                        f->dec, h->width, h->height, stride,
+                                        h->fmt)
                           : -ENOMEM;
     pthread_mutex_unlock(&f->sub->codec_mu);
     if (rc == -ENOMEM)
@@ -166,34 +167,33 @@ static int decode(vp_frame *f)
 int vp_frame_image(vp_frame *f, struct vp_image *img)
 {
     const struct frame_hdr *h = &f->msg.hdr;
+    const uint8_t *px;
+    uint32_t stride = h->stride;
     int rc;
 
-    *img = (struct vp_image){.width = h->width,
-                             .height = h->height,
-                             .fmt = (enum vp_pixfmt)h->fmt,
-                             .nplanes = 1};
     if (f->msg.var == VAR_SHM) {
         if ((rc = shm_pixels(f)) < 0)
             return rc;
         f->looked = true;
-        img->data[0] = (uint8_t *)f->px;
-        img->stride[0] = h->stride;
+        px = f->px;
     } else if (h->enc != ENC_RAW) {
         if ((rc = h->enc == ENC_H264 ? sub_h264_image(f->sub, f) : decode(f)) <
             0)
             return vp_fail(rc == -EBADMSG ? rc : -EBADMSG,
                            "frame %" PRIu64 ": no picture", h->seq);
-        img->data[0] = f->dec;
-        img->stride[0] = h->width * pixfmt_bpp(h->fmt);
+        px = f->dec;
+        stride = pixfmt_min_stride(h->fmt, h->width);
     } else {
         if (!f->msg.data)
             return vp_fail(-ENOENT,
                            "frame %" PRIu64 ": its payload was "
                            "forwarded",
                            h->seq);
-        img->data[0] = (uint8_t *)f->msg.data;
-        img->stride[0] = h->stride;
+        px = f->msg.data;
     }
+    /* The header was checked: its geometry is valid for its format. */
+    vp_image_layout(img, h->width, h->height, (enum vp_pixfmt)h->fmt, stride,
+                    (uint8_t *)px);
     return 0;
 }
 
@@ -240,22 +240,12 @@ int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
     if (rc < 0)
         return rc;
     if (dst->width != src.width || dst->height != src.height ||
-        dst->fmt != src.fmt || dst->nplanes != src.nplanes)
+        dst->fmt != src.fmt)
         return vp_fail(-EINVAL, "copy: the image is not %ux%u %s", src.width,
                        src.height, vp_pixfmt_name(src.fmt));
-    size_t row = (size_t)src.width * vp_pixfmt_bpp(src.fmt);
-    for (unsigned p = 0; p < src.nplanes; p++) {
-        if (dst->stride[p] < row)
-            return vp_fail(-EINVAL, "copy: stride %u is below a row",
-                           dst->stride[p]);
-        if (dst->stride[p] == src.stride[p])
-            memcpy(dst->data[p], src.data[p],
-                   (size_t)src.stride[p] * src.height);
-        else
-            for (uint32_t y = 0; y < src.height; y++)
-                memcpy(dst->data[p] + (size_t)y * dst->stride[p],
-                       src.data[p] + (size_t)y * src.stride[p], row);
-    }
+    if ((rc = api_image_check(dst, "copy")) < 0)
+        return rc;
+    api_copy(&src, dst);
     if (f->msg.var == VAR_SHM && FAULT_EVERY(FAULT_COPY_TORN))
         hold_until_overwritten(f);
     if (!vp_frame_intact(f)) {

@@ -1,11 +1,13 @@
 /* misc.c -- the library's small public pieces: version, names, clocks,
  * the test pattern, CURVE key pairs. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
 
 #include "api/api.h"
+#include "codec/convert.h"
 #include "contract/frame.h"
 #include "contract/pattern.h"
 #include "contract/topic.h"
@@ -14,8 +16,12 @@
 /* The public enums are the contract's, value for value. */
 _Static_assert((int)VP_PIX_BGR24 == PIXFMT_BGR24 &&
                    (int)VP_PIX_RGB24 == PIXFMT_RGB24 &&
-                   (int)VP_PIX_GRAY == PIXFMT_GRAY,
+                   (int)VP_PIX_GRAY == PIXFMT_GRAY &&
+                   (int)VP_PIX_YUV420P == PIXFMT_YUV420P &&
+                   (int)VP_PIX_NV12 == PIXFMT_NV12 &&
+                   (int)VP_PIX_YUYV422 == PIXFMT_YUYV422,
                "vp_pixfmt matches enum pixfmt");
+_Static_assert(VP_MAX_PLANES == PIXFMT_MAX_PLANES, "planes");
 _Static_assert((int)VP_CODEC_RAW == ENC_RAW && (int)VP_CODEC_JPEG == ENC_JPEG &&
                    (int)VP_CODEC_H264 == ENC_H264,
                "vp_codec matches enum frame_enc");
@@ -86,24 +92,89 @@ bool vp_stream_name_ok(const char *name)
     return frame_stream_name_ok(name);
 }
 
-/* The one plane of a packed image, checked. */
-static int packed(const struct vp_image *img, const char *what)
+size_t vp_image_layout(struct vp_image *img, uint32_t w, uint32_t h,
+                       enum vp_pixfmt fmt, uint32_t stride, uint8_t *buf)
 {
-    unsigned bpp = vp_pixfmt_bpp(img->fmt);
-    if (!bpp || img->nplanes != 1 || !img->data[0] ||
-        img->stride[0] < (uint64_t)img->width * bpp)
-        return vp_fail(-EINVAL, "%s: not a packed image of a known format",
-                       what);
+    enum pixfmt f = (enum pixfmt)fmt;
+    struct pixfmt_planes pl;
+
+    if (!stride)
+        stride = pixfmt_min_stride(f, w);
+    if (!img || pixfmt_geometry(f, w, h, stride))
+        return 0;
+    pixfmt_planes(f, w, h, stride, &pl);
+    *img = (struct vp_image){
+        .width = w, .height = h, .fmt = fmt, .nplanes = pl.n};
+    for (unsigned i = 0; i < pl.n; i++) {
+        img->data[i] = buf ? buf + pl.offset[i] : NULL;
+        img->stride[i] = pl.stride[i];
+    }
+    return (size_t)pixfmt_size(f, h, stride);
+}
+
+int api_image_check(const struct vp_image *img, const char *what)
+{
+    enum pixfmt f = (enum pixfmt)img->fmt;
+    struct pixfmt_planes pl;
+    const char *bad = pixfmt_name(f)
+                          ? pixfmt_geometry(f, img->width, img->height,
+                                            pixfmt_min_stride(f, img->width))
+                          : "unknown pixel format";
+
+    if (bad)
+        return vp_fail(-EINVAL, "%s: %ux%u %s: %s", what, img->width,
+                       img->height, pixfmt_name(f) ? pixfmt_name(f) : "?",
+                       bad);
+    pixfmt_planes(f, img->width, img->height, pixfmt_min_stride(f, img->width),
+                  &pl);
+    if (img->nplanes != pl.n)
+        return vp_fail(-EINVAL, "%s: %s has %u planes, not %u", what,
+                       pixfmt_name(f), pl.n, img->nplanes);
+    for (unsigned i = 0; i < pl.n; i++)
+        if (!img->data[i] || img->stride[i] < pl.row_bytes[i] ||
+            img->stride[i] > PIXFMT_STRIDE_MAX)
+            return vp_fail(-EINVAL, "%s: plane %u: %s", what, i,
+                           !img->data[i] ? "no pixels"
+                                         : "stride out of range");
     return 0;
+}
+
+void api_planes(struct planes_ref *p, const struct vp_image *img)
+{
+    memset(p, 0, sizeof *p);
+    p->fmt = (enum pixfmt)img->fmt;
+    for (unsigned i = 0; i < img->nplanes && i < PIXFMT_MAX_PLANES; i++) {
+        p->data[i] = img->data[i];
+        p->stride[i] = img->stride[i];
+    }
+}
+
+void api_copy(const struct vp_image *src, const struct vp_image *dst)
+{
+    struct pixfmt_planes pl;
+    enum pixfmt f = (enum pixfmt)src->fmt;
+
+    pixfmt_planes(f, src->width, src->height, pixfmt_min_stride(f, src->width),
+                  &pl);
+    for (unsigned p = 0; p < pl.n; p++) {
+        size_t row = pl.row_bytes[p];
+        if (dst->stride[p] == src->stride[p] && src->stride[p] - row < 64)
+            memcpy(dst->data[p], src->data[p],
+                   (size_t)src->stride[p] * (pl.rows[p] - 1) + row);
+        else
+            for (uint32_t y = 0; y < pl.rows[p]; y++)
+                memcpy(dst->data[p] + (size_t)y * dst->stride[p],
+                       src->data[p] + (size_t)y * src->stride[p], row);
+    }
 }
 
 int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
 {
-    int rc = packed(img, "pattern");
+    int rc = api_image_check(img, "pattern");
     if (rc < 0)
         return rc;
-    if (pattern_draw(img->data[0], img->width, img->height, img->stride[0],
-                     (enum pixfmt)img->fmt, seq) < 0)
+    if (pattern_draw_planes(img->data, img->stride, img->width, img->height,
+                            (enum pixfmt)img->fmt, seq) < 0)
         return vp_fail(-EINVAL, "pattern: needs at least %dx%d", PATTERN_MIN_W,
                        PATTERN_MIN_H);
     return 0;
@@ -111,9 +182,10 @@ int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
 
 int vp_pattern_read(const struct vp_image *img, uint64_t *seq)
 {
-    int rc = packed(img, "pattern");
+    int rc = api_image_check(img, "pattern");
     if (rc < 0)
         return rc;
+    /* The first plane holds what is read, whatever the others hold. */
     rc = pattern_read(img->data[0], img->width, img->height, img->stride[0],
                       (enum pixfmt)img->fmt, seq);
     if (rc == -EBADMSG)
@@ -121,6 +193,49 @@ int vp_pattern_read(const struct vp_image *img, uint64_t *seq)
     if (rc < 0)
         return vp_fail(rc, "pattern: needs at least %dx%d", PATTERN_MIN_W,
                        PATTERN_MIN_H);
+    return 0;
+}
+
+struct vp_convert {
+    struct convert *c;
+};
+
+int vp_convert_new(vp_convert **c)
+{
+    if (!(*c = calloc(1, sizeof **c)) || !((*c)->c = convert_new())) {
+        free(*c);
+        *c = NULL;
+        return vp_fail(-ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void vp_convert_free(vp_convert *c)
+{
+    if (!c)
+        return;
+    convert_free(c->c);
+    free(c);
+}
+
+int vp_convert_image(vp_convert *c, const struct vp_image *src,
+                     const struct vp_image *dst)
+{
+    struct planes_ref s, d;
+    int rc;
+
+    if ((rc = api_image_check(src, "convert")) < 0 ||
+        (rc = api_image_check(dst, "convert")) < 0)
+        return rc;
+    if (src->width != dst->width || src->height != dst->height)
+        return vp_fail(-EINVAL, "convert: %ux%u into %ux%u: not the same size",
+                       src->width, src->height, dst->width, dst->height);
+    api_planes(&s, src);
+    api_planes(&d, dst);
+    if ((rc = convert_run(c->c, src->width, src->height, &s, &d)) < 0)
+        return vp_fail(rc, "convert: %s to %s: %s", vp_pixfmt_name(src->fmt),
+                       vp_pixfmt_name(dst->fmt),
+                       rc == -ENOMEM ? "out of memory" : "not supported");
     return 0;
 }
 

@@ -256,8 +256,8 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
         data = jb;
     } else if (p->o.codec != VP_CODEC_JPEG && h->enc == ENC_JPEG) {
         out.enc = ENC_RAW;
-        out.stride = h->width * pixfmt_bpp(h->fmt);
-        out.size = (uint64_t)out.stride * h->height;
+        out.stride = pixfmt_min_stride(h->fmt, h->width);
+        out.size = pixfmt_size(h->fmt, h->height, out.stride);
         uint8_t *rb = pub_reserve(&p->scratch2, &p->scratch2_cap, out.size);
         if (!rb || (!p->jpeg && !(p->jpeg = jpeg_new())))
             return vp_fail(-ENOMEM, "out of memory");
@@ -282,17 +282,19 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
 static int geometry(struct frame_hdr *h, uint32_t w, uint32_t ht,
                     enum vp_pixfmt fmt)
 {
-    unsigned bpp = pixfmt_bpp((enum pixfmt)fmt);
-    if (!bpp || w < 1 || ht < 1 || w > FRAME_DIM_MAX || ht > FRAME_DIM_MAX)
-        return vp_fail(-EINVAL, "bad frame: %ux%u %s", w, ht,
-                       vp_pixfmt_name(fmt) ? vp_pixfmt_name(fmt) : "?");
+    enum pixfmt f = (enum pixfmt)fmt;
+    uint32_t stride = pixfmt_min_stride(f, w);
+    const char *bad = pixfmt_geometry(f, w, ht, stride);
+    if (bad)
+        return vp_fail(-EINVAL, "bad frame: %ux%u %s: %s", w, ht,
+                       vp_pixfmt_name(fmt) ? vp_pixfmt_name(fmt) : "?", bad);
     h->version = FRAME_SCHEMA_VERSION;
     h->width = w;
     h->height = ht;
-    h->stride = w * bpp;
-    h->fmt = (enum pixfmt)fmt;
+    h->stride = stride;
+    h->fmt = f;
     h->enc = ENC_RAW;
-    h->size = (uint64_t)h->stride * ht;
+    h->size = pixfmt_size(f, ht, stride);
     h->has_shm = false;
     return 0;
 }
@@ -334,12 +336,7 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
         }
     }
     l->active = true;
-    *img = (struct vp_image){.width = width,
-                             .height = height,
-                             .fmt = fmt,
-                             .nplanes = 1,
-                             .data = {l->px},
-                             .stride = {l->hdr.stride}};
+    vp_image_layout(img, width, height, fmt, l->hdr.stride, l->px);
     return 0;
 }
 
@@ -390,19 +387,10 @@ int vp_pub_send(vp_pub *p, const struct vp_image *img, uint64_t seq)
     struct vp_image dst;
     int rc;
 
-    if (img->nplanes != 1 || !img->data[0])
-        return vp_fail(-EINVAL, "send: not a packed image");
-    if ((rc = vp_pub_loan(p, img->width, img->height, img->fmt, &dst)) < 0)
+    if ((rc = api_image_check(img, "send")) < 0 ||
+        (rc = vp_pub_loan(p, img->width, img->height, img->fmt, &dst)) < 0)
         return rc;
-    size_t row = (size_t)img->width * vp_pixfmt_bpp(img->fmt);
-    if (img->stride[0] < row) {
-        vp_pub_cancel(p);
-        return vp_fail(-EINVAL, "send: stride %u is below a row of %zu",
-                       img->stride[0], row);
-    }
-    for (uint32_t y = 0; y < img->height; y++)
-        memcpy(dst.data[0] + (size_t)y * dst.stride[0],
-               img->data[0] + (size_t)y * img->stride[0], row);
+    api_copy(img, &dst);
     return vp_pub_commit(p, seq);
 }
 

@@ -1,5 +1,5 @@
 /* h264.c -- H.264 through libavcodec: libx264 to encode, FFmpeg's h264
- * decoder to decode, libswscale between packed pixels and yuv420p. */
+ * decoder to decode, libswscale between the frame's format and yuv420p. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,6 +12,7 @@
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
+#include "codec/convert.h"
 #include "codec/h264.h"
 
 /* libav* report a damaged stream on stderr, as errors: vidpipe counts
@@ -29,16 +30,7 @@ static void quiet_libav(void)
 
 static enum AVPixelFormat av_fmt(enum pixfmt f)
 {
-    switch (f) {
-    case PIXFMT_BGR24:
-        return AV_PIX_FMT_BGR24;
-    case PIXFMT_RGB24:
-        return AV_PIX_FMT_RGB24;
-    case PIXFMT_GRAY:
-        return AV_PIX_FMT_GRAY8;
-    default:
-        return AV_PIX_FMT_NONE;
-    }
+    return (enum AVPixelFormat)convert_av_fmt(f);
 }
 
 struct h264enc {
@@ -139,12 +131,18 @@ bool h264enc_fits(const struct h264enc *e, uint32_t w, uint32_t h,
 int h264enc_encode(struct h264enc *e, const uint8_t *px, uint32_t stride,
                    bool key, const uint8_t **out, size_t *len, bool *is_key)
 {
-    const uint8_t *src[1] = {px};
-    const int srcstride[1] = {(int)stride};
+    struct planes_ref in;
+    const uint8_t *src[4] = {0};
+    int srcstride[4] = {0};
     int rc;
 
     if (av_frame_make_writable(e->yuv) < 0)
         return -ENOMEM;
+    planes_of(&in, e->fmt, e->w, e->h, stride, px);
+    for (unsigned i = 0; i < PIXFMT_MAX_PLANES; i++) {
+        src[i] = in.data[i];
+        srcstride[i] = (int)in.stride[i];
+    }
     sws_scale(e->sws, src, srcstride, 0, (int)e->h, e->yuv->data,
               e->yuv->linesize);
     e->yuv->pts = e->pts++;
@@ -217,8 +215,9 @@ int h264dec_decode(struct h264dec *d, const uint8_t *data, size_t len,
                    uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
                    enum pixfmt fmt)
 {
-    uint8_t *dsts[1] = {dst};
-    int dststride[1] = {(int)stride};
+    struct planes_ref out;
+    uint8_t *dsts[4] = {0};
+    int dststride[4] = {0};
     int rc;
 
     if (len > INT32_MAX || av_fmt(fmt) == AV_PIX_FMT_NONE)
@@ -247,6 +246,11 @@ int h264dec_decode(struct h264dec *d, const uint8_t *data, size_t len,
     if (!d->sws) {
         av_frame_unref(d->pic);
         return -ENOMEM;
+    }
+    planes_of(&out, fmt, w, h, stride, dst);
+    for (unsigned i = 0; i < PIXFMT_MAX_PLANES; i++) {
+        dsts[i] = (uint8_t *)out.data[i];
+        dststride[i] = (int)out.stride[i];
     }
     sws_scale(d->sws, (const uint8_t *const *)d->pic->data, d->pic->linesize, 0,
               (int)h, dsts, dststride);

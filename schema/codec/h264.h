@@ -3,9 +3,10 @@
  * The encoder is set for live video: no B-frames, zero-latency tuning
  * (one packet out for each frame in, at once), Annex B with SPS and PPS
  * before every keyframe so a viewer can start at any keyframe, and a
- * keyframe made on request.  It takes packed frames (bgr24, rgb24, gray)
- * and converts them to yuv420p itself; the decoder gives packed frames
- * back.  One object per stream and thread; nothing is allocated per
+ * keyframe made on request.  It takes frames of any format, laid out
+ * as frames carry them (pixfmt_planes()), and converts them to yuv420p
+ * itself (yuv420p is only copied); the decoder gives frames of any
+ * format back.  One object per stream and thread; nothing is allocated per
  * frame once the first one has set the sizes.
  */
 #ifndef VIDPIPE_H264_H
@@ -32,7 +33,7 @@ void h264enc_free(struct h264enc *e);
 bool h264enc_fits(const struct h264enc *e, uint32_t w, uint32_t h,
                   enum pixfmt fmt);
 
-/* Encodes frame px (stride bytes a row), a keyframe if key or the GOP
+/* Encodes frame px (stride bytes a row of its first plane), a keyframe if key or the GOP
  * says so.  *out points at the packet (valid until the next call) of
  * *len bytes; *is_key says whether it is one.  0 or -errno. */
 int h264enc_encode(struct h264enc *e, const uint8_t *px, uint32_t stride,
@@ -47,7 +48,7 @@ void h264dec_free(struct h264dec *d);
 void h264dec_reset(struct h264dec *d);
 
 /* Decodes one packet of an untrusted stream into dst as fmt (w x h,
- * stride bytes a row).  0 with a picture; -EAGAIN when the packet gave
+ * stride bytes a row of its first plane).  0 with a picture; -EAGAIN when the packet gave
  * none; -EBADMSG when it does not decode or its picture is not w x h. */
 int h264dec_decode(struct h264dec *d, const uint8_t *data, size_t len,
                    uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,

@@ -9,36 +9,112 @@
 
 #include "contract/frame.h"
 
-static const char *const pixfmt_names[] = {
-    [PIXFMT_BGR24] = "bgr24",
-    [PIXFMT_RGB24] = "rgb24",
-    [PIXFMT_GRAY] = "gray",
+/* What each format's layout rule needs (FRAME.md 2): the bytes of a
+ * pixel in its first plane, and how its chroma is subsampled. */
+static const struct pixfmt_desc {
+    const char *name;
+    uint8_t bpp;      /* bytes a pixel in plane 0 */
+    uint8_t planes;   /* 1 packed, 2 luma + interleaved chroma, 3 planar */
+    uint8_t even_w;   /* width must be even (chroma per 2 columns) */
+    uint8_t even_h;   /* height must be even (chroma per 2 rows) */
+} pixfmts[] = {
+    [PIXFMT_BGR24] = {"bgr24", 3, 1, 0, 0},
+    [PIXFMT_RGB24] = {"rgb24", 3, 1, 0, 0},
+    [PIXFMT_GRAY] = {"gray", 1, 1, 0, 0},
+    [PIXFMT_YUV420P] = {"yuv420p", 1, 3, 1, 1},
+    [PIXFMT_NV12] = {"nv12", 1, 2, 1, 1},
+    [PIXFMT_YUYV422] = {"yuyv422", 2, 1, 1, 0},
 };
+
+static const struct pixfmt_desc *desc(enum pixfmt fmt)
+{
+    return fmt > PIXFMT_NONE && fmt <= PIXFMT_LAST ? &pixfmts[fmt] : NULL;
+}
 
 unsigned pixfmt_bpp(enum pixfmt fmt)
 {
-    switch (fmt) {
-    case PIXFMT_BGR24:
-    case PIXFMT_RGB24:
-        return 3;
-    case PIXFMT_GRAY:
-        return 1;
-    default:
-        return 0;
+    const struct pixfmt_desc *d = desc(fmt);
+    return d && d->planes == 1 ? d->bpp : 0;
+}
+
+bool pixfmt_is_yuv(enum pixfmt fmt)
+{
+    return fmt >= PIXFMT_YUV420P && fmt <= PIXFMT_LAST;
+}
+
+uint32_t pixfmt_min_stride(enum pixfmt fmt, uint32_t w)
+{
+    const struct pixfmt_desc *d = desc(fmt);
+    return d && w <= FRAME_DIM_MAX ? w * d->bpp : 0;
+}
+
+const char *pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
+                            uint32_t stride)
+{
+    const struct pixfmt_desc *d = desc(fmt);
+
+    if (!d)
+        return "unknown pixel format";
+    if (w < 1 || w > FRAME_DIM_MAX || h < 1 || h > FRAME_DIM_MAX)
+        return "dimensions out of range 1..16384";
+    if ((d->even_w && w % 2) || (d->even_h && h % 2))
+        return d->even_h ? "yuv420p and nv12 need an even width and height"
+                         : "yuyv422 needs an even width";
+    /* w <= 2^14 and bpp <= 3: no overflow. */
+    if (stride < w * d->bpp)
+        return "stride below width * bytes per pixel";
+    if (stride > PIXFMT_STRIDE_MAX)
+        return "stride too large";
+    if (d->planes == 3 && stride % 2)
+        return "yuv420p needs an even stride";
+    return NULL;
+}
+
+uint64_t pixfmt_size(enum pixfmt fmt, uint32_t h, uint32_t stride)
+{
+    const struct pixfmt_desc *d = desc(fmt);
+    uint64_t luma = (uint64_t)stride * h;
+    return !d ? 0 : d->planes == 1 ? luma : luma + luma / 2;
+}
+
+void pixfmt_planes(enum pixfmt fmt, uint32_t w, uint32_t h, uint32_t stride,
+                   struct pixfmt_planes *pl)
+{
+    const struct pixfmt_desc *d = desc(fmt);
+    uint64_t luma = (uint64_t)stride * h;
+
+    memset(pl, 0, sizeof *pl);
+    if (!d)
+        return;
+    pl->n = d->planes;
+    pl->stride[0] = stride;
+    pl->rows[0] = h;
+    pl->row_bytes[0] = w * d->bpp;
+    if (d->planes == 2) { /* nv12: rows of U V pairs */
+        pl->offset[1] = luma;
+        pl->stride[1] = stride;
+        pl->rows[1] = h / 2;
+        pl->row_bytes[1] = w;
+    } else if (d->planes == 3) { /* yuv420p: U, then V, half a row each */
+        for (unsigned i = 1; i < 3; i++) {
+            pl->offset[i] = luma + (i - 1) * (luma / 4);
+            pl->stride[i] = stride / 2;
+            pl->rows[i] = h / 2;
+            pl->row_bytes[i] = w / 2;
+        }
     }
 }
 
 const char *pixfmt_name(enum pixfmt fmt)
 {
-    if (fmt <= PIXFMT_NONE || fmt > PIXFMT_GRAY)
-        return NULL;
-    return pixfmt_names[fmt];
+    const struct pixfmt_desc *d = desc(fmt);
+    return d ? d->name : NULL;
 }
 
 enum pixfmt pixfmt_parse(const char *name)
 {
-    for (int f = PIXFMT_BGR24; f <= PIXFMT_GRAY; f++)
-        if (strcmp(name, pixfmt_names[f]) == 0)
+    for (int f = PIXFMT_NONE + 1; f <= PIXFMT_LAST; f++)
+        if (strcmp(name, pixfmts[f].name) == 0)
             return (enum pixfmt)f;
     return PIXFMT_NONE;
 }
@@ -83,7 +159,7 @@ bool frame_stream_name_ok(const char *name)
 
 int frame_hdr_check(const struct frame_hdr *h, const char **why)
 {
-    unsigned bpp = pixfmt_bpp(h->fmt);
+    const char *bad;
 
 #define FAIL(msg)                                                              \
     do {                                                                       \
@@ -94,22 +170,15 @@ int frame_hdr_check(const struct frame_hdr *h, const char **why)
         FAIL("unsupported schema version");
     if (!frame_stream_name_ok(h->stream))
         FAIL("bad stream name");
-    if (h->width < 1 || h->width > FRAME_DIM_MAX || h->height < 1 ||
-        h->height > FRAME_DIM_MAX)
-        FAIL("dimensions out of range 1..16384");
-    if (bpp == 0)
-        FAIL("unknown pixel format");
-    /* width, height <= 2^14 and bpp <= 3: these products fit in 64 bits. */
-    if ((uint64_t)h->stride < (uint64_t)h->width * bpp)
-        FAIL("stride below width * bytes per pixel");
-    if (h->stride > (uint64_t)FRAME_DIM_MAX * 4)
-        FAIL("stride too large");
+    if ((bad = pixfmt_geometry(h->fmt, h->width, h->height, h->stride)))
+        FAIL(bad);
+    /* The frame's bytes: at most 65536 * 16384 * 1.5, no overflow. */
+    uint64_t raw = pixfmt_size(h->fmt, h->height, h->stride);
     if (h->enc != ENC_RAW && h->enc != ENC_JPEG && h->enc != ENC_H264)
         FAIL("unknown encoding");
-    if (h->enc == ENC_RAW && h->size != (uint64_t)h->stride * h->height)
-        FAIL("raw size is not stride * height");
-    if (h->enc != ENC_RAW &&
-        (h->size == 0 || h->size > (uint64_t)h->stride * h->height * 2 + 4096))
+    if (h->enc == ENC_RAW && h->size != raw)
+        FAIL("raw size is not the frame's bytes");
+    if (h->enc != ENC_RAW && (h->size == 0 || h->size > raw * 2 + 4096))
         FAIL(h->enc == ENC_JPEG ? "jpeg size out of range"
                                 : "h264 size out of range");
     if (h->key && h->enc != ENC_H264)

@@ -50,12 +50,13 @@ static uint32_t min32(uint32_t a, uint32_t b)
     return a < b ? a : b;
 }
 
+/* *bpp: the step between two pixels' luma (or colour) in plane 0. */
 static int check_geometry(const void *p, uint32_t w, uint32_t h,
                           uint32_t stride, enum pixfmt fmt, unsigned *bpp)
 {
-    *bpp = pixfmt_bpp(fmt);
-    if (!p || !*bpp || w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
-        w > FRAME_DIM_MAX || h > FRAME_DIM_MAX || (uint64_t)w * *bpp > stride)
+    *bpp = fmt == PIXFMT_YUYV422 ? 2 : pixfmt_bpp(fmt) ? pixfmt_bpp(fmt) : 1;
+    if (!p || w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
+        pixfmt_geometry(fmt, w, h, stride))
         return -EINVAL;
     return 0;
 }
@@ -169,28 +170,37 @@ static void copy_down(uint8_t *dst, uint32_t stride, uint32_t y0, uint32_t y1,
         memcpy(dst + (size_t)y * stride, src, len);
 }
 
+/* Row kind r of the band (r < 0: the quiet zone, else grid row r) into
+ * row, len bytes of bpp-byte pixels. */
+static void band_row(uint8_t *row, unsigned bpp, const struct layout *l,
+                     size_t len, uint64_t seq, int r)
+{
+    uint16_t crc = crc16(seq);
+    size_t cell_len = (size_t)l->cell * bpp;
+    uint8_t *cell = row + (size_t)l->x0 * bpp;
+
+    memset(row, QUIET, len);
+    if (r < 0)
+        return;
+    for (uint32_t c = 0; c < l->cols; c++, cell += cell_len)
+        memset(cell, code_bit(seq, crc, (uint32_t)r * l->cols + c) ? 255 : 0,
+               cell_len);
+}
+
 static void draw_band(uint8_t *dst, uint32_t stride, unsigned bpp,
                       const struct layout *l, size_t len, uint64_t seq)
 {
-    uint16_t crc = crc16(seq);
     uint32_t grid_end = l->y0 + l->rows * l->cell;
-    size_t cell_len = (size_t)l->cell * bpp;
 
-    memset(dst, QUIET, len);
+    band_row(dst, bpp, l, len, seq, -1);
     copy_down(dst, stride, 0, l->y0, len);
     for (uint32_t r = 0; r < l->rows; r++) {
         uint32_t y = l->y0 + r * l->cell;
-        uint8_t *row = dst + (size_t)y * stride;
-        uint8_t *cell = row + (size_t)l->x0 * bpp;
-
-        memset(row, QUIET, len);
-        for (uint32_t c = 0; c < l->cols; c++, cell += cell_len)
-            memset(cell, code_bit(seq, crc, r * l->cols + c) ? 255 : 0,
-                   cell_len);
+        band_row(dst + (size_t)y * stride, bpp, l, len, seq, (int)r);
         copy_down(dst, stride, y, y + l->cell, len);
     }
     if (grid_end < l->band_h) {
-        memset(dst + (size_t)grid_end * stride, QUIET, len);
+        band_row(dst + (size_t)grid_end * stride, bpp, l, len, seq, -1);
         copy_down(dst, stride, grid_end, l->band_h, len);
     }
 }
@@ -230,6 +240,130 @@ static void draw_ramp(uint8_t *row, uint32_t w, unsigned bpp, uint64_t seq)
     }
 }
 
+/* --- YUV: each run of equal rows is made once as a bgr24 row, turned
+ * into luma and chroma, written and copied down, so drawing still costs
+ * about one write of the frame.  BT.601, limited range: what ffmpeg's
+ * yuv420p holds and its converters expect. */
+
+struct yuv_dst {
+    enum pixfmt fmt;
+    uint32_t w, h;
+    uint8_t *data[PIXFMT_MAX_PLANES];
+    uint32_t stride[PIXFMT_MAX_PLANES];
+};
+
+static uint8_t luma_of(const uint8_t *bgr)
+{
+    return (uint8_t)(16 + ((66 * bgr[2] + 129 * bgr[1] + 25 * bgr[0] + 128) >> 8));
+}
+
+/* The chroma of two neighbouring bgr pixels, averaged. */
+static void chroma_of(const uint8_t *bgr, uint8_t *u, uint8_t *v)
+{
+    int b = bgr[0] + bgr[3], g = bgr[1] + bgr[4], r = bgr[2] + bgr[5];
+    *u = (uint8_t)(128 + ((-38 * r - 74 * g + 112 * b + 256) >> 9));
+    *v = (uint8_t)(128 + ((112 * r - 94 * g - 18 * b + 256) >> 9));
+}
+
+static void copy_rows(uint8_t *plane, uint32_t stride, uint32_t y0,
+                      uint32_t y1, size_t len)
+{
+    if (y0 < y1)
+        copy_down(plane, stride, y0, y1, len);
+}
+
+/* Rows [y0, y1) of d are all the bgr24 row bgr. */
+static void yuv_rows(const struct yuv_dst *d, const uint8_t *bgr, uint32_t y0,
+                     uint32_t y1)
+{
+    uint32_t w = d->w;
+
+    if (y0 >= y1)
+        return;
+    if (d->fmt == PIXFMT_YUYV422) {
+        uint8_t *row = d->data[0] + (size_t)y0 * d->stride[0];
+        for (uint32_t x = 0; x < w; x += 2, row += 4, bgr += 6) {
+            row[0] = luma_of(bgr);
+            row[2] = luma_of(bgr + 3);
+            chroma_of(bgr, &row[1], &row[3]);
+        }
+        copy_rows(d->data[0], d->stride[0], y0, y1, (size_t)w * 2);
+        return;
+    }
+    uint8_t *yrow = d->data[0] + (size_t)y0 * d->stride[0];
+    for (uint32_t x = 0; x < w; x++)
+        yrow[x] = luma_of(bgr + 3 * x);
+    copy_rows(d->data[0], d->stride[0], y0, y1, w);
+    /* Chroma row c belongs to luma rows 2c and 2c + 1: it takes the
+     * colour of row 2c. */
+    uint32_t c0 = (y0 + 1) / 2, c1 = (y1 + 1) / 2;
+    if (c0 >= c1)
+        return;
+    if (d->fmt == PIXFMT_NV12) {
+        uint8_t *uv = d->data[1] + (size_t)c0 * d->stride[1];
+        for (uint32_t x = 0; x < w; x += 2)
+            chroma_of(bgr + 3 * x, &uv[x], &uv[x + 1]);
+        copy_rows(d->data[1], d->stride[1], c0, c1, w);
+        return;
+    }
+    uint8_t *u = d->data[1] + (size_t)c0 * d->stride[1];
+    uint8_t *v = d->data[2] + (size_t)c0 * d->stride[2];
+    for (uint32_t x = 0; x < w; x += 2)
+        chroma_of(bgr + 3 * x, &u[x / 2], &v[x / 2]);
+    copy_rows(d->data[1], d->stride[1], c0, c1, w / 2);
+    copy_rows(d->data[2], d->stride[2], c0, c1, w / 2);
+}
+
+static void draw_yuv(const struct yuv_dst *d, uint64_t seq)
+{
+    uint8_t bgr[3 * FRAME_DIM_MAX];
+    struct layout l;
+    uint32_t w = d->w, h = d->h;
+    size_t len = (size_t)w * 3;
+
+    layout_of(w, h, &l);
+    uint32_t grid_end = l.y0 + l.rows * l.cell;
+    band_row(bgr, 3, &l, len, seq, -1);
+    yuv_rows(d, bgr, 0, l.y0);
+    for (uint32_t r = 0; r < l.rows; r++) {
+        uint32_t y = l.y0 + r * l.cell;
+        band_row(bgr, 3, &l, len, seq, (int)r);
+        yuv_rows(d, bgr, y, y + l.cell);
+    }
+    band_row(bgr, 3, &l, len, seq, -1);
+    yuv_rows(d, bgr, grid_end, l.band_h);
+
+    uint32_t rest = h - l.band_h;
+    uint32_t ramp_y = l.band_h + rest - rest / 4;
+    draw_bars(bgr, w, PIXFMT_BGR24, 3, seq);
+    yuv_rows(d, bgr, l.band_h, ramp_y);
+    draw_ramp(bgr, w, 3, seq);
+    yuv_rows(d, bgr, ramp_y, h);
+}
+
+int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
+                        uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq)
+{
+    struct pixfmt_planes pl;
+    struct yuv_dst d = {.fmt = fmt, .w = w, .h = h};
+    unsigned bpp;
+    int rc = check_geometry(data[0], w, h, stride[0], fmt, &bpp);
+
+    if (rc)
+        return rc;
+    if (!pixfmt_is_yuv(fmt))
+        return pattern_draw(data[0], w, h, stride[0], fmt, seq);
+    pixfmt_planes(fmt, w, h, stride[0], &pl);
+    for (unsigned i = 0; i < pl.n; i++) {
+        if (!data[i] || stride[i] < pl.row_bytes[i])
+            return -EINVAL;
+        d.data[i] = data[i];
+        d.stride[i] = stride[i];
+    }
+    draw_yuv(&d, seq);
+    return 0;
+}
+
 int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
                  enum pixfmt fmt, uint64_t seq)
 {
@@ -238,6 +372,14 @@ int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
     int rc = check_geometry(dst, w, h, stride, fmt, &bpp);
     if (rc)
         return rc;
+    if (pixfmt_is_yuv(fmt)) {
+        struct pixfmt_planes pl;
+        uint8_t *data[PIXFMT_MAX_PLANES];
+        pixfmt_planes(fmt, w, h, stride, &pl);
+        for (unsigned i = 0; i < pl.n; i++)
+            data[i] = dst + pl.offset[i];
+        return pattern_draw_planes(data, pl.stride, w, h, fmt, seq);
+    }
     layout_of(w, h, &l);
 
     size_t len = (size_t)w * bpp;
@@ -270,7 +412,7 @@ static unsigned cell_luma(const uint8_t *src, uint32_t stride, enum pixfmt fmt,
         for (uint32_t i = 0; i < n; i++) {
             uint32_t sx = x + m + (2 * i + 1) * s / (2 * n);
             const uint8_t *p = row + (size_t)sx * bpp;
-            if (bpp == 1)
+            if (bpp < 3) /* gray, or the luma of a YUV format */
                 sum += p[0];
             else if (fmt == PIXFMT_BGR24)
                 sum += (29u * p[0] + 150u * p[1] + 77u * p[2]) >> 8;

@@ -15,14 +15,20 @@
 #define PATTERN_MIN_W 64
 #define PATTERN_MIN_H 48
 
-/* Draws frame seq into dst (w x h pixels, stride bytes a row, fmt BGR24,
- * RGB24 or GRAY).  Fast: meant to run per frame at 4K.  0 or -EINVAL if
- * the geometry is below PATTERN_MIN_W x PATTERN_MIN_H or fmt unknown. */
+/* Draws frame seq into dst, a w x h picture of fmt laid out as frames
+ * carry it (pixfmt_planes(): stride bytes a row of its first plane).
+ * Fast: meant to run per frame at 4K.  0 or -EINVAL if the geometry is
+ * below PATTERN_MIN_W x PATTERN_MIN_H or not valid for fmt.  In the YUV
+ * formats the cells are luma 16 and 235 and the colours BT.601. */
 int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
                  enum pixfmt fmt, uint64_t seq);
+/* The same into planes anywhere: data[i] with stride[i] bytes a row. */
+int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
+                        uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq);
 
 /* Reads the sequence number back from pixels drawn by pattern_draw (and
- * possibly JPEG'd).  0 with *seq set, or -EBADMSG when the cells do not
+ * possibly JPEG'd, or converted to another format); only the first plane
+ * (the luma of a planar format) is read.  0 with *seq set, or -EBADMSG when the cells do not
  * decode with a valid check code, -EINVAL for bad geometry. */
 int pattern_read(const uint8_t *src, uint32_t w, uint32_t h, uint32_t stride,
                  enum pixfmt fmt, uint64_t *seq);

@@ -443,7 +443,9 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
                          char *err, size_t errlen)
 {
     struct ring *r;
-    uint64_t frame = (uint64_t)stride * height;
+    uint64_t frame = pixfmt_geometry(fmt, width, height, stride)
+                         ? 0
+                         : pixfmt_size(fmt, height, stride);
     char made[FRAME_SHM_NAME_MAX + 1];
 
     if (errlen)

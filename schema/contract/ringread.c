@@ -145,16 +145,14 @@ static struct ring_map *map_ring(const char *name, int *rc, const char **why)
         goto bad;
     }
     const struct ring_hdr *h = &m->copy;
-    unsigned bpp = pixfmt_bpp((enum pixfmt)h->fmt);
+    enum pixfmt fmt = h->fmt <= PIXFMT_LAST ? (enum pixfmt)h->fmt : PIXFMT_NONE;
     uint64_t table = sizeof(struct ring_hdr) +
                      (uint64_t)h->nslots * sizeof(struct ring_slot);
     /* Every number that locates memory is checked against the mapping. */
     if (h->version != RING_VERSION || h->hdr_size != sizeof *h ||
-        h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS || bpp == 0 ||
-        h->width < 1 || h->width > FRAME_DIM_MAX || h->height < 1 ||
-        h->height > FRAME_DIM_MAX || h->stride < (uint64_t)h->width * bpp ||
-        h->stride > (uint64_t)FRAME_DIM_MAX * 4 ||
-        h->slot_size < (uint64_t)h->stride * h->height ||
+        h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS ||
+        pixfmt_geometry(fmt, h->width, h->height, h->stride) ||
+        h->slot_size < pixfmt_size(fmt, h->height, h->stride) ||
         h->data_offset < table || h->total_size > m->size ||
         h->slot_size > (m->size - h->data_offset) / h->nslots ||
         h->data_offset > m->size) {

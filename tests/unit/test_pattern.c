@@ -488,6 +488,106 @@ static void test_bad_geometry(void **state)
     free(buf);
 }
 
+/* The YUV formats: a picture in a buffer of exactly its bytes, padded
+ * rows filled with PAD_BYTE, read back as drawn and after JPEG at
+ * quality 50 through its own planes. */
+static const enum pixfmt yuv_fmts[] = {PIXFMT_YUV420P, PIXFMT_NV12,
+                                       PIXFMT_YUYV422};
+
+static void test_yuv_roundtrip(void **state)
+{
+    static const uint32_t sizes[][3] = {
+        {64, 48, 0},  {66, 50, 2},     {320, 240, 0},   {642, 482, 8},
+        {1280, 720, 0}, {1920, 1080, 64}, {3840, 2160, 0}, {16384, 48, 0},
+    };
+    struct jpeg *j = jpeg_new();
+    (void)state;
+    assert_non_null(j);
+    for (size_t f = 0; f < 3; f++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            enum pixfmt fmt = yuv_fmts[f];
+            uint32_t w = sizes[i][0], h = sizes[i][1];
+            uint32_t stride = pixfmt_min_stride(fmt, w) + sizes[i][2];
+            size_t size = pixfmt_size(fmt, h, stride);
+            size_t cap = jpeg_bound(w, h), len;
+            uint8_t *px = malloc(size), *out = malloc(size), *jb = malloc(cap);
+            uint64_t seq = rnd(), got = 0;
+
+            assert_non_null(px);
+            assert_non_null(out);
+            assert_non_null(jb);
+            assert_null(pixfmt_geometry(fmt, w, h, stride));
+            memset(px, PAD_BYTE, size);
+            assert_int_equal(pattern_draw(px, w, h, stride, fmt, seq), 0);
+            assert_int_equal(pattern_read(px, w, h, stride, fmt, &got), 0);
+            assert_true(got == seq);
+            /* Padding bytes of the first plane stay untouched. */
+            if (sizes[i][2])
+                for (uint32_t y = 0; y < h; y++)
+                    assert_int_equal(
+                        px[(size_t)y * stride + pixfmt_min_stride(fmt, w)],
+                        PAD_BYTE);
+            assert_int_equal(
+                jpeg_encode(j, px, w, h, stride, fmt, 50, jb, cap, &len), 0);
+            assert_int_equal(jpeg_decode(j, jb, len, out, w, h, stride, fmt),
+                             0);
+            got = 0;
+            assert_int_equal(pattern_read(out, w, h, stride, fmt, &got), 0);
+            assert_true(got == seq);
+            free(px);
+            free(out);
+            free(jb);
+        }
+    }
+    jpeg_free(j);
+}
+
+/* The luma plane of a YUV picture is the gray picture in limited range:
+ * the cells are 16 and 235, and chroma is neutral where the gray is. */
+static void test_yuv_levels(void **state)
+{
+    uint32_t w = 640, h = 480, stride = 640;
+    size_t size = pixfmt_size(PIXFMT_YUV420P, h, stride);
+    uint8_t *px = malloc(size);
+    struct img g;
+    (void)state;
+
+    assert_non_null(px);
+    img_init(&g, w, h, 0, PIXFMT_GRAY);
+    assert_int_equal(pattern_draw(px, w, h, stride, PIXFMT_YUV420P, 7), 0);
+    assert_int_equal(draw(&g, 7), 0);
+    for (uint32_t y = 0; y < h; y += 7)
+        for (uint32_t x = 0; x < w; x += 5) {
+            uint8_t v = g.px[(size_t)y * w + x], l = px[(size_t)y * stride + x];
+            if (v == 0 || v == 255)
+                assert_int_equal(l, v == 0 ? 16 : 235);
+        }
+    /* Row 0 is the band's quiet zone: neutral chroma. */
+    assert_int_equal(px[(size_t)stride * h], 128);
+    assert_int_equal(px[(size_t)stride * h + (size_t)stride * h / 4], 128);
+    img_fini(&g);
+    free(px);
+}
+
+static void test_yuv_bad_geometry(void **state)
+{
+    uint8_t buf[64 * 50 * 2];
+    uint64_t seq;
+    (void)state;
+    assert_int_equal(pattern_draw(buf, 65, 48, 66, PIXFMT_YUV420P, 1), -EINVAL);
+    assert_int_equal(pattern_draw(buf, 64, 49, 64, PIXFMT_NV12, 1), -EINVAL);
+    assert_int_equal(pattern_draw(buf, 65, 48, 130, PIXFMT_YUYV422, 1),
+                     -EINVAL);
+    assert_int_equal(pattern_draw(buf, 64, 48, 127, PIXFMT_YUYV422, 1),
+                     -EINVAL);
+    assert_int_equal(pattern_draw(buf, 64, 48, 65, PIXFMT_YUV420P, 1), -EINVAL);
+    assert_int_equal(pattern_read(buf, 64, 48, 63, PIXFMT_NV12, &seq), -EINVAL);
+    /* yuyv422 at an odd height is fine: chroma is per row. */
+    assert_int_equal(pattern_draw(buf, 64, 49, 128, PIXFMT_YUYV422, 3), 0);
+    assert_int_equal(pattern_read(buf, 64, 49, 128, PIXFMT_YUYV422, &seq), 0);
+    assert_true(seq == 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +604,9 @@ int main(void)
         cmocka_unit_test(test_flipped_cells_are_bad),
         cmocka_unit_test(test_torn_frames),
         cmocka_unit_test(test_bad_geometry),
+        cmocka_unit_test(test_yuv_roundtrip),
+        cmocka_unit_test(test_yuv_levels),
+        cmocka_unit_test(test_yuv_bad_geometry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
