@@ -25,7 +25,7 @@ BIN = Path(os.environ.get("VIDPIPE_BIN",
                           Path(__file__).resolve().parents[2] / "bin"))
 W, H = 160, 120
 NFRAMES = 50
-BPP = {"bgr24": 3, "rgb24": 3, "gray": 1}
+BPP = {"bgr24": 3, "rgb24": 3, "gray": 1, "yuv420p": 1.5}
 
 
 def prog(name):
@@ -82,7 +82,7 @@ def ffmpeg_frames(pix_fmt="bgr24", n=NFRAMES, w=W, h=H, rate=25):
          f"testsrc2=size={w}x{h}:rate={rate}", "-frames:v", str(n),
          "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
         check=True, stdout=subprocess.PIPE, timeout=60).stdout
-    size = w * h * BPP[pix_fmt]
+    size = int(w * h * BPP[pix_fmt])
     assert len(out) == n * size
     return [out[i * size:(i + 1) * size] for i in range(n)]
 
@@ -205,8 +205,10 @@ def test_ffmpeg_jpeg_pipe_keeps_frames():
         assert diff / len(f[::97]) < 12
 
 
-@pytest.mark.parametrize("via", ["shm", "tcp", "jpeg"])
-def test_tcp_relay_from_pipe_checksums(via, tmp_path):
+@pytest.mark.parametrize("via, pix_fmt", [
+    ("shm", "bgr24"), ("tcp", "bgr24"), ("jpeg", "bgr24"),
+    ("shm", "yuv420p"), ("tcp", "yuv420p")])
+def test_tcp_relay_from_pipe_checksums(via, pix_fmt, tmp_path):
     """ffmpeg | capture -o - | relay -i - -o tcp://; display connects first
     and every frame it gets equals the source frame with that seq (through
     the relay's own shm ring, raw payloads over TCP, or JPEG).  The
@@ -214,7 +216,7 @@ def test_tcp_relay_from_pipe_checksums(via, tmp_path):
     the display has one (frames before its subscription reached the relay
     go to nobody), then each next one once the display has written the
     last: every one of those arrives, in order."""
-    src = ffmpeg_frames("bgr24")
+    src = ffmpeg_frames(pix_fmt)
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     fifo = str(tmp_path / "steps")
@@ -225,8 +227,9 @@ def test_tcp_relay_from_pipe_checksums(via, tmp_path):
                              "--no-verify", "--stats-json"] + opts[via],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cap = subprocess.Popen(
-        [prog("capture"), "-i", "raw:-", "--size", f"{W}x{H}", "--fps",
-         "25", "-o", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [prog("capture"), "-i", "raw:-", "--size", f"{W}x{H}", "--pix-fmt",
+         pix_fmt, "--fps", "25", "-o", "-"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=fault_env("capture_step=" + fifo))
     relay = subprocess.Popen([prog("relay"), "-i", "-", "-o", url,
                               "--stats-json"], stdin=cap.stdout,
@@ -288,7 +291,7 @@ def test_tcp_relay_from_pipe_checksums(via, tmp_path):
     assert seqs == sorted(set(seqs)), seqs
     assert set(range(first, NFRAMES)) <= set(seqs), (first, seqs)
     for f in frames:
-        assert (f["w"], f["h"], f["fmt"]) == (W, H, "bgr24")
+        assert (f["w"], f["h"], f["fmt"]) == (W, H, pix_fmt)
         if via == "jpeg":  # lossy: close to the source, not equal
             a, b = f["data"][::101], src[f["seq"]][::101]
             assert sum(abs(x - y) for x, y in zip(a, b)) / len(a) < 12

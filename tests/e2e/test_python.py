@@ -135,6 +135,76 @@ def test_subscriber_tcp(procs, codec):
         assert sub.stats()["bytes"] > 0
 
 
+YUV_SHAPES = {"yuv420p": (H * 3 // 2, W), "nv12": (H * 3 // 2, W),
+              "yuyv422": (H, W, 2)}
+
+
+@pytest.mark.parametrize("fmt", sorted(YUV_SHAPES))
+@pytest.mark.parametrize("shm", [True, False], ids=["shm", "tcp"])
+def test_yuv_frames_are_arrays_of_their_planes(procs, fmt, shm):
+    """A capture's fmt frames arrive as one array of their planes (the
+    shape OpenCV's cvtColor takes), which shows the frame's seq; copy()
+    is equal; and what OpenCV makes of it is the bgr24 picture."""
+    import cv2
+    ep = free_ep()
+    procs.capture(ep, "--pix-fmt", fmt, size="%dx%d" % (W, H))
+    with vidpipe.Subscriber(ep, shm=shm) as sub:
+        got = 0
+        deadline = time.monotonic() + 15
+        while got < 20:
+            assert time.monotonic() < deadline, "%d verified" % got
+            f = sub.recv(timeout=0.5)
+            if f is None:
+                continue
+            with f:
+                a = f.array
+                assert f.fmt == fmt and a.shape == YUV_SHAPES[fmt], a.shape
+                seq = vidpipe.pattern_seq(a, fmt=fmt)
+                c = f.copy()
+                if f.intact():
+                    assert seq == f.seq and np.array_equal(c, a)
+                    got += 1
+        code = {"yuv420p": cv2.COLOR_YUV2BGR_I420,
+                "nv12": cv2.COLOR_YUV2BGR_NV12,
+                "yuyv422": cv2.COLOR_YUV2BGR_YUYV}[fmt]
+        assert vidpipe.pattern_seq(cv2.cvtColor(c, code)) == seq
+
+
+@pytest.mark.parametrize("fmt", sorted(YUV_SHAPES))
+def test_publish_yuv_to_display(procs, fmt):
+    """Python publishes fmt arrays, by send() and by loan(): a display
+    verifies them on shared memory and over TCP."""
+    ep = free_ep()
+    with vidpipe.Publisher(ep, ring=16) as pub:
+        shm = procs.display(ep, transport="auto")
+        tcp = procs.display(ep)
+        img = np.zeros(YUV_SHAPES[fmt], np.uint8)
+        seq = 0
+        deadline = time.monotonic() + 20
+        while min(shm.value("verified"), tcp.value("verified")) < 30:
+            assert time.monotonic() < deadline, (shm.latest(), tcp.latest())
+            if seq % 2:
+                vidpipe.pattern_draw(img, seq, fmt=fmt)
+                pub.send(img, seq=seq, fmt=fmt)
+            else:
+                a = pub.loan(H, W, fmt=fmt)
+                assert a.shape == YUV_SHAPES[fmt] and a.flags.writeable
+                vidpipe.pattern_draw(a, seq, fmt=fmt)
+                del a
+                pub.commit(seq=seq)
+            seq += 1
+            time.sleep(0.01)
+        for d, path in ((shm, "shm"), (tcp, "tcp")):
+            st = d.latest()
+            assert st["path"] == path and st["mismatch"] == 0, st
+        with pytest.raises(ValueError, match="rows"):
+            pub.send(np.zeros((H * 3 // 2 + 1, W), np.uint8), fmt="nv12")
+        with pytest.raises(ValueError, match="even"):
+            pub.send(np.zeros((H, W + 1, 2), np.uint8), fmt="yuyv422")
+        with pytest.raises(ValueError, match="fmt"):
+            pub.send(img, fmt="yuv444p")
+
+
 def test_subscriber_example_prints_stats(procs):
     ep = free_ep()
     procs.capture(ep, size="%dx%d" % (W, H))
