@@ -64,7 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static const enum pixfmt fmts[] = {PIXFMT_BGR24, PIXFMT_RGB24, PIXFMT_GRAY};
+static const enum pixfmt fmts[] = {PIXFMT_BGR24,   PIXFMT_RGB24, PIXFMT_GRAY,
+                                   PIXFMT_YUV420P, PIXFMT_NV12,  PIXFMT_YUYV422};
+#define NFMTS (sizeof fmts / sizeof fmts[0])
 
 /* The input bytes, repeated, as a picture whose geometry its first bytes
  * choose: pattern_read() on arbitrary pixels. */
@@ -72,12 +74,11 @@ static void read_raw(const uint8_t *buf, size_t len)
 {
     if (len < 4)
         return;
-    enum pixfmt fmt = fmts[buf[0] % 3];
-    unsigned bpp = pixfmt_bpp(fmt);
+    enum pixfmt fmt = fmts[buf[0] % NFMTS];
     uint32_t w = PATTERN_MIN_W - 8 + buf[1] % 200;
     uint32_t h = PATTERN_MIN_H - 8 + buf[2] % 160;
-    uint32_t stride = w * bpp + buf[3] % 8;
-    size_t n = (size_t)stride * h;
+    uint32_t stride = pixfmt_min_stride(fmt, w) + buf[3] % 8;
+    size_t n = (size_t)pixfmt_size(fmt, h, stride);
     uint8_t *px = malloc(n);
     uint64_t seq;
     CHECK(px);
@@ -85,7 +86,8 @@ static void read_raw(const uint8_t *buf, size_t len)
         px[i] = buf[i % len];
     int rc = pattern_read(px, w, h, stride, fmt, &seq);
     CHECK(rc == 0 || rc == -EBADMSG || rc == -EINVAL);
-    if (w < PATTERN_MIN_W || h < PATTERN_MIN_H)
+    if (w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
+        pixfmt_geometry(fmt, w, h, stride))
         CHECK(rc == -EINVAL);
     free(px);
 }
@@ -109,9 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         goto out;
 
     /* A format and a padded stride the input's length picks. */
-    enum pixfmt fmt = fmts[len % 3];
-    uint32_t stride = w * pixfmt_bpp(fmt) + (uint32_t)(len / 3 % 4);
-    size_t n = (size_t)stride * h;
+    enum pixfmt fmt = fmts[len % NFMTS];
+    uint32_t stride = pixfmt_min_stride(fmt, w) + (uint32_t)(len / 3 % 4) * 2;
+    if (pixfmt_geometry(fmt, w, h, stride)) /* an odd size for YUV */
+        fmt = PIXFMT_GRAY, stride = w + (uint32_t)(len / 3 % 4);
+    size_t n = (size_t)pixfmt_size(fmt, h, stride);
     uint8_t *px = malloc(n);
     CHECK(px);
     rc = jpeg_decode(jpeg, in, len, px, w, h, stride, fmt);
@@ -123,9 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         CHECK(rc == -EBADMSG);
     }
     /* The wrong size is refused without writing. */
-    if (w > 1)
-        CHECK(jpeg_decode(jpeg, in, len, px, w - 1, h, stride, fmt) ==
-              -EBADMSG);
+    if (w > 1) {
+        int wrong = jpeg_decode(jpeg, in, len, px, w - 1, h, stride, fmt);
+        CHECK(wrong == -EBADMSG || (wrong == -EINVAL && pixfmt_is_yuv(fmt)));
+    }
     free(px);
     if (rc != 0)
         goto bad;
