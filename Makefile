@@ -185,6 +185,16 @@ $(PY_EXT): $(PY_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
 
+# A V4L2 capture device in user space (FUSE), for the e2e tests of
+# capture's V4L2 source.
+FAKECAM := $(BIN)/vidpipe-fakecam
+$(BUILD)/tests/fakecam/%.o: CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
+$(FAKECAM): $(BUILD)/tests/fakecam/vidpipe-fakecam.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs fuse3) $(LDLIBS)
+all: $(FAKECAM)
+
 # Which layer may include which (schema/LAYERS); run by make test.
 layers:
 	@tools/check-layers

@@ -57,8 +57,10 @@ static const struct cli_opt opts[] = {
      "frames per second (test: default 30; files default to\ntheir own; 0 = "
      "as fast as the slowest subscriber takes\nthem)"},
     {"pix-fmt", OPT_PIX_FMT, "F",
-     "pixel format of raw:-, test: and a device: bgr24\n"
-     "(default), rgb24, gray, yuv420p, nv12, yuyv422"},
+     "pixel format: bgr24 (default), rgb24, gray, yuv420p,\n"
+     "nv12, yuyv422; of raw:- and test:, and a V4L2 device\n"
+     "is captured in it as it gives it (without: through\n"
+     "OpenCV, as bgr24)"},
     {"loop", OPT_LOOP, NULL, "start a file again at its end"},
     {"speed", OPT_SPEED, "X",
      "replay a recording X times as fast (default "
@@ -138,9 +140,9 @@ static const struct cli_prog prog = {
     .common = CLI_INPUT | CLI_OUTPUT | CLI_STREAM | CLI_CODEC | CLI_FRAMES |
               CLI_RING | CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS,
     .input_arg = "SOURCE",
-    .input_help = "test: (default), /dev/videoN, a video file or URL,\nraw:- "
-                  "(raw frames on stdin), a recording (.vpk) or -\n(a frame "
-                  "stream on stdin)",
+    .input_help = "test: (default), /dev/videoN (or v4l2:DEVICE), a video\n"
+                  "file or URL, raw:- (raw frames on stdin), a recording\n"
+                  "(.vpk) or - (a frame stream on stdin)",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind, or - for a "
                    "frame\nstream on stdout (default tcp://127.0.0.1:5555)",
     .stream_help = "stream name (default cam0; a recording keeps its own)",

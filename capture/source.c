@@ -9,6 +9,7 @@
 #include "util/log.h"
 #include "rawsrc.h"
 #include "source.h"
+#include "v4l2src.h"
 
 struct source {
     enum source_kind kind;
@@ -17,6 +18,7 @@ struct source {
     double fps;
     bool loop;
     struct cvsource *cv;
+    struct v4l2src *v4l2;
     struct rawsrc *raw;
 };
 
@@ -51,6 +53,19 @@ struct source *source_open(const struct source_spec *spec,
         }
         return s;
     case SRC_V4L2:
+        if (req->fmt) { /* the device's own format, no BGR on the way */
+            s->v4l2 = v4l2src_open(spec->arg, req->width, req->height,
+                                   req->fps > 0 ? req->fps : 0, req->fmt, err,
+                                   errlen);
+            if (!s->v4l2)
+                goto fail;
+            v4l2src_info(s->v4l2, &s->w, &s->h, &s->fps);
+            s->fmt = req->fmt;
+            if (req->fps > 0)
+                s->fps = req->fps;
+            return s;
+        }
+        /* fall through */
     case SRC_OPENCV:
         s->cv = cvsource_open(spec->arg, req->width, req->height,
                               req->fps > 0 ? req->fps : 0, err, errlen);
@@ -101,6 +116,7 @@ void source_free(struct source *s)
     if (!s)
         return;
     cvsource_free(s->cv);
+    v4l2src_free(s->v4l2);
     rawsrc_free(s->raw);
     free(s);
 }
@@ -129,6 +145,9 @@ int source_read(struct source *s, const struct vp_image *img, uint64_t seq)
     case SRC_TEST:
         return vp_pattern_draw(img, seq) < 0 ? -1 : 0;
     case SRC_V4L2:
+        if (s->v4l2)
+            return v4l2src_read(s->v4l2, img);
+        /* fall through */
     case SRC_OPENCV:
         rc = cvsource_read(s->cv, dst, stride);
         if (rc == 1 && s->loop && cvsource_is_file(s->cv)) {

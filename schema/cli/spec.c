@@ -37,9 +37,13 @@ int source_parse(const char *s, struct source_spec *src, const char **why)
         src->kind = SRC_STREAM;
     else if (strncmp(s, "/dev/video", 10) == 0)
         src->kind = SRC_V4L2;
+    else if (strncmp(s, "v4l2:", 5) == 0 && s[5]) {
+        src->kind = SRC_V4L2; /* a device node of another name */
+        return copy_arg(src->arg, s + 5, why);
+    }
     else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
-        *why = "unknown source; expected test:, raw:-, /dev/videoN, - or a "
-               "file or URL";
+        *why = "unknown source; expected test:, raw:-, /dev/videoN, "
+               "v4l2:DEVICE, - or a file or URL";
         return -EINVAL;
     } else
         src->kind = SRC_OPENCV;

@@ -13,7 +13,7 @@
 
 enum source_kind {
     SRC_TEST = 1, /* "test:" synthetic pattern */
-    SRC_V4L2,     /* /dev/videoN */
+    SRC_V4L2,     /* /dev/videoN, or v4l2:PATH */
     SRC_RAW,      /* "raw:-" raw frames on stdin */
     SRC_STREAM,   /* "-" or *.vpk: a msgpack frame stream (recording) */
     SRC_OPENCV,   /* any other path or URL */
