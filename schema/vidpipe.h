@@ -113,8 +113,9 @@ struct vp_image {
 
 /* Lays out a w x h picture of fmt in one buffer, as frames carry it (in
  * a ring slot, a payload, on a pipe): its first plane's rows are stride
- * bytes (0: as short as they can be: w * 3, w, 2 w), a plane of half
- * width takes rows of half that, and each plane follows the one before.
+ * bytes (0: as short as they can be: w * 3, w, 2 w); yuv420p's U and V
+ * rows are half that, nv12's U V rows the same; each plane follows the
+ * one before.
  * img gets the planes at buf (NULL: measure only).  The bytes it takes,
  * or 0 for a geometry fmt does not allow. */
 VP_API size_t vp_image_layout(struct vp_image *img, uint32_t w, uint32_t h,
@@ -131,7 +132,7 @@ VP_API int vp_convert_new(vp_convert **c);
 VP_API void vp_convert_free(vp_convert *c);
 /* Converts src into dst, of the same width and height, in any of the
  * formats: exact between the packed RGB formats and from a format to
- * itself.  0 or -EINVAL. */
+ * itself.  0, -EINVAL or -ENOMEM. */
 VP_API int vp_convert_image(vp_convert *c, const struct vp_image *src,
                             const struct vp_image *dst);
 

@@ -360,7 +360,7 @@ static PyGetSetDef frame_getset[] = {
     {"height", (getter)get_height, NULL, "pixels", NULL},
     {"fmt", (getter)get_fmt, NULL,
      "bgr24, rgb24, gray, yuv420p, nv12 or yuyv422", NULL},
-    {"codec", (getter)get_codec, NULL, "raw or jpeg, as it travelled", NULL},
+    {"codec", (getter)get_codec, NULL, "raw, jpeg or h264, as it travelled", NULL},
     {"t_real_ns", (getter)get_t_real_ns, NULL,
      "capture time, CLOCK_REALTIME ns (time.time_ns())", NULL},
     {"t_mono_ns", (getter)get_t_mono_ns, NULL,
