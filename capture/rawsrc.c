@@ -70,9 +70,8 @@ static int iovecs(const struct rawsrc *r, const struct vp_image *img,
         } else {
             for (size_t y = at / row, in_row = at % row; y < rows && n < max;
                  y++, in_row = 0)
-                iov[n++] = (struct iovec){img->data[i] + y * img->stride[i] +
-                                              in_row,
-                                          row - in_row};
+                iov[n++] = (struct iovec){
+                    img->data[i] + y * img->stride[i] + in_row, row - in_row};
         }
         got = plane_start + len;
         plane_start += len;

@@ -19,9 +19,9 @@ struct rawsrc *rawsrc_new(int fd, uint32_t w, uint32_t h, enum vp_pixfmt fmt);
 void rawsrc_free(struct rawsrc *r);
 
 /* Reads the next frame into img (of the source's geometry; its rows and
- * planes anywhere: the input's are packed, one plane after another).  0 ok; 1 the input ended between frames (or a stop was
- * asked for); -1 truncated frame or read error, logged with its byte
- * offset. */
+ * planes anywhere: the input's are packed, one plane after another).  0 ok; 1
+ * the input ended between frames (or a stop was asked for); -1 truncated frame
+ * or read error, logged with its byte offset. */
 int rawsrc_read(struct rawsrc *r, const struct vp_image *img);
 
 #endif

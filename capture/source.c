@@ -45,9 +45,10 @@ struct source *source_open(const struct source_spec *spec,
         }
         if (!vp_image_layout(&(struct vp_image){0}, s->w, s->h, s->fmt, 0,
                              NULL)) {
-            snprintf(err, errlen, "test: %ux%u is not a size of %s (it "
-                     "needs an even width%s)", s->w, s->h,
-                     vp_pixfmt_name(s->fmt),
+            snprintf(err, errlen,
+                     "test: %ux%u is not a size of %s (it "
+                     "needs an even width%s)",
+                     s->w, s->h, vp_pixfmt_name(s->fmt),
                      s->fmt == VP_PIX_YUYV422 ? "" : " and height");
             goto fail;
         }
@@ -94,8 +95,8 @@ struct source *source_open(const struct source_spec *spec,
         s->fps = req->fps > 0 ? req->fps : 0; /* 0: as fast as it comes */
         if (!(s->raw = rawsrc_new(STDIN_FILENO, s->w, s->h, s->fmt))) {
             if (errno == EINVAL)
-                snprintf(err, errlen, "raw:-: %ux%u is not a size of %s",
-                         s->w, s->h, vp_pixfmt_name(s->fmt));
+                snprintf(err, errlen, "raw:-: %ux%u is not a size of %s", s->w,
+                         s->h, vp_pixfmt_name(s->fmt));
             else
                 snprintf(err, errlen, "raw:-: %s", strerror(errno));
             goto fail;

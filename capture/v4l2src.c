@@ -48,7 +48,7 @@ static const struct {
     enum vp_pixfmt fmt;
     uint32_t fourcc;
 } fourccs[] = {
-    {VP_PIX_YUYV422, V4L2_PIX_FMT_YUYV}, {VP_PIX_NV12, V4L2_PIX_FMT_NV12},
+    {VP_PIX_YUYV422, V4L2_PIX_FMT_YUYV},   {VP_PIX_NV12, V4L2_PIX_FMT_NV12},
     {VP_PIX_YUV420P, V4L2_PIX_FMT_YUV420}, {VP_PIX_GRAY, V4L2_PIX_FMT_GREY},
     {VP_PIX_BGR24, V4L2_PIX_FMT_BGR24},    {VP_PIX_RGB24, V4L2_PIX_FMT_RGB24},
 };
@@ -313,7 +313,8 @@ static int wait_frame(struct v4l2src *v)
             log_err("%s: poll: %s", v->path, strerror(errno));
             return -1;
         }
-        if (n > 0 && (p.revents & (POLLERR | POLLHUP)) && !(p.revents & POLLIN)) {
+        if (n > 0 && (p.revents & (POLLERR | POLLHUP)) &&
+            !(p.revents & POLLIN)) {
             log_err("%s: the device has gone", v->path);
             return -1;
         }

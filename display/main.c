@@ -20,6 +20,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "vidpipe.h"
+#include "util/mem.h"
 
 #define PROG "vidpipe-display"
 #define TAKE_MS 20 /* the window's events are served this often */
@@ -148,13 +149,8 @@ static int pixels(struct display *d, vp_frame *f, struct vp_image *img)
         return 1;
     size_t need = vp_image_layout(img, img->width, img->height, img->fmt,
                                   img->stride[0], NULL);
-    if (need > d->copy_cap) {
-        free(d->copy);
-        d->copy_cap = 0;
-        if (!(d->copy = malloc(need)))
-            return -1;
-        d->copy_cap = need;
-    }
+    if (!mem_reserve(&d->copy, &d->copy_cap, need))
+        return -1;
     vp_image_layout(img, img->width, img->height, img->fmt, img->stride[0],
                     d->copy);
     return vp_frame_copy(f, img) < 0 ? -1 : 0;

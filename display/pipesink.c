@@ -9,6 +9,7 @@
 #include "pipesink.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 struct pipesink {
     enum vp_pixfmt fmt; /* written */
@@ -54,21 +55,16 @@ static int status(int rc)
 static const struct vp_image *convert(struct pipesink *p,
                                       const struct vp_image *img)
 {
-    size_t need = vp_image_layout(&p->out, img->width, img->height, p->fmt, 0,
-                                  NULL);
+    size_t need =
+        vp_image_layout(&p->out, img->width, img->height, p->fmt, 0, NULL);
     if (!need) {
         log_err("raw:-: %ux%u is not a size of %s", img->width, img->height,
                 vp_pixfmt_name(p->fmt));
         return NULL;
     }
-    if (need > p->cap) {
-        free(p->buf);
-        p->cap = 0;
-        if (!(p->buf = malloc(need))) {
-            log_err("out of memory");
-            return NULL;
-        }
-        p->cap = need;
+    if (!mem_reserve(&p->buf, &p->cap, need)) {
+        log_err("out of memory");
+        return NULL;
     }
     vp_image_layout(&p->out, img->width, img->height, p->fmt, 0, p->buf);
     if ((!p->conv && vp_convert_new(&p->conv) < 0) ||
@@ -123,8 +119,8 @@ int pipesink_write(struct pipesink *p, uint64_t seq, const struct vp_image *h)
             continue;
         }
         for (uint32_t y = 0; y < rows; y++)
-            p->iov[n++] = (struct iovec){h->data[i] + (size_t)y * h->stride[i],
-                                         row};
+            p->iov[n++] =
+                (struct iovec){h->data[i] + (size_t)y * h->stride[i], row};
     }
     return status(io_writev_all(STDOUT_FILENO, p->iov, (int)n));
 }

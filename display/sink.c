@@ -10,6 +10,7 @@
 #include "pipesink.h"
 #include "sink.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 struct sink {
     enum sink_kind kind;
@@ -122,15 +123,9 @@ static const struct vp_image *for_opencv(struct sink *s,
         return img;
     size_t need = vp_image_layout(&s->bgr, img->width, img->height,
                                   VP_PIX_BGR24, 0, NULL);
-    if (need > s->bgr_cap) {
-        free(s->bgr_buf);
-        s->bgr_cap = 0;
-        if (!(s->bgr_buf = malloc(need))) {
-            log_err("out of memory for a %ux%u picture", img->width,
-                    img->height);
-            return NULL;
-        }
-        s->bgr_cap = need;
+    if (!mem_reserve(&s->bgr_buf, &s->bgr_cap, need)) {
+        log_err("out of memory for a %ux%u picture", img->width, img->height);
+        return NULL;
     }
     vp_image_layout(&s->bgr, img->width, img->height, VP_PIX_BGR24, 0,
                     s->bgr_buf);

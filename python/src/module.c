@@ -133,7 +133,9 @@ int vpy_view_strides(const struct vp_image *img, npy_intp *s)
     uint32_t h = img->height;
 
     s[0] = img->stride[0];
-    s[1] = img->fmt == VP_PIX_GRAY || img->nplanes > 1 ? 1 : vp_pixfmt_bpp(img->fmt);
+    s[1] = img->fmt == VP_PIX_GRAY || img->nplanes > 1
+               ? 1
+               : vp_pixfmt_bpp(img->fmt);
     s[2] = 1;
     /* Planes stacked as rows of the first plane's stride: yuv420p's
      * chroma rows are half as long, so only a tight one stacks. */
@@ -146,7 +148,8 @@ int vpy_view_strides(const struct vp_image *img, npy_intp *s)
         return img->stride[0] == img->width &&
                        img->data[1] == img->data[0] + (size_t)img->width * h &&
                        img->stride[1] == img->width / 2 &&
-                       img->data[2] == img->data[1] + (size_t)img->width / 2 * (h / 2) &&
+                       img->data[2] ==
+                           img->data[1] + (size_t)img->width / 2 * (h / 2) &&
                        img->stride[2] == img->width / 2
                    ? 0
                    : -1;
@@ -208,12 +211,14 @@ int vpy_image_of(PyObject *obj, const char *what, enum vp_pixfmt fmt,
         return -1;
     }
     npy_intp rows = PyArray_DIM(a, 0), w = PyArray_DIM(a, 1);
-    npy_intp h = fmt == VP_PIX_YUV420P || fmt == VP_PIX_NV12 ? rows * 2 / 3
-                                                              : rows;
+    npy_intp h =
+        fmt == VP_PIX_YUV420P || fmt == VP_PIX_NV12 ? rows * 2 / 3 : rows;
     npy_intp *s = PyArray_STRIDES(a);
     if (h != rows && h * 3 != rows * 2) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %s; %s has no such "
-                     "number of rows", what, want, shape);
+        PyErr_Format(PyExc_ValueError,
+                     "%s: expected %s; %s has no such "
+                     "number of rows",
+                     what, want, shape);
         return -1;
     }
     if (h < 1 || w < 1 || h > VP_DIM_MAX || w > VP_DIM_MAX) {
@@ -225,8 +230,7 @@ int vpy_image_of(PyObject *obj, const char *what, enum vp_pixfmt fmt,
      * is fine: its rows are just further apart). */
     npy_intp px = two_d ? 1 : want_dims[2];
     if ((nd == 3 && s[2] != 1) || s[1] != px || s[0] < w * px ||
-        s[0] > UINT32_MAX ||
-        (fmt == VP_PIX_YUV420P && s[0] != w)) {
+        s[0] > UINT32_MAX || (fmt == VP_PIX_YUV420P && s[0] != w)) {
         PyErr_Format(PyExc_ValueError,
                      "%s: expected %s; this %s array is not (use "
                      "numpy.ascontiguousarray)",
@@ -274,8 +278,8 @@ static PyObject *pattern_draw(PyObject *mod, PyObject *args, PyObject *kw)
     unsigned long long seq;
 
     (void)mod;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OK|O:pattern_draw", names,
-                                     &arr, &seq, &fo) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OK|O:pattern_draw", names, &arr,
+                                     &seq, &fo) ||
         vpy_fmt_of(fo, &fmt) < 0 ||
         vpy_image_of(arr, "pattern_draw", fmt, &img) < 0)
         return NULL;

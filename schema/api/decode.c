@@ -19,6 +19,7 @@
 #include "codec/h264.h"
 #include "contract/topic.h"
 #include "transport/xsub.h"
+#include "util/mem.h"
 
 #define ASK_NS 50000000LL
 
@@ -58,13 +59,8 @@ static int decode_into(struct vp_sub *s, struct vp_frame *f)
     uint32_t stride = pixfmt_min_stride(h->fmt, h->width);
     size_t need = (size_t)pixfmt_size(h->fmt, h->height, stride);
 
-    if (need > f->dec_cap) {
-        free(f->dec);
-        f->dec_cap = 0;
-        if (!(f->dec = malloc(need)))
-            return -ENOMEM;
-        f->dec_cap = need;
-    }
+    if (!mem_reserve(&f->dec, &f->dec_cap, need))
+        return -ENOMEM;
     pthread_mutex_lock(&s->codec_mu);
     if (!s->h264.dec)
         s->h264.dec = h264dec_new();

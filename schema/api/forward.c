@@ -18,6 +18,7 @@
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "transport/xpub.h"
+#include "util/mem.h"
 #include "util/pool.h"
 
 /* For a remote stream, holds a raw subscription upstream exactly while
@@ -102,7 +103,7 @@ static const uint8_t *raw_pixels(struct vp_pub *p, const struct vp_frame *f,
 
     if (h->enc == ENC_RAW)
         return f->msg.data;
-    if (!(px = pub_reserve(&p->scratch, &p->scratch_cap, raw->size)))
+    if (!(px = mem_reserve(&p->scratch, &p->scratch_cap, raw->size)))
         return NULL;
     if (jpeg_decode(p->jpeg, f->msg.data, h->size, px, h->width, h->height,
                     raw->stride, h->fmt) < 0) {
@@ -189,7 +190,7 @@ static int forward_shm_to_stream(struct vp_pub *p, struct vp_frame *f,
     const struct frame_hdr *h = &f->msg.hdr;
     struct vp_image dst;
     struct frame_hdr out = *h;
-    uint8_t *buf = pub_reserve(&p->scratch, &p->scratch_cap, h->size);
+    uint8_t *buf = mem_reserve(&p->scratch, &p->scratch_cap, h->size);
     int rc;
 
     if (!buf)

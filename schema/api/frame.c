@@ -13,6 +13,7 @@
 #include "contract/stream.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 #define HOLD_MAX_NS 30000000000LL /* fault copy_torn: at most this long */
 
@@ -134,21 +135,16 @@ static int decode(vp_frame *f)
 
     if (f->dec_ok)
         return 0;
-    if (need > f->dec_cap) {
-        free(f->dec);
-        f->dec_cap = 0;
-        if (!(f->dec = malloc(need)))
-            return vp_fail(-ENOMEM, "out of memory for a %ux%u frame", h->width,
-                           h->height);
-        f->dec_cap = need;
-    }
+    if (!mem_reserve(&f->dec, &f->dec_cap, need))
+        return vp_fail(-ENOMEM, "out of memory for a %ux%u frame", h->width,
+                       h->height);
     pthread_mutex_lock(&f->sub->codec_mu);
     if (!f->sub->jpeg)
         f->sub->jpeg = jpeg_new();
-    int rc = f->sub->jpeg ? jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len,
-                                        f->dec, h->width, h->height, stride,
-                                        h->fmt)
-                          : -ENOMEM;
+    int rc = f->sub->jpeg
+                 ? jpeg_decode(f->sub->jpeg, f->msg.data, f->msg.len, f->dec,
+                               h->width, h->height, stride, h->fmt)
+                 : -ENOMEM;
     pthread_mutex_unlock(&f->sub->codec_mu);
     if (rc == -ENOMEM)
         return vp_fail(-ENOMEM, "cannot set up the JPEG decoder");

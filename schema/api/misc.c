@@ -103,8 +103,8 @@ size_t vp_image_layout(struct vp_image *img, uint32_t w, uint32_t h,
     if (!img || pixfmt_geometry(f, w, h, stride))
         return 0;
     pixfmt_planes(f, w, h, stride, &pl);
-    *img = (struct vp_image){
-        .width = w, .height = h, .fmt = fmt, .nplanes = pl.n};
+    *img =
+        (struct vp_image){.width = w, .height = h, .fmt = fmt, .nplanes = pl.n};
     for (unsigned i = 0; i < pl.n; i++) {
         img->data[i] = buf ? buf + pl.offset[i] : NULL;
         img->stride[i] = pl.stride[i];
@@ -123,8 +123,7 @@ int api_image_check(const struct vp_image *img, const char *what)
 
     if (bad)
         return vp_fail(-EINVAL, "%s: %ux%u %s: %s", what, img->width,
-                       img->height, pixfmt_name(f) ? pixfmt_name(f) : "?",
-                       bad);
+                       img->height, pixfmt_name(f) ? pixfmt_name(f) : "?", bad);
     pixfmt_planes(f, img->width, img->height, pixfmt_min_stride(f, img->width),
                   &pl);
     if (img->nplanes != pl.n)
@@ -134,8 +133,7 @@ int api_image_check(const struct vp_image *img, const char *what)
         if (!img->data[i] || img->stride[i] < pl.row_bytes[i] ||
             img->stride[i] > PIXFMT_STRIDE_MAX)
             return vp_fail(-EINVAL, "%s: plane %u: %s", what, i,
-                           !img->data[i] ? "no pixels"
-                                         : "stride out of range");
+                           !img->data[i] ? "no pixels" : "stride out of range");
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "transport/endpoint.h"
 #include "transport/xpub.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/pool.h"
 
 #define POOL_BUFS 8
@@ -52,19 +53,6 @@ struct pstream *pub_stream(struct vp_pub *p, const char *name)
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
     return s;
-}
-
-/* A buffer of at least n bytes, kept for the next frame. */
-uint8_t *pub_reserve(uint8_t **buf, size_t *cap, size_t n)
-{
-    if (n > *cap) {
-        free(*buf);
-        *cap = 0;
-        if (!(*buf = malloc(n)))
-            return NULL;
-        *cap = n;
-    }
-    return *buf;
 }
 
 bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream)
@@ -242,7 +230,7 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
             return vp_fail(-EIO, "H.264 encode of frame %llu failed",
                            (unsigned long long)h->seq);
     } else if (p->o.codec == VP_CODEC_JPEG && h->enc == ENC_RAW) {
-        uint8_t *jb = pub_reserve(&p->scratch2, &p->scratch2_cap,
+        uint8_t *jb = mem_reserve(&p->scratch2, &p->scratch2_cap,
                                   jpeg_bound(h->width, h->height));
         if (!jb || (!p->jpeg && !(p->jpeg = jpeg_new())))
             return vp_fail(-ENOMEM, "out of memory");
@@ -258,7 +246,7 @@ int pub_write_stream(struct vp_pub *p, const struct frame_hdr *h,
         out.enc = ENC_RAW;
         out.stride = pixfmt_min_stride(h->fmt, h->width);
         out.size = pixfmt_size(h->fmt, h->height, out.stride);
-        uint8_t *rb = pub_reserve(&p->scratch2, &p->scratch2_cap, out.size);
+        uint8_t *rb = mem_reserve(&p->scratch2, &p->scratch2_cap, out.size);
         if (!rb || (!p->jpeg && !(p->jpeg = jpeg_new())))
             return vp_fail(-ENOMEM, "out of memory");
         if (jpeg_decode(p->jpeg, data, h->size, rb, h->width, h->height,
@@ -313,7 +301,7 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
     l->ps = &p->streams[0];
     snprintf(l->hdr.stream, sizeof l->hdr.stream, "%s", p->stream);
     if (!p->x) {
-        if (!(l->px = pub_reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
+        if (!(l->px = mem_reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
             return vp_fail(-ENOMEM, "out of memory for a %ux%u frame", width,
                            height);
     } else {

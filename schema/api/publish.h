@@ -63,8 +63,7 @@ struct vp_pub {
 
 /* The entry of stream name (made if new); NULL when the table is full. */
 struct pstream *pub_stream(struct vp_pub *p, const char *name);
-/* *buf grown to n bytes, kept for the next frame; NULL if out of memory. */
-uint8_t *pub_reserve(uint8_t **buf, size_t *cap, size_t n);
+
 /* True while somebody wants variant v of stream (shm only with rings). */
 bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream);
 /* Reads subscription changes (passing them upstream when linked). */

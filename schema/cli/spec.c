@@ -40,8 +40,7 @@ int source_parse(const char *s, struct source_spec *src, const char **why)
     else if (strncmp(s, "v4l2:", 5) == 0 && s[5]) {
         src->kind = SRC_V4L2; /* a device node of another name */
         return copy_arg(src->arg, s + 5, why);
-    }
-    else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
+    } else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
         *why = "unknown source; expected test:, raw:-, /dev/videoN, "
                "v4l2:DEVICE, - or a file or URL";
         return -EINVAL;

@@ -108,7 +108,8 @@ int convert_run(struct convert *c, uint32_t w, uint32_t h,
                 const struct planes_ref *src, const struct planes_ref *dst)
 {
     int sf = convert_av_fmt(src->fmt), df = convert_av_fmt(dst->fmt);
-    int sstride[PIXFMT_MAX_PLANES + 1] = {0}, dstride[PIXFMT_MAX_PLANES + 1] = {0};
+    int sstride[PIXFMT_MAX_PLANES + 1] = {0},
+                                    dstride[PIXFMT_MAX_PLANES + 1] = {0};
     uint8_t *dp[PIXFMT_MAX_PLANES + 1] = {0};
     const uint8_t *sp[PIXFMT_MAX_PLANES + 1] = {0};
 

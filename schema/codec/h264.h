@@ -33,8 +33,8 @@ void h264enc_free(struct h264enc *e);
 bool h264enc_fits(const struct h264enc *e, uint32_t w, uint32_t h,
                   enum pixfmt fmt);
 
-/* Encodes frame px (stride bytes a row of its first plane), a keyframe if key or the GOP
- * says so.  *out points at the packet (valid until the next call) of
+/* Encodes frame px (stride bytes a row of its first plane), a keyframe if key
+ * or the GOP says so.  *out points at the packet (valid until the next call) of
  * *len bytes; *is_key says whether it is one.  0 or -errno. */
 int h264enc_encode(struct h264enc *e, const uint8_t *px, uint32_t stride,
                    bool key, const uint8_t **out, size_t *len, bool *is_key);
@@ -48,8 +48,9 @@ void h264dec_free(struct h264dec *d);
 void h264dec_reset(struct h264dec *d);
 
 /* Decodes one packet of an untrusted stream into dst as fmt (w x h,
- * stride bytes a row of its first plane).  0 with a picture; -EAGAIN when the packet gave
- * none; -EBADMSG when it does not decode or its picture is not w x h. */
+ * stride bytes a row of its first plane).  0 with a picture; -EAGAIN when the
+ * packet gave none; -EBADMSG when it does not decode or its picture is not w x
+ * h. */
 int h264dec_decode(struct h264dec *d, const uint8_t *data, size_t len,
                    uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
                    enum pixfmt fmt);

@@ -6,6 +6,7 @@
 #include <turbojpeg.h>
 
 #include "codec/jpeg.h"
+#include "util/mem.h"
 
 /* Handles are made on first use: a receiver that only decodes never pays
  * for a compressor, and the reverse. */
@@ -89,13 +90,8 @@ static int yuv_scratch(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
     size_t luma = fmt == PIXFMT_YUYV422 ? (size_t)w * h : 0;
     size_t need = luma + 2 * cw * ch;
 
-    if (need > j->planes_cap) {
-        free(j->planes);
-        j->planes_cap = 0;
-        if (!(j->planes = malloc(need)))
-            return -ENOMEM;
-        j->planes_cap = need;
-    }
+    if (!mem_reserve(&j->planes, &j->planes_cap, need))
+        return -ENOMEM;
     if (fmt == PIXFMT_YUYV422) {
         y->p[0] = j->planes;
         y->stride[0] = (int)w;
@@ -196,10 +192,9 @@ int jpeg_encode(struct jpeg *j, const uint8_t *src, uint32_t w, uint32_t h,
     if (pixfmt_is_yuv(fmt)) {
         if ((rc = yuv_in(j, fmt, w, h, src, stride, &y)) < 0)
             return rc;
-        rc = tjCompressFromYUVPlanes(j->enc, (const unsigned char **)y.p,
-                                     (int)w, y.stride, (int)h, samp, &out,
-                                     &out_len, quality,
-                                     TJFLAG_NOREALLOC | TJFLAG_FASTDCT);
+        rc = tjCompressFromYUVPlanes(
+            j->enc, (const unsigned char **)y.p, (int)w, y.stride, (int)h, samp,
+            &out, &out_len, quality, TJFLAG_NOREALLOC | TJFLAG_FASTDCT);
     } else {
         rc = tjCompress2(j->enc, src, (int)w, (int)stride, (int)h,
                          tj_format(fmt), &out, &out_len, samp, quality,

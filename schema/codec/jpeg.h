@@ -2,7 +2,8 @@
  *
  * One codec object per thread, reused for every frame: no allocation per
  * frame.  YUV frames are compressed from their planes and decoded to
- * them, with no RGB on the way.  Encoding writes into a caller buffer of jpeg_bound() bytes.
+ * them, with no RGB on the way.  Encoding writes into a caller buffer of
+ * jpeg_bound() bytes.
  */
 #ifndef VIDPIPE_JPEG_H
 #define VIDPIPE_JPEG_H

@@ -13,10 +13,10 @@
  * pixel in its first plane, and how its chroma is subsampled. */
 static const struct pixfmt_desc {
     const char *name;
-    uint8_t bpp;      /* bytes a pixel in plane 0 */
-    uint8_t planes;   /* 1 packed, 2 luma + interleaved chroma, 3 planar */
-    uint8_t even_w;   /* width must be even (chroma per 2 columns) */
-    uint8_t even_h;   /* height must be even (chroma per 2 rows) */
+    uint8_t bpp;    /* bytes a pixel in plane 0 */
+    uint8_t planes; /* 1 packed, 2 luma + interleaved chroma, 3 planar */
+    uint8_t even_w; /* width must be even (chroma per 2 columns) */
+    uint8_t even_h; /* height must be even (chroma per 2 rows) */
 } pixfmts[] = {
     [PIXFMT_BGR24] = {"bgr24", 3, 1, 0, 0},
     [PIXFMT_RGB24] = {"rgb24", 3, 1, 0, 0},

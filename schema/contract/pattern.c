@@ -254,7 +254,8 @@ struct yuv_dst {
 
 static uint8_t luma_of(const uint8_t *bgr)
 {
-    return (uint8_t)(16 + ((66 * bgr[2] + 129 * bgr[1] + 25 * bgr[0] + 128) >> 8));
+    return (uint8_t)(16 +
+                     ((66 * bgr[2] + 129 * bgr[1] + 25 * bgr[0] + 128) >> 8));
 }
 
 /* The chroma of two neighbouring bgr pixels, averaged. */
@@ -265,8 +266,8 @@ static void chroma_of(const uint8_t *bgr, uint8_t *u, uint8_t *v)
     *v = (uint8_t)(128 + ((112 * r - 94 * g - 18 * b + 256) >> 9));
 }
 
-static void copy_rows(uint8_t *plane, uint32_t stride, uint32_t y0,
-                      uint32_t y1, size_t len)
+static void copy_rows(uint8_t *plane, uint32_t stride, uint32_t y0, uint32_t y1,
+                      size_t len)
 {
     if (y0 < y1)
         copy_down(plane, stride, y0, y1, len);

@@ -28,8 +28,8 @@ int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
 
 /* Reads the sequence number back from pixels drawn by pattern_draw (and
  * possibly JPEG'd, or converted to another format); only the first plane
- * (the luma of a planar format) is read.  0 with *seq set, or -EBADMSG when the cells do not
- * decode with a valid check code, -EINVAL for bad geometry. */
+ * (the luma of a planar format) is read.  0 with *seq set, or -EBADMSG when the
+ * cells do not decode with a valid check code, -EINVAL for bad geometry. */
 int pattern_read(const uint8_t *src, uint32_t w, uint32_t h, uint32_t stride,
                  enum pixfmt fmt, uint64_t *seq);
 

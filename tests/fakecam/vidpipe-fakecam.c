@@ -44,13 +44,13 @@ static const struct {
 static struct cam {
     pthread_mutex_t mu;
     unsigned offered[NKNOWN], noffered; /* indexes into known */
-    unsigned cur;                      /* the format set */
+    unsigned cur;                       /* the format set */
     uint32_t w, h, pad, max_w, max_h;
     uint32_t bpl;
     size_t size;
     uint32_t fps_num, fps_den; /* time per frame */
     uint8_t *frame;
-    uint64_t made;  /* frames drawn */
+    uint64_t made;   /* frames drawn */
     int64_t next_ns; /* when the next frame is due */
 } cam = {.mu = PTHREAD_MUTEX_INITIALIZER,
          .w = 640,
