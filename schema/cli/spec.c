@@ -33,14 +33,18 @@ int source_parse(const char *s, struct source_spec *src, const char **why)
         src->kind = SRC_TEST;
     else if (strcmp(s, "raw:-") == 0)
         src->kind = SRC_RAW;
-    else if (strcmp(s, "-") == 0 || has_suffix(s, ".vpk"))
+    else if (strncmp(s, "v4l2:", 5) == 0) {
+        if (!s[5]) {
+            *why = "v4l2: needs a device, e.g. v4l2:/dev/v4l/by-id/...";
+            return -EINVAL;
+        }
+        src->kind = SRC_V4L2; /* a device node of another name */
+        return copy_arg(src->arg, s + 5, why);
+    } else if (strcmp(s, "-") == 0 || has_suffix(s, ".vpk"))
         src->kind = SRC_STREAM;
     else if (strncmp(s, "/dev/video", 10) == 0)
         src->kind = SRC_V4L2;
-    else if (strncmp(s, "v4l2:", 5) == 0 && s[5]) {
-        src->kind = SRC_V4L2; /* a device node of another name */
-        return copy_arg(src->arg, s + 5, why);
-    } else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
+    else if (strncmp(s, "test:", 5) == 0 || strncmp(s, "raw:", 4) == 0) {
         *why = "unknown source; expected test:, raw:-, /dev/videoN, "
                "v4l2:DEVICE, - or a file or URL";
         return -EINVAL;
