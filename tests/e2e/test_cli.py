@@ -158,7 +158,8 @@ def test_help_and_version(prog):
 
 def test_patcheck_usage_errors():
     for args in ([], ["--size", "10x10"], ["--size", "64x48", "--pix-fmt",
-                                           "yuv420p"], ["--size", "axb"]):
+                                           "yuv444p"], ["--size", "axb"],
+                 ["--size", "65x48", "--pix-fmt", "nv12"]):
         r = run_cmd("patcheck", *args)
         assert r.returncode == 2, (args, r)
         assert len(r.stderr.splitlines()) == 1, (args, r.stderr)
