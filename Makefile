@@ -219,6 +219,7 @@ test: deps
 	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-regress
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/bench
 	@$(MAKE) --no-print-directory e2e
 
 # libFuzzer targets (clang): `make fuzz` fuzzes each for FUZZ_SECONDS;

@@ -96,9 +96,27 @@ def test_table_row_shows_errors_and_missing_values():
          "cpu_us_per_frame": {"capture": 10.0, "relay": 5.0,
                               "display": None}, "rss_kb": {}, "limits": {}}
     cells = bench.table_row(r).split()
-    assert cells[:5] == ["tcp-raw", "1920x1080", "2", "30", "29.5"]
+    assert cells[:6] == ["tcp-raw", "bgr24", "1920x1080", "2", "30", "29.5"]
     assert "-" in cells
     assert len(cells) == len(bench.COLS)
+    r["pix_fmt"] = "yuv420p"
+    assert bench.table_row(r).split()[1] == "yuv420p"
+
+
+def test_targets_are_judged_on_bgr24():
+    """A case in another pixel format is a case of its own: the targets'
+    lookups find the bgr24 one."""
+    def case(pix_fmt, fps):
+        return {"path": "tcp-raw", "size": "1920x1080", "subs": 1,
+                "fps_asked": 0, "fps": fps, "pix_fmt": pix_fmt}
+    rs = [case("bgr24", 200.0), case("yuv420p", 400.0)]
+    assert [r["fps"] for r in bench.find_all(rs, "tcp-raw", "1920x1080", 1,
+                                             0)] == [200.0]
+    assert [r["fps"] for r in bench.find_all(rs, "tcp-raw", "1920x1080", 1,
+                                             0, "yuv420p")] == [400.0]
+    # Results from before pixel formats were recorded are bgr24.
+    del rs[0]["pix_fmt"]
+    assert len(bench.find_all(rs, "tcp-raw", "1920x1080", 1, 0)) == 1
 
 
 def test_plot_data_tables(tmp_path):
