@@ -185,7 +185,7 @@ static PyObject *pub_loan(PubObject *p, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"height", "width", "channels", "fmt", NULL};
     unsigned w, h;
-    int ch = 3, rc;
+    int ch = -1, rc; /* -1: not given */
     struct vp_image img;
     npy_intp dims[3], strides[3];
     LoanObject *loan;
@@ -196,13 +196,18 @@ static PyObject *pub_loan(PubObject *p, PyObject *args, PyObject *kw)
                                      &fo) ||
         vpy_fmt_of(fo, &fmt) < 0)
         return NULL;
-    if (!fmt && ch != 1 && ch != 3) {
+    if (fmt && ch != -1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "loan: give channels or fmt, not both");
+        return NULL;
+    }
+    if (!fmt && ch != -1 && ch != 1 && ch != 3) {
         PyErr_Format(PyExc_ValueError,
                      "loan: channels 3 (bgr24) or 1 (gray), not %d", ch);
         return NULL;
     }
     if (!fmt)
-        fmt = ch == 3 ? VP_PIX_BGR24 : VP_PIX_GRAY;
+        fmt = ch == 1 ? VP_PIX_GRAY : VP_PIX_BGR24;
     if (enter(p) < 0)
         return NULL;
     if (p->loan_ref) {
@@ -513,8 +518,8 @@ static PyMethodDef pub_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "loan(height, width, channels=3, fmt=None) -> writable array\n\nThe "
      "next ring slot or payload buffer itself, shaped as send() takes fmt "
-     "(None: bgr24, or gray for channels=1): make the frame in it, then "
-     "commit()."},
+     "(None: bgr24, or gray for channels=1; channels or fmt, not both): "
+     "make the frame in it, then commit()."},
     {"commit", (PyCFunction)(void (*)(void))pub_commit,
      METH_VARARGS | METH_KEYWORDS,
      "commit(seq=None)\n\nPublishes the loaned frame; its array turns "

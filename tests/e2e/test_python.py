@@ -203,6 +203,8 @@ def test_publish_yuv_to_display(procs, fmt):
             pub.send(np.zeros((H, W + 1, 2), np.uint8), fmt="yuyv422")
         with pytest.raises(ValueError, match="fmt"):
             pub.send(img, fmt="yuv444p")
+        with pytest.raises(ValueError, match="not both"):
+            pub.loan(H, W, 1, fmt=fmt)
 
 
 def test_subscriber_example_prints_stats(procs):
