@@ -9,17 +9,14 @@
 #include "pipesink.h"
 #include "util/io.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 struct pipesink {
     enum vp_pixfmt fmt; /* written */
     bool started;
     uint32_t w, h;
     vp_convert *conv;
-    struct vp_image out; /* a converted frame, in buf */
-    uint8_t *buf;
-    size_t cap;
-    struct iovec *iov; /* one per row of a padded plane */
+    struct vp_image out; /* a converted frame, the converter's */
+    struct iovec *iov;   /* one per row of a padded plane */
     size_t iov_cap;
 };
 
@@ -36,7 +33,6 @@ void pipesink_free(struct pipesink *p)
     if (!p)
         return;
     vp_convert_free(p->conv);
-    free(p->buf);
     free(p->iov);
     free(p);
 }
@@ -51,24 +47,12 @@ static int status(int rc)
     return -1;
 }
 
-/* img converted to the sink's format, in p->buf. */
+/* img converted to the sink's format (into the converter's picture). */
 static const struct vp_image *convert(struct pipesink *p,
                                       const struct vp_image *img)
 {
-    size_t need =
-        vp_image_layout(&p->out, img->width, img->height, p->fmt, 0, NULL);
-    if (!need) {
-        log_err("raw:-: %ux%u is not a size of %s", img->width, img->height,
-                vp_pixfmt_name(p->fmt));
-        return NULL;
-    }
-    if (!mem_reserve(&p->buf, &p->cap, need)) {
-        log_err("out of memory");
-        return NULL;
-    }
-    vp_image_layout(&p->out, img->width, img->height, p->fmt, 0, p->buf);
     if ((!p->conv && vp_convert_new(&p->conv) < 0) ||
-        vp_convert_image(p->conv, img, &p->out) < 0) {
+        vp_convert_to(p->conv, img, p->fmt, &p->out) < 0) {
         log_err("raw:-: %s", vp_errmsg());
         return NULL;
     }

@@ -10,7 +10,6 @@
 #include "pipesink.h"
 #include "sink.h"
 #include "util/log.h"
-#include "util/mem.h"
 
 struct sink {
     enum sink_kind kind;
@@ -26,8 +25,6 @@ struct sink {
     bool overlay;
     vp_convert *conv; /* YUV frames become bgr24 here, for OpenCV */
     struct vp_image bgr;
-    uint8_t *bgr_buf;
-    size_t bgr_cap;
 };
 
 static int cv_fmt(enum vp_pixfmt f)
@@ -101,7 +98,6 @@ void sink_free(struct sink *s)
     vp_pub_close(s->out);
     muxsink_free(s->mux);
     vp_convert_free(s->conv);
-    free(s->bgr_buf);
     free(s);
 }
 
@@ -113,7 +109,7 @@ enum sink_use sink_use(const struct sink *s)
 }
 
 /* img as OpenCV takes it: packed RGB and gray as they are, the YUV
- * formats converted to bgr24 once, into the sink's buffer.  NULL after
+ * formats converted to bgr24 once, into the converter's picture.  NULL after
  * logging why not. */
 static const struct vp_image *for_opencv(struct sink *s,
                                          const struct vp_image *img)
@@ -121,16 +117,8 @@ static const struct vp_image *for_opencv(struct sink *s,
     if (img->fmt == VP_PIX_BGR24 || img->fmt == VP_PIX_RGB24 ||
         img->fmt == VP_PIX_GRAY)
         return img;
-    size_t need = vp_image_layout(&s->bgr, img->width, img->height,
-                                  VP_PIX_BGR24, 0, NULL);
-    if (!mem_reserve(&s->bgr_buf, &s->bgr_cap, need)) {
-        log_err("out of memory for a %ux%u picture", img->width, img->height);
-        return NULL;
-    }
-    vp_image_layout(&s->bgr, img->width, img->height, VP_PIX_BGR24, 0,
-                    s->bgr_buf);
     if ((!s->conv && vp_convert_new(&s->conv) < 0) ||
-        vp_convert_image(s->conv, img, &s->bgr) < 0) {
+        vp_convert_to(s->conv, img, VP_PIX_BGR24, &s->bgr) < 0) {
         log_err("%s", vp_errmsg());
         return NULL;
     }

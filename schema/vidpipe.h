@@ -135,6 +135,11 @@ VP_API void vp_convert_free(vp_convert *c);
  * itself.  0, -EINVAL or -ENOMEM. */
 VP_API int vp_convert_image(vp_convert *c, const struct vp_image *src,
                             const struct vp_image *dst);
+/* The same into a picture of fmt that c keeps, laid out tight
+ * (vp_image_layout() with stride 0): *out gets its planes, valid until the
+ * next call on c or vp_convert_free().  0, -EINVAL or -ENOMEM. */
+VP_API int vp_convert_to(vp_convert *c, const struct vp_image *src,
+                         enum vp_pixfmt fmt, struct vp_image *out);
 
 /* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */
 VP_API bool vp_stream_name_ok(const char *name);

@@ -12,6 +12,7 @@
 #include "contract/pattern.h"
 #include "contract/topic.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 /* The public enums are the contract's, value for value. */
 _Static_assert((int)VP_PIX_BGR24 == PIXFMT_BGR24 &&
@@ -149,21 +150,11 @@ void api_planes(struct planes_ref *p, const struct vp_image *img)
 
 void api_copy(const struct vp_image *src, const struct vp_image *dst)
 {
-    struct pixfmt_planes pl;
-    enum pixfmt f = (enum pixfmt)src->fmt;
+    struct planes_ref s, d;
 
-    pixfmt_planes(f, src->width, src->height, pixfmt_min_stride(f, src->width),
-                  &pl);
-    for (unsigned p = 0; p < pl.n; p++) {
-        size_t row = pl.row_bytes[p];
-        if (dst->stride[p] == src->stride[p] && src->stride[p] - row < 64)
-            memcpy(dst->data[p], src->data[p],
-                   (size_t)src->stride[p] * (pl.rows[p] - 1) + row);
-        else
-            for (uint32_t y = 0; y < pl.rows[p]; y++)
-                memcpy(dst->data[p] + (size_t)y * dst->stride[p],
-                       src->data[p] + (size_t)y * src->stride[p], row);
-    }
+    api_planes(&s, src);
+    api_planes(&d, dst);
+    planes_copy(src->width, src->height, &s, &d);
 }
 
 int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
@@ -196,6 +187,8 @@ int vp_pattern_read(const struct vp_image *img, uint64_t *seq)
 
 struct vp_convert {
     struct convert *c;
+    uint8_t *buf; /* vp_convert_to()'s picture */
+    size_t cap;
 };
 
 int vp_convert_new(vp_convert **c)
@@ -213,6 +206,7 @@ void vp_convert_free(vp_convert *c)
     if (!c)
         return;
     convert_free(c->c);
+    free(c->buf);
     free(c);
 }
 
@@ -235,6 +229,22 @@ int vp_convert_image(vp_convert *c, const struct vp_image *src,
                        vp_pixfmt_name(dst->fmt),
                        rc == -ENOMEM ? "out of memory" : "not supported");
     return 0;
+}
+
+int vp_convert_to(vp_convert *c, const struct vp_image *src, enum vp_pixfmt fmt,
+                  struct vp_image *out)
+{
+    size_t need = vp_image_layout(out, src->width, src->height, fmt, 0, NULL);
+
+    if (!need)
+        return vp_fail(-EINVAL, "convert: %ux%u is not a size of %s",
+                       src->width, src->height,
+                       vp_pixfmt_name(fmt) ? vp_pixfmt_name(fmt) : "?");
+    if (!mem_reserve(&c->buf, &c->cap, need))
+        return vp_fail(-ENOMEM, "out of memory for a %ux%u picture", src->width,
+                       src->height);
+    vp_image_layout(out, src->width, src->height, fmt, 0, c->buf);
+    return vp_convert_image(c, src, out);
 }
 
 int vp_curve_keypair(char public_z85[41], char secret_z85[41])

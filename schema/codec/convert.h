@@ -33,6 +33,10 @@ struct planes_ref {
 void planes_of(struct planes_ref *p, enum pixfmt fmt, uint32_t w, uint32_t h,
                uint32_t stride, const uint8_t *buf);
 
+/* Copies w x h pixels of src into dst, of the same format. */
+void planes_copy(uint32_t w, uint32_t h, const struct planes_ref *src,
+                 const struct planes_ref *dst);
+
 /* Converts w x h pixels of src into dst (whose data pointers it writes
  * through).  0, -EINVAL (a format it cannot convert) or -ENOMEM. */
 int convert_run(struct convert *c, uint32_t w, uint32_t h,

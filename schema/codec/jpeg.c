@@ -76,42 +76,20 @@ static int samp_of(enum pixfmt fmt)
                                    : TJSAMP_420;
 }
 
-/* TurboJPEG's YUV planes of a w x h picture of fmt: in place for
- * yuv420p, else in j->planes (U and V, and for yuyv422 Y too). */
+/* TurboJPEG's YUV planes of a w x h picture of fmt at px: all three in
+ * place for yuv420p; for nv12 the Y plane in place and U and V in
+ * j->planes; for yuyv422 all three there. */
 struct yuv {
     unsigned char *p[3];
     int stride[3];
 };
 
-static int yuv_scratch(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
-                       const uint8_t *px, uint32_t stride, struct yuv *y)
-{
-    size_t cw = w / 2, ch = fmt == PIXFMT_YUYV422 ? h : h / 2;
-    size_t luma = fmt == PIXFMT_YUYV422 ? (size_t)w * h : 0;
-    size_t need = luma + 2 * cw * ch;
-
-    if (!mem_reserve(&j->planes, &j->planes_cap, need))
-        return -ENOMEM;
-    if (fmt == PIXFMT_YUYV422) {
-        y->p[0] = j->planes;
-        y->stride[0] = (int)w;
-    } else {
-        y->p[0] = (unsigned char *)px;
-        y->stride[0] = (int)stride;
-    }
-    y->p[1] = j->planes + luma;
-    y->p[2] = j->planes + luma + cw * ch;
-    y->stride[1] = y->stride[2] = (int)cw;
-    return 0;
-}
-
-/* A frame's YUV planes as TurboJPEG takes them: yuv420p as it is, the
- * others taken apart into j->planes. */
-static int yuv_in(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
-                  const uint8_t *px, uint32_t stride, struct yuv *y)
+static int yuv_planes(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
+                      const uint8_t *px, uint32_t stride, struct yuv *y)
 {
     struct pixfmt_planes pl;
-    int rc;
+    size_t cw = w / 2, ch = fmt == PIXFMT_YUYV422 ? h : h / 2;
+    size_t luma = fmt == PIXFMT_YUYV422 ? (size_t)w * h : 0;
 
     pixfmt_planes(fmt, w, h, stride, &pl);
     if (fmt == PIXFMT_YUV420P) {
@@ -121,8 +99,27 @@ static int yuv_in(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
         }
         return 0;
     }
-    if ((rc = yuv_scratch(j, fmt, w, h, px, stride, y)) < 0)
+    if (!mem_reserve(&j->planes, &j->planes_cap, luma + 2 * cw * ch))
+        return -ENOMEM;
+    y->p[0] = luma ? j->planes : (unsigned char *)px;
+    y->stride[0] = luma ? (int)w : (int)stride;
+    y->p[1] = j->planes + luma;
+    y->p[2] = j->planes + luma + cw * ch;
+    y->stride[1] = y->stride[2] = (int)cw;
+    return 0;
+}
+
+/* A frame's YUV planes as TurboJPEG takes them: nv12's and yuyv422's
+ * taken apart into j->planes. */
+static int yuv_in(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
+                  const uint8_t *px, uint32_t stride, struct yuv *y)
+{
+    struct pixfmt_planes pl;
+    int rc;
+
+    if ((rc = yuv_planes(j, fmt, w, h, px, stride, y)) < 0)
         return rc;
+    pixfmt_planes(fmt, w, h, stride, &pl);
     if (fmt == PIXFMT_NV12) {
         for (uint32_t r = 0; r < h / 2; r++) {
             const uint8_t *uv = px + pl.offset[1] + (size_t)r * pl.stride[1];
@@ -131,15 +128,15 @@ static int yuv_in(struct jpeg *j, enum pixfmt fmt, uint32_t w, uint32_t h,
             for (uint32_t x = 0; x < w / 2; x++)
                 u[x] = uv[2 * x], v[x] = uv[2 * x + 1];
         }
-        return 0;
-    }
-    for (uint32_t r = 0; r < h; r++) { /* yuyv422 */
-        const uint8_t *s = px + (size_t)r * stride;
-        uint8_t *l = y->p[0] + (size_t)r * w;
-        uint8_t *u = y->p[1] + (size_t)r * (w / 2);
-        uint8_t *v = y->p[2] + (size_t)r * (w / 2);
-        for (uint32_t x = 0; x < w / 2; x++, s += 4) {
-            l[2 * x] = s[0], u[x] = s[1], l[2 * x + 1] = s[2], v[x] = s[3];
+    } else if (fmt == PIXFMT_YUYV422) {
+        for (uint32_t r = 0; r < h; r++) {
+            const uint8_t *s = px + (size_t)r * stride;
+            uint8_t *l = y->p[0] + (size_t)r * w;
+            uint8_t *u = y->p[1] + (size_t)r * (w / 2);
+            uint8_t *v = y->p[2] + (size_t)r * (w / 2);
+            for (uint32_t x = 0; x < w / 2; x++, s += 4) {
+                l[2 * x] = s[0], u[x] = s[1], l[2 * x + 1] = s[2], v[x] = s[3];
+            }
         }
     }
     return 0;
@@ -259,20 +256,12 @@ int jpeg_decode(struct jpeg *j, const uint8_t *src, size_t len, uint8_t *dst,
      * untrusted input that is bad input, so stop and say so. */
     if (pixfmt_is_yuv(fmt)) {
         struct yuv y;
-        struct pixfmt_planes pl;
         /* Planes come out as the JPEG has them: they must be the
          * format's (FRAME.md 2). */
         if (j->samp != samp_of(fmt))
             return -EBADMSG;
-        if ((rc = yuv_scratch(j, fmt, w, h, dst, stride, &y)) < 0)
+        if ((rc = yuv_planes(j, fmt, w, h, dst, stride, &y)) < 0)
             return rc;
-        if (fmt == PIXFMT_YUV420P) {
-            pixfmt_planes(fmt, w, h, stride, &pl);
-            for (unsigned i = 1; i < 3; i++) {
-                y.p[i] = dst + pl.offset[i];
-                y.stride[i] = (int)pl.stride[i];
-            }
-        }
         if (tjDecompressToYUVPlanes(j->dec, src, (unsigned long)len, y.p,
                                     (int)w, y.stride, (int)h,
                                     TJFLAG_FASTDCT | TJFLAG_STOPONWARNING) != 0)

@@ -736,6 +736,50 @@ static int setup(void **state)
     return 0;
 }
 
+/* Every format through the converter and back to bgr24: the pattern
+ * still reads, same-format and packed RGB conversions are exact, and
+ * what a picture cannot be is refused. */
+static void test_convert(void **state)
+{
+    static const enum vp_pixfmt fmts[] = {VP_PIX_BGR24, VP_PIX_RGB24,
+                                          VP_PIX_GRAY,  VP_PIX_YUV420P,
+                                          VP_PIX_NV12,  VP_PIX_YUYV422};
+    uint32_t w = 320, h = 240;
+    struct vp_image src, mid, back, odd;
+    vp_convert *c, *c2;
+    uint64_t seq;
+    (void)state;
+
+    assert_int_equal(vp_convert_new(&c), 0);
+    assert_int_equal(vp_convert_new(&c2), 0);
+    uint8_t *px = malloc(vp_image_layout(&src, w, h, VP_PIX_BGR24, 0, NULL));
+    assert_non_null(px);
+    vp_image_layout(&src, w, h, VP_PIX_BGR24, 0, px);
+    assert_int_equal(vp_pattern_draw(&src, 77), 0);
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        assert_int_equal(vp_convert_to(c, &src, fmts[i], &mid), 0);
+        assert_int_equal(mid.fmt, fmts[i]);
+        assert_int_equal(vp_pattern_read(&mid, &seq), 0);
+        assert_true(seq == 77);
+        assert_int_equal(vp_convert_to(c2, &mid, VP_PIX_BGR24, &back), 0);
+        assert_int_equal(vp_pattern_read(&back, &seq), 0);
+        assert_true(seq == 77);
+        if (fmts[i] == VP_PIX_BGR24 || fmts[i] == VP_PIX_RGB24)
+            assert_memory_equal(back.data[0], px, (size_t)w * 3 * h);
+    }
+    /* Not a size of yuv420p; and images of two sizes. */
+    odd = src;
+    odd.width = w - 1;
+    assert_int_equal(vp_convert_to(c, &odd, VP_PIX_YUV420P, &mid), -EINVAL);
+    assert_int_equal(vp_convert_to(c, &src, VP_PIX_NV12, &mid), 0);
+    assert_int_equal(vp_convert_image(c, &odd, &mid), -EINVAL);
+    assert_int_equal(vp_convert_to(c, &src, VP_PIX_NONE, &mid), -EINVAL);
+    vp_convert_free(c);
+    vp_convert_free(c2);
+    vp_convert_free(NULL);
+    free(px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -751,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_stream_corrupt),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_want),
+        cmocka_unit_test(test_convert),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
