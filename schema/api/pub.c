@@ -98,7 +98,7 @@ struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
  * ones go once ZeroMQ has handed their buffers back). */
 int pub_pools_for(struct vp_pub *p, const struct frame_hdr *h)
 {
-    size_t raw = (size_t)h->stride * h->height;
+    size_t raw = pixfmt_size(h->fmt, h->height, h->stride);
     size_t jpg = jpeg_bound(h->width, h->height);
 
     if (!p->raw_pool || pool_size(p->raw_pool) < raw) {
