@@ -66,8 +66,10 @@ bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream)
 
 void pub_serve(struct vp_pub *p)
 {
-    if (p->x)
+    if (p->x) {
         xpub_poll_subs(p->x, pub_subscription, p);
+        p->bounds_raised = xpub_bounds_raised(p->x);
+    }
 }
 
 /* --- making variants ---------------------------------------------------- */
@@ -481,6 +483,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
     vp_stats_add(&p->st, "shm_sent", &p->shm_sent);
     vp_stats_add(&p->st, "raw_sent", &p->raw_sent);
     vp_stats_add(&p->st, "raw_copies", &p->raw_copies);
+    vp_stats_add(&p->st, "send_bounds_raised", &p->bounds_raised);
     vp_stats_add(&p->st, "jpeg_encodes", &p->jpeg_encodes);
     vp_stats_add(&p->st, "h264_encodes", &p->h264_encodes);
     vp_stats_add(&p->st, "keyframes", &p->keyframes);

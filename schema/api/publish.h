@@ -57,7 +57,8 @@ struct vp_pub {
     size_t scratch_cap, scratch2_cap;
     struct vp_stats st;
     uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
-        shm_forwarded, h264_encodes, keyframes, keyframe_requests;
+        shm_forwarded, h264_encodes, keyframes, keyframe_requests,
+        bounds_raised;
     struct log_limit log;
 };
 

@@ -118,7 +118,7 @@ static void set_options(void *s, int type)
 }
 
 /* A listening TCP socket for url (tcp://HOST:PORT, HOST numeric, a name,
- * "*" or [IPv6]) whose connections leave at most NET_NOTSENT_LOWAT
+ * "*" or [IPv6]) whose connections start with at most NET_NOTSENT_LOWAT
  * unsent: the fd, -ENOENT if HOST is not an address this can resolve (an
  * interface name: libzmq binds it), or another -errno with err. */
 static int tcp_listener(const char *url, char *err, size_t errlen)
@@ -205,7 +205,7 @@ int net_open(struct netsock *ns, int type, const char *url, bool bind,
     if ((rc = curve_apply(c, ns->sock, url, bind, err, errlen)) < 0)
         goto fail;
     /* Before bind or connect, so no handshake is missed. */
-    ns->watch = watch_new(ctx, ns->sock, bind, c != NULL);
+    ns->watch = watch_new(ctx, ns->sock, bind, c != NULL, type == ZMQ_XPUB);
     if (ns->watch && !bind)
         watch_add_url(ns->watch, url);
     if (bind && type == ZMQ_XPUB) {

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport/sendq.h"
+
 struct curve;
 struct watch;
 
@@ -30,13 +32,14 @@ struct watch;
 
 /* What a publisher's connection may hold in the kernel not yet sent
  * (TCP_NOTSENT_LOWAT, set on the listening socket vidpipe makes and hands
- * to libzmq, so every accepted connection has it).  Bytes queued for a
- * slow link are latency: autotuned, the queue grew to 0.7 s at 10 Mbit/s.
- * Bounding only what is unsent, and not the whole send buffer, leaves TCP
- * its window (what is in flight is not held back) so a fast link runs at
- * its speed, while a slow one holds at most this much more than its
- * window: ~0.1 s at 10 Mbit/s (docs/BENCHMARKS.md). */
-#define NET_NOTSENT_LOWAT (128 * 1024)
+ * to libzmq, so every accepted connection starts with it; then sized from
+ * the connection's own delivery rate by the watch thread: sendq.h).  Bytes
+ * queued for a slow link are latency: autotuned, the queue grew to 0.7 s
+ * at 10 Mbit/s.  Bounding only what is unsent, and not the whole send
+ * buffer, leaves TCP its window (what is in flight is not held back), so
+ * a slow link holds at most this much more than its window: ~0.1 s at
+ * 10 Mbit/s, while a fast one gets 10 ms of its rate (docs/BENCHMARKS.md). */
+#define NET_NOTSENT_LOWAT SENDQ_MIN
 
 /* Where vidpipe cannot make the listening socket itself (a tcp:// bind on
  * an interface name), the whole send buffer is bounded instead: 64 KiB

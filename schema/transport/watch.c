@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "transport/endpoint.h"
+#include "transport/sendq.h"
 #include "util/log.h"
 #include "transport/watch.h"
 
@@ -19,6 +20,7 @@
 #define WATCH_LOGGED 64
 #define WATCH_URLS 16          /* endpoints a connected socket may revive */
 #define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
+#define TUNE_NS 100000000LL    /* send bounds sized ten times a second */
 
 #define FAILED                                                                 \
     (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                                    \
@@ -28,7 +30,7 @@ struct watch {
     void *mon; /* PAIR connected to the socket's monitor */
     void *sock;
     pthread_t th;
-    bool bound, curve;
+    bool bound, curve, pub;
     /* Connected sockets: libzmq 4.3 gives up on an endpoint whose
      * handshake failed with a protocol or auth error (a peer that is not
      * ZeroMQ, or a key mismatch), or that a peer cut off with bytes it
@@ -61,6 +63,9 @@ struct watch {
         uint32_t value;
     } logged[WATCH_LOGGED];
     unsigned nlogged, next_logged;
+    /* A publisher's accepted connections, the watch thread's alone. */
+    struct sendq sq;
+    _Atomic uint64_t raised;
 };
 
 /* True the first time peer fails this way (until it succeeds again). */
@@ -234,12 +239,15 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
      * DISCONNECTED of the same descriptor: that names the peer. */
     if (ev == ZMQ_EVENT_ACCEPTED) {
         accepted(w, (int)v);
+        if (w->pub)
+            sendq_add(&w->sq, (int)v);
     } else if (ev & FAILED) {
         w->pending = ev;
         w->pending_value = v;
     } else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         w->pending = 0;
     } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+        sendq_drop(&w->sq, (int)v);
         if (w->pending)
             server_failed(w, ep, peer_of(w, (int)v), w->pending,
                           w->pending_value);
@@ -247,12 +255,25 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
     }
 }
 
+/* Each TUNE_NS, the send bounds of the connections there are. */
+static void tune(struct watch *w, int64_t *next)
+{
+    int64_t now = clock_mono_ns();
+    if (!w->sq.n || now < *next)
+        return;
+    *next = now + TUNE_NS;
+    sendq_tune(&w->sq);
+    atomic_store_explicit(&w->raised, w->sq.raised, memory_order_relaxed);
+}
+
 static void *run(void *arg)
 {
     struct watch *w = arg;
     zmq_pollitem_t it = {w->mon, 0, ZMQ_POLLIN, 0};
+    int64_t next_tune = 0;
 
     while (!atomic_load(&w->stop)) {
+        tune(w, &next_tune);
         uint8_t head[6];
         char ep[ENDPOINT_MAX];
         uint16_t ev;
@@ -284,7 +305,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
+struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve, bool pub)
 {
     static atomic_uint serial;
     char addr[64];
@@ -296,6 +317,7 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve)
     w->sock = sock;
     w->bound = bound;
     w->curve = curve;
+    w->pub = pub && bound;
     pthread_mutex_init(&w->mu, NULL);
     for (unsigned i = 0; i < WATCH_CONNS; i++)
         w->conns[i].fd = -1;
@@ -350,6 +372,11 @@ void watch_add_url(struct watch *w, const char *url)
     if (i == w->nurls && i < WATCH_URLS)
         snprintf(w->urls[w->nurls++].url, ENDPOINT_MAX, "%s", url);
     pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t watch_bounds_raised(const struct watch *w)
+{
+    return atomic_load_explicit(&w->raised, memory_order_relaxed);
 }
 
 bool watch_take_lost(struct watch *w, char *url, size_t cap)

@@ -9,20 +9,24 @@
  * connected socket, publishers that refused our key, that do not speak
  * our mechanism, or whose key is not the one we were given.  It also
  * notes the connected endpoints libzmq abandons after such a failure, so
- * the socket's thread can connect them again (net_revive()).
+ * the socket's thread can connect them again (net_revive()), and on a
+ * publisher sizes each accepted connection's unsent bound (sendq.h).
  */
 #ifndef VIDPIPE_WATCH_H
 #define VIDPIPE_WATCH_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct watch;
 
 /* Starts watching sock (before it binds or connects, so nothing is
  * missed).  bound: sock binds (its peers are clients); curve: sock uses
- * CURVE.  NULL with errno on failure. */
-struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve);
+ * CURVE; pub: sock publishes, so its accepted TCP connections get a send
+ * bound sized from their rate.  NULL with errno on failure. */
+struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve,
+                        bool pub);
 /* Stops watching and joins the thread: call from sock's thread, before
  * it closes sock.  Accepts NULL. */
 void watch_free(struct watch *w);
@@ -33,5 +37,7 @@ void watch_add_url(struct watch *w, const char *url);
 /* One endpoint libzmq gave up on after a failed handshake, due to be
  * connected again (each at most once a second): true with it in url. */
 bool watch_take_lost(struct watch *w, char *url, size_t cap);
+/* How many times a connection's send bound was raised (sendq.h). */
+uint64_t watch_bounds_raised(const struct watch *w);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "transport/net.h"
+#include "transport/watch.h"
 #include "transport/xpub.h"
 
 #define XPUB_MAX_SUBS 64
@@ -48,6 +49,11 @@ void xpub_free(struct xpub *p)
 void *xpub_socket(struct xpub *p)
 {
     return p->ns.sock;
+}
+
+uint64_t xpub_bounds_raised(const struct xpub *p)
+{
+    return p->ns.watch ? watch_bounds_raised(p->ns.watch) : 0;
 }
 
 /* XPUB (not verbose) reports the first subscribe and the last unsubscribe

@@ -22,6 +22,9 @@ struct xpub *xpub_new(const char *url, const struct curve *c, char *err,
                       size_t errlen);
 void xpub_free(struct xpub *p);
 void *xpub_socket(struct xpub *p);
+/* How many times one of p's TCP connections had its unsent bound raised
+ * for its rate (sendq.h). */
+uint64_t xpub_bounds_raised(const struct xpub *p);
 
 /* Reads pending subscription changes without blocking.  Calls fn for each
  * (on: 1 subscribe, 0 unsubscribe) if fn is non-NULL, so a relay can pass
