@@ -11,6 +11,18 @@
 #include "source.h"
 #include "v4l2src.h"
 
+/* test: remembers the frames it drew in the buffers the publisher lends
+ * (a few ring slots or payload buffers, used again and again), so the
+ * next frame in one of them is an update: only the bytes that change
+ * are written (vp_pattern_update()), a quarter of a drawing. */
+#define DRAWN_MAX 32
+
+struct drawn {
+    const uint8_t *px;
+    uint32_t stride;
+    uint64_t seq;
+};
+
 struct source {
     enum source_kind kind;
     uint32_t w, h;
@@ -20,6 +32,8 @@ struct source {
     struct cvsource *cv;
     struct v4l2src *v4l2;
     struct rawsrc *raw;
+    struct drawn drawn[DRAWN_MAX];
+    unsigned ndrawn, next_drawn;
 };
 
 struct source *source_open(const struct source_spec *spec,
@@ -136,6 +150,33 @@ bool source_on_demand(const struct source *s)
     return s->kind == SRC_TEST;
 }
 
+/* Frame seq of test: into img: an update where img's buffer still shows
+ * the frame drawn there last (the size and format never change, and a
+ * buffer made again reads as no pattern), else a drawing. */
+static int draw_test(struct source *s, const struct vp_image *img, uint64_t seq)
+{
+    struct drawn *d = NULL;
+    uint64_t shown;
+
+    for (unsigned i = 0; i < s->ndrawn; i++)
+        if (s->drawn[i].px == img->data[0] &&
+            s->drawn[i].stride == img->stride[0])
+            d = &s->drawn[i];
+    bool update = d && vp_pattern_read(img, &shown) == 0 && shown == d->seq;
+    if ((update ? vp_pattern_update : vp_pattern_draw)(img, seq) < 0) {
+        log_err("%s", vp_errmsg());
+        return -1;
+    }
+    if (!d) {
+        d = &s->drawn[s->ndrawn < DRAWN_MAX ? s->ndrawn++
+                                            : s->next_drawn++ % DRAWN_MAX];
+        d->px = img->data[0];
+        d->stride = img->stride[0];
+    }
+    d->seq = seq;
+    return 0;
+}
+
 int source_read(struct source *s, const struct vp_image *img, uint64_t seq)
 {
     uint8_t *dst = img->data[0];
@@ -144,7 +185,7 @@ int source_read(struct source *s, const struct vp_image *img, uint64_t seq)
 
     switch (s->kind) {
     case SRC_TEST:
-        return vp_pattern_draw(img, seq) < 0 ? -1 : 0;
+        return draw_test(s, img, seq);
     case SRC_V4L2:
         if (s->v4l2)
             return v4l2src_read(s->v4l2, img);

@@ -151,6 +151,14 @@ VP_API bool vp_stream_name_ok(const char *name);
  * receiver can verify which frame it got.  The image must be at least
  * 64x48.  0 or -EINVAL. */
 VP_API int vp_pattern_draw(const struct vp_image *img, uint64_t seq);
+/* vp_pattern_draw() into an image that holds a picture vp_pattern_draw()
+ * made at the same size, format and strides, of any seq (a buffer a
+ * publisher lends again, say): only the bytes that change are written,
+ * about a quarter of the frame.  Given any other image, what it leaves
+ * is not the pattern; the test: source checks (vp_pattern_read()) that
+ * the buffer still shows the frame it drew there before it calls this.
+ * 0 or -EINVAL. */
+VP_API int vp_pattern_update(const struct vp_image *img, uint64_t seq);
 /* Reads the sequence number back from a pattern picture.  0 with *seq,
  * -EBADMSG if the cells do not decode, -EINVAL for a bad image. */
 VP_API int vp_pattern_read(const struct vp_image *img, uint64_t *seq);

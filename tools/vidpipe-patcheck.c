@@ -4,7 +4,9 @@
  * packed, no padding), and prints one JSON line per frame on stdout:
  * {"frame":N,"seq":S}, or "seq":null when the pattern does not decode.
  * Tests use it to check pixels that went through a window or a file;
- * people can stream anything through ffmpeg into it.
+ * people can stream anything through ffmpeg into it.  With --exact each
+ * line also says whether the frame is, byte for byte, the test: picture
+ * of its seq ("exact":true), as raw paths must deliver it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,12 +22,15 @@
 struct patcheck {
     uint32_t w, h;
     enum vp_pixfmt fmt;
+    bool exact;
 };
 
 static const struct cli_opt opts[] = {
     {"size", 's', "WxH", "frame size (required)"},
     {"pix-fmt", 'p', "FMT",
      "bgr24 (default), rgb24, gray, yuv420p, nv12 or yuyv422"},
+    {"exact", 'x', NULL,
+     "also compare every byte with the test: picture of the seq"},
     {0},
 };
 
@@ -38,6 +43,9 @@ static int take(void *ctx, int id, const char *arg)
             log_err("--size %s: expected WxH, each 1..16384", arg);
             return -1;
         }
+        return 0;
+    case 'x':
+        pc->exact = true;
         return 0;
     case 'p':
         if (!(pc->fmt = vp_pixfmt_parse(arg))) {
@@ -54,7 +62,7 @@ static int take(void *ctx, int id, const char *arg)
 
 static const struct cli_prog prog = {
     .name = PROG,
-    .usage = "--size WxH [--pix-fmt FMT] < frames",
+    .usage = "--size WxH [--pix-fmt FMT] [--exact] < frames",
     .about = "Reads raw frames (e.g. from ffmpeg -f rawvideo -) on stdin and "
              "prints\none JSON line per frame: {\"frame\":N,\"seq\":S}, or "
              "\"seq\":null when the\ntest: pattern does not decode.",
@@ -106,8 +114,8 @@ int main(int argc, char **argv)
         log_err("--size %ux%u: not a size of %s", w, h, vp_pixfmt_name(fmt));
         return EXIT_USAGE;
     }
-    uint8_t *buf = malloc(len);
-    if (!buf) {
+    uint8_t *buf = malloc(len), *want = pc.exact ? malloc(len) : NULL;
+    if (!buf || (pc.exact && !want)) {
         log_err("cannot allocate a %ux%u frame", w, h);
         return EXIT_RUNTIME;
     }
@@ -128,11 +136,19 @@ int main(int argc, char **argv)
         }
         uint64_t seq;
         vp_image_layout(&img, w, h, fmt, 0, buf);
-        if (vp_pattern_read(&img, &seq) == 0)
+        if (vp_pattern_read(&img, &seq) < 0) {
+            printf("{\"frame\":%llu,\"seq\":null}\n", n);
+        } else if (want) {
+            struct vp_image ref;
+            vp_image_layout(&ref, w, h, fmt, 0, want);
+            vp_pattern_draw(&ref, seq);
+            printf("{\"frame\":%llu,\"seq\":%llu,\"exact\":%s}\n", n,
+                   (unsigned long long)seq,
+                   memcmp(buf, want, len) ? "false" : "true");
+        } else {
             printf("{\"frame\":%llu,\"seq\":%llu}\n", n,
                    (unsigned long long)seq);
-        else
-            printf("{\"frame\":%llu,\"seq\":null}\n", n);
+        }
         if (fflush(stdout) == EOF) {
             log_err("stdout: %s", strerror(errno));
             rc = EXIT_RUNTIME;
@@ -140,5 +156,6 @@ int main(int argc, char **argv)
         }
     }
     free(buf);
+    free(want);
     return rc;
 }

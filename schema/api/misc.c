@@ -157,16 +157,27 @@ void api_copy(const struct vp_image *src, const struct vp_image *dst)
     planes_copy(src->width, src->height, &s, &d);
 }
 
-int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
+static int pattern_paint(const struct vp_image *img, uint64_t seq, bool update)
 {
     int rc = api_image_check(img, "pattern");
     if (rc < 0)
         return rc;
-    if (pattern_draw_planes(img->data, img->stride, img->width, img->height,
-                            (enum pixfmt)img->fmt, seq) < 0)
+    if ((update ? pattern_update_planes : pattern_draw_planes)(
+            img->data, img->stride, img->width, img->height,
+            (enum pixfmt)img->fmt, seq) < 0)
         return vp_fail(-EINVAL, "pattern: needs at least %dx%d", PATTERN_MIN_W,
                        PATTERN_MIN_H);
     return 0;
+}
+
+int vp_pattern_draw(const struct vp_image *img, uint64_t seq)
+{
+    return pattern_paint(img, seq, false);
+}
+
+int vp_pattern_update(const struct vp_image *img, uint64_t seq)
+{
+    return pattern_paint(img, seq, true);
 }
 
 int vp_pattern_read(const struct vp_image *img, uint64_t *seq)

@@ -1,5 +1,6 @@
 /* pattern.c -- the test: source's self-verifying picture. */
 #include <assert.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,9 +32,10 @@
 
 #define CODE_BITS 80
 #define CELL_MIN 8
-#define QUIET 48     /* luma of the band around the cells, not 0 or 255 */
-#define SAMPLES 8    /* per axis in a cell when reading */
-#define AMBIGUOUS 40 /* a cell averaging within 128 +- this is unreadable */
+#define QUIET 48      /* luma of the band around the cells, not 0 or 255 */
+#define SAMPLES 8     /* per axis in a cell when reading */
+#define AMBIGUOUS 40  /* a cell averaging within 128 +- this is unreadable */
+#define DIFF_BLOCK 64 /* bytes compared at a time when updating */
 
 /* Grid shapes of CODE_BITS cells, fewest rows first. */
 static const uint32_t shapes[][2] = {{40, 2}, {20, 4}, {16, 5}, {10, 8}};
@@ -161,13 +163,37 @@ static void fill(uint8_t *row, uint32_t x0, uint32_t x1, unsigned bpp,
         p[0] = px[0], p[1] = px[1], p[2] = px[2];
 }
 
-/* Copies row y0 onto rows (y0, y1). */
+/* Copies row y0 onto rows (y0, y1).  Updating (see pattern_update()),
+ * those rows still hold the run as an earlier frame drew it, all alike:
+ * only the blocks where row y0 now differs from row y0 + 1 are copied. */
 static void copy_down(uint8_t *dst, uint32_t stride, uint32_t y0, uint32_t y1,
-                      size_t len)
+                      size_t len, bool update)
 {
     const uint8_t *src = dst + (size_t)y0 * stride;
+    uint32_t span[2 * (3 * FRAME_DIM_MAX / DIFF_BLOCK + 1)];
+    unsigned n = 0;
+
+    if (y1 <= y0 + 1)
+        return;
+    if (!update) {
+        for (uint32_t y = y0 + 1; y < y1; y++)
+            memcpy(dst + (size_t)y * stride, src, len);
+        return;
+    }
+    const uint8_t *was = src + stride;
+    for (size_t x = 0; x < len; x += DIFF_BLOCK) {
+        size_t b = len - x < DIFF_BLOCK ? len - x : DIFF_BLOCK;
+        if (memcmp(src + x, was + x, b) == 0)
+            continue;
+        if (n && span[n - 1] == x)
+            span[n - 1] = x + b; /* extends the span before */
+        else
+            span[n++] = x, span[n++] = x + b;
+    }
     for (uint32_t y = y0 + 1; y < y1; y++)
-        memcpy(dst + (size_t)y * stride, src, len);
+        for (unsigned i = 0; i < n; i += 2)
+            memcpy(dst + (size_t)y * stride + span[i], src + span[i],
+                   span[i + 1] - span[i]);
 }
 
 /* Row kind r of the band (r < 0: the quiet zone, else grid row r) into
@@ -188,20 +214,21 @@ static void band_row(uint8_t *row, unsigned bpp, const struct layout *l,
 }
 
 static void draw_band(uint8_t *dst, uint32_t stride, unsigned bpp,
-                      const struct layout *l, size_t len, uint64_t seq)
+                      const struct layout *l, size_t len, uint64_t seq,
+                      bool update)
 {
     uint32_t grid_end = l->y0 + l->rows * l->cell;
 
     band_row(dst, bpp, l, len, seq, -1);
-    copy_down(dst, stride, 0, l->y0, len);
+    copy_down(dst, stride, 0, l->y0, len, update);
     for (uint32_t r = 0; r < l->rows; r++) {
         uint32_t y = l->y0 + r * l->cell;
         band_row(dst + (size_t)y * stride, bpp, l, len, seq, (int)r);
-        copy_down(dst, stride, y, y + l->cell, len);
+        copy_down(dst, stride, y, y + l->cell, len, update);
     }
     if (grid_end < l->band_h) {
         band_row(dst + (size_t)grid_end * stride, bpp, l, len, seq, -1);
-        copy_down(dst, stride, grid_end, l->band_h, len);
+        copy_down(dst, stride, grid_end, l->band_h, len, update);
     }
 }
 
@@ -248,6 +275,7 @@ static void draw_ramp(uint8_t *row, uint32_t w, unsigned bpp, uint64_t seq)
 struct yuv_dst {
     enum pixfmt fmt;
     uint32_t w, h;
+    bool update;
     uint8_t *data[PIXFMT_MAX_PLANES];
     uint32_t stride[PIXFMT_MAX_PLANES];
 };
@@ -266,11 +294,10 @@ static void chroma_of(const uint8_t *bgr, uint8_t *u, uint8_t *v)
     *v = (uint8_t)(128 + ((112 * r - 94 * g - 18 * b + 256) >> 9));
 }
 
-static void copy_rows(uint8_t *plane, uint32_t stride, uint32_t y0, uint32_t y1,
-                      size_t len)
+static void copy_rows(const struct yuv_dst *d, unsigned i, uint32_t y0,
+                      uint32_t y1, size_t len)
 {
-    if (y0 < y1)
-        copy_down(plane, stride, y0, y1, len);
+    copy_down(d->data[i], d->stride[i], y0, y1, len, d->update);
 }
 
 /* Rows [y0, y1) of d are all the bgr24 row bgr. */
@@ -288,13 +315,13 @@ static void yuv_rows(const struct yuv_dst *d, const uint8_t *bgr, uint32_t y0,
             row[2] = luma_of(bgr + 3);
             chroma_of(bgr, &row[1], &row[3]);
         }
-        copy_rows(d->data[0], d->stride[0], y0, y1, (size_t)w * 2);
+        copy_rows(d, 0, y0, y1, (size_t)w * 2);
         return;
     }
     uint8_t *yrow = d->data[0] + (size_t)y0 * d->stride[0];
     for (uint32_t x = 0; x < w; x++)
         yrow[x] = luma_of(bgr + 3 * x);
-    copy_rows(d->data[0], d->stride[0], y0, y1, w);
+    copy_rows(d, 0, y0, y1, w);
     /* Chroma row c belongs to luma rows 2c and 2c + 1: it takes the
      * colour of row 2c. */
     uint32_t c0 = (y0 + 1) / 2, c1 = (y1 + 1) / 2;
@@ -304,15 +331,15 @@ static void yuv_rows(const struct yuv_dst *d, const uint8_t *bgr, uint32_t y0,
         uint8_t *uv = d->data[1] + (size_t)c0 * d->stride[1];
         for (uint32_t x = 0; x < w; x += 2)
             chroma_of(bgr + 3 * x, &uv[x], &uv[x + 1]);
-        copy_rows(d->data[1], d->stride[1], c0, c1, w);
+        copy_rows(d, 1, c0, c1, w);
         return;
     }
     uint8_t *u = d->data[1] + (size_t)c0 * d->stride[1];
     uint8_t *v = d->data[2] + (size_t)c0 * d->stride[2];
     for (uint32_t x = 0; x < w; x += 2)
         chroma_of(bgr + 3 * x, &u[x / 2], &v[x / 2]);
-    copy_rows(d->data[1], d->stride[1], c0, c1, w / 2);
-    copy_rows(d->data[2], d->stride[2], c0, c1, w / 2);
+    copy_rows(d, 1, c0, c1, w / 2);
+    copy_rows(d, 2, c0, c1, w / 2);
 }
 
 static void draw_yuv(const struct yuv_dst *d, uint64_t seq)
@@ -342,18 +369,43 @@ static void draw_yuv(const struct yuv_dst *d, uint64_t seq)
     yuv_rows(d, bgr, ramp_y, h);
 }
 
-int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
-                        uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq)
+static void draw_packed(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                        enum pixfmt fmt, unsigned bpp, uint64_t seq,
+                        bool update)
+{
+    struct layout l;
+    size_t len = (size_t)w * bpp;
+
+    layout_of(w, h, &l);
+    draw_band(dst, stride, bpp, &l, len, seq, update);
+
+    uint32_t rest = h - l.band_h;
+    uint32_t ramp_y = l.band_h + rest - rest / 4;
+    if (rest) {
+        draw_bars(dst + (size_t)l.band_h * stride, w, fmt, bpp, seq);
+        copy_down(dst, stride, l.band_h, ramp_y, len, update);
+    }
+    if (ramp_y < h) {
+        draw_ramp(dst + (size_t)ramp_y * stride, w, bpp, seq);
+        copy_down(dst, stride, ramp_y, h, len, update);
+    }
+}
+
+/* pattern_draw_planes(), or pattern_update_planes() if update. */
+static int paint(uint8_t *const data[], const uint32_t stride[], uint32_t w,
+                 uint32_t h, enum pixfmt fmt, uint64_t seq, bool update)
 {
     struct pixfmt_planes pl;
-    struct yuv_dst d = {.fmt = fmt, .w = w, .h = h};
+    struct yuv_dst d = {.fmt = fmt, .w = w, .h = h, .update = update};
     unsigned bpp;
     int rc = check_geometry(data[0], w, h, stride[0], fmt, &bpp);
 
     if (rc)
         return rc;
-    if (!pixfmt_is_yuv(fmt))
-        return pattern_draw(data[0], w, h, stride[0], fmt, seq);
+    if (!pixfmt_is_yuv(fmt)) {
+        draw_packed(data[0], w, h, stride[0], fmt, bpp, seq, update);
+        return 0;
+    }
     pixfmt_planes(fmt, w, h, stride[0], &pl);
     for (unsigned i = 0; i < pl.n; i++) {
         if (!data[i] || stride[i] < pl.row_bytes[i])
@@ -365,38 +417,43 @@ int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
     return 0;
 }
 
-int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
-                 enum pixfmt fmt, uint64_t seq)
+/* paint() into one buffer laid out as frames carry it. */
+static int paint_one(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                     enum pixfmt fmt, uint64_t seq, bool update)
 {
-    struct layout l;
-    unsigned bpp;
-    int rc = check_geometry(dst, w, h, stride, fmt, &bpp);
-    if (rc)
-        return rc;
-    if (pixfmt_is_yuv(fmt)) {
-        struct pixfmt_planes pl;
-        uint8_t *data[PIXFMT_MAX_PLANES];
+    struct pixfmt_planes pl = {.n = 1, .stride = {stride}};
+    uint8_t *data[PIXFMT_MAX_PLANES] = {dst};
+
+    if (dst && pixfmt_is_yuv(fmt) && !pixfmt_geometry(fmt, w, h, stride)) {
         pixfmt_planes(fmt, w, h, stride, &pl);
         for (unsigned i = 0; i < pl.n; i++)
             data[i] = dst + pl.offset[i];
-        return pattern_draw_planes(data, pl.stride, w, h, fmt, seq);
     }
-    layout_of(w, h, &l);
+    return paint(data, pl.stride, w, h, fmt, seq, update);
+}
 
-    size_t len = (size_t)w * bpp;
-    draw_band(dst, stride, bpp, &l, len, seq);
+int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
+                        uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq)
+{
+    return paint(data, stride, w, h, fmt, seq, false);
+}
 
-    uint32_t rest = h - l.band_h;
-    uint32_t ramp_y = l.band_h + rest - rest / 4;
-    if (rest) {
-        draw_bars(dst + (size_t)l.band_h * stride, w, fmt, bpp, seq);
-        copy_down(dst, stride, l.band_h, ramp_y, len);
-    }
-    if (ramp_y < h) {
-        draw_ramp(dst + (size_t)ramp_y * stride, w, bpp, seq);
-        copy_down(dst, stride, ramp_y, h, len);
-    }
-    return 0;
+int pattern_update_planes(uint8_t *const data[], const uint32_t stride[],
+                          uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq)
+{
+    return paint(data, stride, w, h, fmt, seq, true);
+}
+
+int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                 enum pixfmt fmt, uint64_t seq)
+{
+    return paint_one(dst, w, h, stride, fmt, seq, false);
+}
+
+int pattern_update(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                   enum pixfmt fmt, uint64_t seq)
+{
+    return paint_one(dst, w, h, stride, fmt, seq, true);
 }
 
 /* Average luma of a few samples spread over the middle of a cell. */

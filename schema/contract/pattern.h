@@ -26,6 +26,19 @@ int pattern_draw(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
 int pattern_draw_planes(uint8_t *const data[], const uint32_t stride[],
                         uint32_t w, uint32_t h, enum pixfmt fmt, uint64_t seq);
 
+/* pattern_draw() into a picture that holds a frame pattern_draw() made at
+ * the same w, h, stride and fmt (any seq): the picture is made of runs of
+ * equal rows, so only the bytes of each run's rows where its new row
+ * differs from the old one are written.  That is the code cells that
+ * changed, the moving bar's old and new place, and the ramp: about a
+ * quarter of the frame.  Given any other picture, what it leaves is not
+ * the pattern. */
+int pattern_update(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
+                   enum pixfmt fmt, uint64_t seq);
+int pattern_update_planes(uint8_t *const data[], const uint32_t stride[],
+                          uint32_t w, uint32_t h, enum pixfmt fmt,
+                          uint64_t seq);
+
 /* Reads the sequence number back from pixels drawn by pattern_draw (and
  * possibly JPEG'd, or converted to another format); only the first plane
  * (the luma of a planar format) is read.  0 with *seq set, or -EBADMSG when the

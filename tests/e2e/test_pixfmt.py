@@ -221,3 +221,49 @@ def test_raw_output_of_another_size_is_refused():
         f"{prog('display')} -i - -o raw:- --pix-fmt yuv420p > /dev/null")
     assert "161x120 is not a size of yuv420p" in err, err
     assert "status 0 1" in err or "status 141 1" in err, err
+
+
+@pytest.mark.parametrize("fmt,via", [(f, v) for f in ["bgr24"] + YUV
+                                     for v in ("tcp", "shm")])
+def test_unpaced_frames_exact(fmt, via):
+    """Unpaced test: frames, with the display stopped for a while so the
+    capture's buffers all fill and are in flight at once, arrive each
+    byte for byte the test: picture of its seq (vidpipe-patcheck
+    --exact): payload buffers and ring slots hold whole frames of each
+    format, and test: updating a buffer it drew before leaves exactly
+    what a drawing makes."""
+    import json
+    import signal
+    import time
+    w, h = 320, 240
+    ep = free_ep()
+    cap = subprocess.Popen(
+        [prog("capture"), "-i", "test:", "-o", ep, "--size", f"{w}x{h}",
+         "--fps", "0", "--pix-fmt", fmt], stderr=subprocess.DEVNULL)
+    dis = subprocess.Popen(
+        [prog("display"), "-i", ep, "-o", "raw:-", "--pix-fmt", fmt] +
+        (["--no-shm"] if via == "tcp" else []),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    pc = subprocess.Popen([prog("patcheck"), "--size", f"{w}x{h}",
+                           "--pix-fmt", fmt, "--exact"], stdin=dis.stdout,
+                          stdout=subprocess.PIPE)
+    dis.stdout.close()
+    try:
+        time.sleep(1.5)
+        dis.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)
+        dis.send_signal(signal.SIGCONT)
+        time.sleep(1.0)
+    finally:
+        dis.send_signal(signal.SIGCONT)
+        dis.terminate()
+        out, _ = pc.communicate(timeout=30)
+        dis.wait(timeout=10)
+        cap.terminate()
+        cap.wait(timeout=10)
+    lines = [json.loads(x) for x in out.decode().splitlines()]
+    assert len(lines) >= 100, len(lines)
+    bad = [x for x in lines if x["seq"] is None or not x["exact"]]
+    assert not bad, (len(bad), len(lines), bad[:3])
+    seqs = [x["seq"] for x in lines]
+    assert all(a < b for a, b in zip(seqs, seqs[1:]))

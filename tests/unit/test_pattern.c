@@ -497,7 +497,7 @@ static const enum pixfmt yuv_fmts[] = {PIXFMT_YUV420P, PIXFMT_NV12,
 static void test_yuv_roundtrip(void **state)
 {
     static const uint32_t sizes[][3] = {
-        {64, 48, 0},  {66, 50, 2},     {320, 240, 0},   {642, 482, 8},
+        {64, 48, 0},    {66, 50, 2},      {320, 240, 0},   {642, 482, 8},
         {1280, 720, 0}, {1920, 1080, 64}, {3840, 2160, 0}, {16384, 48, 0},
     };
     struct jpeg *j = jpeg_new();
@@ -588,6 +588,55 @@ static void test_yuv_bad_geometry(void **state)
     assert_true(seq == 3);
 }
 
+/* pattern_update() from any earlier frame leaves exactly what
+ * pattern_draw() makes, padding included, in every format: frames one,
+ * a few and many apart, the same frame again, and a frame back. */
+static void test_update_is_draw(void **state)
+{
+    static const enum pixfmt all[] = {PIXFMT_BGR24, PIXFMT_RGB24,
+                                      PIXFMT_GRAY,  PIXFMT_YUV420P,
+                                      PIXFMT_NV12,  PIXFMT_YUYV422};
+    static const uint32_t sizes[][3] = {
+        {64, 48, 0},    {66, 50, 2},    {97, 61, 3},      {320, 240, 0},
+        {642, 482, 8},  {1280, 720, 0}, {1920, 1080, 64}, {3840, 2160, 0},
+        {16384, 48, 0}, {64, 1000, 0},
+    };
+    (void)state;
+    for (size_t f = 0; f < sizeof all / sizeof all[0]; f++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            enum pixfmt fmt = all[f];
+            uint32_t w = sizes[i][0], h = sizes[i][1];
+            uint32_t stride = pixfmt_min_stride(fmt, w) + sizes[i][2];
+            if (pixfmt_geometry(fmt, w, h, stride))
+                continue; /* an odd size of a 4:2:0 format */
+            size_t size = pixfmt_size(fmt, h, stride);
+            uint8_t *px = malloc(size), *want = malloc(size);
+            uint64_t seq = rnd() >> 1, got;
+
+            assert_non_null(px);
+            assert_non_null(want);
+            memset(px, PAD_BYTE, size);
+            memset(want, PAD_BYTE, size);
+            assert_int_equal(pattern_draw(px, w, h, stride, fmt, seq), 0);
+            static const int64_t steps[] = {1,   1,    3,  0,      64,
+                                            127, 1000, -5, 1 << 20};
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+                seq += (uint64_t)steps[k];
+                assert_int_equal(pattern_update(px, w, h, stride, fmt, seq), 0);
+                assert_int_equal(pattern_draw(want, w, h, stride, fmt, seq), 0);
+                if (memcmp(px, want, size) != 0)
+                    fail_msg("%ux%u stride %u fmt %d: update to %llu differs "
+                             "from the drawing",
+                             w, h, stride, fmt, (unsigned long long)seq);
+            }
+            assert_int_equal(pattern_read(px, w, h, stride, fmt, &got), 0);
+            assert_true(got == seq);
+            free(px);
+            free(want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_yuv_roundtrip),
         cmocka_unit_test(test_yuv_levels),
         cmocka_unit_test(test_yuv_bad_geometry),
+        cmocka_unit_test(test_update_is_draw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
