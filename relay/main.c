@@ -185,8 +185,9 @@ int main(int argc, char **argv)
         goto out;
     cli_signals();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {"shm_forwarded", "ring_writes"};
-    for (unsigned i = 0; i < 2; i++)
+    const char *counters[] = {"shm_forwarded", "ring_writes",
+                              "send_bounds_raised"};
+    for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         if (vp_stats_ref(vp_pub_stats(pub), counters[i]))
             vp_stats_add(st, counters[i],
                          vp_stats_ref(vp_pub_stats(pub), counters[i]));

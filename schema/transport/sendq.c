@@ -38,9 +38,9 @@ static bool same(int fd, const struct sendq_conn *c)
            memcmp(&now.peer, &c->peer, c->plen) == 0;
 }
 
-bool sendq_add(struct sendq *q, int fd)
+bool sendq_add(struct sendq *q, int fd, int64_t now_ns)
 {
-    struct sendq_conn c = {.fd = fd, .bound = SENDQ_MIN};
+    struct sendq_conn c = {.fd = fd, .bound = SENDQ_MIN, .at_ns = now_ns};
 
     sendq_drop(q, fd); /* a number libzmq closed and reused */
     if (q->n == SENDQ_CONNS || !addresses(fd, &c) || !set_bound(fd, c.bound))
@@ -58,7 +58,7 @@ void sendq_drop(struct sendq *q, int fd)
         }
 }
 
-void sendq_tune(struct sendq *q)
+void sendq_tune(struct sendq *q, int64_t now_ns)
 {
     for (unsigned i = 0; i < q->n;) {
         struct sendq_conn *c = &q->c[i];
@@ -71,11 +71,19 @@ void sendq_tune(struct sendq *q)
             continue;
         }
         i++;
-        /* A kernel before 4.9 has no delivery rate: the bound stays. */
-        if (len < offsetof(struct tcp_info, tcpi_delivery_rate) +
-                      sizeof ti.tcpi_delivery_rate)
+        /* A kernel before 4.1 counts no bytes acked: the bound stays. */
+        if (len < offsetof(struct tcp_info, tcpi_bytes_acked) +
+                      sizeof ti.tcpi_bytes_acked)
             continue;
-        uint32_t b = sendq_bound_for(ti.tcpi_delivery_rate);
+        /* What it delivered since the last look, as a rate: what the link
+         * and the subscriber took, whatever the sender's pace. */
+        uint64_t acked = ti.tcpi_bytes_acked - c->acked;
+        int64_t dt = now_ns - c->at_ns;
+        c->acked = ti.tcpi_bytes_acked;
+        c->at_ns = now_ns;
+        if (dt <= 0)
+            continue;
+        uint32_t b = sendq_bound_for(acked * 1000000000ull / (uint64_t)dt);
         if ((b >= 2 * (uint64_t)c->bound || 2 * (uint64_t)b <= c->bound) &&
             set_bound(c->fd, b)) {
             if (b > c->bound)

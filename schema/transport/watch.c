@@ -240,7 +240,7 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
     if (ev == ZMQ_EVENT_ACCEPTED) {
         accepted(w, (int)v);
         if (w->pub)
-            sendq_add(&w->sq, (int)v);
+            sendq_add(&w->sq, (int)v, clock_mono_ns());
     } else if (ev & FAILED) {
         w->pending = ev;
         w->pending_value = v;
@@ -262,7 +262,7 @@ static void tune(struct watch *w, int64_t *next)
     if (!w->sq.n || now < *next)
         return;
     *next = now + TUNE_NS;
-    sendq_tune(&w->sq);
+    sendq_tune(&w->sq, now);
     atomic_store_explicit(&w->raised, w->sq.raised, memory_order_relaxed);
 }
 

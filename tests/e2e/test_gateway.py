@@ -566,6 +566,53 @@ def test_relay_chain_carries_each_frame_once_per_link(net):
 
 
 @pytest.mark.slow
+def notsent_max(host, peer, seconds):
+    """The most bytes host's connections to peer held unsent (ss's
+    notsent) in samples over seconds, and the number of samples that
+    found such a connection."""
+    most, seen = 0, 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        out = sh("ip", "netns", "exec", host.ns, "ss", "-tin", "state",
+                 "established", "dst", peer)
+        for part in out.split():
+            if part.startswith("notsent:"):
+                most = max(most, int(part[8:]))
+        seen += peer in out
+        time.sleep(0.05)
+    return most, seen
+
+
+def test_send_bound_follows_each_link(net):
+    """Raw 640x360 frames at 30 fps (21 MB/s) through the relay to a
+    viewer behind 10 Mbit/s: that connection keeps its 128 KiB bound, so
+    it never holds more than that and a segment unsent, and no bound is
+    raised.  A viewer on a fast link then joins: its bound is raised, and
+    the slow one's still holds."""
+    with slow_link(net, "10mbit", "50ms"):
+        net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size", "640x360",
+                       "--fps", "30")
+        relay = net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
+                              "tcp://0.0.0.0:5556")
+        slow = net["slow"].run("display", "-i", tcp(GW_SLOW, 5556), "-o",
+                               "null")
+        slow.wait_frames(5, 20)
+        most, seen = notsent_max(net["gw"], "10.77.3.2", 3)
+        assert seen > 10, "no connection to the slow viewer in ss"
+        assert most <= 128 * 1024 + 65536, most
+        relay.wait_for(lambda p: p.last().get("frames", 0) > 0, 10, "ticks")
+        assert relay.last().get("send_bounds_raised") == 0, relay.last()
+        fast = net["view"].run("display", "-i", tcp(GW_VIEW, 5556), "-o",
+                               "null")
+        fast.wait_frames(30, 20)
+        relay.wait_for(lambda p: p.last().get("send_bounds_raised", 0) >= 1,
+                       10, "the fast viewer's bound raised")
+        most, seen = notsent_max(net["gw"], "10.77.3.2", 2)
+        assert seen > 10 and most <= 128 * 1024 + 65536, most
+    f = fast.last()
+    assert f["mismatch"] == 0 and f["bad"] == 0, f
+
+
 def test_h264_on_a_slow_link(net):
     """1080p at 30 fps as H.264 at 4 Mbit/s to a viewer behind a 10 Mbit/s
     link: every frame it shows is verified, and it keeps the stream's
