@@ -354,6 +354,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_signals();
+    cli_keep_frame_memory();
     if (!open_source(&cap, &spec, &fps))
         goto out;
     cli_pub_opts(&cap.c, &po);

@@ -297,6 +297,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_signals();
+    cli_keep_frame_memory();
     d.st = vp_sub_stats(d.sub);
     vp_stats_add(d.st, "verified", &d.verified);
     vp_stats_add(d.st, "mismatch", &d.mismatch);

@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     if (r.http.listen && http_open(&http, &r.http) < 0)
         goto out;
     cli_signals();
+    cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
     const char *counters[] = {"shm_forwarded", "ring_writes",
                               "send_bounds_raised"};

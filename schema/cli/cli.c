@@ -1,5 +1,6 @@
 /* cli.c -- numbers, signals and versions on the command line. */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,14 @@ static void on_signal(int sig)
 {
     (void)sig;
     cli_stop = 1;
+}
+
+void cli_keep_frame_memory(void)
+{
+    /* Up to 32 MiB (a 4K bgr24 frame is 25 MB) from the heap, not a
+     * mapping of its own; free heap kept up to 256 MiB. */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 }
 
 void cli_signals(void)
