@@ -158,7 +158,7 @@ static int draw_test(struct source *s, const struct vp_image *img, uint64_t seq)
     struct drawn *d = NULL;
     uint64_t shown;
 
-    for (unsigned i = 0; i < s->ndrawn; i++)
+    for (unsigned i = 0; !d && i < s->ndrawn; i++) /* entries are unique */
         if (s->drawn[i].px == img->data[0] &&
             s->drawn[i].stride == img->stride[0])
             d = &s->drawn[i];
