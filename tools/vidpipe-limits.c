@@ -31,25 +31,37 @@
  *                directly and through the hop: the reference of a paced
  *                frame's latency, which 1 s / zmq_tcp_fps is not (that
  *                overlaps the sends of one message with the receives of
- *                the one before).
+ *                the one before);
+ *   tcp_lat_p50_us, tcp_cut_lat_p50_us   the same with no ZeroMQ at all:
+ *                the frame on one plain TCP connection, directly, and
+ *                through a forwarder that passes each 256 KiB on as it
+ *                arrives instead of waiting for the whole message.  The
+ *                floor under the two figures above: what TCP itself takes
+ *                on this machine, and the least any hop can add.
  *
  * Publisher, forwarder and subscriber each run in their own thread with
  * their own ZeroMQ context (one I/O thread each), as separate processes
  * would.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
 #include "cli/cli.h"
 #include "contract/frame.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "transport/net.h"
 
@@ -63,7 +75,10 @@ struct opts {
     double seconds;
     unsigned reps;
     bool no_zmq, ref_only;
+    const char *only; /* comma-separated figure names, or NULL */
 };
+
+static void print_figures(FILE *f);
 
 static void usage(FILE *f)
 {
@@ -83,8 +98,12 @@ static void usage(FILE *f)
         "      --no-zmq        measure memcpy only\n"
         "      --ref-only      of the ZeroMQ figures, only zmq_tcp_fps,\n"
         "                      zmq_tcp2_fps, zmq_tcp_fps_sndbuf (quicker)\n"
+        "      --only NAMES    only these figures (comma-separated, of the "
+        "names below)\n"
         "  -h, --help          this help\n"
-        "  -V, --version       print the version\n");
+        "  -V, --version       print the version\n"
+        "\nFigures:");
+    print_figures(f);
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -95,6 +114,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"reps", required_argument, 0, 'r'},
         {"no-zmq", no_argument, 0, 'Z'},
         {"ref-only", no_argument, 0, 'R'},
+        {"only", required_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -131,6 +151,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'R':
             o->ref_only = true;
+            break;
+        case 'O':
+            o->only = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -398,7 +421,71 @@ struct variant {
     int pub_hwm, sub_hwm, sndbuf;
     bool nodrop, hop;
     double pace; /* paced: the figure is the median latency, us */
+    bool tcp;    /* plain TCP, no ZeroMQ (paced only) */
 };
+
+/* The figures, in the order they are measured and printed; the first is
+ * the reference, and --ref-only keeps the first REF_ONLY. */
+static const struct variant figures[] = {
+    {"zmq_tcp_fps", NET_PUB_HWM, NET_HWM, 0, true, false, 0, false},
+    {"zmq_tcp2_fps", NET_PUB_HWM, NET_HWM, 0, true, true, 0, false},
+    {"zmq_tcp_fps_sndbuf", NET_PUB_HWM, NET_HWM, NET_SNDBUF, true, false, 0,
+     false},
+    {"zmq_tcp_fps_hwm1000", 1000, 1000, 0, true, false, 0, false},
+    {"zmq_tcp_fps_drop", NET_PUB_HWM, NET_HWM, 0, false, false, 0, false},
+    {"zmq_tcp_lat_p50_us", NET_PUB_HWM, NET_HWM, 0, true, false, 30, false},
+    {"zmq_tcp2_lat_p50_us", NET_PUB_HWM, NET_HWM, 0, true, true, 30, false},
+    {"tcp_lat_p50_us", 0, 0, 0, false, false, 30, true},
+    {"tcp_cut_lat_p50_us", 0, 0, 0, false, true, 30, true},
+};
+#define NFIGURES (sizeof figures / sizeof figures[0])
+#define REF_ONLY 3
+
+static void print_figures(FILE *f)
+{
+    for (size_t i = 0; i < NFIGURES; i++)
+        fprintf(f, "%s%s", i % 3 ? ", " : "\n  ", figures[i].name);
+    fputc('\n', f);
+}
+
+/* Whether name is one of the comma-separated names of list. */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',')) {
+        p += p != list;
+        if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+            return true;
+    }
+    return false;
+}
+
+/* -1 with a message if --only names a figure there is not. */
+static int check_only(const char *list)
+{
+    for (const char *p = list; p; p = strchr(p, ',')) {
+        p += p != list; /* past the comma */
+        size_t n = strcspn(p, ","), i = 0;
+        while (i < NFIGURES &&
+               (strlen(figures[i].name) != n || strncmp(figures[i].name, p, n)))
+            i++;
+        if (i == NFIGURES) {
+            fprintf(stderr,
+                    PROG ": --only: no figure \"%.*s\" (see the "
+                         "source's head comment)\n",
+                    (int)n, p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool chosen(const struct opts *o, size_t i)
+{
+    if (o->only)
+        return listed(o->only, figures[i].name);
+    return !o->ref_only || i < REF_ONLY;
+}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -448,6 +535,172 @@ static double zmq_fps(const uint8_t *payload, size_t len,
     return z.fps;
 }
 
+/* Plain TCP, no ZeroMQ: one stream of frames (a 16-byte stamp and
+ * length, then the payload), paced, on the kernel's own socket settings.
+ * Its median latency is the floor under zmq_tcp_lat_p50_us; through a
+ * forwarder that passes on each TCP_CUT bytes as they arrive, the floor
+ * under any hop, which no forwarder of whole messages can reach. */
+#define TCP_CUT (256 * 1024)
+
+struct trun {
+    size_t len;
+    const uint8_t *payload;
+    double seconds;
+    int lis_pub, lis_fwd; /* listening sockets */
+    _Atomic int err;      /* errno of a failure */
+};
+
+/* Keeps errno of a failed call, and closes s (if any): -1. */
+static int tcp_failed(struct trun *t, int s)
+{
+    t->err = errno;
+    if (s >= 0)
+        close(s);
+    return -1;
+}
+
+static int tcp_listen(struct trun *t)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {5, 0}; /* an accept that nothing reaches ends */
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ||
+        bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1))
+        return tcp_failed(t, s);
+    return s;
+}
+
+static int tcp_connect(struct trun *t, int lis)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || getsockname(lis, (struct sockaddr *)&a, &al) ||
+        connect(s, (struct sockaddr *)&a, al))
+        return tcp_failed(t, s);
+    return s;
+}
+
+static int tcp_accept(struct trun *t, int lis)
+{
+    int s = accept4(lis, NULL, NULL, SOCK_CLOEXEC);
+    return s < 0 ? tcp_failed(t, s) : s;
+}
+
+/* 0 after len bytes, -1 at the end of the stream or an error. */
+static int read_full(int s, void *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t r = read(s, (uint8_t *)buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static void *tcp_writer(void *arg)
+{
+    struct trun *t = arg;
+    int s = tcp_accept(t, t->lis_pub);
+    int64_t next = clock_mono_ns(), end = next + (int64_t)(t->seconds * 1e9);
+
+    while (s >= 0 && next < end) {
+        int64_t now = clock_mono_ns();
+        if (next > now)
+            nanosleep(&(struct timespec){0, (long)(next - now)}, NULL);
+        next += 1000000000 / 30;
+        uint64_t hdr[2] = {(uint64_t)clock_mono_ns(), t->len};
+        struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)t->payload, t->len}};
+        if (io_writev_all(s, iov, 2) < 0)
+            break;
+    }
+    if (s >= 0)
+        close(s); /* the reader's end of the stream */
+    return NULL;
+}
+
+static void *tcp_forwarder(void *arg)
+{
+    struct trun *t = arg;
+    int out = tcp_accept(t, t->lis_fwd);
+    int in = out < 0 ? -1 : tcp_connect(t, t->lis_pub);
+    uint8_t *buf = malloc(TCP_CUT);
+
+    while (in >= 0 && buf) {
+        ssize_t r = read(in, buf, TCP_CUT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        struct iovec iov = {buf, r > 0 ? (size_t)r : 0};
+        if (r <= 0 || io_writev_all(out, &iov, 1) < 0)
+            break;
+    }
+    free(buf);
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return NULL;
+}
+
+/* Median latency in us of frames paced at 30 a second, the first left
+ * out; -1 when the run failed. */
+static double tcp_lat_us(const uint8_t *payload, size_t len, bool hop,
+                         double seconds)
+{
+    static int64_t lat[LAT_MAX];
+    struct trun t = {.len = len,
+                     .payload = payload,
+                     .seconds = seconds < 2 ? 2 : seconds,
+                     .lis_pub = -1,
+                     .lis_fwd = -1};
+    uint8_t *buf = malloc(len);
+    pthread_t wt, ft;
+    bool w = false, f = false;
+    unsigned n = 0;
+    int s = -1;
+
+    if (!buf || (t.lis_pub = tcp_listen(&t)) < 0 ||
+        (hop && (t.lis_fwd = tcp_listen(&t)) < 0))
+        goto out;
+    w = pthread_create(&wt, NULL, tcp_writer, &t) == 0;
+    f = hop && pthread_create(&ft, NULL, tcp_forwarder, &t) == 0;
+    if (!w || (hop && !f) ||
+        (s = tcp_connect(&t, hop ? t.lis_fwd : t.lis_pub)) < 0)
+        goto out;
+    for (bool first = true;; first = false) {
+        uint64_t hdr[2];
+        if (read_full(s, hdr, sizeof hdr) < 0 || hdr[1] != len ||
+            read_full(s, buf, len) < 0)
+            break;
+        int64_t d = clock_mono_ns() - (int64_t)hdr[0];
+        if (!first && n < LAT_MAX)
+            lat[n++] = d;
+    }
+out:
+    if (s >= 0)
+        close(s);
+    /* A thread still in accept() gives up after SO_RCVTIMEO. */
+    if (w)
+        pthread_join(wt, NULL);
+    if (f)
+        pthread_join(ft, NULL);
+    if (t.lis_pub >= 0)
+        close(t.lis_pub);
+    if (t.lis_fwd >= 0)
+        close(t.lis_fwd);
+    free(buf);
+    if (t.err)
+        fprintf(stderr, PROG ": tcp: %s\n", strerror(t.err));
+    if (t.err || !n)
+        return -1;
+    qsort(lat, n, sizeof lat[0], cmp_i64);
+    return (double)lat[n / 2] / 1e3;
+}
+
 /* Runs one figure o->reps times; prints "name":best,"name_runs":[...]
  * and returns the best.  Other work on the machine only ever slows a run
  * down, so the best run is the nearest to what the machine can do. */
@@ -456,7 +709,8 @@ static double best_of(const struct opts *o, const uint8_t *payload, size_t len,
 {
     double best = -1, runs[100];
     for (unsigned i = 0; i < o->reps; i++) {
-        runs[i] = zmq_fps(payload, len, v, o->seconds);
+        runs[i] = v->tcp ? tcp_lat_us(payload, len, v->hop, o->seconds)
+                         : zmq_fps(payload, len, v, o->seconds);
         /* The most frames, or the least latency. */
         if (runs[i] >= 0 &&
             (best < 0 || (v->pace > 0 ? runs[i] < best : runs[i] > best)))
@@ -473,8 +727,9 @@ int main(int argc, char **argv)
 {
     struct opts o;
 
-    if (parse(argc, argv, &o) < 0)
+    if (parse(argc, argv, &o) < 0 || check_only(o.only) < 0)
         return EXIT_USAGE;
+    signal(SIGPIPE, SIG_IGN); /* a TCP run's reader that stops is an error */
     size_t len = (size_t)o.w * o.h * pixfmt_bpp(PIXFMT_BGR24);
     double mc = memcpy_median_us(len);
     if (mc < 0) {
@@ -491,27 +746,16 @@ int main(int argc, char **argv)
             return EXIT_RUNTIME;
         }
         memset(payload, 0x3c, len);
-        static const struct variant ref = {
-            "zmq_tcp_fps", NET_PUB_HWM, NET_HWM, 0, true, false, 0};
-        static const struct variant more[] = {
-            {"zmq_tcp2_fps", NET_PUB_HWM, NET_HWM, 0, true, true, 0},
-            {"zmq_tcp_fps_sndbuf", NET_PUB_HWM, NET_HWM, NET_SNDBUF, true,
-             false, 0},
-            {"zmq_tcp_fps_hwm1000", 1000, 1000, 0, true, false, 0},
-            {"zmq_tcp_fps_drop", NET_PUB_HWM, NET_HWM, 0, false, false, 0},
-            {"zmq_tcp_lat_p50_us", NET_PUB_HWM, NET_HWM, 0, true, false, 30},
-            {"zmq_tcp2_lat_p50_us", NET_PUB_HWM, NET_HWM, 0, true, true, 30},
-        };
         printf(",\"zmq_pub_hwm\":%d,\"zmq_sub_hwm\":%d,\"zmq_sndbuf\":%d,"
                "\"zmq_reps\":%u",
                NET_PUB_HWM, NET_HWM, NET_SNDBUF, o.reps);
-        double fps = best_of(&o, payload, len, &ref);
-        printf(",\"zmq_tcp_gbps\":%.2f", fps * (double)len / 1e9);
-        /* --ref-only: the reference, and what the TCP paths need to be
-         * read against it (a hop, vidpipe's send buffer). */
-        size_t n = o.ref_only ? 2 : sizeof more / sizeof more[0];
-        for (size_t i = 0; i < n; i++)
-            best_of(&o, payload, len, &more[i]);
+        for (size_t i = 0; i < NFIGURES; i++) {
+            if (!chosen(&o, i))
+                continue;
+            double x = best_of(&o, payload, len, &figures[i]);
+            if (i == 0)
+                printf(",\"zmq_tcp_gbps\":%.2f", x * (double)len / 1e9);
+        }
         free(payload);
     }
     printf("}\n");

@@ -161,9 +161,27 @@ def test_limits_prints_json_and_rejects_bad_sizes():
                        stdout=subprocess.PIPE, check=True)
     out = json.loads(r.stdout)
     assert out["bytes"] == 64 * 48 * 3 and out["memcpy_us"] >= 0
-    for bad in (["--size", "64"], ["--size", "0x48"], []):
+    for bad in (["--size", "64"], ["--size", "0x48"], [],
+                ["--size", "64x48", "--only", "tcp_lat_p50_us,nope"],
+                ["--size", "64x48", "--only", ""]):
         assert subprocess.run([exe] + bad, stderr=subprocess.DEVNULL)\
             .returncode == 2
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "vidpipe-limits")),
+                    reason="bin/vidpipe-limits not built")
+def test_limits_plain_tcp_floor_moves_frames():
+    """The plain TCP figures (direct, and through the cut-through
+    forwarder) are medians of frames that arrived whole: none at all
+    would make them -1.  --only measures just what it names."""
+    exe = os.path.join(BIN, "vidpipe-limits")
+    r = subprocess.run([exe, "--size", "320x240", "--reps", "1", "--only",
+                        "tcp_lat_p50_us,tcp_cut_lat_p50_us"],
+                       stdout=subprocess.PIPE, check=True, timeout=30)
+    out = json.loads(r.stdout)
+    for k in ("tcp_lat_p50_us", "tcp_cut_lat_p50_us"):
+        assert out[k] > 0 and out[k + "_runs"] == [out[k]], out
+    assert not any(k.startswith("zmq_tcp") for k in out), out
 
 
 def test_targets_judged_from_results():
