@@ -6,6 +6,7 @@
 
 Each frame is drawn straight into the next shared-memory ring slot (or
 payload buffer) that Publisher.loan() lends, then committed: no copy.
+A buffer lent again is updated, not drawn anew (pattern_update).
 The pattern carries the frame's seq, so any vidpipe-display verifies
 it.  -o - writes a frame stream on stdout instead.
 """
@@ -59,7 +60,9 @@ def main():
             except BlockingIOError:  # every buffer in flight: dropped
                 buf = None
             if buf is not None:
-                vidpipe.pattern_draw(buf, seq)
+                # A buffer lent before still holds the picture drawn
+                # there: only what changes is written.
+                vidpipe.pattern_update(buf, seq)
                 del buf  # the loan's memory is the publisher's
                 pub.commit(seq)
             seq += 1

@@ -19,10 +19,12 @@ examples.
 import os
 
 from . import _vidpipe
-from ._vidpipe import Frame, pattern_draw, pattern_seq, set_log
+from ._vidpipe import Frame, pattern_draw, pattern_seq, pattern_update, \
+    set_log
 
 __all__ = ["Subscriber", "Publisher", "StreamReader", "StreamWriter",
-           "Frame", "pattern_seq", "pattern_draw", "set_log", "version"]
+           "Frame", "pattern_seq", "pattern_draw", "pattern_update",
+           "set_log", "version"]
 
 version = _vidpipe.version
 __version__ = _vidpipe.version()

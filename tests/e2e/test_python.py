@@ -466,6 +466,30 @@ def test_loaned_array_is_the_publishers_until_commit():
     pub.close()
 
 
+@pytest.mark.parametrize("fmt", ["bgr24", "gray"] + sorted(YUV_SHAPES))
+def test_pattern_update_is_a_drawing(fmt):
+    """pattern_update() of an array that holds an earlier picture writes
+    what pattern_draw() would, byte for byte (True); an array that holds
+    none is drawn whole (False)."""
+    shape = YUV_SHAPES.get(fmt, (H, W, 3) if fmt == "bgr24" else (H, W))
+    kw = {"fmt": fmt} if fmt in YUV_SHAPES else {}
+    img, want = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+    assert vidpipe.pattern_update(img, 3, **kw) is False
+    vidpipe.pattern_draw(want, 3, **kw)
+    assert np.array_equal(img, want)
+    for seq in (4, 7, 1000, 5, 2**40, 0):
+        assert vidpipe.pattern_update(img, seq, **kw) is True
+        vidpipe.pattern_draw(want, seq, **kw)
+        assert np.array_equal(img, want), seq
+        assert vidpipe.pattern_seq(img, **kw) == seq
+    ro = img.copy()
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        vidpipe.pattern_update(ro, 1, **kw)
+    with pytest.raises(ValueError):
+        vidpipe.pattern_update(np.zeros((10, 10, 3), np.uint8), 1)
+
+
 def test_closed_publisher_frees_its_endpoint_once_loans_are_gone():
     ep = free_ep()
     pub = vidpipe.Publisher(ep)
