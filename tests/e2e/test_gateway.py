@@ -565,7 +565,6 @@ def test_relay_chain_carries_each_frame_once_per_link(net):
         assert f["verified"] == f["frames"], f
 
 
-@pytest.mark.slow
 def notsent_max(host, peer, seconds):
     """The most bytes host's connections to peer held unsent (ss's
     notsent) in samples over seconds, and the number of samples that
@@ -583,6 +582,7 @@ def notsent_max(host, peer, seconds):
     return most, seen
 
 
+@pytest.mark.slow
 def test_send_bound_follows_each_link(net):
     """Raw 1280x720 frames at 30 fps (83 MB/s) through the relay to a
     viewer behind 10 Mbit/s: that connection keeps its 128 KiB bound, so
@@ -614,6 +614,7 @@ def test_send_bound_follows_each_link(net):
     assert f["mismatch"] == 0 and f["bad"] == 0, f
 
 
+@pytest.mark.slow
 def test_h264_on_a_slow_link(net):
     """1080p at 30 fps as H.264 at 4 Mbit/s to a viewer behind a 10 Mbit/s
     link: every frame it shows is verified, and it keeps the stream's
