@@ -36,6 +36,19 @@ def pytest_configure(config):
         "asan) leaves these out")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """A mark on a function that is not a test does nothing: say so."""
+    for mod in {item.module for item in items if item.module}:
+        for name, obj in vars(mod).items():
+            if callable(obj) and getattr(obj, "pytestmark", None) and \
+                    not name.startswith(("test", "Test")) and \
+                    getattr(obj, "__module__", None) == mod.__name__:
+                raise pytest.UsageError(
+                    "%s.%s is marked %s but is not a test" % (
+                        mod.__name__, name,
+                        ", ".join(m.name for m in obj.pytestmark)))
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Set by `make asan`: the programs run under AddressSanitizer, whose
 # allocator keeps freed memory in quarantine (resident, for a while).
