@@ -223,13 +223,15 @@ test: deps
 	@$(MAKE) --no-print-directory e2e
 
 # libFuzzer targets (clang): `make fuzz` fuzzes each for FUZZ_SECONDS;
-# `make fuzz-regress` replays the kept corpus and fuzzes a few seconds.
+# `make fuzz-regress` replays the kept corpus and fuzzes each target for
+# FUZZ_REGRESS_SECONDS (a check that fuzzing runs; finding is `make fuzz`).
 FUZZ_SECONDS ?= 60
+FUZZ_REGRESS_SECONDS ?= 1
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 fuzz-regress:
-	@tests/fuzz/run --regress
+	@FUZZ_REGRESS_SECONDS=$(FUZZ_REGRESS_SECONDS) tests/fuzz/run --regress
 
 demo: deps
 	@$(MAKE) -q all 2>/dev/null || $(MAKE) --no-print-directory all
