@@ -448,43 +448,27 @@ static void print_figures(FILE *f)
     fputc('\n', f);
 }
 
-/* Whether name is one of the comma-separated names of list. */
-static bool listed(const char *list, const char *name)
+/* The figures main measures: want[i] for figures[i].  --only's names
+ * (comma-separated), else all, or the first REF_ONLY with --ref-only.
+ * -1 with a message if --only names a figure there is not. */
+static int choose(const struct opts *o, bool want[NFIGURES])
 {
-    size_t n = strlen(name);
-    for (const char *p = list; p; p = strchr(p, ',')) {
-        p += p != list;
-        if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
-            return true;
-    }
-    return false;
-}
-
-/* -1 with a message if --only names a figure there is not. */
-static int check_only(const char *list)
-{
-    for (const char *p = list; p; p = strchr(p, ',')) {
-        p += p != list; /* past the comma */
+    for (size_t i = 0; i < NFIGURES; i++)
+        want[i] = !o->only && (!o->ref_only || i < REF_ONLY);
+    for (const char *p = o->only; p; p = strchr(p, ',')) {
+        p += p != o->only; /* past the comma */
         size_t n = strcspn(p, ","), i = 0;
         while (i < NFIGURES &&
                (strlen(figures[i].name) != n || strncmp(figures[i].name, p, n)))
             i++;
         if (i == NFIGURES) {
-            fprintf(stderr,
-                    PROG ": --only: no figure \"%.*s\" (see the "
-                         "source's head comment)\n",
+            fprintf(stderr, PROG ": --only: no figure \"%.*s\" (see --help)\n",
                     (int)n, p);
             return -1;
         }
+        want[i] = true;
     }
     return 0;
-}
-
-static bool chosen(const struct opts *o, size_t i)
-{
-    if (o->only)
-        return listed(o->only, figures[i].name);
-    return !o->ref_only || i < REF_ONLY;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -726,8 +710,9 @@ static double best_of(const struct opts *o, const uint8_t *payload, size_t len,
 int main(int argc, char **argv)
 {
     struct opts o;
+    bool want[NFIGURES];
 
-    if (parse(argc, argv, &o) < 0 || check_only(o.only) < 0)
+    if (parse(argc, argv, &o) < 0 || choose(&o, want) < 0)
         return EXIT_USAGE;
     signal(SIGPIPE, SIG_IGN); /* a TCP run's reader that stops is an error */
     size_t len = (size_t)o.w * o.h * pixfmt_bpp(PIXFMT_BGR24);
@@ -750,7 +735,7 @@ int main(int argc, char **argv)
                "\"zmq_reps\":%u",
                NET_PUB_HWM, NET_HWM, NET_SNDBUF, o.reps);
         for (size_t i = 0; i < NFIGURES; i++) {
-            if (!chosen(&o, i))
+            if (!want[i])
                 continue;
             double x = best_of(&o, payload, len, &figures[i]);
             if (i == 0)
