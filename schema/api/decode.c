@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/recv.h"
 #include "codec/h264.h"
 #include "contract/topic.h"
 #include "transport/xsub.h"
@@ -47,7 +47,7 @@ void sub_h264_start(struct vp_sub *s)
 
 void sub_h264_idle(struct vp_sub *s)
 {
-    if (s->o.codec == VP_CODEC_H264 && !s->down && s->h264.waiting &&
+    if (s->o.codec == VP_CODEC_H264 && !sub_linked(s) && s->h264.waiting &&
         (s->stream[0] || s->h264.stream[0]))
         ask(s, s->stream[0] ? s->stream : s->h264.stream);
 }

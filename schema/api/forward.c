@@ -1,78 +1,21 @@
-/* forward.c -- republishing received frames, and the link that makes a
- * publisher a relay's downstream.
+/* forward.c -- vp_pub_forward(): received frames republished.
  *
  * Received over ZeroMQ, a frame's message parts are moved to the
  * publisher; frames that came from a byte stream are published in every
- * wanted variant, made once.  Linked below a subscriber (a relay), the
- * publisher passes its subscribers' subscriptions upstream, and re-hosts a
- * stream whose producer's ring is on another host: it subscribes that
- * stream's raw payload while somebody here wants descriptors, writes each
- * frame once into a ring of its own, and publishes descriptors for this
- * host.
+ * wanted variant, made once.  A raw frame of a stream the link re-hosts
+ * (link.c) is also written once into this host's ring.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/publish.h"
+#include "api/recv.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "transport/xpub.h"
 #include "util/mem.h"
 #include "util/pool.h"
-
-/* For a remote stream, holds a raw subscription upstream exactly while
- * somebody here wants its descriptors. */
-static void update_remote(struct vp_pub *p, struct pstream *s)
-{
-    bool want = s->remote && pub_wants(p, VAR_SHM, s->name);
-    if (want != s->raw_added) {
-        char t[TOPIC_MAX];
-        size_t tl = topic_make(t, sizeof t, VAR_RAW, s->name);
-        sub_link_subscribe(p->up, t, tl, want);
-        s->raw_added = want;
-    }
-}
-
-/* A downstream subscription (or its end) is passed upstream as is. */
-void pub_pass_upstream(void *arg, const char *prefix, size_t len, bool on)
-{
-    struct vp_pub *p = arg;
-    sub_link_subscribe(p->up, prefix, len, on);
-    for (unsigned i = 0; i < p->nstreams; i++)
-        update_remote(p, &p->streams[i]);
-}
-
-void pub_serve_link(struct vp_pub *p)
-{
-    pub_serve(p);
-}
-
-void *pub_link_socket(struct vp_pub *p)
-{
-    return p->x ? xpub_socket(p->x) : NULL;
-}
-
-int pub_link_attach(struct vp_pub *p, struct vp_sub *s)
-{
-    p->up = s;
-    vp_stats_add(&p->st, "shm_forwarded", &p->shm_forwarded);
-    vp_stats_add(&p->st, "ring_writes", &p->ring_writes);
-    pub_serve(p);
-    return 0;
-}
-
-void pub_stream_remote(struct vp_pub *p, const char *stream)
-{
-    struct pstream *s = pub_stream(p, stream);
-    if (s && !s->remote) {
-        log_info("stream %s comes from another host", stream);
-        s->remote = true;
-        update_remote(p, s);
-    }
-}
-
-/* --- forwarding --------------------------------------------------------- */
 
 /* A raw frame of a remote stream, written once into this host's ring for
  * the local subscribers that want descriptors. */
@@ -178,7 +121,7 @@ static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
     if (want_h264)
         bytes += pub_send_h264(p, s, &raw, px);
     else if (s)
-        pub_h264_idle(s);
+        keyframer_idle(&s->kf);
     return bytes;
 }
 

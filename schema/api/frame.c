@@ -1,5 +1,5 @@
-/* frame.c -- received frames: their pixels, payload, intactness and
- * accounting. */
+/* frame.c -- vp_frame_*: a received frame's pixels, payload, intactness
+ * and release. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,95 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/api.h"
+#include "api/recv.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
-#include "contract/stream.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define HOLD_MAX_NS 30000000000LL /* fault copy_torn: at most this long */
-
-struct vp_frame *frame_get(struct vp_sub *s)
-{
-    struct vp_frame *f;
-
-    pthread_mutex_lock(&s->mu);
-    if ((f = s->free))
-        s->free = f->next;
-    pthread_mutex_unlock(&s->mu);
-    if (!f && !(f = calloc(1, sizeof *f)))
-        return NULL;
-    f->sub = s;
-    f->next = NULL;
-    f->offset = -1;
-    return f;
-}
-
-void frame_clear(struct vp_frame *f)
-{
-    for (unsigned i = 0; i < f->nparts; i++)
-        zmq_msg_close(&f->parts[i]);
-    f->nparts = 0;
-    if (f->stream_buf) {
-        pthread_mutex_lock(&f->sub->mu);
-        stream_reader_give(f->sub->in, f->stream_buf);
-        pthread_mutex_unlock(&f->sub->mu);
-        f->stream_buf = NULL;
-    }
-    ring_map_put(f->map);
-    f->map = NULL;
-    f->px = NULL;
-    f->looked = f->copied = f->torn = f->bad = f->dec_ok = false;
-    f->remote = false;
-    f->shown_ns = 0;
-    f->offset = -1;
-    memset(&f->msg, 0, sizeof f->msg);
-}
-
-void frame_move(struct vp_frame *dst, struct vp_frame *src)
-{
-    frame_clear(dst);
-    dst->msg = src->msg;
-    dst->nparts = src->nparts;
-    for (unsigned i = 0; i < src->nparts; i++) {
-        zmq_msg_init(&dst->parts[i]);
-        zmq_msg_move(&dst->parts[i], &src->parts[i]);
-        zmq_msg_close(&src->parts[i]);
-    }
-    /* A small message keeps its bytes inside zmq_msg_t: point anew. */
-    if (dst->msg.data && dst->nparts == MESSAGE_MAX_PARTS)
-        dst->msg.data = zmq_msg_data(&dst->parts[MESSAGE_MAX_PARTS - 1]);
-    dst->stream_buf = src->stream_buf;
-    dst->offset = src->offset;
-    dst->map = src->map;
-    src->stream_buf = NULL;
-    src->map = NULL;
-    src->nparts = 0;
-    frame_clear(src);
-}
-
-void frame_ready(struct vp_frame *f, enum vp_path path)
-{
-    const struct frame_hdr *h = &f->msg.hdr;
-    int64_t age = clock_real_ns() - h->t_real_ns;
-
-    f->info = (struct vp_frame_info){
-        .stream = h->stream,
-        .seq = h->seq,
-        .t_real_ns = h->t_real_ns,
-        .t_mono_ns = h->t_mono_ns,
-        .width = h->width,
-        .height = h->height,
-        .fmt = (enum vp_pixfmt)h->fmt,
-        .codec = (enum vp_codec)h->enc,
-        .keyframe = h->key,
-        .path = path,
-        .size = path == VP_PATH_SHM ? 0 : h->size,
-        .latency_us = age > 0 ? age / 1000 : 0,
-    };
-}
 
 const struct vp_frame_info *vp_frame_info(const vp_frame *f)
 {
@@ -116,10 +35,7 @@ static int shm_pixels(vp_frame *f)
                            f->msg.hdr.shm.name);
     }
     if (!f->px && !(f->px = ring_map_read_begin(f->map, &f->msg.hdr))) {
-        f->torn = true;
-        pthread_mutex_lock(&f->sub->mu);
-        f->sub->st.torn++;
-        pthread_mutex_unlock(&f->sub->mu);
+        frame_count_torn(f);
         return vp_fail(-ESTALE, "frame %" PRIu64 ": overwritten already",
                        f->msg.hdr.seq);
     }
@@ -204,9 +120,7 @@ int vp_frame_payload(const vp_frame *f, const uint8_t **data, size_t *len)
 
 bool vp_frame_intact(const vp_frame *f)
 {
-    if (f->msg.var != VAR_SHM)
-        return true;
-    return !f->torn && f->map && ring_map_read_end(f->map, &f->msg.hdr);
+    return frame_intact(f);
 }
 
 /* Fault copy_torn: the copy just made is held, inside its read window,
@@ -244,11 +158,8 @@ int vp_frame_copy(vp_frame *f, const struct vp_image *dst)
     api_copy(&src, dst);
     if (f->msg.var == VAR_SHM && FAULT_EVERY(FAULT_COPY_TORN))
         hold_until_overwritten(f);
-    if (!vp_frame_intact(f)) {
-        f->torn = true;
-        pthread_mutex_lock(&f->sub->mu);
-        f->sub->st.torn++;
-        pthread_mutex_unlock(&f->sub->mu);
+    if (!frame_intact(f)) {
+        frame_count_torn(f);
         return vp_fail(-ESTALE, "frame %" PRIu64 ": overwritten while copied",
                        f->msg.hdr.seq);
     }
@@ -290,28 +201,5 @@ int vp_frame_json(const vp_frame *f, char *buf, size_t cap)
 
 void vp_frame_release(vp_frame *f)
 {
-    struct vp_sub *s;
-
-    if (!f)
-        return;
-    s = f->sub;
-    /* Judged before the lock: a slot check is two loads. */
-    bool torn = f->torn || (f->looked && !f->copied && !vp_frame_intact(f));
-    pthread_mutex_lock(&s->mu);
-    if (torn && !f->torn) {
-        s->st.torn++;
-    } else if (!torn && !f->bad) {
-        stats_frame_at(&s->st, &f->msg.hdr, f->info.size,
-                       f->shown_ns ? f->shown_ns : clock_real_ns());
-    }
-    s->out--;
-    pthread_mutex_unlock(&s->mu);
-    frame_clear(f);
-    pthread_mutex_lock(&s->mu);
-    f->next = s->free;
-    s->free = f;
-    bool last = s->closing && s->out == 0;
-    pthread_mutex_unlock(&s->mu);
-    if (last)
-        sub_destroy(s); /* vp_sub_close() came first */
+    frame_put(f);
 }

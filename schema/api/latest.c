@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/recv.h"
 #include "contract/ring.h"
 #include "transport/xsub.h"
 #include "util/log.h"
@@ -47,17 +47,6 @@ struct latest {
     bool bell_on;
     bool bell_never; /* descriptors of several streams: follow those */
 };
-
-static void recycle(struct vp_sub *s, struct vp_frame *f)
-{
-    if (!f)
-        return;
-    frame_clear(f);
-    pthread_mutex_lock(&s->mu);
-    f->next = s->free;
-    s->free = f;
-    pthread_mutex_unlock(&s->mu);
-}
 
 /* True if shm descriptors h and t differ only in the frame they name (its
  * slot, generation, seq and times): frames of one ring. */
@@ -97,7 +86,7 @@ static void post(struct vp_sub *s, struct vp_frame *f)
         old = f;
     }
     pthread_mutex_unlock(&lt->mu);
-    recycle(s, old);
+    frame_put(old);
     if (fresh && atomic_load(&lt->sleeping))
         wake_all(&lt->posted, false);
 }
@@ -141,7 +130,7 @@ static void *receiver(void *arg)
                 frame_clear(f);
                 continue;
             }
-            recycle(s, newest);
+            frame_put(newest);
             newest = f;
             f = NULL;
         }
@@ -150,7 +139,7 @@ static void *receiver(void *arg)
         newest = NULL;
         atomic_fetch_add(&lt->handled, n);
     }
-    recycle(s, f);
+    frame_put(f);
     atomic_store(&lt->done, true);
     atomic_fetch_add(&lt->posted, 1);
     wake_all(&lt->posted, false);
@@ -180,7 +169,7 @@ void latest_stop(struct vp_sub *s)
 
     atomic_store(&lt->stop, true);
     pthread_join(lt->th, NULL);
-    recycle(s, lt->slot);
+    frame_put(lt->slot);
     pthread_mutex_destroy(&lt->mu);
     free(lt);
     s->lt = NULL;
@@ -272,7 +261,7 @@ static int take(struct vp_sub *s, int64_t deadline, struct vp_frame **out)
             lt->slot = NULL;
             if (already_taken(lt, f)) { /* the bell was faster */
                 pthread_mutex_unlock(&lt->mu);
-                recycle(s, f);
+                frame_put(f);
                 f = NULL;
                 continue;
             }
@@ -327,33 +316,28 @@ int latest_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         if ((rc = take(s, deadline, &f)) < 0)
             break;
         if (f->msg.var != VAR_SHM) {
-            frame_ready(f, VP_PATH_TCP);
+            frame_deliver(f, VP_PATH_TCP);
             break;
         }
         rc = sub_hold_ring(s, f);
         if (rc == -ENOENT)
             atomic_store(&s->want_payload, true);
         if (rc == 0 && !(f->px = ring_map_read_begin(f->map, &f->msg.hdr))) {
-            pthread_mutex_lock(&s->mu);
-            s->st.torn++; /* overwritten before it could be used */
-            pthread_mutex_unlock(&s->mu);
+            frame_count_torn(f); /* overwritten before it could be used */
             rc = -ESTALE;
         }
         if (rc < 0) {
-            recycle(s, f);
+            frame_put(f);
             continue;
         }
         note_taken(s, &f->msg.hdr);
-        frame_ready(f, VP_PATH_SHM);
+        frame_deliver(f, VP_PATH_SHM);
         break;
     }
     if (rc < 0)
         return vp_fail(rc, rc == -ETIMEDOUT ? "no frame within the timeout"
                            : rc == -EINTR   ? "interrupted"
                                             : "the receiver stopped");
-    pthread_mutex_lock(&s->mu);
-    s->out++;
-    pthread_mutex_unlock(&s->mu);
     *out = f;
     return 0;
 }

@@ -64,12 +64,45 @@ bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream)
     return xpub_wants(p->x, t, tl);
 }
 
+/* One subscription change: a keyframe request, or a first subscriber of
+ * h264, makes the next frame a keyframe. */
+static void subscription(void *arg, const char *prefix, size_t len, bool on)
+{
+    struct vp_pub *p = arg;
+    char stream[FRAME_STREAM_MAX + 1], t[TOPIC_MAX];
+    size_t all = topic_make(t, sizeof t, VAR_H264, NULL);
+
+    if (p->on_sub)
+        p->on_sub(p, prefix, len, on);
+    if (!on)
+        return;
+    if (topic_is_key_request(prefix, len, stream)) {
+        struct pstream *s = pub_stream(p, stream);
+        p->keyframe_requests++;
+        if (s)
+            keyframer_ask(&s->kf);
+    } else if (len >= all && memcmp(prefix, t, all) == 0) {
+        /* A first subscriber of one stream's h264, or of every stream's:
+         * it starts at the next frame. */
+        for (unsigned i = 0; i < p->nstreams; i++) {
+            size_t tl = topic_make(t, sizeof t, VAR_H264, p->streams[i].name);
+            if (len == all || (len == tl && memcmp(prefix, t, tl) == 0))
+                keyframer_ask(&p->streams[i].kf);
+        }
+    }
+}
+
 void pub_serve(struct vp_pub *p)
 {
     if (p->x) {
-        xpub_poll_subs(p->x, pub_subscription, p);
+        xpub_poll_subs(p->x, subscription, p);
         p->bounds_raised = xpub_bounds_raised(p->x);
     }
+}
+
+void *pub_socket(struct vp_pub *p)
+{
+    return p->x ? xpub_socket(p->x) : NULL;
 }
 
 /* --- making variants ---------------------------------------------------- */
@@ -169,6 +202,48 @@ uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
     return pub_send_variant(p, VAR_JPEG, &jh, &m) ? len : 0;
 }
 
+int pub_encode_h264(struct vp_pub *p, struct pstream *s,
+                    const struct frame_hdr *h, const uint8_t *px,
+                    struct frame_hdr *out, const uint8_t **data)
+{
+    struct keyframe_opts ko = {p->o.fps, p->o.h264_bitrate, p->o.h264_gop};
+    const char *why;
+    bool is_key;
+
+    if (keyframer_encode(&s->kf, &ko, h, px, out, data, &is_key, &why) < 0) {
+        log_limited(&p->log, "frame %llu: %s", (unsigned long long)h->seq, why);
+        return -EIO;
+    }
+    p->h264_encodes++;
+    p->keyframes += is_key;
+    return 0;
+}
+
+uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
+                       const struct frame_hdr *h, const uint8_t *px)
+{
+    struct frame_hdr eh;
+    const uint8_t *data;
+    zmq_msg_t m;
+
+    if (pub_encode_h264(p, s, h, px, &eh, &data) < 0)
+        return 0;
+    /* The packet is the encoder's until the next frame: ZeroMQ gets a
+     * copy of the few compressed bytes, in a buffer of the JPEG pool
+     * (sized for any JPEG of the frame: a packet is far smaller). */
+    uint8_t *buf =
+        eh.size <= pool_size(p->jpeg_pool) ? pool_get(p->jpeg_pool) : NULL;
+    if (buf) {
+        memcpy(buf, data, eh.size);
+        zmq_msg_init_data(&m, buf, eh.size, pool_zmq_free, p->jpeg_pool);
+    } else if (zmq_msg_init_size(&m, eh.size) == 0) {
+        memcpy(zmq_msg_data(&m), data, eh.size);
+    } else {
+        return 0;
+    }
+    return pub_send_variant(p, VAR_H264, &eh, &m) ? eh.size : 0;
+}
+
 /* The raw payload of h: buf is a pool buffer holding the pixels (moved to
  * ZeroMQ), or NULL to copy them from px into one. */
 uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
@@ -206,7 +281,7 @@ static uint64_t send_payloads(struct vp_pub *p, const struct loan *l,
     if (l->want_h264)
         bytes += pub_send_h264(p, l->ps, h, px);
     else
-        pub_h264_idle(l->ps);
+        keyframer_idle(&l->ps->kf);
     if (l->want_jpeg)
         bytes += pub_send_jpeg(p, h, px);
     if (want_raw)
@@ -424,6 +499,29 @@ vp_stats *vp_pub_stats(vp_pub *p)
     return &p->st;
 }
 
+/* The publisher's own counters in its stats (a link adds two). */
+static int add_counters(struct vp_pub *p)
+{
+    const struct {
+        const char *name;
+        const uint64_t *v;
+    } c[] = {
+        {"shm_sent", &p->shm_sent},
+        {"raw_sent", &p->raw_sent},
+        {"raw_copies", &p->raw_copies},
+        {"send_bounds_raised", &p->bounds_raised},
+        {"jpeg_encodes", &p->jpeg_encodes},
+        {"h264_encodes", &p->h264_encodes},
+        {"keyframes", &p->keyframes},
+        {"keyframe_requests", &p->keyframe_requests},
+    };
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
+            return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
+    return 0;
+}
+
 int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
 {
     struct vp_pub *p;
@@ -434,7 +532,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
 
     *out = NULL;
     if (endpoint_parse(url, &ep, &why) < 0)
-        return vp_fail(-EINVAL, "-o %s: %s", url, why);
+        return vp_fail(-EINVAL, "output %s: %s", url, why);
     if (!(p = calloc(1, sizeof *p)))
         return vp_fail(-ENOMEM, "out of memory");
     if (o)
@@ -480,14 +578,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         return 0;
     }
     p->st.path = "tcp";
-    vp_stats_add(&p->st, "shm_sent", &p->shm_sent);
-    vp_stats_add(&p->st, "raw_sent", &p->raw_sent);
-    vp_stats_add(&p->st, "raw_copies", &p->raw_copies);
-    vp_stats_add(&p->st, "send_bounds_raised", &p->bounds_raised);
-    vp_stats_add(&p->st, "jpeg_encodes", &p->jpeg_encodes);
-    vp_stats_add(&p->st, "h264_encodes", &p->h264_encodes);
-    vp_stats_add(&p->st, "keyframes", &p->keyframes);
-    vp_stats_add(&p->st, "keyframe_requests", &p->keyframe_requests);
+    if ((rc = add_counters(p)) < 0)
+        goto fail;
     if (p->o.curve_secret && !p->o.curve_allow) {
         rc = vp_fail(-EINVAL, "CURVE needs an allow directory too");
         goto fail;
@@ -524,7 +616,7 @@ void vp_pub_close(vp_pub *p)
     curve_free(p->curve);
     for (unsigned i = 0; i < p->nstreams; i++) {
         ring_free(p->streams[i].ring);
-        h264enc_free(p->streams[i].enc);
+        keyframer_fini(&p->streams[i].kf);
     }
     /* Freed once ZeroMQ has handed back the buffers still in flight. */
     pool_free(p->raw_pool);

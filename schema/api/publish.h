@@ -1,6 +1,6 @@
-/* publish.h -- the publisher's insides, for pub.c (making frames in
- * loaned buffers, and every variant of them) and forward.c (received
- * frames republished, and the link below a relay's subscriber). */
+/* publish.h -- the publisher's insides: pub.c makes frames in loaned
+ * buffers and every variant of them; forward.c republishes received
+ * frames with it, and link.c puts it below a relay's subscriber. */
 #ifndef VIDPIPE_PUBLISH_H
 #define VIDPIPE_PUBLISH_H
 
@@ -11,8 +11,10 @@
 #include <zmq.h>
 
 #include "api/api.h"
+#include "api/keyframe.h"
 #include "api/stats.h"
 #include "contract/frame.h"
+#include "contract/message.h"
 #include "contract/topic.h"
 #include "util/log.h"
 
@@ -26,11 +28,7 @@ struct pstream {
     uint64_t next_seq;
     bool remote;    /* linked: its producer's ring cannot be opened here */
     bool raw_added; /* linked: subscribed its raw payload to fill our ring */
-    /* H.264 (keyframe.c): the encoder, a keyframe asked for, when the
-     * last one was made, and frames nobody wanted it for since. */
-    struct h264enc *enc;
-    bool key_due, h264_gap;
-    int64_t key_ns;
+    struct keyframer kf; /* its H.264 */
 };
 
 /* The frame being made in a loaned buffer. */
@@ -47,7 +45,10 @@ struct vp_pub {
     char stream[FRAME_STREAM_MAX + 1];
     struct xpub *x; /* NULL: a byte stream on o.fd */
     struct curve *curve;
-    struct vp_sub *up; /* vp_pub_link() */
+    /* Linked (link.c): the subscriber above, and what it does with each
+     * subscription change after the publisher has noted it. */
+    struct vp_sub *up;
+    void (*on_sub)(struct vp_pub *p, const char *prefix, size_t len, bool on);
     struct pool *raw_pool, *jpeg_pool;
     struct jpeg *jpeg;
     struct pstream streams[PUB_MAX_STREAMS];
@@ -67,12 +68,11 @@ struct pstream *pub_stream(struct vp_pub *p, const char *name);
 
 /* True while somebody wants variant v of stream (shm only with rings). */
 bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream);
-/* Reads subscription changes (passing them upstream when linked). */
+/* Reads subscription changes: keyframe requests noted, and each change
+ * handed to on_sub when linked. */
 void pub_serve(struct vp_pub *p);
-/* One subscription change: keyframe requests noted, and passed upstream
- * when linked (pub_pass_upstream). */
-void pub_subscription(void *arg, const char *prefix, size_t len, bool on);
-void pub_pass_upstream(void *arg, const char *prefix, size_t len, bool on);
+/* The publisher's socket, to poll; NULL on a byte stream. */
+void *pub_socket(struct vp_pub *p);
 /* s's ring, made (again) for raw's geometry; NULL without one. */
 struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
                           const struct frame_hdr *raw);
@@ -88,16 +88,14 @@ uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
  * px into one.  The bytes sent. */
 uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
                       const uint8_t *px, uint8_t *buf);
-/* H.264 (keyframe.c): frame h (raw pixels px) encoded by s's encoder
- * into *out (the packet valid until s's next frame); 0 or -EIO. */
+/* Frame h (raw pixels px) encoded by s's encoder into *out (the packet
+ * valid until s's next frame) and counted; 0 or -EIO (logged). */
 int pub_encode_h264(struct vp_pub *p, struct pstream *s,
                     const struct frame_hdr *h, const uint8_t *px,
                     struct frame_hdr *out, const uint8_t **data);
 /* The same, sent as the h264 variant: the bytes sent. */
 uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
                        const struct frame_hdr *h, const uint8_t *px);
-/* A frame of s went out without h264: the next one is a keyframe. */
-void pub_h264_idle(struct pstream *s);
 
 /* Writes frame h (payload data) on the byte stream in the publisher's
  * codec.  0, -EPIPE (the reader has gone), -EINTR or -errno. */

@@ -1,6 +1,8 @@
-/* sub.c -- the subscriber: what it asks for, what it reads, and every
- * frame in order (a relay, a recorder) or from a byte stream.  The
- * newest-frame receiver is in latest.c. */
+/* sub.c -- the subscriber: vp_sub_*, and its two modes that run on the
+ * caller's thread: every frame in order (a relay, a recorder) and a byte
+ * stream.  The newest-frame mode is latest.c's; reading, subscribing and
+ * the frame pool are the receive core's (recv.c). */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,176 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/api.h"
-#include "codec/h264.h"
-#include "codec/jpeg.h"
+#include "api/recv.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
-#include "contract/topic.h"
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xsub.h"
 #include "util/log.h"
 
-/* While on descriptors, a second of silence may mean the publisher
- * offers none (no ring, or a relay with --no-shm): payloads are asked for
- * too, and whichever variant comes first decides. */
-#define PROBE_NS 1000000000LL
-
 void vp_sub_opts_init(struct vp_sub_opts *o)
 {
     *o = (struct vp_sub_opts){.codec = VP_CODEC_RAW, .shm = VP_SHM_AUTO};
-}
-
-static enum variant payload_variant(const struct vp_sub *s)
-{
-    return s->o.codec == VP_CODEC_JPEG   ? VAR_JPEG
-           : s->o.codec == VP_CODEC_H264 ? VAR_H264
-                                         : VAR_RAW;
-}
-
-static void subscribe(struct vp_sub *s, enum variant v, bool on)
-{
-    char t[TOPIC_MAX];
-    size_t tl = topic_make(t, sizeof t, v, s->stream);
-    xsub_subscribe(s->x, t, tl, on);
-}
-
-static void raw_sub(struct vp_sub *s, bool on)
-{
-    if (s->pol.raw_on != on) {
-        subscribe(s, payload_variant(s), on);
-        s->pol.raw_on = on;
-    }
-}
-
-/* From descriptors to payloads, for good. */
-static void leave_shm(struct vp_sub *s)
-{
-    subscribe(s, VAR_SHM, false);
-    raw_sub(s, true);
-    atomic_store(&s->pol.use_shm, false);
-}
-
-void sub_policy_start(struct vp_sub *s)
-{
-    s->pol.last_rx_ns = clock_mono_ns();
-    if (s->down)
-        return; /* a relay asks for what its subscribers ask for */
-    bool shm = s->o.shm == VP_SHM_ONLY ||
-               (s->o.shm == VP_SHM_AUTO && s->o.codec == VP_CODEC_RAW);
-    atomic_store(&s->pol.use_shm, shm);
-    if (shm)
-        subscribe(s, VAR_SHM, true);
-    else
-        raw_sub(s, true);
-    if (s->o.codec == VP_CODEC_H264)
-        sub_h264_start(s);
-}
-
-void sub_policy_idle(struct vp_sub *s)
-{
-    bool use_shm = atomic_load(&s->pol.use_shm);
-    sub_h264_idle(s);
-    if (s->down || s->o.shm == VP_SHM_ONLY)
-        return;
-    if (use_shm && atomic_load(&s->want_payload))
-        leave_shm(s);
-    else if (use_shm && !s->pol.raw_on &&
-             clock_mono_ns() - s->pol.last_rx_ns > PROBE_NS)
-        raw_sub(s, true);
-}
-
-void sub_policy_seen(struct vp_sub *s, enum variant var)
-{
-    s->pol.last_rx_ns = clock_mono_ns();
-    if (s->down || s->o.shm == VP_SHM_ONLY || !atomic_load(&s->pol.use_shm) ||
-        !s->pol.raw_on)
-        return;
-    if (var == VAR_SHM)
-        raw_sub(s, false); /* descriptors came: the probe is over */
-    else
-        leave_shm(s);
-}
-
-int sub_read(struct vp_sub *s, struct vp_frame *f)
-{
-    struct message_part mp[MESSAGE_MAX_PARTS];
-    const char *why;
-
-    for (;;) {
-        int rc = xsub_recv(s->x, f->parts, &f->nparts);
-        if (rc == -EMSGSIZE) {
-            atomic_fetch_add(&s->bad, 1);
-            log_limited(&s->bad_log, "dropped a bad message: %s",
-                        "message has too many parts");
-            continue;
-        }
-        if (rc < 0)
-            return rc;
-        for (unsigned i = 0; i < f->nparts; i++)
-            mp[i] = (struct message_part){zmq_msg_data(&f->parts[i]),
-                                          zmq_msg_size(&f->parts[i])};
-        if (message_check(mp, f->nparts, &f->msg, &why) == 0) {
-            atomic_fetch_add(&s->received, 1);
-            return 0;
-        }
-        atomic_fetch_add(&s->bad, 1);
-        log_limited(&s->bad_log, "dropped a bad message: %s", why);
-        frame_clear(f);
-    }
-}
-
-int sub_hold_ring(struct vp_sub *s, struct vp_frame *f)
-{
-    const char *why;
-    int rc = ring_reader_check(s->rings, &f->msg.hdr, &why);
-
-    if (rc == -ENOENT) {
-        if (!atomic_load(&s->want_payload) && !s->down)
-            log_info("shm %s: %s; switching to payloads over ZeroMQ",
-                     f->msg.hdr.shm.name, why);
-        return rc;
-    }
-    if (rc < 0) {
-        atomic_fetch_add(&s->bad, 1);
-        log_limited(&s->bad_log, "rejected shm descriptor: %s", why);
-        return -EBADMSG;
-    }
-    ring_map_put(f->map);
-    f->map = ring_reader_get(s->rings, &f->msg.hdr);
-    return f->map ? 0 : -ENOENT;
-}
-
-/* Folds what the socket's thread counted into the stats. */
-static void sync_counts(struct vp_sub *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->st.bad = atomic_load(&s->bad);
-    s->received_seen = atomic_load(&s->received);
-    s->waiting_seen = atomic_load(&s->waiting_keyframe);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Hands f out. */
-static int deliver(struct vp_sub *s, struct vp_frame *f, enum vp_path path,
-                   struct vp_frame **out)
-{
-    frame_ready(f, path);
-    pthread_mutex_lock(&s->mu);
-    s->out++;
-    pthread_mutex_unlock(&s->mu);
-    *out = f;
-    return 0;
-}
-
-static void recycle(struct vp_sub *s, struct vp_frame *f)
-{
-    frame_clear(f);
-    pthread_mutex_lock(&s->mu);
-    f->next = s->free;
-    s->free = f;
-    pthread_mutex_unlock(&s->mu);
 }
 
 /* Waits until fd (or sock) has input, serving the linked downstream
@@ -187,8 +30,8 @@ static int wait_input(struct vp_sub *s, void *sock, int fd, int64_t deadline)
     zmq_pollitem_t it[2] = {{sock, fd, ZMQ_POLLIN, 0}};
     int n = 1;
 
-    if (s->down && pub_link_socket(s->down))
-        it[n++] = (zmq_pollitem_t){pub_link_socket(s->down), 0, ZMQ_POLLIN, 0};
+    if (s->link.sock)
+        it[n++] = (zmq_pollitem_t){s->link.sock, 0, ZMQ_POLLIN, 0};
     for (;;) {
         int64_t left = deadline - clock_mono_ns();
         if (left <= 0)
@@ -199,13 +42,21 @@ static int wait_input(struct vp_sub *s, void *sock, int fd, int64_t deadline)
             left > slice * 1000000 ? slice : (long)((left + 999999) / 1000000);
         if (zmq_poll(it, n, ms) < 0)
             return errno == EINTR ? -EINTR : -errno;
-        if (s->down)
-            pub_serve_link(s->down);
+        if (s->link.serve)
+            s->link.serve(s->link.arg);
         if (it[0].revents)
             return 0;
         if (s->x)
             sub_policy_idle(s);
     }
+}
+
+/* Hands f out as *out. */
+static int deliver(struct vp_frame *f, enum vp_path path, struct vp_frame **out)
+{
+    frame_deliver(f, path);
+    *out = f;
+    return 0;
 }
 
 static int64_t deadline_of(int timeout_ms)
@@ -234,8 +85,8 @@ static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
     if (!f)
         return vp_fail(-ENOMEM, "out of memory");
     for (;;) {
-        if (s->down)
-            pub_serve_link(s->down);
+        if (s->link.serve)
+            s->link.serve(s->link.arg);
         sub_policy_idle(s);
         rc = sub_read(s, f);
         if (rc == -EAGAIN) {
@@ -246,29 +97,29 @@ static int every_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         if (rc < 0)
             break;
         sub_policy_seen(s, f->msg.var);
-        if (f->msg.var == VAR_H264 && !s->down && s->o.codec == VP_CODEC_H264 &&
-            sub_h264_take(s, f, false) < 0) {
+        if (f->msg.var == VAR_H264 && !sub_linked(s) &&
+            s->o.codec == VP_CODEC_H264 && sub_h264_take(s, f, false) < 0) {
             frame_clear(f);
             continue;
         }
         if (f->msg.var != VAR_SHM)
-            return deliver(s, f, VP_PATH_TCP, out);
+            return deliver(f, VP_PATH_TCP, out);
         if (s->o.shm == VP_SHM_ONLY)
-            return deliver(s, f, VP_PATH_SHM, out);
+            return deliver(f, VP_PATH_SHM, out);
         rc = sub_hold_ring(s, f);
         if (rc == 0)
-            return deliver(s, f, VP_PATH_SHM, out);
-        if (rc == -ENOENT && s->down)
-            pub_stream_remote(s->down, f->msg.hdr.stream);
+            return deliver(f, VP_PATH_SHM, out);
+        if (rc == -ENOENT && s->link.remote)
+            s->link.remote(s->link.arg, f->msg.hdr.stream);
         else if (rc == -ENOENT && !wanted(s, VAR_SHM, f->msg.hdr.stream))
             atomic_store(&s->want_payload, true);
         if (rc == -ENOENT && wanted(s, VAR_SHM, f->msg.hdr.stream)) {
             f->remote = true; /* delivered for its header */
-            return deliver(s, f, VP_PATH_SHM, out);
+            return deliver(f, VP_PATH_SHM, out);
         }
         frame_clear(f);
     }
-    recycle(s, f);
+    frame_put(f);
     if (rc == -ETIMEDOUT)
         return vp_fail(rc, "no frame within %d ms", timeout_ms);
     if (rc == -EINTR)
@@ -300,9 +151,9 @@ static int stream_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         f->msg.len = f->msg.hdr.size;
         f->msg.var = f->msg.hdr.enc == ENC_JPEG ? VAR_JPEG : VAR_RAW;
         atomic_fetch_add(&s->received, 1);
-        return deliver(s, f, VP_PATH_PIPE, out);
+        return deliver(f, VP_PATH_PIPE, out);
     }
-    recycle(s, f);
+    frame_put(f);
     if (rc == STREAM_EOF)
         return vp_fail(-ENODATA, "end of the stream");
     if (rc == -EINTR)
@@ -310,7 +161,7 @@ static int stream_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
     if (rc == -EBADMSG) {
         s->in_failed = true;
         atomic_fetch_add(&s->bad, 1);
-        sync_counts(s);
+        sub_sync_counts(s);
     }
     return vp_fail(rc, "%s", stream_reader_error(s->in));
 }
@@ -331,21 +182,13 @@ int vp_sub_next(vp_sub *s, int timeout_ms, vp_frame **f)
         rc = stream_next(s, timeout_ms, f);
         break;
     }
-    sync_counts(s);
-    if (rc == 0) {
-        enum vp_path p = (*f)->info.path;
-        pthread_mutex_lock(&s->mu);
-        s->st.path = p == VP_PATH_SHM   ? "shm"
-                     : p == VP_PATH_TCP ? "tcp"
-                                        : "pipe";
-        pthread_mutex_unlock(&s->mu);
-    }
+    sub_sync_counts(s);
     return rc;
 }
 
 vp_stats *vp_sub_stats(vp_sub *s)
 {
-    sync_counts(s);
+    sub_sync_counts(s);
     return &s->st;
 }
 
@@ -363,9 +206,9 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
         return vp_fail(-EINVAL, "no input endpoint");
     for (unsigned i = 0; i < n; i++) {
         if (endpoint_parse(urls[i], &ep, &why) < 0)
-            return vp_fail(-EINVAL, "-i %s: %s", urls[i], why);
+            return vp_fail(-EINVAL, "input %s: %s", urls[i], why);
         if (ep.kind == EP_STDIO && n > 1)
-            return vp_fail(-EINVAL, "-i -: stdin must be the only input");
+            return vp_fail(-EINVAL, "input -: stdin must be the only input");
     }
     if (!(s = calloc(1, sizeof *s)))
         return vp_fail(-ENOMEM, "out of memory");
@@ -386,9 +229,10 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->codec_mu, NULL);
     stats_init(&s->st);
-    vp_stats_add(&s->st, "received", &s->received_seen);
-    if (o && o->codec == VP_CODEC_H264)
-        vp_stats_add(&s->st, "waiting_keyframe", &s->waiting_seen);
+    rc = vp_stats_add(&s->st, "received", &s->received_seen);
+    if (rc == 0 && o && o->codec == VP_CODEC_H264)
+        rc = vp_stats_add(&s->st, "waiting_keyframe", &s->waiting_seen);
+    assert(rc == 0); /* room for these is a constant of stats.h */
     if (!(s->rings = ring_reader_new())) {
         rc = vp_fail(-ENOMEM, "out of memory");
         goto fail;
@@ -429,23 +273,6 @@ fail:
     return rc;
 }
 
-void sub_destroy(struct vp_sub *s)
-{
-    while (s->free) {
-        struct vp_frame *f = s->free;
-        s->free = f->next;
-        free(f->dec);
-        free(f);
-    }
-    stream_reader_free(s->in);
-    ring_reader_free(s->rings);
-    jpeg_free(s->jpeg);
-    h264dec_free(s->h264.dec);
-    pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->codec_mu);
-    free(s);
-}
-
 void vp_sub_close(vp_sub *s)
 {
     if (!s)
@@ -464,29 +291,6 @@ void vp_sub_close(vp_sub *s)
     pthread_mutex_unlock(&s->mu);
     if (!out)
         sub_destroy(s);
-}
-
-int vp_pub_link(vp_pub *p, vp_sub *s)
-{
-    if (s->mode == SUB_LATEST)
-        return vp_fail(-EINVAL, "a linked subscriber takes every frame: "
-                                "open it with every_frame");
-    if (!pub_link_socket(p))
-        return 0; /* "-": nobody downstream to ask, the sub keeps its own */
-    if (s->x) {
-        /* Its own subscriptions give way to the downstream's. */
-        if (atomic_load(&s->pol.use_shm))
-            subscribe(s, VAR_SHM, false);
-        raw_sub(s, false);
-    }
-    s->down = p;
-    return pub_link_attach(p, s);
-}
-
-int sub_link_subscribe(struct vp_sub *s, const void *prefix, size_t len,
-                       bool on)
-{
-    return s->x ? xsub_subscribe(s->x, prefix, len, on) : 0;
 }
 
 int vp_sub_want(vp_sub *s, const char *stream, enum vp_variant v, bool on)
@@ -511,7 +315,7 @@ int vp_sub_want(vp_sub *s, const char *stream, enum vp_variant v, bool on)
                        SUB_MAX_WANTS);
     /* SUB counts its subscriptions: one the downstream of a link holds
      * too stays until both have let it go. */
-    subscribe(s, var[v], on);
+    sub_subscribe_variant(s, var[v], s->stream, on);
     if (on) {
         s->wants[s->nwants].v = var[v];
         snprintf(s->wants[s->nwants].stream, sizeof s->wants[0].stream, "%s",

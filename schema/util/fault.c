@@ -29,6 +29,7 @@ static const struct {
     [FAULT_DISPLAY_STEP] = {"display_step", K_PATH},
     [FAULT_EXIT_STOP] = {"exit_stop", K_FLAG},
     [FAULT_PACE_TRACE] = {"pace_trace", K_FLAG},
+    [FAULT_RELEASE_STEP] = {"release_step", K_PATH},
 };
 
 bool fault_any;

@@ -27,6 +27,8 @@ enum fault_point {
                            for a byte before taking the next frame */
     FAULT_EXIT_STOP,    /* cli: SIGSTOP itself after the final report */
     FAULT_PACE_TRACE,   /* capture: says when each replayed frame is due */
+    FAULT_RELEASE_STEP, /* =FIFO  api/recv.c: a frame being released waits
+                           for a byte before its subscriber's lock */
     FAULT_POINTS
 };
 

@@ -3,6 +3,7 @@
  * winning, torn frames, byte streams, and bad arguments. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,16 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "api/api.h"
+#include "api/recv.h"
 #include "api/publish.h"
 #include "contract/message.h"
 #include "contract/ring.h"
 #include "transport/xpub.h"
+#include "util/fault.h"
 #include "vidpipe.h"
 
 #define W 128
@@ -595,6 +599,113 @@ static void test_stream_corrupt(void **state)
     close(fds[0]);
 }
 
+/* --- releasing while the subscriber closes ------------------------------ */
+
+struct releaser {
+    vp_frame *f;
+    _Atomic pid_t tid;
+};
+
+static void *release_frame(void *arg)
+{
+    struct releaser *r = arg;
+    atomic_store(&r->tid, (pid_t)syscall(SYS_gettid));
+    vp_frame_release(r->f);
+    return NULL;
+}
+
+/* Waits until thread tid sleeps in poll(): the only poll() on a release's
+ * way is the release_step fault point's. */
+static void wait_in_poll(_Atomic pid_t *tid)
+{
+    char path[64], buf[128];
+
+    for (int i = 0; i < 10000; i++, usleep(1000)) {
+        if (!atomic_load(tid))
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall",
+                 (int)atomic_load(tid));
+        FILE *fp = fopen(path, "r");
+        size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+        if (fp)
+            fclose(fp);
+        buf[n] = 0;
+        long nr = strtol(buf, NULL, 10);
+        if (n && (nr == SYS_poll || nr == SYS_ppoll))
+            return;
+    }
+    fail_msg("the release never reached its fault point");
+}
+
+/* f, the last frame out of s, is released on a thread held at the
+ * release_step fault point; s is closed meanwhile, then the release goes
+ * on.  The release must be the one that frees s (nothing leaks) and must
+ * not touch s after a close freed it (ASan in make asan). */
+static void release_while_closing(vp_sub *s, vp_frame *f)
+{
+    char fifo[64], err[160];
+    struct releaser r = {.f = f};
+    pthread_t th;
+
+    snprintf(fifo, sizeof fifo, "/tmp/vp-release-%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(err, sizeof err, "release_step=%s", fifo);
+    assert_int_equal(fault_parse(err, err, sizeof err), 0);
+    assert_int_equal(pthread_create(&th, NULL, release_frame, &r), 0);
+    wait_in_poll(&r.tid);
+    vp_sub_close(s); /* the frame is still counted out: s stays */
+    int fd = open(fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "x", 1), 1);
+    close(fd);
+    pthread_join(th, NULL); /* ... and its release frees it */
+    fault_parse("", NULL, 0);
+    unlink(fifo);
+}
+
+static void test_release_while_closing(void **state)
+{
+    (void)state;
+    struct vp_pub_opts po;
+    struct vp_sub_opts so;
+    const char *u = "-";
+    int fds[2];
+    vp_pub *p;
+    vp_sub *s;
+
+    /* A frame of a byte stream, holding the stream's buffer. */
+    assert_int_equal(pipe(fds), 0);
+    vp_pub_opts_init(&po);
+    po.fd = fds[1];
+    assert_int_equal(vp_pub_open(&p, "-", &po), 0);
+    vp_sub_opts_init(&so);
+    so.fd = fds[0];
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    publish_at(p, 1, 64, 48);
+    vp_pub_close(p);
+    close(fds[1]);
+    release_while_closing(s, next_verified(s));
+    close(fds[0]);
+
+    /* A frame received over TCP, holding its message. */
+    u = url;
+    assert_int_equal(vp_pub_open(&p, url, NULL), 0);
+    vp_sub_opts_init(&so);
+    so.shm = VP_SHM_OFF;
+    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    wait_wanted(p);
+    vp_frame *f = NULL;
+    for (uint64_t seq = 0; !f && seq < 300; seq++) {
+        publish(p, seq);
+        if (vp_sub_next(s, 10, &f) < 0)
+            f = NULL;
+    }
+    assert_non_null(f);
+    release_while_closing(s, f);
+    vp_pub_close(p);
+}
+
 /* --- bad arguments ------------------------------------------------------ */
 
 /* A TCP port nothing listens on now. */
@@ -793,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_h264),
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_corrupt),
+        cmocka_unit_test(test_release_while_closing),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_want),
         cmocka_unit_test(test_convert),

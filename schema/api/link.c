@@ -1,0 +1,75 @@
+/* link.c -- vp_pub_link(): a publisher below a subscriber, as in a relay.
+ *
+ * Linked, the publisher passes its subscribers' subscriptions upstream
+ * as they come, so the relay asks for exactly what its viewers ask for;
+ * and it re-hosts a stream whose producer's ring is on another host: it
+ * subscribes that stream's raw payload while somebody here wants
+ * descriptors, and forward.c writes each frame once into a ring of its
+ * own.  The two objects learn of each other only through the hooks set
+ * here (struct sub_link, vp_pub's on_sub).
+ */
+#include <errno.h>
+
+#include "api/publish.h"
+#include "api/recv.h"
+#include "contract/topic.h"
+
+/* For a remote stream, holds a raw subscription upstream exactly while
+ * somebody here wants its descriptors. */
+static void update_remote(struct vp_pub *p, struct pstream *s)
+{
+    bool want = s->remote && pub_wants(p, VAR_SHM, s->name);
+    if (want != s->raw_added) {
+        sub_subscribe_variant(p->up, VAR_RAW, s->name, want);
+        s->raw_added = want;
+    }
+}
+
+/* A downstream subscription (or its end) is passed upstream as is. */
+static void pass_upstream(struct vp_pub *p, const char *prefix, size_t len,
+                          bool on)
+{
+    sub_subscribe(p->up, prefix, len, on);
+    for (unsigned i = 0; i < p->nstreams; i++)
+        update_remote(p, &p->streams[i]);
+}
+
+static void serve(void *arg)
+{
+    pub_serve(arg);
+}
+
+/* A descriptor of stream's ring that cannot be mapped here came in. */
+static void stream_remote(void *arg, const char *stream)
+{
+    struct vp_pub *p = arg;
+    struct pstream *s = pub_stream(p, stream);
+    if (s && !s->remote) {
+        log_info("stream %s comes from another host", stream);
+        s->remote = true;
+        update_remote(p, s);
+    }
+}
+
+int vp_pub_link(vp_pub *p, vp_sub *s)
+{
+    int rc;
+
+    if (s->mode == SUB_LATEST)
+        return vp_fail(-EINVAL, "a linked subscriber takes every frame: "
+                                "open it with every_frame");
+    if (!pub_socket(p))
+        return 0; /* "-": nobody downstream to ask, the sub keeps its own */
+    rc = vp_stats_add(&p->st, "shm_forwarded", &p->shm_forwarded);
+    if (rc == 0)
+        rc = vp_stats_add(&p->st, "ring_writes", &p->ring_writes);
+    if (rc < 0)
+        return vp_fail(rc, "stats: no room for the link's counters");
+    /* Its own subscriptions give way to the downstream's. */
+    sub_policy_yield(s);
+    s->link = (struct sub_link){pub_socket(p), serve, stream_remote, p};
+    p->up = s;
+    p->on_sub = pass_upstream;
+    pub_serve(p);
+    return 0;
+}
