@@ -1,5 +1,9 @@
 # vidpipe -- top-level, non-recursive Makefile.
 #
+# schema/ is the whole library, not only its contract: layers util/,
+# contract/ and transport/, codec/, api/ (vidpipe.h), each using only those
+# before it, and cli/, the programs' command line (schema/README.md).
+#
 #   make            build bin/vidpipe-{capture,relay,display} and tools
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
