@@ -1,5 +1,9 @@
 # vidpipe -- top-level, non-recursive Makefile.
 #
+# schema/ is the whole library, not only its contract: layers util/,
+# contract/ and transport/, codec/, api/ (vidpipe.h), each using only those
+# before it, and cli/, the programs' command line (schema/README.md).
+#
 #   make            build bin/vidpipe-{capture,relay,display} and tools
 #   make test       install missing packages, build, run unit + e2e tests
 #   make demo       install missing packages, build, run the demo pipeline
@@ -16,6 +20,7 @@ BUILD   ?= build
 BIN     ?= bin
 CC      ?= cc
 CXX     ?= c++
+OBJCOPY ?= objcopy
 HELP2MAN ?= help2man
 VERSION := 0.1.0
 
@@ -24,6 +29,20 @@ CV_PKGS  := opencv4
 # The relay's HTTP server (relay/http.c): libevent's evhttp, TLS, crypt(3).
 HTTP_PKGS := libevent libevent_openssl libevent_pthreads openssl libcrypt
 TEST_PKG := cmocka
+
+# A build goal on a machine without the packages stops here, naming them,
+# rather than at the first compiler error.  deps installs them; test,
+# demo, asan and valgrind run deps first, then build in a sub-make.
+NO_PKG_GOALS := deps clean test demo asan valgrind fmt layers bench-plots
+ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+ALL_PKGS := $(PKGS) $(CV_PKGS) $(HTTP_PKGS) libavformat fuse3 $(TEST_PKG)
+MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
+              do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(MISSING),)
+$(error missing packages (pkg-config): $(MISSING); tools/install-deps \
+    (or make deps) installs them)
+endif
+endif
 
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
@@ -39,9 +58,15 @@ CV_LIBS  := -lopencv_highgui -lopencv_videoio -lopencv_imgcodecs \
 LDFLAGS  += $(SAN)
 
 # The library: every module of schema/ but the programs' shared cli/, as
-# position-independent objects that export only the vp_ API.
+# position-independent objects that export only the vp_ API.  The .so and
+# the installed libvidpipe.a have only vp_ names global, so that a user's
+# own log_init or ring_create cannot clash with ours: the .a is one
+# relocatable object whose hidden (non-VP_API) symbols are made local.
+# The programs, tools and unit tests use the modules' own functions too,
+# and link LIB_INT, the same objects as they are.
 SOVER    := 0
 LIB      := $(BUILD)/libvidpipe.a
+LIB_INT  := $(BUILD)/libvidpipe-internal.a
 SO       := $(BUILD)/libvidpipe.so.$(VERSION)
 LIB_SRC  := $(filter-out schema/cli/%,$(wildcard schema/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -72,8 +97,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .SECONDARY: $(TOOLS_C:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots layers man soak FORCE
-all: $(PROGS) $(SO) $(BUILD)/vidpipe.pc
+        fuzz-regress bench bench-quick bench-plots layers man soak \
+        install-test FORCE
+all: $(PROGS) $(LIB) $(SO) $(BUILD)/vidpipe.pc
 
 # V=1 shows the commands.
 Q := $(if $(V),,@)
@@ -88,10 +114,17 @@ $(BUILD)/%.o: %.cpp
 	@$(if $(Q),echo "  CXX   $<")
 	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
 
-$(LIB): $(LIB_OBJ)
+$(LIB_INT): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)$(LD) -r -o $(@:.a=.o) $^
+	$(Q)$(OBJCOPY) --localize-hidden $(@:.a=.o)
+	$(Q)rm -f $@ && $(AR) rcs $@ $(@:.a=.o)
 
 $(CLI): $(CLI_OBJ)
 	@mkdir -p $(dir $@)
@@ -113,7 +146,8 @@ $(BUILD)/prefix: FORCE
 
 $(BUILD)/vidpipe.pc: tools/vidpipe.pc.in $(BUILD)/prefix Makefile
 	@mkdir -p $(dir $@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(strip $(LDLIBS))|' $< > $@
 
 # Man pages: help2man runs each program's --help and --version and adds
 # docs/man/PROG.h2m (description, examples, exit status, see also).  It
@@ -131,30 +165,30 @@ $(BUILD)/man/%.1: $(BIN)/% docs/man/%.h2m Makefile
 
 man: $(MANS)
 
-$(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB)
+$(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS)
 
 $(RELAY_OBJ): CFLAGS += $(shell pkg-config --cflags $(HTTP_PKGS) 2>/dev/null)
-$(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB)
+$(BIN)/vidpipe-relay: $(RELAY_OBJ) $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs $(HTTP_PKGS) 2>/dev/null)
 
-$(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB)
+$(BIN)/vidpipe-display: $(DISPLAY_OBJ) $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CV_LIBS) \
 	    $(shell pkg-config --libs libavformat)
 
-$(BIN)/%: $(BUILD)/tools/%.o $(CLI) $(LIB)
+$(BIN)/%: $(BUILD)/tools/%.o $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TEST_PKG)) \
@@ -181,12 +215,13 @@ $(PY_OBJ): CFLAGS += $(PY_CFLAGS)
 
 all: $(if $(SAN),,$(PY_EXT))
 
+# It links the installed archive, as any user of vidpipe.h would.
 $(PY_EXT): $(PY_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
 
 # A V4L2 capture device in user space (FUSE), for the e2e tests of
-# capture's V4L2 source.
+# capture's V4L2 source.  A client of vidpipe.h, like the Python package.
 FAKECAM := $(BIN)/vidpipe-fakecam
 $(BUILD)/tests/fakecam/%.o: CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
 $(FAKECAM): $(BUILD)/tests/fakecam/vidpipe-fakecam.o $(LIB)
@@ -195,7 +230,7 @@ $(FAKECAM): $(BUILD)/tests/fakecam/vidpipe-fakecam.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs fuse3) $(LDLIBS)
 all: $(FAKECAM)
 
-# Which layer may include which (schema/LAYERS); run by make test.
+# Which layer may use which (tools/check-layers says); run by make test.
 layers:
 	@tools/check-layers
 
@@ -204,6 +239,11 @@ deps:
 
 unit: $(UNIT_BIN)
 	@tools/run-unit $(UNIT_BIN)
+
+# The installed libvidpipe.a and .so have only vp_ names global: a
+# program with its own log_init links the .a statically and runs.
+install-test: all
+	@tests/install/run BUILD=$(BUILD) BIN=$(BIN)
 
 # End-to-end tests run the real programs; Debian's python3 has pytest and
 # the zmq and msgpack modules install-deps installs.
@@ -218,6 +258,7 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory layers
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory fuzz-regress
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/bench
 	@$(MAKE) --no-print-directory e2e
