@@ -66,7 +66,7 @@ static uint64_t send_copy(struct vp_pub *p, enum variant v,
     if (zmq_msg_init_size(&m, f->msg.len) < 0)
         return 0;
     memcpy(zmq_msg_data(&m), f->msg.data, f->msg.len);
-    return pub_send_variant(p, v, &f->msg.hdr, &m) ? f->msg.len : 0;
+    return pub_send_variant(p, v, &f->msg.hdr, &m) == 0 ? f->msg.len : 0;
 }
 
 /* A frame with no message to move (it came from a byte stream): every
@@ -111,7 +111,7 @@ static uint64_t emit(struct vp_pub *p, struct vp_frame *f)
         memcpy(ring_write_begin(r, &slot), px, raw.size);
         ring_write_end(r, slot, &dh, &dh.shm);
         dh.has_shm = true;
-        if (pub_send_variant(p, VAR_SHM, &dh, NULL))
+        if (pub_send_variant(p, VAR_SHM, &dh, NULL) == 0)
             p->shm_sent++;
     }
     if (want_raw)
@@ -171,7 +171,7 @@ static int resend(struct vp_pub *p, struct vp_frame *f,
     for (unsigned i = 0; i < f->nparts && i < 2; i++)
         zmq_msg_close(&f->parts[i]);
     f->nparts = 0;
-    return pub_send_variant(p, f->msg.var, h, payload) ? 0 : -EIO;
+    return pub_send_variant(p, f->msg.var, h, payload);
 }
 
 int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
@@ -226,7 +226,7 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
             rc = vp_fail(rc, "forward: %s", zmq_strerror(-rc));
     } else if (f->msg.var == VAR_SHM) {
         pub_serve(p);
-        if (pub_send_variant(p, VAR_SHM, h, NULL))
+        if (pub_send_variant(p, VAR_SHM, h, NULL) == 0)
             p->shm_forwarded++;
     } else {
         pub_serve(p);

@@ -152,10 +152,10 @@ int pub_pools_for(struct vp_pub *p, const struct frame_hdr *h)
 }
 
 /* Sends one message of variant v for h; payload (may be NULL) is moved.
- * True if it went out; a subscriber with no room (backpressure timeout)
- * counts as a drop. */
-bool pub_send_variant(struct vp_pub *p, enum variant v,
-                      const struct frame_hdr *h, zmq_msg_t *payload)
+ * 0, -EAGAIN (a subscriber with no room: counted as a drop), -EBADMSG
+ * (the header would not encode: logged) or another -errno. */
+int pub_send_variant(struct vp_pub *p, enum variant v,
+                     const struct frame_hdr *h, zmq_msg_t *payload)
 {
     char t[TOPIC_MAX];
     uint8_t hdr[FRAME_HDR_MAX];
@@ -166,12 +166,12 @@ bool pub_send_variant(struct vp_pub *p, enum variant v,
             zmq_msg_close(payload);
         log_limited(&p->log, "frame %llu: header does not encode",
                     (unsigned long long)h->seq);
-        return false;
+        return -EBADMSG;
     }
     int rc = xpub_send(p->x, t, tl, hdr, hl, payload);
     if (rc == -EAGAIN)
         p->st.drops++;
-    return rc == 0;
+    return rc;
 }
 
 /* A JPEG of raw pixels px (h's geometry) in a pool buffer, sent. */
@@ -199,7 +199,7 @@ uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
     jh.size = len;
     jh.has_shm = false;
     zmq_msg_init_data(&m, jb, len, pool_zmq_free, p->jpeg_pool);
-    return pub_send_variant(p, VAR_JPEG, &jh, &m) ? len : 0;
+    return pub_send_variant(p, VAR_JPEG, &jh, &m) == 0 ? len : 0;
 }
 
 int pub_encode_h264(struct vp_pub *p, struct pstream *s,
@@ -241,7 +241,7 @@ uint64_t pub_send_h264(struct vp_pub *p, struct pstream *s,
     } else {
         return 0;
     }
-    return pub_send_variant(p, VAR_H264, &eh, &m) ? eh.size : 0;
+    return pub_send_variant(p, VAR_H264, &eh, &m) == 0 ? eh.size : 0;
 }
 
 /* The raw payload of h: buf is a pool buffer holding the pixels (moved to
@@ -263,7 +263,7 @@ uint64_t pub_send_raw(struct vp_pub *p, const struct frame_hdr *h,
     }
     rh.has_shm = false;
     zmq_msg_init_data(&m, buf, h->size, pool_zmq_free, p->raw_pool);
-    if (!pub_send_variant(p, VAR_RAW, &rh, &m))
+    if (pub_send_variant(p, VAR_RAW, &rh, &m) < 0)
         return 0;
     p->raw_sent++;
     return h->size;
@@ -435,7 +435,7 @@ int vp_pub_commit(vp_pub *p, uint64_t seq)
     } else if (l->in_ring) {
         ring_write_end(l->ps->ring, l->slot, h, &h->shm);
         h->has_shm = true;
-        if (pub_send_variant(p, VAR_SHM, h, NULL))
+        if (pub_send_variant(p, VAR_SHM, h, NULL) == 0)
             p->shm_sent++;
         h->has_shm = false;
         bytes = send_payloads(p, l, h, l->px, NULL);

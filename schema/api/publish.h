@@ -78,9 +78,9 @@ struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
                           const struct frame_hdr *raw);
 /* Buffer pools for frames of h's geometry; 0 or -ENOMEM. */
 int pub_pools_for(struct vp_pub *p, const struct frame_hdr *h);
-/* Sends one message of variant v for h (payload moved); true if sent. */
-bool pub_send_variant(struct vp_pub *p, enum variant v,
-                      const struct frame_hdr *h, zmq_msg_t *payload);
+/* Sends one message of variant v for h (payload moved): 0 or -errno. */
+int pub_send_variant(struct vp_pub *p, enum variant v,
+                     const struct frame_hdr *h, zmq_msg_t *payload);
 /* A JPEG of raw pixels px (h's geometry), sent: the bytes sent. */
 uint64_t pub_send_jpeg(struct vp_pub *p, const struct frame_hdr *h,
                        const uint8_t *px);
