@@ -10,11 +10,15 @@
  *  - A numpy view of a frame's pixels has the frame's Hold as its base,
  *    and the Hold owns the vp_frame: the C frame (and so the ring mapping
  *    or message under the view) is given back only when the last view
- *    and the Frame are gone.  A Hold keeps its Sub alive, and a Sub
- *    closed while frames are out closes its vp_sub when the last comes
- *    back (vp_sub_close wants every frame released).
+ *    and the Frame are gone.  Frames outlive their Sub's close(), as
+ *    vidpipe.h promises: the Sub closes its vp_sub at once, and frames
+ *    still out stay readable until released, on any thread.
  *  - Likewise a loaned buffer's array has a Loan as its base, which keeps
  *    the Pub (and the memory of the loan) alive.
+ *
+ * The files call downwards only (tools/check-layers checks it): module.c
+ * registers the types of frame.c, sub.c and pub.c; those use array.c and
+ * util.c; sub.c makes Frames, pub.c reads them.
  */
 #ifndef VIDPIPE_BINDING_H
 #define VIDPIPE_BINDING_H
@@ -36,7 +40,7 @@
 /* The longest a call waits without checking for signals. */
 #define SLICE_MS 100
 
-/* --- module.c ---------------------------------------------------------- */
+/* --- util.c ------------------------------------------------------------ */
 
 /* Raises the exception for a failed vp_ call's rc (a -errno), with
  * vp_errmsg()'s text: ValueError for -EINVAL, MemoryError for -ENOMEM,
@@ -57,6 +61,12 @@ PyObject *vpy_json(const char *text);
  * window if a second has passed, or (final) the whole run's.  Under the
  * lock of st's owner.  0, or -ENOSPC. */
 int vpy_stats_text(vp_stats *st, bool final, bool line, char *buf, size_t cap);
+
+/* --- array.c ----------------------------------------------------------- */
+
+/* Loads numpy's C API for the binding's files: 0, or -1 with an
+ * exception.  Before any other numpy call. */
+int vpy_import_numpy(void);
 
 /* The format named by a str (None: VP_PIX_NONE).  0, or -1 with a
  * ValueError. */
@@ -99,19 +109,18 @@ void vpy_frame_leave(HoldObject *h);
 /* --- sub.c ------------------------------------------------------------- */
 
 struct vpy_sub {
-    PyObject_HEAD vp_sub *sub; /* NULL once closed for good */
+    PyObject_HEAD vp_sub *sub; /* NULL once closed */
     PyThread_type_lock lock;
-    bool closed;       /* close() was called: the C close may wait */
-    bool stream;       /* reading a byte stream ("-") */
-    Py_ssize_t out;    /* frames handed out, not yet back (under the GIL) */
-    PyObject *fileobj; /* a StreamReader's file, kept open */
+    /* Taken, without the GIL, around each vp_frame_release() of its
+     * frames and around vp_sub_close(): the library counts a frame back
+     * in more than one step, and a release overlapping the close (or
+     * another release after it) could free the subscriber under it. */
+    PyThread_type_lock release_lock;
+    bool closed; /* close() was called */
+    bool stream; /* reading a byte stream ("-") */
 };
 
 extern PyTypeObject VpySub_Type;
-
-/* A frame of s has been released: closes s's vp_sub if s was closed and
- * this was the last.  Under the GIL. */
-void vpy_sub_frame_back(SubObject *s);
 
 /* --- pub.c ------------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 
 struct vpy_hold {
     PyObject_HEAD vp_frame *f;
-    SubObject *sub; /* strong: frames go back to a live subscriber */
+    SubObject *sub; /* strong: its release lock outlives the frame */
     /* Made by the first call on the frame that runs without the GIL
      * (copy(), a byte stream's write()); every call takes it from then
      * on.  Until then the GIL alone keeps calls one at a time. */
@@ -30,24 +30,26 @@ typedef struct {
 
 /* --- Hold --------------------------------------------------------------- */
 
+/* Gives f back to s, open or closed.  Without the GIL: a byte stream's
+ * reader may hold the lock the release takes while it reads, and a
+ * close holds s's release lock while it joins the receiver. */
+static void give_back(SubObject *s, vp_frame *f)
+{
+    Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(s->release_lock, WAIT_LOCK);
+        vp_frame_release(f);
+        PyThread_release_lock(s->release_lock);
+    Py_END_ALLOW_THREADS
+}
+
 static void hold_dealloc(HoldObject *h)
 {
     SubObject *s = h->sub;
 
-    if (h->f) {
-        if (s->stream) {
-            /* A byte stream's reader may hold the lock this takes while
-             * it reads: let it finish without the GIL. */
-            Py_BEGIN_ALLOW_THREADS
-                vp_frame_release(h->f);
-            Py_END_ALLOW_THREADS
-        } else {
-            vp_frame_release(h->f);
-        }
-    }
+    if (h->f)
+        give_back(s, h->f);
     if (h->lock)
         PyThread_free_lock(h->lock);
-    vpy_sub_frame_back(s);
     Py_DECREF(s);
     PyObject_Free(h);
 }
@@ -67,11 +69,8 @@ PyObject *vpy_frame_new(SubObject *s, vp_frame *f)
     HoldObject *h = PyObject_New(HoldObject, &VpyHold_Type);
     FrameObject *fr;
 
-    /* From here on, the Hold owns f whatever happens. */
-    s->out++;
     if (!h) {
-        vp_frame_release(f);
-        vpy_sub_frame_back(s);
+        give_back(s, f);
         return NULL;
     }
     Py_INCREF(s);
@@ -88,16 +87,13 @@ PyObject *vpy_frame_new(SubObject *s, vp_frame *f)
     return (PyObject *)fr;
 }
 
-/* The C frame of fr, or NULL with ValueError when it is no longer in
- * use.  Reading its info needs no lock: nothing changes it. */
+/* The C frame of fr, or NULL with ValueError once it is released (its
+ * subscriber's close does not: the frame outlives it).  Reading its
+ * info needs no lock: nothing changes it. */
 static vp_frame *frame_c(FrameObject *fr)
 {
     if (!fr->hold) {
         PyErr_SetString(PyExc_ValueError, "the frame has been released");
-        return NULL;
-    }
-    if (fr->hold->sub->closed) {
-        PyErr_SetString(PyExc_ValueError, "its subscriber has been closed");
         return NULL;
     }
     return fr->hold->f;
@@ -305,8 +301,6 @@ static PyObject *frame_repr(FrameObject *fr)
 {
     if (!fr->hold)
         return PyUnicode_FromString("<vidpipe.Frame, released>");
-    if (fr->hold->sub->closed)
-        return PyUnicode_FromString("<vidpipe.Frame, subscriber closed>");
     const struct vp_frame_info *in = vp_frame_info(fr->hold->f);
     static const char *paths[] = {"?", "shm", "tcp", "pipe"};
     return PyUnicode_FromFormat("<vidpipe.Frame %s #%llu %ux%u %s %s>",
@@ -344,7 +338,7 @@ INFO_GETTER(path, PyUnicode_FromString,
 static PyObject *get_released(FrameObject *fr, void *unused)
 {
     (void)unused;
-    return PyBool_FromLong(!fr->hold || fr->hold->sub->closed);
+    return PyBool_FromLong(!fr->hold);
 }
 
 static PyGetSetDef frame_getset[] = {
@@ -370,8 +364,7 @@ static PyGetSetDef frame_getset[] = {
      "capture to its arrival here, us", NULL},
     {"size", (getter)get_size, NULL, "payload bytes (0 for shm)", NULL},
     {"path", (getter)get_path, NULL, "how it came: shm, tcp or pipe", NULL},
-    {"released", (getter)get_released, NULL,
-     "True once released (or its subscriber closed)", NULL},
+    {"released", (getter)get_released, NULL, "True once released", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

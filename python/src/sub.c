@@ -13,23 +13,18 @@
 
 #define MAX_URLS 64
 
-/* The C close, once no frame is out (vp_sub_close wants them all back). */
+/* The C close.  Frames still out stay valid until released (vidpipe.h):
+ * the release lock keeps their releases out of the close. */
 static void close_c(SubObject *s)
 {
     vp_sub *sub = s->sub;
 
     s->sub = NULL;
     Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(s->release_lock, WAIT_LOCK);
         vp_sub_close(sub); /* joins the receiver: up to one slice */
+        PyThread_release_lock(s->release_lock);
     Py_END_ALLOW_THREADS
-}
-
-void vpy_sub_frame_back(SubObject *s)
-{
-    /* Nobody else uses the C subscriber once closed is set (under the
-     * lock): no lock needed here. */
-    if (--s->out == 0 && s->closed && s->sub)
-        close_c(s);
 }
 
 static PyObject *closed_error(void)
@@ -144,8 +139,12 @@ static int sub_init(SubObject *s, PyObject *args, PyObject *kw)
         rc = -1;
         goto out;
     }
-    if (!(s->lock = PyThread_allocate_lock())) {
+    if (!(s->lock = PyThread_allocate_lock()) ||
+        !(s->release_lock = PyThread_allocate_lock())) {
         vp_sub_close(sub);
+        if (s->lock)
+            PyThread_free_lock(s->lock);
+        s->lock = NULL;
         PyErr_NoMemory();
         rc = -1;
         goto out;
@@ -308,8 +307,7 @@ static PyObject *sub_close(SubObject *s, PyObject *unused)
         return NULL;
     if (!s->closed) {
         s->closed = true;
-        if (s->out == 0 && s->sub)
-            close_c(s);
+        close_c(s);
     }
     leave(s);
     Py_RETURN_NONE;
@@ -345,6 +343,8 @@ static void sub_dealloc(SubObject *s)
         close_c(s);
     if (s->lock)
         PyThread_free_lock(s->lock);
+    if (s->release_lock)
+        PyThread_free_lock(s->release_lock);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -364,8 +364,8 @@ static PyMethodDef sub_methods[] = {
      "tick() -> bool\n\nCloses the stats window once a second: True when "
      "one just closed (print stats() then)."},
     {"close", (PyCFunction)sub_close, METH_NOARGS,
-     "close()\n\nCloses the subscriber: frames still out turn released, "
-     "and the connection goes when their last view does."},
+     "close()\n\nCloses the subscriber and its connection: recv() raises "
+     "from now on; frames still out stay readable until released."},
     {"__enter__", (PyCFunction)sub_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)sub_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},

@@ -407,10 +407,9 @@ def test_views_keep_the_mapping_after_release_and_close():
     send_pattern(pub, seq + 1)
     g = sub.recv(timeout=5)
     ga = g.array
-    sub.close()  # with g out: closed once its views go
+    sub.close()  # with g out: g stays readable until released
     sub.close()
-    with pytest.raises(ValueError, match="closed"):
-        g.seq
+    assert g.seq == seq + 1 and not g.released
     with pytest.raises(ValueError, match="closed"):
         sub.recv(timeout=0)
     pub.close()  # the writer unlinks and unmaps its ring...
@@ -424,6 +423,77 @@ def test_views_keep_the_mapping_after_release_and_close():
     gc.collect()
     with pytest.raises(TypeError):
         vidpipe.Frame()
+
+
+def pixels_ok(f):
+    """f's pixels show its own seq, in its view and in a copy (no view
+    is kept: the Frame's own is its only one)."""
+    return (f.intact() and vidpipe.pattern_seq(f.array) == f.seq and
+            np.array_equal(f.copy(), f.array))
+
+
+@pytest.mark.parametrize("shm", [True, False], ids=["shm", "tcp"])
+def test_frames_outlive_close(procs, shm):
+    """vidpipe.h: frames still out stay valid after vp_sub_close() until
+    released.  Frames of a real capture, taken and then the subscriber
+    closed: their attributes and views still read their own pixels, and
+    releasing them afterwards, two threads at once, is safe."""
+    ep = free_ep()
+    # 10 fps and a ring of 64: 6 s before a held frame's slot comes round,
+    # and the capture is gone long before that.
+    cap = procs.capture(ep, size="%dx%d" % (W, H), fps=10)
+    path = "shm" if shm else "tcp"
+    sub = vidpipe.Subscriber(ep, shm=shm)
+    take_verified(sub, 1, path)
+    frames = []
+    while len(frames) < 8:
+        f = sub.recv(timeout=5)
+        assert f is not None, "no frame for 5 s"
+        if f.path == path and f.seq not in [g.seq for g in frames]:
+            frames.append(f)
+        else:
+            f.release()
+    kept = frames[0].array[:, :W // 2]  # a view of a view, past release
+    kept_seq = frames[0].seq
+    sub.close()  # the receiver and the connection go now, frames out
+    assert sub.closed
+    with pytest.raises(ValueError, match="closed"):
+        sub.recv(timeout=0)
+    with pytest.raises(ValueError, match="closed"):
+        sub.stats()
+    cap.kill(signal.SIGTERM)  # nothing writes the ring any more;
+    cap.wait()                # the subscriber's mapping stays
+    for f in frames:
+        assert not f.released and f.path == path
+        assert pixels_ok(f), "frame %d after close" % f.seq
+        assert f.header()["seq"] == f.seq and "closed" not in repr(f)
+
+    # Half released here, half on another thread, at the same time: each
+    # release gives the C frame back (no view of it is left but kept's).
+    start, errors = threading.Barrier(2), []
+
+    def release(fs):
+        try:
+            start.wait(10)
+            for f in fs:
+                assert pixels_ok(f), "frame %d" % f.seq
+                f.release()
+        except Exception as e:  # noqa: BLE001 -- reported below
+            errors.append(e)
+
+    t = threading.Thread(target=release, args=(frames[1::2],))
+    t.start()
+    release(frames[0::2])
+    t.join(10)
+    assert not t.is_alive() and not errors, errors
+    assert all(f.released for f in frames)
+    with pytest.raises(ValueError, match="released"):
+        frames[0].seq
+    want = np.zeros((H, W, 3), np.uint8)
+    vidpipe.pattern_draw(want, kept_seq)
+    assert np.array_equal(kept, want[:, :W // 2])
+    del kept, frames, f  # the last C frame goes back now
+    gc.collect()
 
 
 def test_loaned_array_is_the_publishers_until_commit():
