@@ -60,7 +60,7 @@
 #include <zmq.h>
 
 #include "cli/cli.h"
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "transport/net.h"

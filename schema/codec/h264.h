@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 
 #define H264_DEFAULT_BITRATE 4000000 /* bit/s: 1080p30 on a 10 Mbit/s link */
 #define H264_DEFAULT_GOP 60          /* frames between regular keyframes */

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "contract/pixfmt.h"
 #include "contract/ring.h"
 #include "contract/ringshm.h"
 #include "util/guard.h"

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contract/pixfmt.h"
 #include "contract/ring.h"
 #include "contract/ringshm.h"
 #include "util/guard.h"

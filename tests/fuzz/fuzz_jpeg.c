@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 #include "codec/jpeg.h"
 #include "contract/pattern.h"
 
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         CHECK(rc == -EBADMSG);
         goto bad;
     }
-    CHECK(w >= 1 && w <= FRAME_DIM_MAX && h >= 1 && h <= FRAME_DIM_MAX);
+    CHECK(w >= 1 && w <= PIXFMT_DIM_MAX && h >= 1 && h <= PIXFMT_DIM_MAX);
     if ((uint64_t)w * h > MAX_PIXELS)
         goto out;
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "codec/jpeg.h"
+#include "contract/pixfmt.h"
 #include "contract/pattern.h"
 
 #define PAD_BYTE 0xa5
