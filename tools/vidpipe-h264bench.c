@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "codec/h264.h"
 #include "codec/jpeg.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define PROG "vidpipe-h264bench"

@@ -61,8 +61,8 @@
 
 #include "cli/cli.h"
 #include "contract/pixfmt.h"
+#include "util/clock.h"
 #include "util/io.h"
-#include "util/log.h"
 #include "transport/net.h"
 
 #define PROG "vidpipe-limits"

@@ -11,6 +11,7 @@
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"

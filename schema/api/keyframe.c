@@ -17,6 +17,7 @@
 #include "api/publish.h"
 #include "codec/h264.h"
 #include "transport/xpub.h"
+#include "util/clock.h"
 #include "util/pool.h"
 
 #define KEY_MIN_NS 200000000LL

@@ -11,6 +11,7 @@
 #include "contract/frame.h"
 #include "contract/pattern.h"
 #include "contract/topic.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 

@@ -23,6 +23,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xpub.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/pool.h"

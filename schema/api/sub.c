@@ -17,6 +17,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xsub.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* While on descriptors, a second of silence may mean the publisher

@@ -18,6 +18,7 @@
 #include "contract/pixfmt.h"
 #include "contract/ring.h"
 #include "contract/ringshm.h"
+#include "util/clock.h"
 #include "util/guard.h"
 #include "util/log.h"
 #include "util/wake.h"

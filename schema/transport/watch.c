@@ -13,6 +13,7 @@
 
 #include "transport/endpoint.h"
 #include "transport/sendq.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "transport/watch.h"
 

@@ -14,7 +14,7 @@
 
 #include "transport/xpub.h"
 #include "transport/xsub.h"
-#include "util/log.h"
+#include "util/clock.h"
 
 /* --- pub -> sub over inproc ------------------------------------------ */
 
