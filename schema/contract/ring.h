@@ -105,7 +105,6 @@ struct ring_map;
  * if there is none.  Any thread may put it. */
 struct ring_map *ring_reader_get(struct ring_reader *rr,
                                  const struct frame_hdr *h);
-struct ring_map *ring_map_ref(struct ring_map *m);
 /* Drops a reference (the last one unmaps); accepts NULL. */
 void ring_map_put(struct ring_map *m);
 /* ring_read_begin() and ring_read_end() on a mapping held. */

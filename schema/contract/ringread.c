@@ -51,7 +51,8 @@ void ring_map_put(struct ring_map *m)
     free(m);
 }
 
-struct ring_map *ring_map_ref(struct ring_map *m)
+/* One more reference to m, which the caller holds or the cache does. */
+static struct ring_map *map_ref(struct ring_map *m)
 {
     atomic_fetch_add(&m->refs, 1);
     return m;
@@ -231,7 +232,7 @@ struct ring_map *ring_reader_get(struct ring_reader *rr,
                                  const struct frame_hdr *h)
 {
     struct ring_map *m = mapped(rr, h);
-    return m ? ring_map_ref(m) : NULL;
+    return m ? map_ref(m) : NULL;
 }
 
 const uint8_t *ring_map_read_begin(const struct ring_map *m,

@@ -358,11 +358,6 @@ void watch_free(struct watch *w)
     free(w);
 }
 
-void *watch_socket(const struct watch *w)
-{
-    return w->sock;
-}
-
 void watch_add_url(struct watch *w, const char *url)
 {
     pthread_mutex_lock(&w->mu);
