@@ -79,7 +79,7 @@ void pub_serve(struct vp_pub *p)
 struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
                           const struct frame_hdr *raw)
 {
-    char err[512];
+    const char *why;
 
     if (s->ring &&
         ring_fits(s->ring, raw->width, raw->height, raw->stride, raw->fmt))
@@ -89,11 +89,12 @@ struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
     if (s->ring_failed_ns &&
         clock_mono_ns() - s->ring_failed_ns < RING_RETRY_NS)
         return NULL;
-    s->ring = ring_create(NULL, p->o.ring_slots, raw->width, raw->height,
-                          raw->stride, raw->fmt, err, sizeof err);
+    int rc = ring_create(&s->ring, NULL, p->o.ring_slots, raw->width,
+                         raw->height, raw->stride, raw->fmt, &why);
     s->ring_failed_ns = s->ring ? 0 : clock_mono_ns();
-    if (!s->ring)
-        log_warn("%s; publishing without shared memory", err);
+    if (rc < 0)
+        log_warn("shm: %s: %s; publishing without shared memory", why,
+                 strerror(-rc));
     return s->ring;
 }
 
@@ -429,8 +430,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
 {
     struct vp_pub *p;
     struct endpoint ep;
-    const char *why;
-    char err[512];
+    const char *why, *which;
     int rc;
 
     *out = NULL;
@@ -494,16 +494,16 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         goto fail;
     }
     if (p->o.curve_secret &&
-        !(p->curve = curve_server_new(p->o.curve_secret, p->o.curve_allow, err,
-                                      sizeof err))) {
-        rc = vp_fail(-EINVAL, "%s", err);
+        (rc = curve_server_new(&p->curve, p->o.curve_secret, p->o.curve_allow,
+                               &why, &which)) < 0) {
+        rc = vp_fail_why(rc, which ? which : "CURVE", why);
         goto fail;
     }
     p->o.curve_secret = p->o.curve_allow = NULL; /* read, not kept */
     if (!p->o.no_shm)
         ring_gc();
-    if (!(p->x = xpub_new(url, p->curve, err, sizeof err))) {
-        rc = vp_fail(errno ? -errno : -EINVAL, "%s", err);
+    if ((rc = xpub_new(&p->x, url, p->curve, &why)) < 0) {
+        rc = vp_fail_why(rc, url, why);
         goto fail;
     }
     if (p->o.backpressure_ms > 0 &&

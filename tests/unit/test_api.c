@@ -213,15 +213,14 @@ struct manual {
 
 static void manual_open(struct manual *m, uint32_t slots)
 {
-    char err[256];
+    const char *why;
+    int rc;
     memset(m, 0, sizeof *m);
-    m->ring =
-        ring_create(NULL, slots, W, H, W * 3, PIXFMT_BGR24, err, sizeof err);
-    if (!m->ring)
-        fail_msg("ring: %s", err);
-    m->x = xpub_new(url, NULL, err, sizeof err);
-    if (!m->x)
-        fail_msg("xpub: %s", err);
+    if ((rc = ring_create(&m->ring, NULL, slots, W, H, W * 3, PIXFMT_BGR24,
+                          &why)) < 0)
+        fail_msg("ring: %s: %s", why, strerror(-rc));
+    if ((rc = xpub_new(&m->x, url, NULL, &why)) < 0)
+        fail_msg("xpub: %s: %s", why, strerror(-rc));
     m->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,
                                 .stream = "cam0",
                                 .width = W,
