@@ -26,15 +26,15 @@
 static struct h264enc *encoder_for(struct vp_pub *p, struct pstream *s,
                                    const struct frame_hdr *h)
 {
-    char err[256];
+    const char *why;
+    int rc;
 
     if (s->enc && h264enc_fits(s->enc, h->width, h->height, h->fmt))
         return s->enc;
     h264enc_free(s->enc);
-    s->enc = h264enc_new(h->width, h->height, h->fmt, p->o.fps,
-                         p->o.h264_bitrate, p->o.h264_gop, err, sizeof err);
-    if (!s->enc)
-        log_limited(&p->log, "%s", err);
+    if ((rc = h264enc_new(&s->enc, h->width, h->height, h->fmt, p->o.fps,
+                          p->o.h264_bitrate, p->o.h264_gop, &why)) < 0)
+        log_limited(&p->log, "h264: %ux%u: %s", h->width, h->height, why);
     return s->enc;
 }
 

@@ -276,8 +276,8 @@ static int geometry(struct frame_hdr *h, uint32_t w, uint32_t ht,
 {
     enum pixfmt f = (enum pixfmt)fmt;
     uint32_t stride = pixfmt_min_stride(f, w);
-    const char *bad = pixfmt_geometry(f, w, ht, stride);
-    if (bad)
+    const char *bad;
+    if (pixfmt_geometry(f, w, ht, stride, &bad) < 0)
         return vp_fail(-EINVAL, "bad frame: %ux%u %s: %s", w, ht,
                        vp_pixfmt_name(fmt) ? vp_pixfmt_name(fmt) : "?", bad);
     h->version = FRAME_SCHEMA_VERSION;

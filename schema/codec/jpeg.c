@@ -56,7 +56,7 @@ static int tj_format(enum pixfmt fmt)
  * frame format accept. */
 static int geometry_ok(uint32_t w, uint32_t h, uint32_t stride, enum pixfmt fmt)
 {
-    return !pixfmt_geometry(fmt, w, h, stride);
+    return !pixfmt_geometry(fmt, w, h, stride, NULL);
 }
 
 size_t jpeg_bound(uint32_t w, uint32_t h)

@@ -20,12 +20,15 @@ const char *frame_enc_name(enum frame_enc enc)
     return (unsigned)enc <= ENC_H264 ? enc_names[enc] : NULL;
 }
 
-int frame_enc_parse(const char *name)
+int frame_enc_parse(const char *name, enum frame_enc *enc)
 {
-    for (int e = ENC_RAW; e <= ENC_H264; e++)
-        if (strcmp(name, enc_names[e]) == 0)
-            return e;
-    return -1;
+    for (int e = ENC_RAW; e <= ENC_H264; e++) {
+        if (strcmp(name, enc_names[e]) == 0) {
+            *enc = (enum frame_enc)e;
+            return 0;
+        }
+    }
+    return -EINVAL;
 }
 
 static bool name_chars_ok(const char *s, size_t max)
@@ -60,7 +63,7 @@ int frame_hdr_check(const struct frame_hdr *h, const char **why)
         FAIL("unsupported schema version");
     if (!frame_stream_name_ok(h->stream))
         FAIL("bad stream name");
-    if ((bad = pixfmt_geometry(h->fmt, h->width, h->height, h->stride)))
+    if (pixfmt_geometry(h->fmt, h->width, h->height, h->stride, &bad) < 0)
         FAIL(bad);
     /* The frame's bytes: at most 65536 * 16384 * 1.5, no overflow. */
     uint64_t raw = pixfmt_size(h->fmt, h->height, h->stride);
@@ -565,11 +568,10 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
         goto out;
     }
     h->fmt = pixfmt_parse(fmt);
-    if (frame_enc_parse(enc) < 0) {
+    if (frame_enc_parse(enc, &h->enc) < 0) {
         *why = "unknown encoding";
         goto out;
     }
-    h->enc = (enum frame_enc)frame_enc_parse(enc);
     if (frame_hdr_check(h, why) < 0)
         goto out;
     if (payload) {

@@ -53,8 +53,8 @@ struct frame_hdr {
 
 /* "raw", "jpeg", "h264"; NULL if unknown. */
 const char *frame_enc_name(enum frame_enc enc);
-/* The encoding named name; -1 if there is none. */
-int frame_enc_parse(const char *name);
+/* The encoding named name into *enc: 0, or -EINVAL if there is none. */
+int frame_enc_parse(const char *name, enum frame_enc *enc);
 
 /* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */
 bool frame_stream_name_ok(const char *name);

@@ -58,7 +58,7 @@ static int check_geometry(const void *p, uint32_t w, uint32_t h,
 {
     *bpp = fmt == PIXFMT_YUYV422 ? 2 : pixfmt_bpp(fmt) ? pixfmt_bpp(fmt) : 1;
     if (!p || w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
-        pixfmt_geometry(fmt, w, h, stride))
+        pixfmt_geometry(fmt, w, h, stride, NULL))
         return -EINVAL;
     return 0;
 }
@@ -424,7 +424,8 @@ static int paint_one(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
     struct pixfmt_planes pl = {.n = 1, .stride = {stride}};
     uint8_t *data[PIXFMT_MAX_PLANES] = {dst};
 
-    if (dst && pixfmt_is_yuv(fmt) && !pixfmt_geometry(fmt, w, h, stride)) {
+    if (dst && pixfmt_is_yuv(fmt) &&
+        !pixfmt_geometry(fmt, w, h, stride, NULL)) {
         pixfmt_planes(fmt, w, h, stride, &pl);
         for (unsigned i = 0; i < pl.n; i++)
             data[i] = dst + pl.offset[i];

@@ -1,4 +1,5 @@
 /* pixfmt.c -- pixel-format geometry: sizes, strides and plane layout. */
+#include <errno.h>
 #include <string.h>
 
 #include "contract/pixfmt.h"
@@ -42,7 +43,8 @@ uint32_t pixfmt_min_stride(enum pixfmt fmt, uint32_t w)
     return d && w <= PIXFMT_DIM_MAX ? w * d->bpp : 0;
 }
 
-const char *pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
+/* Why a w x h picture of fmt with stride-byte rows is not valid, or NULL. */
+static const char *geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
                             uint32_t stride)
 {
     const struct pixfmt_desc *d = desc(fmt);
@@ -62,6 +64,15 @@ const char *pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
     if (d->planes == 3 && stride % 2)
         return "yuv420p needs an even stride";
     return NULL;
+}
+
+int pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h, uint32_t stride,
+                    const char **why)
+{
+    const char *bad = geometry(fmt, w, h, stride);
+    if (bad && why)
+        *why = bad;
+    return bad ? -EINVAL : 0;
 }
 
 uint64_t pixfmt_size(enum pixfmt fmt, uint32_t h, uint32_t stride)

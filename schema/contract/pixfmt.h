@@ -43,11 +43,12 @@ bool pixfmt_is_yuv(enum pixfmt fmt);
 /* The shortest row of w pixels of fmt in its first plane (w * 3, w, 2w):
  * the stride of a tightly packed picture.  0 if fmt is unknown. */
 uint32_t pixfmt_min_stride(enum pixfmt fmt, uint32_t w);
-/* NULL if a w x h picture of fmt with stride-byte rows is valid, else why
- * not (a static string): known format, 1..16384, even sizes where chroma
- * is subsampled, min stride .. 65536. */
-const char *pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
-                            uint32_t stride);
+/* 0 if a w x h picture of fmt with stride-byte rows is valid (known
+ * format, 1..16384, even sizes where chroma is subsampled, min stride ..
+ * 65536), else -EINVAL with why not in *why (a static string; why may be
+ * NULL). */
+int pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h, uint32_t stride,
+                    const char **why);
 /* The bytes of such a picture, all planes (0 if fmt is unknown). */
 uint64_t pixfmt_size(enum pixfmt fmt, uint32_t h, uint32_t stride);
 /* Its planes; for a geometry pixfmt_geometry() accepts. */

@@ -451,7 +451,7 @@ int ring_create(struct ring **out, const char *name, uint32_t nslots,
                 enum pixfmt fmt, const char **why)
 {
     struct ring *r;
-    uint64_t frame = pixfmt_geometry(fmt, width, height, stride)
+    uint64_t frame = pixfmt_geometry(fmt, width, height, stride, NULL)
                          ? 0
                          : pixfmt_size(fmt, height, stride);
     char made[FRAME_SHM_NAME_MAX + 1];

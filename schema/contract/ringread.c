@@ -153,7 +153,7 @@ static struct ring_map *map_ring(const char *name, int *rc, const char **why)
     /* Every number that locates memory is checked against the mapping. */
     if (h->version != RING_VERSION || h->hdr_size != sizeof *h ||
         h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS ||
-        pixfmt_geometry(fmt, h->width, h->height, h->stride) ||
+        pixfmt_geometry(fmt, h->width, h->height, h->stride, NULL) ||
         h->slot_size < pixfmt_size(fmt, h->height, h->stride) ||
         h->data_offset < table || h->total_size > m->size ||
         h->slot_size > (m->size - h->data_offset) / h->nslots ||

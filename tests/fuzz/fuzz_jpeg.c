@@ -20,7 +20,7 @@
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_jpeg: %s:%d: %s\n", __FILE__, __LINE__,     \
+            fprintf(stderr, "fuzz_jpeg: %s:%d: %s\n", __FILE__, __LINE__,      \
                     #cond);                                                    \
             abort();                                                           \
         }                                                                      \
@@ -64,8 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static const enum pixfmt fmts[] = {PIXFMT_BGR24,   PIXFMT_RGB24, PIXFMT_GRAY,
-                                   PIXFMT_YUV420P, PIXFMT_NV12,  PIXFMT_YUYV422};
+static const enum pixfmt fmts[] = {PIXFMT_BGR24, PIXFMT_RGB24,
+                                   PIXFMT_GRAY,  PIXFMT_YUV420P,
+                                   PIXFMT_NV12,  PIXFMT_YUYV422};
 #define NFMTS (sizeof fmts / sizeof fmts[0])
 
 /* The input bytes, repeated, as a picture whose geometry its first bytes
@@ -87,7 +88,7 @@ static void read_raw(const uint8_t *buf, size_t len)
     int rc = pattern_read(px, w, h, stride, fmt, &seq);
     CHECK(rc == 0 || rc == -EBADMSG || rc == -EINVAL);
     if (w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
-        pixfmt_geometry(fmt, w, h, stride))
+        pixfmt_geometry(fmt, w, h, stride, NULL))
         CHECK(rc == -EINVAL);
     free(px);
 }
@@ -113,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
     /* A format and a padded stride the input's length picks. */
     enum pixfmt fmt = fmts[len % NFMTS];
     uint32_t stride = pixfmt_min_stride(fmt, w) + (uint32_t)(len / 3 % 4) * 2;
-    if (pixfmt_geometry(fmt, w, h, stride)) /* an odd size for YUV */
+    if (pixfmt_geometry(fmt, w, h, stride, NULL)) /* an odd size for YUV */
         fmt = PIXFMT_GRAY, stride = w + (uint32_t)(len / 3 % 4);
     size_t n = (size_t)pixfmt_size(fmt, h, stride);
     uint8_t *px = malloc(n);

@@ -716,12 +716,17 @@ static void test_enc_names(void **state)
     assert_string_equal(frame_enc_name(ENC_JPEG), "jpeg");
     assert_string_equal(frame_enc_name(ENC_H264), "h264");
     assert_null(frame_enc_name((enum frame_enc)3));
-    assert_int_equal(frame_enc_parse("h264"), ENC_H264);
-    assert_int_equal(frame_enc_parse("raw"), ENC_RAW);
-    assert_int_equal(frame_enc_parse("jpeg"), ENC_JPEG);
-    assert_int_equal(frame_enc_parse("jpg"), -1);
-    assert_int_equal(frame_enc_parse("JPEG"), -1);
-    assert_int_equal(frame_enc_parse(""), -1);
+    enum frame_enc e = ENC_JPEG;
+    assert_int_equal(frame_enc_parse("h264", &e), 0);
+    assert_int_equal(e, ENC_H264);
+    assert_int_equal(frame_enc_parse("raw", &e), 0);
+    assert_int_equal(e, ENC_RAW);
+    assert_int_equal(frame_enc_parse("jpeg", &e), 0);
+    assert_int_equal(e, ENC_JPEG);
+    assert_int_equal(frame_enc_parse("jpg", &e), -EINVAL);
+    assert_int_equal(frame_enc_parse("JPEG", &e), -EINVAL);
+    assert_int_equal(frame_enc_parse("", &e), -EINVAL);
+    assert_int_equal(e, ENC_JPEG); /* untouched on failure */
 }
 
 static void test_stream_name_ok(void **state)

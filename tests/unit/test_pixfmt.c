@@ -1,4 +1,5 @@
 /* test_pixfmt.c -- unit tests of pixel-format geometry (FRAME.md 2). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +58,7 @@ static void test_size(void **state)
 static void test_planes(void **state)
 {
     struct pixfmt_planes pl;
+    const char *why;
     (void)state;
 
     pixfmt_planes(PIXFMT_YUV420P, 6, 4, 8, &pl);
@@ -89,31 +91,40 @@ static void test_planes(void **state)
     assert_int_equal(pixfmt_min_stride(PIXFMT_YUV420P, 6), 6);
     assert_int_equal(pixfmt_min_stride(PIXFMT_YUYV422, 6), 12);
     assert_int_equal(pixfmt_min_stride(PIXFMT_NONE, 6), 0);
-    assert_null(pixfmt_geometry(PIXFMT_YUV420P, 16384, 16384, 65536));
-    assert_non_null(pixfmt_geometry(PIXFMT_YUV420P, 6, 4, 7));
-    assert_non_null(pixfmt_geometry(PIXFMT_NV12, 6, 3, 6));
-    assert_null(pixfmt_geometry(PIXFMT_NV12, 6, 4, 7)); /* UV rows of 7 */
-    assert_non_null(pixfmt_geometry(PIXFMT_YUYV422, 5, 3, 10));
-    assert_null(pixfmt_geometry(PIXFMT_YUYV422, 6, 3, 12));
-    assert_null(pixfmt_geometry(PIXFMT_GRAY, 5, 3, 5));
-    assert_non_null(pixfmt_geometry(PIXFMT_NONE, 5, 3, 5));
+    assert_int_equal(pixfmt_geometry(PIXFMT_YUV420P, 16384, 16384, 65536, &why),
+                     0);
+    assert_int_equal(pixfmt_geometry(PIXFMT_YUV420P, 6, 4, 7, &why), -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_NV12, 6, 3, 6, &why), -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_NV12, 6, 4, 7, &why),
+                     0); /* UV rows of 7 */
+    assert_int_equal(pixfmt_geometry(PIXFMT_YUYV422, 5, 3, 10, &why), -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_YUYV422, 6, 3, 12, &why), 0);
+    assert_int_equal(pixfmt_geometry(PIXFMT_GRAY, 5, 3, 5, &why), 0);
+    assert_int_equal(pixfmt_geometry(PIXFMT_NONE, 5, 3, 5, &why), -EINVAL);
 }
 
 /* The ranges pixfmt_geometry() enforces, at their edges. */
 static void test_geometry_limits(void **state)
 {
+    const char *why = NULL;
     (void)state;
-    assert_null(pixfmt_geometry(PIXFMT_BGR24, 1, 1, 3));
-    assert_null(
-        pixfmt_geometry(PIXFMT_BGR24, PIXFMT_DIM_MAX, 1, PIXFMT_DIM_MAX * 3));
-    assert_non_null(pixfmt_geometry(PIXFMT_GRAY, 0, 1, 1));
-    assert_non_null(pixfmt_geometry(PIXFMT_GRAY, 1, 0, 1));
-    assert_non_null(pixfmt_geometry(PIXFMT_GRAY, PIXFMT_DIM_MAX + 1, 1,
-                                    PIXFMT_DIM_MAX + 1));
-    assert_non_null(pixfmt_geometry(PIXFMT_BGR24, 4, 1, 11));
-    assert_null(pixfmt_geometry(PIXFMT_GRAY, 4, 1, PIXFMT_STRIDE_MAX));
-    assert_non_null(pixfmt_geometry(PIXFMT_GRAY, 4, 1, PIXFMT_STRIDE_MAX + 1));
-    assert_non_null(pixfmt_geometry(PIXFMT_YUV420P, 3, 2, 4));
+    assert_int_equal(pixfmt_geometry(PIXFMT_BGR24, 1, 1, 3, &why), 0);
+    assert_int_equal(pixfmt_geometry(PIXFMT_BGR24, PIXFMT_DIM_MAX, 1,
+                                     PIXFMT_DIM_MAX * 3, &why),
+                     0);
+    assert_int_equal(pixfmt_geometry(PIXFMT_GRAY, 0, 1, 1, &why), -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_GRAY, 1, 0, 1, &why), -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_GRAY, PIXFMT_DIM_MAX + 1, 1,
+                                     PIXFMT_DIM_MAX + 1, &why),
+                     -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_BGR24, 4, 1, 11, &why), -EINVAL);
+    assert_int_equal(
+        pixfmt_geometry(PIXFMT_GRAY, 4, 1, PIXFMT_STRIDE_MAX, &why), 0);
+    assert_int_equal(
+        pixfmt_geometry(PIXFMT_GRAY, 4, 1, PIXFMT_STRIDE_MAX + 1, &why),
+        -EINVAL);
+    assert_int_equal(pixfmt_geometry(PIXFMT_YUV420P, 3, 2, 4, &why), -EINVAL);
+    assert_string_equal(why, "yuv420p and nv12 need an even width and height");
 }
 
 int main(void)
