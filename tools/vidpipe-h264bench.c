@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "codec/h264.h"
 #include "codec/jpeg.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define PROG "vidpipe-h264bench"
@@ -105,7 +106,6 @@ int main(int argc, char **argv)
 {
     struct opts o = {.bitrate = 4000000, .quality = 80, .fps = 30};
     struct cli_common c;
-    char err[256];
 
     vp_log_prefix(PROG);
     struct cli_prog p = prog;
@@ -119,12 +119,18 @@ int main(int argc, char **argv)
     int64_t *t[4];
     for (int i = 0; i < 4; i++)
         t[i] = malloc(MAX_FRAMES * sizeof **t);
-    struct h264enc *e = h264enc_new(o.w, o.h, PIXFMT_BGR24, (double)o.fps,
-                                    (uint32_t)o.bitrate, 60, err, sizeof err);
+    struct h264enc *e;
+    const char *why;
+    int rc = h264enc_new(&e, o.w, o.h, PIXFMT_BGR24, (double)o.fps,
+                         (uint32_t)o.bitrate, 60, &why);
     struct h264dec *d = h264dec_new();
     struct jpeg *j = jpeg_new();
-    if (!src || !out || !jb || !t[3] || !e || !d || !j) {
-        log_err("%s", e ? "out of memory" : err);
+    if (rc < 0) {
+        log_err("h264: %ux%u: %s", o.w, o.h, why);
+        return EXIT_RUNTIME;
+    }
+    if (!src || !out || !jb || !t[3] || !d || !j) {
+        log_err("out of memory");
         return EXIT_RUNTIME;
     }
     double h_sse = 0, j_sse = 0, h_bytes = 0, j_bytes = 0;

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "codec/jpeg.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "contract/pattern.h"
 

@@ -60,9 +60,9 @@
 #include <zmq.h>
 
 #include "cli/cli.h"
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
+#include "util/clock.h"
 #include "util/io.h"
-#include "util/log.h"
 #include "transport/net.h"
 
 #define PROG "vidpipe-limits"

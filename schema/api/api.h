@@ -38,6 +38,10 @@
 
 /* Sets the calling thread's vp_errmsg() and returns rc (a -errno). */
 int vp_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* vp_fail() for a lower layer's rc and static *why about what (a url, a
+ * file): "what: why", then strerror(-rc) unless rc is -EINVAL, whose why
+ * says it all. */
+int vp_fail_why(int rc, const char *what, const char *why);
 
 struct planes_ref;
 /* 0 if img is a valid picture (format, geometry, every plane's pixels and

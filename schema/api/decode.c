@@ -19,6 +19,7 @@
 #include "codec/h264.h"
 #include "contract/topic.h"
 #include "transport/xsub.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 #define ASK_NS 50000000LL

@@ -10,6 +10,7 @@
 #include "api/recv.h"
 #include "codec/jpeg.h"
 #include "contract/ring.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"

@@ -3,21 +3,20 @@
 
 #include "api/keyframe.h"
 #include "codec/h264.h"
-#include "util/log.h"
+#include "util/clock.h"
 
 #define KEY_MIN_NS 200000000LL
 
-/* The encoder, made (again) for h's geometry; NULL if none. */
-static struct h264enc *encoder_for(struct keyframer *k,
-                                   const struct keyframe_opts *o,
-                                   const struct frame_hdr *h)
+/* The encoder, made (again) for h's geometry: 0, or -errno with *why. */
+static int encoder_for(struct keyframer *k, const struct keyframe_opts *o,
+                       const struct frame_hdr *h, const char **why)
 {
     if (k->enc && h264enc_fits(k->enc, h->width, h->height, h->fmt))
-        return k->enc;
+        return 0;
     h264enc_free(k->enc);
-    k->enc = h264enc_new(h->width, h->height, h->fmt, o->fps, o->bitrate,
-                         o->gop, k->why, sizeof k->why);
-    return k->enc;
+    k->enc = NULL;
+    return h264enc_new(&k->enc, h->width, h->height, h->fmt, o->fps, o->bitrate,
+                       o->gop, why);
 }
 
 int keyframer_encode(struct keyframer *k, const struct keyframe_opts *o,
@@ -25,16 +24,13 @@ int keyframer_encode(struct keyframer *k, const struct keyframe_opts *o,
                      struct frame_hdr *out, const uint8_t **data, bool *is_key,
                      const char **why)
 {
-    struct h264enc *e = encoder_for(k, o, h);
     int64_t now = clock_mono_ns();
     size_t len;
 
-    if (!e) {
-        *why = k->why;
+    if (encoder_for(k, o, h, why) < 0)
         return -EIO;
-    }
     bool key = k->gap || (k->key_due && now - k->key_ns >= KEY_MIN_NS);
-    if (h264enc_encode(e, px, h->stride, key, data, &len, is_key) < 0) {
+    if (h264enc_encode(k->enc, px, h->stride, key, data, &len, is_key) < 0) {
         *why = "H.264 encode failed";
         return -EIO;
     }

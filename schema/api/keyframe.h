@@ -32,12 +32,11 @@ struct keyframer {
     bool key_due; /* a keyframe was asked for */
     bool gap;     /* frames went without H.264 since the last packet */
     int64_t key_ns;
-    char why[160]; /* why the encoder could not be made */
 };
 
 /* Encodes the raw frame h (pixels px) into a packet: 0 with out (h made
  * an h264 header), *data (the encoder's until the next call) and *is_key;
- * or -EIO, with the reason in *why (valid until the next call). */
+ * or -EIO, with a static reason in *why. */
 int keyframer_encode(struct keyframer *k, const struct keyframe_opts *o,
                      const struct frame_hdr *h, const uint8_t *px,
                      struct frame_hdr *out, const uint8_t **data, bool *is_key,

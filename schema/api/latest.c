@@ -20,7 +20,7 @@
 #include "api/recv.h"
 #include "contract/ring.h"
 #include "transport/xsub.h"
-#include "util/log.h"
+#include "util/clock.h"
 #include "util/wake.h"
 
 /* The doorbell is followed only while descriptors keep coming: if the

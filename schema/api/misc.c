@@ -11,6 +11,7 @@
 #include "contract/frame.h"
 #include "contract/pattern.h"
 #include "contract/topic.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -81,8 +82,8 @@ const char *vp_codec_name(enum vp_codec c)
 
 int vp_codec_parse(const char *name, enum vp_codec *c)
 {
-    int e = frame_enc_parse(name);
-    if (e < 0)
+    enum frame_enc e;
+    if (frame_enc_parse(name, &e) < 0)
         return vp_fail(-EINVAL, "%s: expected raw, jpeg or h264", name);
     *c = (enum vp_codec)e;
     return 0;
@@ -101,7 +102,7 @@ size_t vp_image_layout(struct vp_image *img, uint32_t w, uint32_t h,
 
     if (!stride)
         stride = pixfmt_min_stride(f, w);
-    if (!img || pixfmt_geometry(f, w, h, stride))
+    if (!img || pixfmt_geometry(f, w, h, stride, NULL) < 0)
         return 0;
     pixfmt_planes(f, w, h, stride, &pl);
     *img =
@@ -117,11 +118,10 @@ int api_image_check(const struct vp_image *img, const char *what)
 {
     enum pixfmt f = (enum pixfmt)img->fmt;
     struct pixfmt_planes pl;
-    const char *bad = pixfmt_name(f)
-                          ? pixfmt_geometry(f, img->width, img->height,
-                                            pixfmt_min_stride(f, img->width))
-                          : "unknown pixel format";
+    const char *bad = NULL;
 
+    pixfmt_geometry(f, img->width, img->height,
+                    pixfmt_min_stride(f, img->width), &bad);
     if (bad)
         return vp_fail(-EINVAL, "%s: %ux%u %s: %s", what, img->width,
                        img->height, pixfmt_name(f) ? pixfmt_name(f) : "?", bad);

@@ -23,6 +23,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xpub.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/pool.h"
@@ -111,7 +112,7 @@ void *pub_socket(struct vp_pub *p)
 struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
                           const struct frame_hdr *raw)
 {
-    char err[512];
+    const char *why;
 
     if (s->ring &&
         ring_fits(s->ring, raw->width, raw->height, raw->stride, raw->fmt))
@@ -121,11 +122,12 @@ struct ring *pub_ring_for(struct vp_pub *p, struct pstream *s,
     if (s->ring_failed_ns &&
         clock_mono_ns() - s->ring_failed_ns < RING_RETRY_NS)
         return NULL;
-    s->ring = ring_create(NULL, p->o.ring_slots, raw->width, raw->height,
-                          raw->stride, raw->fmt, err, sizeof err);
+    int rc = ring_create(&s->ring, NULL, p->o.ring_slots, raw->width,
+                         raw->height, raw->stride, raw->fmt, &why);
     s->ring_failed_ns = s->ring ? 0 : clock_mono_ns();
-    if (!s->ring)
-        log_warn("%s; publishing without shared memory", err);
+    if (rc < 0)
+        log_warn("shm: %s: %s; publishing without shared memory", why,
+                 strerror(-rc));
     return s->ring;
 }
 
@@ -211,7 +213,8 @@ int pub_encode_h264(struct vp_pub *p, struct pstream *s,
     bool is_key;
 
     if (keyframer_encode(&s->kf, &ko, h, px, out, data, &is_key, &why) < 0) {
-        log_limited(&p->log, "frame %llu: %s", (unsigned long long)h->seq, why);
+        log_limited(&p->log, "frame %llu: h264 %ux%u: %s",
+                    (unsigned long long)h->seq, h->width, h->height, why);
         return -EIO;
     }
     p->h264_encodes++;
@@ -349,8 +352,8 @@ static int geometry(struct frame_hdr *h, uint32_t w, uint32_t ht,
 {
     enum pixfmt f = (enum pixfmt)fmt;
     uint32_t stride = pixfmt_min_stride(f, w);
-    const char *bad = pixfmt_geometry(f, w, ht, stride);
-    if (bad)
+    const char *bad;
+    if (pixfmt_geometry(f, w, ht, stride, &bad) < 0)
         return vp_fail(-EINVAL, "bad frame: %ux%u %s: %s", w, ht,
                        vp_pixfmt_name(fmt) ? vp_pixfmt_name(fmt) : "?", bad);
     h->version = FRAME_SCHEMA_VERSION;
@@ -526,8 +529,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
 {
     struct vp_pub *p;
     struct endpoint ep;
-    const char *why;
-    char err[512];
+    const char *why, *which;
     int rc;
 
     *out = NULL;
@@ -585,16 +587,16 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         goto fail;
     }
     if (p->o.curve_secret &&
-        !(p->curve = curve_server_new(p->o.curve_secret, p->o.curve_allow, err,
-                                      sizeof err))) {
-        rc = vp_fail(-EINVAL, "%s", err);
+        (rc = curve_server_new(&p->curve, p->o.curve_secret, p->o.curve_allow,
+                               &why, &which)) < 0) {
+        rc = vp_fail_why(rc, which ? which : "CURVE", why);
         goto fail;
     }
     p->o.curve_secret = p->o.curve_allow = NULL; /* read, not kept */
     if (!p->o.no_shm)
         ring_gc();
-    if (!(p->x = xpub_new(url, p->curve, err, sizeof err))) {
-        rc = vp_fail(errno ? -errno : -EINVAL, "%s", err);
+    if ((rc = xpub_new(&p->x, url, p->curve, &why)) < 0) {
+        rc = vp_fail_why(rc, url, why);
         goto fail;
     }
     if (p->o.backpressure_ms > 0 &&

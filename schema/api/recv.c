@@ -16,6 +16,7 @@
 #include "contract/stream.h"
 #include "contract/topic.h"
 #include "transport/xsub.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/log.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "util/clock.h"
 #include "vidpipe.h"
 #include "api/stats.h"
 

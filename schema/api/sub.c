@@ -16,6 +16,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xsub.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 void vp_sub_opts_init(struct vp_sub_opts *o)
@@ -197,8 +198,7 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
 {
     struct vp_sub *s;
     struct endpoint ep;
-    const char *why;
-    char err[512];
+    const char *why, *which;
     int rc;
 
     *out = NULL;
@@ -251,14 +251,14 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     }
     s->st.path = "tcp";
     if (o && o->curve_secret &&
-        !(s->curve = curve_client_new(o->curve_secret, o->curve_server_keys,
-                                      o->ncurve_server_keys, urls, n, err,
-                                      sizeof err))) {
-        rc = vp_fail(-EINVAL, "%s", err);
+        (rc = curve_client_new(&s->curve, o->curve_secret, o->curve_server_keys,
+                               o->ncurve_server_keys, urls, n, &why, &which)) <
+            0) {
+        rc = vp_fail_why(rc, which ? which : "CURVE", why);
         goto fail;
     }
-    if (!(s->x = xsub_new(urls, n, s->curve, err, sizeof err))) {
-        rc = vp_fail(errno ? -errno : -EINVAL, "%s", err);
+    if ((rc = xsub_new(&s->x, urls, n, s->curve, &why, &which)) < 0) {
+        rc = vp_fail_why(rc, which ? which : "input", why);
         goto fail;
     }
     s->mode =

@@ -120,7 +120,7 @@ int convert_run(struct convert *c, uint32_t w, uint32_t h,
     const uint8_t *sp[PIXFMT_MAX_PLANES + 1] = {0};
 
     if (sf == AV_PIX_FMT_NONE || df == AV_PIX_FMT_NONE || !w || !h ||
-        w > FRAME_DIM_MAX || h > FRAME_DIM_MAX)
+        w > PIXFMT_DIM_MAX || h > PIXFMT_DIM_MAX)
         return -EINVAL;
     if (src->fmt == dst->fmt) {
         planes_copy(w, h, src, dst);

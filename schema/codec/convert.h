@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 
 struct convert;
 

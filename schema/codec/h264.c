@@ -43,23 +43,22 @@ struct h264enc {
     int64_t pts;
 };
 
-struct h264enc *h264enc_new(uint32_t w, uint32_t h, enum pixfmt fmt, double fps,
-                            uint32_t bitrate, uint32_t gop, char *err,
-                            size_t errlen)
+int h264enc_new(struct h264enc **out, uint32_t w, uint32_t h, enum pixfmt fmt,
+                double fps, uint32_t bitrate, uint32_t gop, const char **why)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
     struct h264enc *e;
-    int rate = fps > 0 && fps <= 1000 ? (int)lround(fps) : 30;
+    int rate = fps > 0 && fps <= 1000 ? (int)lround(fps) : 30, rc = -ENOMEM;
 
+    *out = NULL;
     quiet_libav();
     if (!codec) {
-        snprintf(err, errlen, "h264: this FFmpeg has no libx264 encoder");
-        return NULL;
+        *why = "this FFmpeg has no libx264 encoder";
+        return -ENOTSUP;
     }
     if ((w | h) & 1 || av_fmt(fmt) == AV_PIX_FMT_NONE) {
-        snprintf(err, errlen, "h264: %ux%u: needs an even width and height", w,
-                 h);
-        return NULL;
+        *why = "needs an even width and height";
+        return -EINVAL;
     }
     if (!(e = calloc(1, sizeof *e)))
         goto oom;
@@ -91,7 +90,8 @@ struct h264enc *h264enc_new(uint32_t w, uint32_t h, enum pixfmt fmt, double fps,
     av_opt_set(c->priv_data, "tune", "zerolatency", 0);
     av_opt_set(c->priv_data, "forced-idr", "1", 0);
     if (avcodec_open2(c, codec, NULL) < 0) {
-        snprintf(err, errlen, "h264: cannot open libx264 for %ux%u", w, h);
+        *why = "libx264 refuses this size";
+        rc = -EINVAL;
         goto fail;
     }
     e->yuv->format = AV_PIX_FMT_YUV420P;
@@ -103,12 +103,13 @@ struct h264enc *h264enc_new(uint32_t w, uint32_t h, enum pixfmt fmt, double fps,
                             AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
     if (!e->sws)
         goto oom;
-    return e;
+    *out = e;
+    return 0;
 oom:
-    snprintf(err, errlen, "h264: out of memory");
+    *why = "out of memory";
 fail:
     h264enc_free(e);
-    return NULL;
+    return rc;
 }
 
 void h264enc_free(struct h264enc *e)

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 
 #define H264_DEFAULT_BITRATE 4000000 /* bit/s: 1080p30 on a 10 Mbit/s link */
 #define H264_DEFAULT_GOP 60          /* frames between regular keyframes */
@@ -24,10 +24,11 @@
 struct h264enc;
 
 /* An encoder for w x h frames of fmt at about fps, bitrate bit/s, a
- * keyframe every gop frames.  NULL with a one-line reason in err. */
-struct h264enc *h264enc_new(uint32_t w, uint32_t h, enum pixfmt fmt, double fps,
-                            uint32_t bitrate, uint32_t gop, char *err,
-                            size_t errlen);
+ * keyframe every gop frames: 0 with it in *out, or -errno with a static
+ * reason in *why (-EINVAL: a size libx264 cannot take); the caller names
+ * the size. */
+int h264enc_new(struct h264enc **out, uint32_t w, uint32_t h, enum pixfmt fmt,
+                double fps, uint32_t bitrate, uint32_t gop, const char **why);
 void h264enc_free(struct h264enc *e);
 /* True if e was made for this geometry (else make another). */
 bool h264enc_fits(const struct h264enc *e, uint32_t w, uint32_t h,

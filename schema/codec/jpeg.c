@@ -56,12 +56,12 @@ static int tj_format(enum pixfmt fmt)
  * frame format accept. */
 static int geometry_ok(uint32_t w, uint32_t h, uint32_t stride, enum pixfmt fmt)
 {
-    return !pixfmt_geometry(fmt, w, h, stride);
+    return !pixfmt_geometry(fmt, w, h, stride, NULL);
 }
 
 size_t jpeg_bound(uint32_t w, uint32_t h)
 {
-    if (!w || !h || w > FRAME_DIM_MAX || h > FRAME_DIM_MAX)
+    if (!w || !h || w > PIXFMT_DIM_MAX || h > PIXFMT_DIM_MAX)
         return 0;
     /* 4:2:2 needs more room than 4:2:0 and grey, so it bounds them all. */
     unsigned long n = tjBufSize((int)w, (int)h, TJSAMP_422);
@@ -230,7 +230,7 @@ int jpeg_peek(struct jpeg *j, const uint8_t *src, size_t len, uint32_t *w,
         return rc;
     if (tjDecompressHeader3(j->dec, src, (unsigned long)len, &jw, &jh, &samp,
                             &cs) != 0 ||
-        jw < 1 || jh < 1 || jw > FRAME_DIM_MAX || jh > FRAME_DIM_MAX)
+        jw < 1 || jh < 1 || jw > PIXFMT_DIM_MAX || jh > PIXFMT_DIM_MAX)
         return bad_input(j);
     *w = (uint32_t)jw;
     *h = (uint32_t)jh;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 
 struct jpeg;
 

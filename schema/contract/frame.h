@@ -14,34 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contract/pixfmt.h"
+
 #define FRAME_SCHEMA_VERSION 1
 #define FRAME_STREAM_MAX 63 /* bytes of a stream name, without NUL */
-#define FRAME_DIM_MAX 16384
+#define FRAME_DIM_MAX PIXFMT_DIM_MAX
 #define FRAME_SHM_NAME_MAX 63
 #define FRAME_HDR_MAX 512 /* an encoded header never exceeds this */
-
-enum pixfmt {
-    PIXFMT_NONE = 0,
-    PIXFMT_BGR24,
-    PIXFMT_RGB24,
-    PIXFMT_GRAY,
-    PIXFMT_YUV420P, /* planes Y, U, V; chroma at half width and height */
-    PIXFMT_NV12,    /* planes Y, then U V interleaved at half height */
-    PIXFMT_YUYV422, /* packed Y0 U Y1 V: 2 bytes a pixel */
-    PIXFMT_LAST = PIXFMT_YUYV422,
-};
-
-#define PIXFMT_STRIDE_MAX 65536
-#define PIXFMT_MAX_PLANES 3
-
-/* Where the planes of a picture sit in its one buffer (FRAME.md 2). */
-struct pixfmt_planes {
-    unsigned n;
-    uint64_t offset[PIXFMT_MAX_PLANES]; /* from the start of the buffer */
-    uint32_t stride[PIXFMT_MAX_PLANES]; /* bytes a row */
-    uint32_t rows[PIXFMT_MAX_PLANES];
-    uint32_t row_bytes[PIXFMT_MAX_PLANES]; /* bytes of pixels in a row */
-};
 
 enum frame_enc {
     ENC_RAW = 0,
@@ -66,38 +45,16 @@ struct frame_hdr {
     uint32_t width, height, stride;
     enum pixfmt fmt;
     enum frame_enc enc;
-    uint64_t size; /* payload bytes: stride * height for raw, else encoded */
+    uint64_t size; /* payload bytes: pixfmt_size() for raw, else encoded */
     bool key;      /* h264: a keyframe (decodable on its own) */
     bool has_shm;
     struct frame_shm shm;
 };
 
-/* Bytes per pixel of a packed fmt (yuyv422: 2); 0 for a planar or an
- * unknown one. */
-unsigned pixfmt_bpp(enum pixfmt fmt);
-/* True for the YUV formats (yuv420p, nv12, yuyv422). */
-bool pixfmt_is_yuv(enum pixfmt fmt);
-/* The shortest row of w pixels of fmt in its first plane (w * 3, w, 2w):
- * the stride of a tightly packed picture.  0 if fmt is unknown. */
-uint32_t pixfmt_min_stride(enum pixfmt fmt, uint32_t w);
-/* NULL if a w x h picture of fmt with stride-byte rows is valid, else why
- * not (a static string): known format, 1..16384, even sizes where chroma
- * is subsampled, min stride .. 65536. */
-const char *pixfmt_geometry(enum pixfmt fmt, uint32_t w, uint32_t h,
-                            uint32_t stride);
-/* The bytes of such a picture, all planes (0 if fmt is unknown). */
-uint64_t pixfmt_size(enum pixfmt fmt, uint32_t h, uint32_t stride);
-/* Its planes; for a geometry pixfmt_geometry() accepts. */
-void pixfmt_planes(enum pixfmt fmt, uint32_t w, uint32_t h, uint32_t stride,
-                   struct pixfmt_planes *pl);
-/* ffmpeg's name of fmt ("bgr24", "yuv420p", ...), NULL if unknown. */
-const char *pixfmt_name(enum pixfmt fmt);
-/* The format named name, PIXFMT_NONE if there is none. */
-enum pixfmt pixfmt_parse(const char *name);
 /* "raw", "jpeg", "h264"; NULL if unknown. */
 const char *frame_enc_name(enum frame_enc enc);
-/* The encoding named name; -1 if there is none. */
-int frame_enc_parse(const char *name);
+/* The encoding named name into *enc: 0, or -EINVAL if there is none. */
+int frame_enc_parse(const char *name, enum frame_enc *enc);
 
 /* True if name is a valid stream name: 1..63 of [A-Za-z0-9_.-]. */
 bool frame_stream_name_ok(const char *name);

@@ -58,7 +58,7 @@ static int check_geometry(const void *p, uint32_t w, uint32_t h,
 {
     *bpp = fmt == PIXFMT_YUYV422 ? 2 : pixfmt_bpp(fmt) ? pixfmt_bpp(fmt) : 1;
     if (!p || w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
-        pixfmt_geometry(fmt, w, h, stride))
+        pixfmt_geometry(fmt, w, h, stride, NULL))
         return -EINVAL;
     return 0;
 }
@@ -170,7 +170,7 @@ static void copy_down(uint8_t *dst, uint32_t stride, uint32_t y0, uint32_t y1,
                       size_t len, bool update)
 {
     const uint8_t *src = dst + (size_t)y0 * stride;
-    uint32_t span[2 * (3 * FRAME_DIM_MAX / DIFF_BLOCK + 1)];
+    uint32_t span[2 * (3 * PIXFMT_DIM_MAX / DIFF_BLOCK + 1)];
     unsigned n = 0;
 
     if (y1 <= y0 + 1)
@@ -344,7 +344,7 @@ static void yuv_rows(const struct yuv_dst *d, const uint8_t *bgr, uint32_t y0,
 
 static void draw_yuv(const struct yuv_dst *d, uint64_t seq)
 {
-    uint8_t bgr[3 * FRAME_DIM_MAX];
+    uint8_t bgr[3 * PIXFMT_DIM_MAX];
     struct layout l;
     uint32_t w = d->w, h = d->h;
     size_t len = (size_t)w * 3;
@@ -424,7 +424,8 @@ static int paint_one(uint8_t *dst, uint32_t w, uint32_t h, uint32_t stride,
     struct pixfmt_planes pl = {.n = 1, .stride = {stride}};
     uint8_t *data[PIXFMT_MAX_PLANES] = {dst};
 
-    if (dst && pixfmt_is_yuv(fmt) && !pixfmt_geometry(fmt, w, h, stride)) {
+    if (dst && pixfmt_is_yuv(fmt) &&
+        !pixfmt_geometry(fmt, w, h, stride, NULL)) {
         pixfmt_planes(fmt, w, h, stride, &pl);
         for (unsigned i = 0; i < pl.n; i++)
             data[i] = dst + pl.offset[i];

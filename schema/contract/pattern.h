@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 
 #define PATTERN_MIN_W 64
 #define PATTERN_MIN_H 48

@@ -15,8 +15,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "contract/pixfmt.h"
 #include "contract/ring.h"
 #include "contract/ringshm.h"
+#include "util/clock.h"
 #include "util/guard.h"
 #include "util/log.h"
 #include "util/wake.h"
@@ -233,6 +235,16 @@ static void explain(char *buf, size_t len, const struct ring *r, uint32_t got,
              (double)want / MIB, free, has, grow, grow);
 }
 
+/* Warns that not even RING_MIN_SLOTS of r fit, and how to grow /dev/shm;
+ * then what becomes of the frames (tail). */
+static void advise(const struct ring *r, const char *tail)
+{
+    struct shm_space sp = shm_space();
+    char line[512];
+    explain(line, sizeof line, r, 0, &sp);
+    log_warn("%s%s", line, tail);
+}
+
 /* Sizes fd for the most slots (up to r->wish) that /dev/shm can hold and
  * reserves their pages: on tmpfs ftruncate alone succeeds beyond the free
  * space and the first write into a page it cannot back raises SIGBUS,
@@ -265,9 +277,9 @@ static int reserve(int fd, const struct ring *r, const struct shm_space *sp)
 
 /* Makes r's segment under r->name into s: as many slots as /dev/shm can
  * hold, reserved, mapped, guarded, its header written.  0, or -errno with
- * a line in err; nothing is left in /dev/shm then. */
-static int segment_make(const struct ring *r, struct seg *s, char *err,
-                        size_t errlen)
+ * a static reason in *why (-ENOSPC: not even RING_MIN_SLOTS fit, see
+ * advise()); nothing is left in /dev/shm then. */
+static int segment_make(const struct ring *r, struct seg *s, const char **why)
 {
     struct shm_space sp = shm_space();
     const char *name = r->name;
@@ -275,43 +287,35 @@ static int segment_make(const struct ring *r, struct seg *s, char *err,
     uint64_t total = 0;
     void *p = MAP_FAILED;
 
-    if (sp.free >= 0 && ring_bytes(r, RING_MIN_SLOTS) > (uint64_t)sp.free) {
-        explain(err, errlen, r, 0, &sp); /* not worth a try */
-        return -ENOSPC;
-    }
+    *why = "/dev/shm is too small";
+    if (sp.free >= 0 && ring_bytes(r, RING_MIN_SLOTS) > (uint64_t)sp.free)
+        return -ENOSPC; /* not worth a try */
     for (int tries = 0; fd < 0 && tries < 2; tries++) {
         fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST)
             break;
         int stale = segment_stale(name);
         if (stale == 0) {
-            snprintf(err, errlen, "shm %s is in use by a live producer", name);
+            *why = "in use by a live producer";
             return -EBUSY;
         }
         shm_unlink(name); /* left by a producer that died */
     }
     if (fd < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "shm_open %s: %s", name, strerror(errno));
-        return rc;
+        *why = "shm_open";
+        return -errno;
     }
     if ((n = reserve(fd, r, &sp)) <= 0) {
         rc = n < 0 ? n : -ENOSPC;
-        if (n == 0) {
-            sp = shm_space();
-            explain(err, errlen, r, 0, &sp);
-        } else {
-            snprintf(err, errlen, "shm %s: reserving %llu bytes: %s", name,
-                     (unsigned long long)ring_bytes(r, RING_MIN_SLOTS),
-                     strerror(-n));
-        }
+        if (n < 0)
+            *why = "reserving its memory";
         goto fail;
     }
     total = ring_bytes(r, (uint32_t)n);
     p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
         rc = -errno;
-        snprintf(err, errlen, "mmap %s: %s", name, strerror(errno));
+        *why = "mmap";
         goto fail;
     }
     *s = (struct seg){.fd = fd,
@@ -323,7 +327,7 @@ static int segment_make(const struct ring *r, struct seg *s, char *err,
     /* From here on a truncation by anyone cannot kill us (RING.md 7). */
     if ((s->guard = guard_claim(p, total, PROT_READ | PROT_WRITE)) < 0) {
         rc = -EMFILE;
-        snprintf(err, errlen, "shm %s: too many rings mapped", name);
+        *why = "too many rings mapped";
         goto fail;
     }
     if ((uint32_t)n < r->wish) {
@@ -410,7 +414,8 @@ static void seg_free(const char *name, struct seg *s)
 static void remake(struct ring *r)
 {
     struct seg s;
-    char err[512];
+    const char *why;
+    int rc;
 
     if (r->s.fd >= 0) {
         /* Somewhere for the frames to go first, whatever happens next. */
@@ -422,7 +427,7 @@ static void remake(struct ring *r)
         r->next = 0;
     }
     r->lost = false;
-    if (segment_make(r, &s, err, sizeof err) == 0) {
+    if ((rc = segment_make(r, &s, &why)) == 0) {
         seg_free(r->name, &r->s);
         r->s = s;
         r->told = false;
@@ -433,23 +438,25 @@ static void remake(struct ring *r)
         return;
     }
     r->remake_ns = clock_mono_ns() + RING_REMAKE_NS;
-    if (!r->told)
-        log_warn("%s; its frames go without shared memory", err);
+    if (!r->told && rc == -ENOSPC)
+        advise(r, "; its frames go without shared memory");
+    else if (!r->told)
+        log_warn("shm %s: %s: %s; its frames go without shared memory", r->name,
+                 why, strerror(-rc));
     r->told = true;
 }
 
-struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
-                         uint32_t height, uint32_t stride, enum pixfmt fmt,
-                         char *err, size_t errlen)
+int ring_create(struct ring **out, const char *name, uint32_t nslots,
+                uint32_t width, uint32_t height, uint32_t stride,
+                enum pixfmt fmt, const char **why)
 {
     struct ring *r;
-    uint64_t frame = pixfmt_geometry(fmt, width, height, stride)
+    uint64_t frame = pixfmt_geometry(fmt, width, height, stride, NULL)
                          ? 0
                          : pixfmt_size(fmt, height, stride);
     char made[FRAME_SHM_NAME_MAX + 1];
 
-    if (errlen)
-        err[0] = 0;
+    *out = NULL;
     if (!name) {
         ring_name(made, sizeof made);
         name = made;
@@ -457,13 +464,12 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
     if (nslots < RING_MIN_SLOTS || nslots > RING_MAX_SLOTS || frame == 0 ||
         strlen(name) > FRAME_SHM_NAME_MAX ||
         strncmp(name, "/vidpipe-", 9) != 0) {
-        snprintf(err, errlen, "ring %s: bad parameters", name);
-        errno = EINVAL;
-        return NULL;
+        *why = "bad parameters";
+        return -EINVAL;
     }
     if (!(r = calloc(1, sizeof *r))) {
-        snprintf(err, errlen, "ring %s: out of memory", name);
-        return NULL;
+        *why = "out of memory";
+        return -ENOMEM;
     }
     snprintf(r->name, sizeof r->name, "%s", name);
     r->wish = nslots;
@@ -472,13 +478,15 @@ struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
     r->stride = stride;
     r->fmt = fmt;
     r->slot_size = (frame + PAGE - 1) / PAGE * PAGE;
-    int rc = segment_make(r, &r->s, err, errlen);
+    int rc = segment_make(r, &r->s, why);
+    if (rc == -ENOSPC)
+        advise(r, "");
     if (rc < 0) {
         free(r);
-        errno = -rc;
-        return NULL;
+        return rc;
     }
-    return r;
+    *out = r;
+    return 0;
 }
 
 void ring_free(struct ring *r)

@@ -40,13 +40,13 @@ struct ring;
  * process's names, "/vidpipe-<pid>-<n>"), mode 0600, for frames of the
  * given geometry, its memory reserved: nslots slots, or as many down to
  * RING_MIN_SLOTS as /dev/shm has room for (logging one line on how to
- * grow it).  A segment of that name left by a dead owner is replaced; one
- * whose owner lives is an error (errno EBUSY).  NULL with errno set and a
- * one-line reason in err: ENOSPC and how to grow /dev/shm if not even
- * RING_MIN_SLOTS fit.  Installs the SIGBUS handler (RING.md 7). */
-struct ring *ring_create(const char *name, uint32_t nslots, uint32_t width,
-                         uint32_t height, uint32_t stride, enum pixfmt fmt,
-                         char *err, size_t errlen);
+ * grow it).  0 with it in *out, or -errno with a static reason in *why:
+ * -EBUSY for a segment of that name whose owner lives (one left by a dead
+ * owner is replaced); -ENOSPC if not even RING_MIN_SLOTS fit, after a
+ * warning on how to grow /dev/shm.  Installs the SIGBUS handler (RING.md 7). */
+int ring_create(struct ring **out, const char *name, uint32_t nslots,
+                uint32_t width, uint32_t height, uint32_t stride,
+                enum pixfmt fmt, const char **why);
 /* Unmaps and unlinks the segment; accepts NULL. */
 void ring_free(struct ring *r);
 /* The slots r has in shared memory now: at most the nslots asked for, 0
@@ -105,7 +105,6 @@ struct ring_map;
  * if there is none.  Any thread may put it. */
 struct ring_map *ring_reader_get(struct ring_reader *rr,
                                  const struct frame_hdr *h);
-struct ring_map *ring_map_ref(struct ring_map *m);
 /* Drops a reference (the last one unmaps); accepts NULL. */
 void ring_map_put(struct ring_map *m);
 /* ring_read_begin() and ring_read_end() on a mapping held. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contract/pixfmt.h"
 #include "contract/ring.h"
 #include "contract/ringshm.h"
 #include "util/guard.h"
@@ -50,7 +51,8 @@ void ring_map_put(struct ring_map *m)
     free(m);
 }
 
-struct ring_map *ring_map_ref(struct ring_map *m)
+/* One more reference to m, which the caller holds or the cache does. */
+static struct ring_map *map_ref(struct ring_map *m)
 {
     atomic_fetch_add(&m->refs, 1);
     return m;
@@ -151,7 +153,7 @@ static struct ring_map *map_ring(const char *name, int *rc, const char **why)
     /* Every number that locates memory is checked against the mapping. */
     if (h->version != RING_VERSION || h->hdr_size != sizeof *h ||
         h->nslots < RING_MIN_SLOTS || h->nslots > RING_MAX_SLOTS ||
-        pixfmt_geometry(fmt, h->width, h->height, h->stride) ||
+        pixfmt_geometry(fmt, h->width, h->height, h->stride, NULL) ||
         h->slot_size < pixfmt_size(fmt, h->height, h->stride) ||
         h->data_offset < table || h->total_size > m->size ||
         h->slot_size > (m->size - h->data_offset) / h->nslots ||
@@ -230,7 +232,7 @@ struct ring_map *ring_reader_get(struct ring_reader *rr,
                                  const struct frame_hdr *h)
 {
     struct ring_map *m = mapped(rr, h);
-    return m ? ring_map_ref(m) : NULL;
+    return m ? map_ref(m) : NULL;
 }
 
 const uint8_t *ring_map_read_begin(const struct ring_map *m,

@@ -24,79 +24,83 @@ struct curve {
     unsigned nservers;
 };
 
-static struct curve *curve_new(const char *secret_path, bool server, char *err,
-                               size_t errlen)
+static int curve_new(struct curve **out, const char *secret_path, bool server,
+                     const char **why, const char **which)
 {
     struct curve *c;
+    int rc;
 
+    *out = NULL;
     if (!zmq_has("curve")) {
-        snprintf(err, errlen,
-                 "this libzmq has no CURVE support (it must be "
-                 "built with libsodium)");
-        errno = ENOTSUP;
-        return NULL;
+        *why = "this libzmq has no CURVE support (it must be built with "
+               "libsodium)";
+        return -ENOTSUP;
     }
     if (!(c = calloc(1, sizeof *c))) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        *why = "out of memory";
+        return -ENOMEM;
     }
     c->server = server;
-    int rc =
-        key_read_secret(secret_path, c->secret, c->public_key, err, errlen);
-    if (rc < 0) {
+    if ((rc = key_read_secret(secret_path, c->secret, c->public_key, why)) <
+        0) {
+        *which = secret_path;
         free(c);
-        errno = -rc;
-        return NULL;
+        return rc;
     }
-    return c;
+    *out = c;
+    return 0;
 }
 
-struct curve *curve_server_new(const char *secret_path, const char *allow_dir,
-                               char *err, size_t errlen)
+int curve_server_new(struct curve **out, const char *secret_path,
+                     const char *allow_dir, const char **why,
+                     const char **which)
 {
+    int rc;
+
+    *out = NULL;
+    *which = NULL;
     if (strlen(allow_dir) >= ENDPOINT_MAX) {
-        snprintf(err, errlen, "%s: path too long", allow_dir);
-        errno = ENAMETOOLONG;
-        return NULL;
+        *which = allow_dir;
+        *why = "path too long";
+        return -ENAMETOOLONG;
     }
-    struct curve *c = curve_new(secret_path, true, err, errlen);
-    if (!c)
-        return NULL;
-    snprintf(c->allow_dir, sizeof c->allow_dir, "%s", allow_dir);
-    log_info("CURVE on: server key %s, clients from %s", c->public_key,
+    if ((rc = curve_new(out, secret_path, true, why, which)) < 0)
+        return rc;
+    snprintf((*out)->allow_dir, sizeof(*out)->allow_dir, "%s", allow_dir);
+    log_info("CURVE on: server key %s, clients from %s", (*out)->public_key,
              allow_dir);
-    return c;
+    return 0;
 }
 
-struct curve *curve_client_new(const char *secret_path,
-                               const char *const *server_keys, unsigned nkeys,
-                               const char *const *urls, unsigned nurls,
-                               char *err, size_t errlen)
+int curve_client_new(struct curve **out, const char *secret_path,
+                     const char *const *server_keys, unsigned nkeys,
+                     const char *const *urls, unsigned nurls, const char **why,
+                     const char **which)
 {
     struct curve *c;
+    int rc;
 
+    *out = NULL;
+    *which = NULL;
     if (nkeys == 0 || nurls == 0 || (nkeys != 1 && nkeys != nurls) ||
         nkeys > CURVE_MAX_SERVER_KEYS) {
-        snprintf(err, errlen,
-                 "give one server key for all %u inputs, or one per input",
-                 nurls);
-        errno = EINVAL;
-        return NULL;
+        *why = "give one server key for all inputs, or one per input";
+        return -EINVAL;
     }
-    if (!(c = curve_new(secret_path, false, err, errlen)))
-        return NULL;
+    if ((rc = curve_new(&c, secret_path, false, why, which)) < 0)
+        return rc;
     for (unsigned i = 0; i < nkeys; i++) {
-        int rc = key_read(server_keys[i], c->servers[i].key, err, errlen);
-        if (rc < 0) {
+        if ((rc = key_read(server_keys[i], c->servers[i].key, why)) < 0) {
+            *which = server_keys[i];
             free(c);
-            errno = -rc;
-            return NULL;
+            return rc;
         }
         snprintf(c->servers[i].url, sizeof c->servers[i].url, "%s",
                  nkeys == 1 ? "" : urls[i]);
     }
     c->nservers = nkeys;
-    return c;
+    *out = c;
+    return 0;
 }
 
 void curve_free(struct curve *c)
@@ -124,54 +128,47 @@ static int setopt_str(void *s, int opt, const char *v)
 }
 
 int curve_apply_connect(const struct curve *c, void *sock, const char *url,
-                        char *err, size_t errlen)
+                        const char **why)
 {
     if (!c || c->server)
         return 0;
     const char *key = server_key_of(c, url);
     if (!key) {
-        snprintf(err, errlen, "connect %s: no CURVE server key for it", url);
+        *why = "no CURVE server key for it";
         return -EINVAL;
     }
     /* libzmq copies the options at connect time, so each connection of
      * one socket can have its own server key. */
     if (setopt_str(sock, ZMQ_CURVE_SERVERKEY, key) < 0) {
-        int e = errno;
-        snprintf(err, errlen, "connect %s: CURVE: %s", url, zmq_strerror(e));
-        return -e;
+        *why = "CURVE server key";
+        return -errno;
     }
     return 0;
 }
 
-int curve_apply(const struct curve *c, void *sock, const char *url, bool bind,
-                char *err, size_t errlen)
+int curve_apply(const struct curve *c, void *sock, bool bind, const char **why)
 {
     int one = 1;
 
     if (!c)
         return 0;
     if (c->server != bind) {
-        snprintf(err, errlen, "%s %s: CURVE %s keys on a %s socket",
-                 bind ? "bind" : "connect", url,
-                 c->server ? "server" : "client", bind ? "bound" : "connected");
+        *why = bind ? "CURVE client keys on a bound socket"
+                    : "CURVE server keys on a connected socket";
         return -EINVAL;
     }
+    *why = "CURVE options";
     if (bind) {
         if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
             setopt_str(sock, ZMQ_CURVE_SECRETKEY, c->secret) < 0 ||
             setopt_str(sock, ZMQ_ZAP_DOMAIN, "vidpipe") < 0)
-            goto fail;
+            return -errno;
         return 0;
     }
     if (setopt_str(sock, ZMQ_CURVE_PUBLICKEY, c->public_key) < 0 ||
         setopt_str(sock, ZMQ_CURVE_SECRETKEY, c->secret) < 0)
-        goto fail;
-    return curve_apply_connect(c, sock, url, err, errlen);
-fail:;
-    int e = errno;
-    snprintf(err, errlen, "%s %s: CURVE: %s", bind ? "bind" : "connect", url,
-             zmq_strerror(e));
-    return -e;
+        return -errno;
+    return 0;
 }
 
 bool curve_url_is_local(const char *url)

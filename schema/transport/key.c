@@ -15,8 +15,7 @@ static const char z85_chars[] = "0123456789abcdefghijklmnopqrstuvwxyz"
                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                 ".-:+=^!/*?&<>()[]{}@%$#";
 
-int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
-             size_t errlen)
+int key_read(const char *path, char key[CURVE_Z85_LEN + 1], const char **why)
 {
     char buf[CURVE_Z85_LEN + 64];
     size_t n = 0, len;
@@ -24,7 +23,7 @@ int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        *why = "cannot open the key file";
         return -errno;
     }
     /* A key file is tiny; read a little more to tell a long one. */
@@ -34,7 +33,7 @@ int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
             continue;
         if (r < 0) {
             int e = errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(e));
+            *why = "cannot read the key file";
             close(fd);
             return -e;
         }
@@ -48,16 +47,14 @@ int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
         len--;
     for (size_t i = 0; i < len && i < CURVE_Z85_LEN; i++) {
         if (!buf[i] || !strchr(z85_chars, buf[i])) {
-            snprintf(err, errlen,
-                     "%s: not a CURVE key: character %zu is not Z85", path,
-                     i + 1);
+            *why = "not a CURVE key: a character is not Z85";
             return -EINVAL;
         }
     }
     if (len != CURVE_Z85_LEN) {
-        snprintf(err, errlen,
-                 "%s: not a CURVE key: expected %d Z85 characters, found %s%zu",
-                 path, CURVE_Z85_LEN, n == sizeof buf - 1 ? "over " : "", len);
+        *why = len < CURVE_Z85_LEN
+                   ? "not a CURVE key: fewer than 40 Z85 characters"
+                   : "not a CURVE key: more than 40 Z85 characters";
         return -EINVAL;
     }
     memcpy(key, buf, CURVE_Z85_LEN);
@@ -66,8 +63,7 @@ int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
 }
 
 int key_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
-                    char public_key[CURVE_Z85_LEN + 1], char *err,
-                    size_t errlen)
+                    char public_key[CURVE_Z85_LEN + 1], const char **why)
 {
     struct stat st;
     size_t n = strlen(path);
@@ -75,20 +71,19 @@ int key_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
 
     /* The commonest mix-up: the public half where the secret belongs. */
     if (n >= 4 && strcmp(path + n - 4, ".pub") == 0) {
-        snprintf(err, errlen,
-                 "%s: this is a public key; give the secret .key file", path);
+        *why = "this is a public key; give the secret .key file";
         return -EINVAL;
     }
-    if ((rc = key_read(path, secret, err, errlen)) < 0)
+    if ((rc = key_read(path, secret, why)) < 0)
         return rc;
     if (stat(path, &st) == 0 && (st.st_mode & 077))
         log_warn("%s: secret key is readable by others (mode %03o); "
                  "chmod 600 it",
                  path, (unsigned)(st.st_mode & 0777));
     if (zmq_curve_public(public_key, secret) < 0) {
-        snprintf(err, errlen, "%s: cannot derive the public key: %s", path,
-                 zmq_strerror(errno));
-        return -EINVAL;
+        rc = -errno;
+        *why = "cannot derive the public key";
+        return rc;
     }
     return 0;
 }

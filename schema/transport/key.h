@@ -14,14 +14,12 @@
 
 /* Reads a key file: 40 Z85 characters, then at most trailing whitespace.
  * key gets them NUL-terminated.  0, or -EINVAL (bad content) or -errno
- * (unreadable) with a one-line reason in err. */
-int key_read(const char *path, char key[CURVE_Z85_LEN + 1], char *err,
-             size_t errlen);
+ * (unreadable) with a static reason in *why; the caller names path. */
+int key_read(const char *path, char key[CURVE_Z85_LEN + 1], const char **why);
 
 /* Reads a secret key file and derives its public key.  Warns (once) when
- * the file can be read by group or others.  0 or -errno with err. */
+ * the file can be read by group or others.  0 or -errno with *why. */
 int key_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
-                    char public_key[CURVE_Z85_LEN + 1], char *err,
-                    size_t errlen);
+                    char public_key[CURVE_Z85_LEN + 1], const char **why);
 
 #endif

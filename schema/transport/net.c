@@ -28,8 +28,8 @@ static struct {
 } net = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* A reference to the context (made if there is none), and the ZAP
- * handler for allow_dir if it is not NULL.  0 or -errno with err. */
-static int ctx_get(const char *allow_dir, void **ctx, char *err, size_t errlen)
+ * handler for allow_dir if it is not NULL.  0 or -errno with *why. */
+static int ctx_get(const char *allow_dir, void **ctx, const char **why)
 {
     int rc = 0;
 
@@ -38,17 +38,13 @@ static int ctx_get(const char *allow_dir, void **ctx, char *err, size_t errlen)
         zmq_ctx_set(net.ctx, ZMQ_BLOCKY, 0);
     if (!net.ctx) {
         rc = -errno;
-        snprintf(err, errlen, "zmq context: %s", zmq_strerror(errno));
+        *why = "cannot make the ZeroMQ context";
     } else if (allow_dir && net.zap && strcmp(net.zap_dir, allow_dir) != 0) {
         rc = -EINVAL;
-        snprintf(err, errlen,
-                 "--curve-allow %s: this process already lets in the keys "
-                 "of %s (one allow directory a process)",
-                 allow_dir, net.zap_dir);
+        *why = "this process already lets in the keys of another "
+               "--curve-allow directory (one a process)";
     } else if (allow_dir && !net.zap) {
-        if (!(net.zap = zap_new(net.ctx, allow_dir, err, errlen)))
-            rc = -EINVAL;
-        else
+        if ((rc = zap_new(&net.zap, net.ctx, allow_dir, why)) == 0)
             snprintf(net.zap_dir, sizeof net.zap_dir, "%s", allow_dir);
     }
     if (rc == 0) {
@@ -120,8 +116,8 @@ static void set_options(void *s, int type)
 /* A listening TCP socket for url (tcp://HOST:PORT, HOST numeric, a name,
  * "*" or [IPv6]) whose connections start with at most NET_NOTSENT_LOWAT
  * unsent: the fd, -ENOENT if HOST is not an address this can resolve (an
- * interface name: libzmq binds it), or another -errno with err. */
-static int tcp_listener(const char *url, char *err, size_t errlen)
+ * interface name: libzmq binds it), or another -errno. */
+static int tcp_listener(const char *url)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
@@ -150,7 +146,6 @@ static int tcp_listener(const char *url, char *err, size_t errlen)
             0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
         rc = -errno;
-        snprintf(err, errlen, "bind %s: %s", url, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);
@@ -162,10 +157,10 @@ static int tcp_listener(const char *url, char *err, size_t errlen)
 
 /* Binds a publisher's socket: on a listening socket of our own where we
  * can make one (see NET_NOTSENT_LOWAT), else libzmq's with a bounded send
- * buffer.  0 or -errno with err. */
-static int pub_bind(void *sock, const char *url, char *err, size_t errlen)
+ * buffer.  0 or -errno. */
+static int pub_bind(void *sock, const char *url)
 {
-    int fd = tcp_listener(url, err, errlen);
+    int fd = tcp_listener(url);
 
     if (fd >= 0 && zmq_setsockopt(sock, ZMQ_USE_FD, &fd, sizeof fd) < 0) {
         close(fd);
@@ -177,7 +172,6 @@ static int pub_bind(void *sock, const char *url, char *err, size_t errlen)
         setopt(sock, ZMQ_SNDBUF, NET_SNDBUF);
     if (zmq_bind(sock, url) < 0) {
         int rc = -errno;
-        snprintf(err, errlen, "bind %s: %s", url, zmq_strerror(errno));
         if (fd >= 0)
             close(fd); /* libzmq takes it only once bound */
         return rc;
@@ -186,36 +180,36 @@ static int pub_bind(void *sock, const char *url, char *err, size_t errlen)
 }
 
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, char *err, size_t errlen)
+             const struct curve *c, const char **why)
 {
     void *ctx;
     int rc;
 
     memset(ns, 0, sizeof *ns);
-    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, err, errlen)))
+    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, why)))
         return rc;
     if (!(ns->sock = zmq_socket(ctx, type))) {
         rc = -errno;
-        snprintf(err, errlen, "zmq socket: %s", zmq_strerror(errno));
+        *why = "cannot make a ZeroMQ socket";
         ctx_put();
         return rc;
     }
     ns->curve = c;
     set_options(ns->sock, type);
-    if ((rc = curve_apply(c, ns->sock, url, bind, err, errlen)) < 0)
+    if ((rc = curve_apply(c, ns->sock, bind, why)) < 0 ||
+        (!bind && (rc = curve_apply_connect(c, ns->sock, url, why)) < 0))
         goto fail;
     /* Before bind or connect, so no handshake is missed. */
     ns->watch = watch_new(ctx, ns->sock, bind, c != NULL, type == ZMQ_XPUB);
     if (ns->watch && !bind)
         watch_add_url(ns->watch, url);
+    *why = bind ? "bind" : "connect";
     if (bind && type == ZMQ_XPUB) {
-        if ((rc = pub_bind(ns->sock, url, err, errlen)) < 0)
+        if ((rc = pub_bind(ns->sock, url)) < 0)
             goto fail;
     } else if (bind ? zmq_bind(ns->sock, url) < 0
                     : zmq_connect(ns->sock, url) < 0) {
         rc = -errno;
-        snprintf(err, errlen, "%s %s: %s", bind ? "bind" : "connect", url,
-                 zmq_strerror(errno));
         goto fail;
     }
     if (bind && !c && !curve_url_is_local(url))
@@ -228,30 +222,31 @@ fail:
     return rc;
 }
 
-int net_connect(struct netsock *ns, const char *url, char *err, size_t errlen)
+int net_connect(struct netsock *ns, const char *url, const char **why)
 {
-    int rc = curve_apply_connect(ns->curve, ns->sock, url, err, errlen);
+    int rc = curve_apply_connect(ns->curve, ns->sock, url, why);
     if (rc < 0)
         return rc;
     if (ns->watch)
         watch_add_url(ns->watch, url);
     if (zmq_connect(ns->sock, url) < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "connect %s: %s", url, zmq_strerror(errno));
-        return rc;
+        *why = "connect";
+        return -errno;
     }
     return 0;
 }
 
 void net_revive(struct netsock *ns)
 {
-    char url[ENDPOINT_MAX], err[256];
+    char url[ENDPOINT_MAX];
+    const char *why;
+    int rc;
 
     while (ns->watch && watch_take_lost(ns->watch, url, sizeof url)) {
         log_info("%s: connecting again after the failed handshake", url);
         zmq_disconnect(ns->sock, url); /* libzmq may have dropped it */
-        if (curve_apply_connect(ns->curve, ns->sock, url, err, sizeof err) < 0)
-            log_warn("%s", err);
+        if ((rc = curve_apply_connect(ns->curve, ns->sock, url, &why)) < 0)
+            log_warn("connect %s: %s: %s", url, why, zmq_strerror(-rc));
         else if (zmq_connect(ns->sock, url) < 0)
             log_warn("connect %s: %s", url, zmq_strerror(errno));
     }

@@ -66,11 +66,13 @@ struct netsock {
 /* Makes a socket of type (ZMQ_XPUB or ZMQ_SUB) with the shared options
  * and c's CURVE role (borrowed, must outlive ns), and binds (bind) or
  * connects it to url.  A plain bind other hosts can reach gets a one-line
- * warning.  0 or -errno with a one-line reason in err. */
+ * warning.  0, or -errno with a static reason in *why: -EINVAL, what is
+ * wrong; another -errno, the step that failed ("bind", "connect", ...).
+ * The caller names url. */
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, char *err, size_t errlen);
-/* Connects ns to one more url.  0 or -errno with err. */
-int net_connect(struct netsock *ns, const char *url, char *err, size_t errlen);
+             const struct curve *c, const char **why);
+/* Connects ns to one more url.  0 or -errno with *why, as net_open(). */
+int net_connect(struct netsock *ns, const char *url, const char **why);
 /* Connects again the endpoints libzmq abandoned after a failed handshake
  * (see watch.h).  Call from ns's thread, often. */
 void net_revive(struct netsock *ns);

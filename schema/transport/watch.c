@@ -13,6 +13,7 @@
 
 #include "transport/endpoint.h"
 #include "transport/sendq.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "transport/watch.h"
 
@@ -355,11 +356,6 @@ void watch_free(struct watch *w)
     pthread_join(w->th, NULL);
     pthread_mutex_destroy(&w->mu);
     free(w);
-}
-
-void *watch_socket(const struct watch *w)
-{
-    return w->sock;
 }
 
 void watch_add_url(struct watch *w, const char *url)

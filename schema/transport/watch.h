@@ -31,7 +31,6 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve,
  * it closes sock.  Accepts NULL. */
 void watch_free(struct watch *w);
 
-void *watch_socket(const struct watch *w);
 /* Records url as one sock connects to, so it can be revived. */
 void watch_add_url(struct watch *w, const char *url);
 /* One endpoint libzmq gave up on after a failed handshake, due to be

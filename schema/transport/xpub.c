@@ -20,22 +20,23 @@ struct xpub {
     } subs[XPUB_MAX_SUBS];
 };
 
-struct xpub *xpub_new(const char *url, const struct curve *c, char *err,
-                      size_t errlen)
+int xpub_new(struct xpub **out, const char *url, const struct curve *c,
+             const char **why)
 {
     struct xpub *p = calloc(1, sizeof *p);
     int rc;
 
+    *out = NULL;
     if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        *why = "out of memory";
+        return -ENOMEM;
     }
-    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, err, errlen)) < 0) {
+    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, why)) < 0) {
         free(p);
-        errno = -rc;
-        return NULL;
+        return rc;
     }
-    return p;
+    *out = p;
+    return 0;
 }
 
 void xpub_free(struct xpub *p)

@@ -16,10 +16,11 @@
 struct curve;
 struct xpub;
 
-/* Binds url (tcp:// or ipc://) with CURVE role c (borrowed; NULL: plain).
- * NULL with errno and a one-line reason in err. */
-struct xpub *xpub_new(const char *url, const struct curve *c, char *err,
-                      size_t errlen);
+/* Binds url (tcp:// or ipc://) with CURVE role c (borrowed; NULL: plain):
+ * 0 with the socket in *out, or -errno with a static reason in *why, as
+ * net_open() gives it; the caller names url. */
+int xpub_new(struct xpub **out, const char *url, const struct curve *c,
+             const char **why);
 void xpub_free(struct xpub *p);
 void *xpub_socket(struct xpub *p);
 /* How many times one of p's TCP connections had its unsent bound raised

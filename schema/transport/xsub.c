@@ -11,31 +11,36 @@ struct xsub {
     struct netsock ns;
 };
 
-struct xsub *xsub_new(const char *const *urls, unsigned n,
-                      const struct curve *c, char *err, size_t errlen)
+int xsub_new(struct xsub **out, const char *const *urls, unsigned n,
+             const struct curve *c, const char **why, const char **which)
 {
     struct xsub *s;
     int rc;
 
+    *out = NULL;
+    *which = NULL;
     if (n == 0) {
-        snprintf(err, errlen, "no input endpoint");
-        errno = EINVAL;
-        return NULL;
+        *why = "no input endpoint";
+        return -EINVAL;
     }
     if (!(s = calloc(1, sizeof *s))) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        *why = "out of memory";
+        return -ENOMEM;
     }
-    if ((rc = net_open(&s->ns, ZMQ_SUB, urls[0], false, c, err, errlen)) < 0)
+    *which = urls[0];
+    if ((rc = net_open(&s->ns, ZMQ_SUB, urls[0], false, c, why)) < 0)
         goto fail;
-    for (unsigned i = 1; i < n; i++)
-        if ((rc = net_connect(&s->ns, urls[i], err, errlen)) < 0)
+    for (unsigned i = 1; i < n; i++) {
+        *which = urls[i];
+        if ((rc = net_connect(&s->ns, urls[i], why)) < 0)
             goto fail;
-    return s;
+    }
+    *which = NULL;
+    *out = s;
+    return 0;
 fail:
     xsub_free(s);
-    errno = -rc;
-    return NULL;
+    return rc;
 }
 
 void xsub_free(struct xsub *s)

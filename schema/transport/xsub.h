@@ -16,10 +16,12 @@
 struct curve;
 struct xsub;
 
-/* Connects to each of n urls with CURVE role c (borrowed; NULL: plain).
- * NULL with errno and a one-line reason in err. */
-struct xsub *xsub_new(const char *const *urls, unsigned n,
-                      const struct curve *c, char *err, size_t errlen);
+/* Connects to each of n urls with CURVE role c (borrowed; NULL: plain):
+ * 0 with the socket in *out, or -errno with a static reason in *why, as
+ * net_open() gives it, and in *which the url it is about (one of urls, for
+ * the caller's message; NULL if none). */
+int xsub_new(struct xsub **out, const char *const *urls, unsigned n,
+             const struct curve *c, const char **why, const char **which);
 void xsub_free(struct xsub *s);
 void *xsub_socket(struct xsub *s);
 

@@ -50,8 +50,9 @@ static bool has_pub_suffix(const char *name)
 /* Reads every *.pub of z->dir into a new list that replaces the old one.
  * strict: a bad file is an error (startup); else it is skipped with a
  * warning, so a typo made while the process runs locks out only that
- * key.  0 or -errno with err. */
-static int load(struct zap *z, bool strict, char *err, size_t errlen)
+ * key.  0 or -errno with a static reason in *why (a bad file is named in
+ * a line of its own: the caller knows only the directory). */
+static int load(struct zap *z, bool strict, const char **why)
 {
     struct allowed *keys = NULL;
     unsigned n = 0, cap = 0;
@@ -62,23 +63,28 @@ static int load(struct zap *z, bool strict, char *err, size_t errlen)
 
     if (!d || fstat(dirfd(d), &st) < 0) {
         rc = -errno;
-        snprintf(err, errlen, "--curve-allow %s: %s", z->dir, strerror(-rc));
+        *why = "cannot read the --curve-allow directory";
         goto fail;
     }
     z->mtime = st.st_mtim;
     while ((de = readdir(d))) {
-        char path[PATH_MAX], z85[CURVE_Z85_LEN + 1], why[PATH_MAX + 128];
+        char path[PATH_MAX], z85[CURVE_Z85_LEN + 1];
+        const char *bad;
         if (!has_pub_suffix(de->d_name))
             continue;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name) >=
             sizeof path)
             continue;
-        if (key_read(path, z85, why, sizeof why) < 0) {
+        if ((rc = key_read(path, z85, &bad)) < 0) {
+            log_warn("%s: %s%s%s%s", path, bad, rc == -EINVAL ? "" : ": ",
+                     rc == -EINVAL ? "" : strerror(-rc),
+                     strict ? "" : "; skipped");
             if (strict) {
-                snprintf(err, errlen, "%s", why);
+                *why =
+                    "a .pub file in the --curve-allow directory cannot be used "
+                    "(see above)";
                 goto fail;
             }
-            log_warn("%s; skipped", why);
             continue;
         }
         if (n == cap) {
@@ -86,7 +92,7 @@ static int load(struct zap *z, bool strict, char *err, size_t errlen)
             struct allowed *k = realloc(keys, cap * sizeof *k);
             if (!k) {
                 rc = -ENOMEM;
-                snprintf(err, errlen, "out of memory");
+                *why = "out of memory";
                 goto fail;
             }
             keys = k;
@@ -115,15 +121,17 @@ fail:
 /* Re-reads the directory if a file was added, removed or renamed. */
 static void refresh(struct zap *z)
 {
-    char err[PATH_MAX + 128];
+    const char *why;
     struct stat st;
+    int rc;
 
     if (stat(z->dir, &st) == 0 && st.st_mtim.tv_sec == z->mtime.tv_sec &&
         st.st_mtim.tv_nsec == z->mtime.tv_nsec)
         return;
-    if (load(z, false, err, sizeof err) < 0) {
+    if ((rc = load(z, false, &why)) < 0) {
         /* Fail closed: a vanished directory lets nobody in. */
-        log_warn("%s; refusing every client", err);
+        log_warn("%s: %s: %s; refusing every client", z->dir, why,
+                 strerror(-rc));
         free(z->keys);
         z->keys = NULL;
         z->nkeys = 0;
@@ -262,42 +270,47 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct zap *zap_new(void *ctx, const char *allow_dir, char *err, size_t errlen)
+int zap_new(struct zap **out, void *ctx, const char *allow_dir,
+            const char **why)
 {
     struct zap *z = calloc(1, sizeof *z);
-    int zero = 0;
+    int zero = 0, rc;
 
+    *out = NULL;
     if (!z) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        *why = "out of memory";
+        return -ENOMEM;
     }
     if (strlen(allow_dir) >= sizeof z->dir) {
-        snprintf(err, errlen, "--curve-allow: path too long");
+        *why = "--curve-allow path too long";
+        rc = -ENAMETOOLONG;
         goto fail;
     }
     strcpy(z->dir, allow_dir);
-    if (load(z, true, err, errlen) < 0)
+    if ((rc = load(z, true, why)) < 0)
         goto fail;
     /* Bound before any server socket exists: libzmq lets every client in
      * when no handler is there to ask. */
     if (!(z->sock = zmq_socket(ctx, ZMQ_REP)) ||
         zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
         zmq_bind(z->sock, ZAP_ENDPOINT) < 0) {
-        snprintf(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
+        rc = -errno;
+        *why = "cannot make the ZAP handler's socket";
         goto fail;
     }
-    if (pthread_create(&z->th, NULL, run, z) != 0) {
-        snprintf(err, errlen, "cannot start the ZAP handler thread");
+    if ((rc = -pthread_create(&z->th, NULL, run, z)) < 0) {
+        *why = "cannot start the ZAP handler thread";
         goto fail;
     }
     z->started = true;
-    return z;
+    *out = z;
+    return 0;
 fail:
     if (z->sock)
         zmq_close(z->sock);
     free(z->keys);
     free(z);
-    return NULL;
+    return rc;
 }
 
 void zap_free(struct zap *z)

@@ -18,9 +18,11 @@
 
 struct zap;
 
-/* Reads allow_dir (a bad .pub there is an error) and starts the handler in
- * ctx.  NULL with a one-line reason in err. */
-struct zap *zap_new(void *ctx, const char *allow_dir, char *err, size_t errlen);
+/* Reads allow_dir (a bad .pub there is an error, named in a warning) and
+ * starts the handler in ctx: 0 with it in *out, or -errno with a static
+ * reason in *why; the caller names allow_dir. */
+int zap_new(struct zap **out, void *ctx, const char *allow_dir,
+            const char **why);
 /* Joins the handler thread, which ends when the context is terminated;
  * call after zmq_ctx_term().  Accepts NULL. */
 void zap_free(struct zap *z);

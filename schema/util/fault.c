@@ -44,7 +44,7 @@ static struct {
 } armed[FAULT_POINTS];
 
 /* One "name[=value]" of len bytes at s. */
-static int parse_one(const char *s, size_t len, char *err, size_t errlen)
+static int parse_one(const char *s, size_t len, const char **why)
 {
     const char *eq = memchr(s, '=', len);
     size_t nlen = eq ? (size_t)(eq - s) : len;
@@ -57,15 +57,15 @@ static int parse_one(const char *s, size_t len, char *err, size_t errlen)
             memcmp(points[i].name, s, nlen) == 0)
             break;
     if (i == FAULT_POINTS) {
-        snprintf(err, errlen, "%s: no fault point %.*s", FAULT_ENV, (int)nlen,
-                 s);
+        *why = "no such fault point";
         return -EINVAL;
     }
     if (vlen >= FAULT_ARG_MAX || (points[i].kind == K_FLAG && val) ||
         (points[i].kind == K_PATH && !vlen)) {
-        snprintf(err, errlen, "%s: %s %s", FAULT_ENV, points[i].name,
-                 points[i].kind == K_FLAG ? "takes no value"
-                                          : "needs a path (name=PATH)");
+        *why = vlen >= FAULT_ARG_MAX      ? "value too long"
+               : points[i].kind == K_FLAG ? "a point that takes no value"
+                                          : "a point that needs a path "
+                                            "(name=PATH)";
         return -EINVAL;
     }
     armed[i].on = true;
@@ -77,8 +77,7 @@ static int parse_one(const char *s, size_t len, char *err, size_t errlen)
         errno = 0;
         long n = strtol(armed[i].arg, &end, 10);
         if (errno || end == armed[i].arg || *end || n < 1 || n > 1000000) {
-            snprintf(err, errlen, "%s: %s=%s: expected a count 1..1000000",
-                     FAULT_ENV, points[i].name, armed[i].arg);
+            *why = "a point that needs a count 1..1000000";
             return -EINVAL;
         }
         armed[i].every = n;
@@ -86,7 +85,7 @@ static int parse_one(const char *s, size_t len, char *err, size_t errlen)
     return 0;
 }
 
-int fault_parse(const char *spec, char *err, size_t errlen)
+int fault_parse(const char *spec, const char **why)
 {
     for (unsigned i = 0; i < FAULT_POINTS; i++) {
         if (armed[i].fd_open && armed[i].fd >= 0)
@@ -97,8 +96,8 @@ int fault_parse(const char *spec, char *err, size_t errlen)
     for (const char *s = spec; s && *s;) {
         const char *comma = strchr(s, ',');
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        if (len && parse_one(s, len, err, errlen) < 0) {
-            fault_parse("", NULL, 0);
+        if (len && parse_one(s, len, why) < 0) {
+            fault_parse("", why);
             return -EINVAL;
         }
         fault_any = true;
@@ -111,12 +110,12 @@ int fault_parse(const char *spec, char *err, size_t errlen)
 __attribute__((constructor)) static void fault_init(void)
 {
     const char *spec = getenv(FAULT_ENV);
-    char err[320];
+    const char *why;
 
     if (!spec || !*spec)
         return;
-    if (fault_parse(spec, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
+    if (fault_parse(spec, &why) < 0) {
+        fprintf(stderr, "%s=%s: %s\n", FAULT_ENV, spec, why);
         _exit(2);
     }
     log_warn("test fault points armed: %s=%s", FAULT_ENV, spec);

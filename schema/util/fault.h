@@ -41,8 +41,8 @@ extern bool fault_any;
 
 /* Arms the points spec names ("name[=value],...", "" disarms them all),
  * as the environment variable does before main.  0, or -EINVAL with a
- * one-line reason in err (nothing is armed then). */
-int fault_parse(const char *spec, char *err, size_t errlen);
+ * static reason in *why (nothing is armed then); the caller names spec. */
+int fault_parse(const char *spec, const char **why);
 
 bool fault_on(enum fault_point p);
 /* The point's value as given, or NULL. */

@@ -131,7 +131,7 @@ int guard_claim(const void *base, size_t size, int prot)
         atomic_store_explicit(&g->seq, s + 2, memory_order_release);
         return (int)i;
     }
-    return -1;
+    return -EMFILE;
 }
 
 /* Releases guard i (before its mapping is unmapped); accepts -1. */

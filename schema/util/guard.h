@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 /* Guards the mapping [base, base + size), mapped with prot, before it is
- * first touched: the guard's index, or -1 if every guard is taken. */
+ * first touched: the guard's index, or -EMFILE if every guard is taken. */
 int guard_claim(const void *base, size_t size, int prot);
 /* Releases guard i (before its mapping is unmapped); accepts -1. */
 void guard_release(int i);

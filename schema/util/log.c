@@ -2,9 +2,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 static const char *prefix = "vidpipe";
@@ -79,21 +79,4 @@ void log_limited(struct log_limit *l, const char *fmt, ...)
     va_start(ap, fmt);
     vlog("warning: ", fmt, ap);
     va_end(ap);
-}
-
-static int64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t clock_mono_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
-
-int64_t clock_real_ns(void)
-{
-    return clock_ns(CLOCK_REALTIME);
 }

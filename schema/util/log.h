@@ -22,8 +22,4 @@ struct log_limit {
 void log_limited(struct log_limit *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Monotonic and realtime clocks in ns. */
-int64_t clock_mono_ns(void);
-int64_t clock_real_ns(void);
-
 #endif

@@ -29,7 +29,7 @@
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_descriptor: %s:%d: %s\n", __FILE__,         \
+            fprintf(stderr, "fuzz_descriptor: %s:%d: %s\n", __FILE__,          \
                     __LINE__, #cond);                                          \
             abort();                                                           \
         }                                                                      \
@@ -96,7 +96,8 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char err[256] = "";
+    const char *why;
+    int rc;
     struct frame_shm d;
     uint32_t slot;
 
@@ -104,10 +105,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(prefix, sizeof prefix, "/vidpipe-fuzz-%d", (int)getpid());
     snprintf(ring_name, sizeof ring_name, "%s", prefix);
     snprintf(forge_name, sizeof forge_name, "%s-x", prefix);
-    ring = ring_create(ring_name, R_SLOTS, R_W, R_H, R_STRIDE, R_FMT, err,
-                       sizeof err);
-    if (!ring) {
-        fprintf(stderr, "fuzz_descriptor: %s\n", err);
+    if ((rc = ring_create(&ring, ring_name, R_SLOTS, R_W, R_H, R_STRIDE, R_FMT,
+                          &why)) < 0) {
+        fprintf(stderr, "fuzz_descriptor: ring %s: %s: %s\n", ring_name, why,
+                strerror(-rc));
         exit(1);
     }
     atexit(cleanup);

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "contract/frame.h"
+#include "contract/pixfmt.h"
 #include "codec/jpeg.h"
 #include "contract/pattern.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_jpeg: %s:%d: %s\n", __FILE__, __LINE__,     \
+            fprintf(stderr, "fuzz_jpeg: %s:%d: %s\n", __FILE__, __LINE__,      \
                     #cond);                                                    \
             abort();                                                           \
         }                                                                      \
@@ -64,8 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static const enum pixfmt fmts[] = {PIXFMT_BGR24,   PIXFMT_RGB24, PIXFMT_GRAY,
-                                   PIXFMT_YUV420P, PIXFMT_NV12,  PIXFMT_YUYV422};
+static const enum pixfmt fmts[] = {PIXFMT_BGR24, PIXFMT_RGB24,
+                                   PIXFMT_GRAY,  PIXFMT_YUV420P,
+                                   PIXFMT_NV12,  PIXFMT_YUYV422};
 #define NFMTS (sizeof fmts / sizeof fmts[0])
 
 /* The input bytes, repeated, as a picture whose geometry its first bytes
@@ -87,7 +88,7 @@ static void read_raw(const uint8_t *buf, size_t len)
     int rc = pattern_read(px, w, h, stride, fmt, &seq);
     CHECK(rc == 0 || rc == -EBADMSG || rc == -EINVAL);
     if (w < PATTERN_MIN_W || h < PATTERN_MIN_H ||
-        pixfmt_geometry(fmt, w, h, stride))
+        pixfmt_geometry(fmt, w, h, stride, NULL))
         CHECK(rc == -EINVAL);
     free(px);
 }
@@ -106,14 +107,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         CHECK(rc == -EBADMSG);
         goto bad;
     }
-    CHECK(w >= 1 && w <= FRAME_DIM_MAX && h >= 1 && h <= FRAME_DIM_MAX);
+    CHECK(w >= 1 && w <= PIXFMT_DIM_MAX && h >= 1 && h <= PIXFMT_DIM_MAX);
     if ((uint64_t)w * h > MAX_PIXELS)
         goto out;
 
     /* A format and a padded stride the input's length picks. */
     enum pixfmt fmt = fmts[len % NFMTS];
     uint32_t stride = pixfmt_min_stride(fmt, w) + (uint32_t)(len / 3 % 4) * 2;
-    if (pixfmt_geometry(fmt, w, h, stride)) /* an odd size for YUV */
+    if (pixfmt_geometry(fmt, w, h, stride, NULL)) /* an odd size for YUV */
         fmt = PIXFMT_GRAY, stride = w + (uint32_t)(len / 3 % 4);
     size_t n = (size_t)pixfmt_size(fmt, h, stride);
     uint8_t *px = malloc(n);

@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "cli/spec.h"
 #include "transport/endpoint.h"
-#include "contract/frame.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

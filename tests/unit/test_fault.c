@@ -15,12 +15,12 @@
 
 #include "util/fault.h"
 
-static char err[320];
+static const char *why;
 
 static void test_nothing_armed(void **state)
 {
     (void)state;
-    assert_int_equal(fault_parse("", err, sizeof err), 0);
+    assert_int_equal(fault_parse("", &why), 0);
     assert_false(fault_any);
     for (int p = 0; p < FAULT_POINTS; p++) {
         assert_false(FAULT(p));
@@ -34,8 +34,7 @@ static void test_grammar(void **state)
 {
     (void)state;
     assert_int_equal(
-        fault_parse("copy_torn=3,exit_stop,display_step=/x/y", err, sizeof err),
-        0);
+        fault_parse("copy_torn=3,exit_stop,display_step=/x/y", &why), 0);
     assert_true(fault_any);
     assert_true(FAULT(FAULT_COPY_TORN));
     assert_true(FAULT(FAULT_EXIT_STOP));
@@ -45,7 +44,7 @@ static void test_grammar(void **state)
     assert_string_equal(fault_arg(FAULT_DISPLAY_STEP), "/x/y");
     assert_string_equal(fault_arg(FAULT_EXIT_STOP), "");
     /* Empty entries are nothing. */
-    assert_int_equal(fault_parse(",pace_trace,,", err, sizeof err), 0);
+    assert_int_equal(fault_parse(",pace_trace,,", &why), 0);
     assert_true(FAULT(FAULT_PACE_TRACE));
     assert_false(FAULT(FAULT_COPY_TORN));
 
@@ -56,9 +55,9 @@ static void test_grammar(void **state)
         "COPY_TORN",    "copy_torn =2",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = 0;
-        assert_int_equal(fault_parse(bad[i], err, sizeof err), -EINVAL);
-        assert_non_null(strstr(err, "VIDPIPE_FAULTS"));
+        why = NULL;
+        assert_int_equal(fault_parse(bad[i], &why), -EINVAL);
+        assert_non_null(why);
         /* A bad spec arms nothing, not even its good part. */
         assert_false(fault_any);
         assert_false(FAULT(FAULT_COPY_TORN));
@@ -68,7 +67,7 @@ static void test_grammar(void **state)
 static void test_every_nth(void **state)
 {
     (void)state;
-    assert_int_equal(fault_parse("copy_torn=3", err, sizeof err), 0);
+    assert_int_equal(fault_parse("copy_torn=3", &why), 0);
     int hits = 0;
     for (int i = 1; i <= 12; i++) {
         bool hit = FAULT_EVERY(FAULT_COPY_TORN);
@@ -77,7 +76,7 @@ static void test_every_nth(void **state)
     }
     assert_int_equal(hits, 4);
     /* No value: every pass. */
-    assert_int_equal(fault_parse("copy_torn", err, sizeof err), 0);
+    assert_int_equal(fault_parse("copy_torn", &why), 0);
     for (int i = 0; i < 5; i++)
         assert_true(FAULT_EVERY(FAULT_COPY_TORN));
     /* Not armed: never. */
@@ -92,7 +91,7 @@ static void test_steps(void **state)
     unlink(path);
     assert_int_equal(mkfifo(path, 0600), 0);
     snprintf(spec, sizeof spec, "capture_step=%s", path);
-    assert_int_equal(fault_parse(spec, err, sizeof err), 0);
+    assert_int_equal(fault_parse(spec, &why), 0);
     /* No step yet: none taken, at once or after a wait. */
     assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 0), 0);
     assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 10), 0);
@@ -108,11 +107,10 @@ static void test_steps(void **state)
     unlink(path);
 
     /* A path that is not there: an error, said once, every time. */
-    assert_int_equal(
-        fault_parse("display_step=/nonexistent/fifo", err, sizeof err), 0);
+    assert_int_equal(fault_parse("display_step=/nonexistent/fifo", &why), 0);
     assert_int_equal(fault_step(FAULT_DISPLAY_STEP, 0), -EBADF);
     assert_int_equal(fault_step(FAULT_DISPLAY_STEP, 0), -EBADF);
-    assert_int_equal(fault_parse("", err, sizeof err), 0);
+    assert_int_equal(fault_parse("", &why), 0);
 }
 
 int main(void)

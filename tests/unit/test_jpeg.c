@@ -11,6 +11,7 @@
 #include <turbojpeg.h>
 
 #include "codec/jpeg.h"
+#include "contract/pixfmt.h"
 
 #define PAD_BYTE 0x5a
 

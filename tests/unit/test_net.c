@@ -14,7 +14,7 @@
 
 #include "transport/xpub.h"
 #include "transport/xsub.h"
-#include "util/log.h"
+#include "util/clock.h"
 
 /* --- pub -> sub over inproc ------------------------------------------ */
 
@@ -62,17 +62,17 @@ static void test_pub_sub_inproc(void **state)
 {
     (void)state;
     const char *url = "inproc://test-net";
-    char err[256];
-    struct xpub *p = xpub_new(url, NULL, err, sizeof err);
+    const char *why, *which;
+    struct xpub *p;
     struct xsub *s;
     zmq_msg_t parts[XSUB_MAX_PARTS], payload;
     unsigned n;
+    int rc;
 
-    if (!p)
-        fail_msg("xpub_new: %s", err);
-    s = xsub_new(&url, 1, NULL, err, sizeof err);
-    if (!s)
-        fail_msg("xsub_new: %s", err);
+    if ((rc = xpub_new(&p, url, NULL, &why)) < 0)
+        fail_msg("xpub_new: %s: %s", why, strerror(-rc));
+    if ((rc = xsub_new(&s, &url, 1, NULL, &why, &which)) < 0)
+        fail_msg("xsub_new: %s: %s", why, strerror(-rc));
 
     /* Nobody wants anything until a subscription arrives. */
     xpub_poll_subs(p, NULL, NULL);

@@ -61,7 +61,20 @@
 #define HDR_SIZE 192
 #define SLOT_ENTRY 64
 
-static char err[256];
+static int create_rc; /* the last create()'s ring_create() result */
+static const char *create_why;
+
+/* ring_create() of a bgr24 ring: it, or NULL with create_rc and
+ * create_why. */
+static struct ring *create(const char *name, uint32_t nslots, uint32_t w,
+                           uint32_t h, uint32_t stride)
+{
+    struct ring *r;
+    create_rc =
+        ring_create(&r, name, nslots, w, h, stride, PIXFMT_BGR24, &create_why);
+    assert_true(create_rc < 0 ? r == NULL : r != NULL);
+    return r;
+}
 
 static void ring_name(char *buf, size_t len, const char *tag)
 {
@@ -96,11 +109,10 @@ static void assert_no_segments(void)
 
 static struct ring *make(const char *name, uint32_t nslots)
 {
-    err[0] = 0;
-    struct ring *r =
-        ring_create(name, nslots, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    struct ring *r = create(name, nslots, W, H, STRIDE);
     if (!r)
-        print_error("ring_create %s: %s\n", name, err);
+        print_error("ring_create %s: %s: %s\n", name, create_why,
+                    strerror(-create_rc));
     assert_non_null(r);
     return r;
 }
@@ -177,9 +189,7 @@ static void make_orphan(const char *name)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        char e[256];
-        struct ring *r =
-            ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+        struct ring *r = create(name, 4, W, H, STRIDE);
         _exit(r ? 0 : 1);
     }
     int status;
@@ -574,9 +584,7 @@ static void test_replaced_ring_remapped(void **state)
 
     /* A different geometry under the same name works as well. */
     ring_free(r2);
-    err[0] = 0;
-    struct ring *r3 = ring_create(name, 3, W * 2, H, W * 2 * BPP, PIXFMT_BGR24,
-                                  err, sizeof err);
+    struct ring *r3 = create(name, 3, W * 2, H, W * 2 * BPP);
     assert_non_null(r3);
     uint32_t slot;
     struct frame_shm d;
@@ -657,12 +665,10 @@ static void test_live_owner(void **state)
     struct ring *r = make(name, 4);
     struct frame_hdr h = put(r, 9);
 
-    err[0] = 0;
-    struct ring *r2 =
-        ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    struct ring *r2 = create(name, 4, W, H, STRIDE);
     assert_null(r2);
-    assert_true(strlen(err) > 0);
-    assert_non_null(strstr(err, name));
+    assert_int_equal(create_rc, -EBUSY);
+    assert_non_null(strstr(create_why, "live producer"));
     assert_true(ring_gc() >= 0);
     assert_true(segment_exists(name));
 
@@ -677,8 +683,7 @@ static void test_live_owner(void **state)
     assert_no_segments();
 }
 
-/* ring.h: "one whose owner lives is an error (-EBUSY)", and STYLE.md:
- * constructors return NULL and set errno. */
+/* ring.h: "-EBUSY for a segment of that name whose owner lives". */
 static void test_live_owner_errno(void **state)
 {
     (void)state;
@@ -686,16 +691,13 @@ static void test_live_owner_errno(void **state)
     ring_name(name, sizeof name, "busy");
     struct ring *r = make(name, 4);
 
-    errno = 0;
-    struct ring *r2 =
-        ring_create(name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
-    int e = errno;
+    struct ring *r2 = create(name, 4, W, H, STRIDE);
     assert_null(r2);
     ring_free(r);
-    if (e != EBUSY)
-        fail_msg("ring_create of a live owner's ring: errno %d (%s), "
-                 "ring.h promises EBUSY",
-                 e, strerror(e));
+    if (create_rc != -EBUSY)
+        fail_msg("ring_create of a live owner's ring: %d (%s), "
+                 "ring.h promises -EBUSY",
+                 create_rc, strerror(-create_rc));
     assert_no_segments();
 }
 
@@ -704,21 +706,16 @@ static void test_bad_parameters(void **state)
     (void)state;
     char name[64];
     ring_name(name, sizeof name, "params");
-    assert_null(
-        ring_create(name, 1, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err));
-    assert_null(ring_create(name, RING_MAX_SLOTS + 1, W, H, STRIDE,
-                            PIXFMT_BGR24, err, sizeof err));
-    assert_null(
-        ring_create(name, 4, W, 0, STRIDE, PIXFMT_BGR24, err, sizeof err));
-    assert_null(ring_create("/other-name", 4, W, H, STRIDE, PIXFMT_BGR24, err,
-                            sizeof err));
+    assert_null(create(name, 1, W, H, STRIDE));
+    assert_null(create(name, RING_MAX_SLOTS + 1, W, H, STRIDE));
+    assert_null(create(name, 4, W, 0, STRIDE));
+    assert_null(create("/other-name", 4, W, H, STRIDE));
     char long_name[FRAME_SHM_NAME_MAX + 8];
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = 0;
     memcpy(long_name, name, strlen(name));
     assert_true(strlen(long_name) > FRAME_SHM_NAME_MAX);
-    assert_null(
-        ring_create(long_name, 4, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err));
+    assert_null(create(long_name, 4, W, H, STRIDE));
     assert_no_segments();
 }
 
@@ -837,8 +834,7 @@ static void test_concurrent_writer_reader(void **state)
     memset(&x, 0, sizeof x);
     pthread_mutex_init(&x.mu, NULL);
     ring_name(name, sizeof name, "race");
-    err[0] = 0;
-    x.r = ring_create(name, 3, RW, RH, RSTRIDE, PIXFMT_BGR24, err, sizeof err);
+    x.r = create(name, 3, RW, RH, RSTRIDE);
     assert_non_null(x.r);
 
     assert_int_equal(pthread_create(&tw, NULL, writer, &x), 0);
@@ -1175,19 +1171,18 @@ static void test_fewer_slots_when_short(void **state)
     assert_int_equal(ring_slots(r), 2);
     ring_free(r);
 
-    /* Not even two slots: no ring, the reason in err, nothing left. */
+    /* Not even two slots: no ring, -ENOSPC after one line on how to grow
+     * /dev/shm, nothing left. */
     set_limit(PAGE + 2 * SLOT_SIZE - 1);
-    err[0] = 0;
-    errno = 0;
     stderr_begin();
-    r = ring_create(name, 8, W, H, STRIDE, PIXFMT_BGR24, err, sizeof err);
+    r = create(name, 8, W, H, STRIDE);
     stderr_end(log, sizeof log);
     assert_null(r);
-    assert_int_equal(errno, ENOSPC);
-    assert_explains(err);
-    assert_non_null(strstr(err, "not even 2 slots"));
-    assert_null(strchr(err, '\n'));
-    assert_string_equal(log, ""); /* the caller logs err */
+    assert_int_equal(create_rc, -ENOSPC);
+    assert_non_null(create_why);
+    assert_int_equal(count_lines(log), 1);
+    assert_explains(log);
+    assert_non_null(strstr(log, "not even 2 slots"));
     assert_false(segment_exists(name));
 
     assert_int_equal(unsetenv(LIMIT_ENV), 0);
@@ -1199,11 +1194,10 @@ static void test_fewer_slots_when_short(void **state)
 
 static struct ring *make_big(const char *name, uint32_t nslots)
 {
-    err[0] = 0;
-    struct ring *r = ring_create(name, nslots, RW, RH, RSTRIDE, PIXFMT_BGR24,
-                                 err, sizeof err);
+    struct ring *r = create(name, nslots, RW, RH, RSTRIDE);
     if (!r)
-        print_error("ring_create %s: %s\n", name, err);
+        print_error("ring_create %s: %s: %s\n", name, create_why,
+                    strerror(-create_rc));
     assert_non_null(r);
     return r;
 }
@@ -1497,11 +1491,10 @@ static void foreign_fault(void)
 
 static void ring_then_foreign_fault(void)
 {
-    char e[256], name[64];
+    char name[64];
     signal(SIGBUS, SIG_DFL);
     ring_name(name, sizeof name, "child");
-    struct ring *r =
-        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    struct ring *r = create(name, 2, W, H, STRIDE);
     if (!r)
         _exit(3);
     shm_unlink(name); /* the child dies: leave nothing */
@@ -1518,11 +1511,10 @@ static void on_own_bus(int sig)
  * others reach it. */
 static void own_handler_then_faults(void)
 {
-    char e[256], name[64];
+    char name[64];
     signal(SIGBUS, on_own_bus);
     ring_name(name, sizeof name, "child2");
-    struct ring *r =
-        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    struct ring *r = create(name, 2, W, H, STRIDE);
     if (!r)
         _exit(3);
     cut(name, 0);
@@ -1538,11 +1530,10 @@ static void own_handler_then_faults(void)
 
 static void ring_then_sent_sigbus(void)
 {
-    char e[256], name[64];
+    char name[64];
     signal(SIGBUS, SIG_DFL);
     ring_name(name, sizeof name, "child3");
-    struct ring *r =
-        ring_create(name, 2, W, H, STRIDE, PIXFMT_BGR24, e, sizeof e);
+    struct ring *r = create(name, 2, W, H, STRIDE);
     if (!r)
         _exit(3);
     ring_free(r);

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "api/stats.h"
-#include "util/log.h"
+#include "util/clock.h"
 #include "vidpipe.h"
 
 /* Bucket resolution: 32 buckets per power of two, so a reported value is
