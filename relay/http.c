@@ -78,7 +78,8 @@ struct http {
     pthread_mutex_t mu;
     struct hstream streams[HTTP_MAX_STREAMS];
     unsigned nstreams;
-    char report[2048];
+    struct figure report[HTTP_MAX_FIGURES]; /* the relay's last tick */
+    unsigned nreport;
     /* The server's thread only. */
     struct client *clients;
     unsigned nmjpeg, nwaiting, next_id;
@@ -216,10 +217,21 @@ void http_frame(struct http *h, vp_frame *f)
     }
 }
 
-void http_report(struct http *h, const char *json_line)
+void http_report(struct http *h, const vp_stats *st)
 {
+    struct figure fig[HTTP_MAX_FIGURES];
+    unsigned n = 0;
+
+    /* Taken here, on the thread that owns st, for the server's thread. */
+    for (; n < HTTP_MAX_FIGURES && vp_stats_at(st, n, false, &fig[n].v) == 0;
+         n++) {
+        snprintf(fig[n].name, sizeof fig[n].name, "%s", fig[n].v.name);
+        snprintf(fig[n].text, sizeof fig[n].text, "%s",
+                 fig[n].v.s ? fig[n].v.s : "");
+    }
     pthread_mutex_lock(&h->mu);
-    snprintf(h->report, sizeof h->report, "%s", json_line);
+    memcpy(h->report, fig, n * sizeof fig[0]);
+    h->nreport = n;
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -603,10 +615,11 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
 
     if (!b)
         return reply_text(req, 500, "Internal Server Error", "no memory\n");
-    char line[sizeof h->report];
+    struct figure fig[HTTP_MAX_FIGURES];
     struct hstream st[HTTP_MAX_STREAMS];
     pthread_mutex_lock(&h->mu);
-    memcpy(line, h->report, sizeof line);
+    unsigned nfig = h->nreport;
+    memcpy(fig, h->report, nfig * sizeof fig[0]);
     unsigned n = h->nstreams;
     for (unsigned i = 0; i < n; i++) {
         st[i] = h->streams[i];
@@ -615,7 +628,7 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
     pthread_mutex_unlock(&h->mu);
     struct http_totals t = {h->nmjpeg, h->rejected_busy, h->rejected_auth,
                             h->served};
-    http_metrics(b, line, st, n, h->clients, &t);
+    http_metrics(b, fig, nfig, st, n, h->clients, &t);
     reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", b);
     evbuffer_free(b);
 }

@@ -40,7 +40,8 @@ void http_sync(struct http *h, vp_sub *sub);
 /* Relay thread: a frame the relay received (before it is forwarded, as
  * forwarding moves the payload away).  Borrowed for the call. */
 void http_frame(struct http *h, vp_frame *f);
-/* Relay thread: the relay's last --stats-json line, for /metrics. */
-void http_report(struct http *h, const char *json_line);
+/* Relay thread: after the relay's stats closed a window (the line
+ * --stats-json printed), takes its figures for /metrics. */
+void http_report(struct http *h, const vp_stats *st);
 
 #endif

@@ -79,16 +79,27 @@ struct client {
     size_t input; /* bytes it sent after its request */
 };
 
+/* One figure of the relay's last report (vp_stats_at()), with its name
+ * and text copied: /metrics reads them on the server's thread. */
+struct figure {
+    struct vp_stat v; /* v.name and v.s unused: name and text hold them */
+    char name[48];
+    char text[16];
+};
+/* A report has 13 fixed figures and at most 12 of vp_stats_add(). */
+#define HTTP_MAX_FIGURES 40
+
 /* The server's own counts, for /metrics. */
 struct http_totals {
     unsigned viewers; /* MJPEG clients */
     uint64_t rejected_busy, rejected_auth, snapshots;
 };
 
-/* Writes every metric into b: the relay's --stats-json line (relay_line),
- * the n streams st (copies: their latest is not read), the MJPEG viewers
- * on the list clients, and t.  The server's thread, which owns clients. */
-void http_metrics(struct evbuffer *b, const char *relay_line,
+/* Writes every metric into b: the nfig figures of the relay's last
+ * report, the n streams st (copies: their latest is not read), the MJPEG
+ * viewers on the list clients, and t.  The server's thread, which owns
+ * clients. */
+void http_metrics(struct evbuffer *b, const struct figure *fig, unsigned nfig,
                   const struct hstream *st, unsigned n,
                   const struct client *clients, const struct http_totals *t);
 

@@ -231,7 +231,7 @@ int main(int argc, char **argv)
             break;
         }
         if (cli_report_tick(&report) && http)
-            http_report(http, report.json_line);
+            http_report(http, st);
     }
     cli_report_final(&report);
 out:

@@ -1,16 +1,15 @@
 /* metrics.c -- /metrics: the relay's figures in Prometheus's text
  * exposition format (version 0.0.4).
  *
- * The relay's --stats-json line becomes vidpipe_relay_* (counters with
- * _total, latencies in seconds); each stream's figures vidpipe_stream_*
- * (latency as histograms); each MJPEG viewer's vidpipe_viewer_*, labelled
- * with its id and peer; the server's own vidpipe_http_*.  docs/HTTP.md
- * lists them.
+ * The figures of the relay's --stats-json line, read through vp_stats_at(),
+ * become vidpipe_relay_* (counters with _total, latencies in seconds); each
+ * stream's figures vidpipe_stream_* (latency as histograms); each MJPEG
+ * viewer's vidpipe_viewer_*, labelled with its id and peer; the server's own
+ * vidpipe_http_*.  docs/HTTP.md lists them.
  */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "httpint.h"
@@ -48,77 +47,53 @@ static void hist_out(struct evbuffer *b, const char *name, const char *stream,
                         stream, hs->count);
 }
 
-/* The relay's --stats-json line as metrics: every number in it, under
- * its own name (counters get _total, latencies are in seconds). */
-static void relay_metrics(struct evbuffer *b, const char *line)
+/* The figures of the relay's --stats-json line as metrics, each under
+ * its own name: counters get _total, times and latencies are in
+ * seconds, the path is a label. */
+static void relay_metrics(struct evbuffer *b, const struct figure *fig,
+                          unsigned n)
 {
-    static const char *const gauges[] = {"fps", "uptime_s", "t"};
-    const char *p = line;
-    char key[64];
+    for (unsigned i = 0; i < n; i++) {
+        const struct figure *f = &fig[i];
+        size_t kl = strlen(f->name);
+        const char *type = "gauge", *total = "";
+        char name[64], label[64] = "", val[32];
 
-    while ((p = strchr(p, '"'))) {
-        const char *e = strchr(p + 1, '"');
-        if (!e || e - p - 1 >= (long)sizeof key || e[1] != ':')
+        snprintf(name, sizeof name, "%s", f->name);
+        switch (f->v.type) {
+        case VP_STAT_COUNTER:
+            type = "counter";
+            total = "_total";
+            /* fallthrough */
+        case VP_STAT_GAUGE:
+        case VP_STAT_FLAG:
+            snprintf(val, sizeof val, "%" PRIu64, f->v.u);
+            if (kl > 3 && strcmp(f->name + kl - 3, "_us") == 0) {
+                /* lat_p50_us: vidpipe_relay_lat_p50_seconds */
+                snprintf(name, sizeof name, "%.*s_seconds", (int)kl - 3,
+                         f->name);
+                snprintf(val, sizeof val, "%.6f", (double)f->v.u / 1e6);
+            }
             break;
-        memcpy(key, p + 1, (size_t)(e - p - 1));
-        key[e - p - 1] = 0;
-        const char *v = e + 2;
-        p = v;
-        if (*v == '"') { /* a string: path */
-            const char *ve = strchr(v + 1, '"');
-            if (!ve)
-                break;
-            if (strcmp(key, "path") == 0)
-                evbuffer_add_printf(b,
-                                    "# TYPE vidpipe_relay_path gauge\n"
-                                    "vidpipe_relay_path{path=\"%.*s\"} 1\n",
-                                    (int)(ve - v - 1), v + 1);
-            p = ve + 1;
-            continue;
+        case VP_STAT_SECONDS:
+            if (strcmp(f->name, "t") == 0) /* when the report was made */
+                snprintf(name, sizeof name, "report_time_seconds");
+            else if (strcmp(f->name, "uptime_s") == 0)
+                snprintf(name, sizeof name, "uptime_seconds");
+            snprintf(val, sizeof val, "%.3f", f->v.d);
+            break;
+        case VP_STAT_RATE:
+            snprintf(val, sizeof val, "%.2f", f->v.d);
+            break;
+        case VP_STAT_TEXT:
+            snprintf(label, sizeof label, "{%s=\"%s\"}", f->name, f->text);
+            snprintf(val, sizeof val, "1");
+            break;
         }
-        if (strncmp(v, "true", 4) == 0 || strncmp(v, "false", 5) == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s gauge\n"
-                                "vidpipe_relay_%s %d\n",
-                                key, key, *v == 't');
-            continue;
-        }
-        char *end;
-        double x = strtod(v, &end);
-        if (end == v)
-            continue;
-        bool gauge = false;
-        for (unsigned i = 0; i < sizeof gauges / sizeof *gauges; i++)
-            gauge |= strcmp(key, gauges[i]) == 0;
-        size_t kl = strlen(key);
-        if (kl > 3 && strcmp(key + kl - 3, "_us") == 0) {
-            key[kl - 3] = 0; /* lat_p50_us: vidpipe_relay_lat_p50_seconds */
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s_seconds gauge\n"
-                                "vidpipe_relay_%s_seconds %.6f\n",
-                                key, key, x / 1e6);
-        } else if (strcmp(key, "uptime_s") == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_uptime_seconds gauge\n"
-                                "vidpipe_relay_uptime_seconds %.3f\n",
-                                x);
-        } else if (strcmp(key, "t") == 0) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_report_time_seconds "
-                                "gauge\n"
-                                "vidpipe_relay_report_time_seconds %.3f\n",
-                                x);
-        } else if (gauge) {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s gauge\n"
-                                "vidpipe_relay_%s %.2f\n",
-                                key, key, x);
-        } else {
-            evbuffer_add_printf(b,
-                                "# TYPE vidpipe_relay_%s counter\n"
-                                "vidpipe_relay_%s_total %.0f\n",
-                                key, key, x);
-        }
+        evbuffer_add_printf(b,
+                            "# TYPE vidpipe_relay_%s %s\n"
+                            "vidpipe_relay_%s%s%s %s\n",
+                            name, type, name, total, label, val);
     }
 }
 
@@ -223,11 +198,11 @@ static void viewer_metrics(struct evbuffer *b, const struct client *clients)
                 c->s->name, c->id, c->peer, c->in_flight);
 }
 
-void http_metrics(struct evbuffer *b, const char *relay_line,
+void http_metrics(struct evbuffer *b, const struct figure *fig, unsigned nfig,
                   const struct hstream *st, unsigned n,
                   const struct client *clients, const struct http_totals *t)
 {
-    relay_metrics(b, relay_line);
+    relay_metrics(b, fig, nfig);
     stream_metrics(b, st, n);
     viewer_metrics(b, clients);
     metric_head(b, "vidpipe_http_viewers", "gauge", "MJPEG clients");

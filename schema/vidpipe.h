@@ -186,6 +186,37 @@ VP_API const uint64_t *vp_stats_ref(const vp_stats *st, const char *name);
  * 0 or -ENOSPC. */
 VP_API int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v);
 
+/* What a figure of a report is, and so which field of struct vp_stat
+ * holds its value. */
+enum vp_stat_type {
+    VP_STAT_COUNTER, /* u: a count since the start ("frames", "bytes") */
+    VP_STAT_GAUGE,   /* u: a reading ("lat_p50_us") */
+    VP_STAT_FLAG,    /* u: 0 or 1 ("stalled") */
+    VP_STAT_SECONDS, /* d: a time in seconds ("t", "uptime_s") */
+    VP_STAT_RATE,    /* d: a number a second ("fps") */
+    VP_STAT_TEXT,    /* s: a word ("path") */
+};
+
+/* One figure of a report, as --stats-json names it.  name and s are
+ * borrowed from the vp_stats and valid while it is. */
+struct vp_stat {
+    const char *name;
+    enum vp_stat_type type;
+    uint64_t u;
+    double d;
+    const char *s;
+};
+
+/* How many figures a report of st has: the fixed ones, then those
+ * vp_stats_add() added. */
+VP_API unsigned vp_stats_count(const vp_stats *st);
+/* The i-th figure (0 <= i < vp_stats_count()), in the order --stats-json
+ * prints them, of the last window (final false; times are when it
+ * closed) or of the whole run until now (final true): what
+ * vp_stats_json() shows.  0 with *out, or -ERANGE. */
+VP_API int vp_stats_at(const vp_stats *st, unsigned i, bool final,
+                       struct vp_stat *out);
+
 /* Closes a reporting window once a second: true when one just closed, and
  * the formatters below then describe it.  Call often. */
 VP_API bool vp_stats_tick(vp_stats *st);

@@ -130,32 +130,6 @@ bool stats_stalled(const struct vp_stats *s)
     return clock_mono_ns() - s->last_frame_ns > STATS_STALL_NS;
 }
 
-int vp_stats_get(const vp_stats *st, const char *name, uint64_t *v)
-{
-    const struct {
-        const char *name;
-        uint64_t v;
-    } base[] = {{"frames", st->frames},
-                {"drops", st->drops},
-                {"bad", st->bad},
-                {"torn", st->torn},
-                {"bytes", st->bytes},
-                {"lat_p50_us", stats_hist_pct(&st->total, 50)},
-                {"lat_p99_us", stats_hist_pct(&st->total, 99)},
-                {"lat_max_us", st->total.max_us}};
-
-    for (unsigned i = 0; i < sizeof base / sizeof base[0]; i++)
-        if (strcmp(base[i].name, name) == 0) {
-            *v = base[i].v;
-            return 0;
-        }
-    const uint64_t *p = vp_stats_ref(st, name);
-    if (!p)
-        return -ENOENT;
-    *v = *p;
-    return 0;
-}
-
 const uint64_t *vp_stats_ref(const vp_stats *st, const char *name)
 {
     for (unsigned i = 0; i < st->nextra; i++)
@@ -180,6 +154,8 @@ bool vp_stats_tick(vp_stats *s)
     if (dt < 1000000000)
         return false;
     s->last = (struct stats_window){
+        .mono_ns = now,
+        .real_ns = clock_real_ns(),
         .fps = (double)(s->frames - s->tick_frames) * 1e9 / (double)dt,
         .p50 = stats_hist_pct(&s->win, 50),
         .p99 = stats_hist_pct(&s->win, 99),
@@ -194,10 +170,15 @@ bool vp_stats_tick(vp_stats *s)
 /* The figures a report shows: the last window's, or the whole run's. */
 static struct stats_window figures(const vp_stats *s, bool final)
 {
-    if (!final)
+    if (!final && s->last.mono_ns)
         return s->last;
-    int64_t dt = clock_mono_ns() - s->start_ns;
+    if (!final) /* no window has closed yet: an empty one, until now */
+        return (struct stats_window){
+            clock_mono_ns(), clock_real_ns(), 0, 0, 0, 0};
+    int64_t now = clock_mono_ns(), dt = now - s->start_ns;
     return (struct stats_window){
+        .mono_ns = now,
+        .real_ns = clock_real_ns(),
         .fps = dt > 0 ? (double)s->frames * 1e9 / (double)dt : 0,
         .p50 = stats_hist_pct(&s->total, 50),
         .p99 = stats_hist_pct(&s->total, 99),
@@ -220,28 +201,162 @@ static void add(char *buf, size_t cap, size_t *n, const char *fmt, ...)
     *n = k < 0 || (size_t)k >= cap - *n ? cap : *n + (size_t)k;
 }
 
+/* The figures every report has, in the order --stats-json prints them;
+ * the vp_stats_add() ones follow. */
+enum {
+    F_T,
+    F_UPTIME,
+    F_FRAMES,
+    F_FPS,
+    F_P50,
+    F_P99,
+    F_MAX,
+    F_DROPS,
+    F_BAD,
+    F_TORN,
+    F_BYTES,
+    F_PATH,
+    F_STALLED,
+    F_FIXED
+};
+
+static const struct {
+    const char *name;
+    enum vp_stat_type type;
+} fixed[F_FIXED] = {
+    [F_T] = {"t", VP_STAT_SECONDS},
+    [F_UPTIME] = {"uptime_s", VP_STAT_SECONDS},
+    [F_FRAMES] = {"frames", VP_STAT_COUNTER},
+    [F_FPS] = {"fps", VP_STAT_RATE},
+    [F_P50] = {"lat_p50_us", VP_STAT_GAUGE},
+    [F_P99] = {"lat_p99_us", VP_STAT_GAUGE},
+    [F_MAX] = {"lat_max_us", VP_STAT_GAUGE},
+    [F_DROPS] = {"drops", VP_STAT_COUNTER},
+    [F_BAD] = {"bad", VP_STAT_COUNTER},
+    [F_TORN] = {"torn", VP_STAT_COUNTER},
+    [F_BYTES] = {"bytes", VP_STAT_COUNTER},
+    [F_PATH] = {"path", VP_STAT_TEXT},
+    [F_STALLED] = {"stalled", VP_STAT_FLAG},
+};
+
+unsigned vp_stats_count(const vp_stats *st)
+{
+    return F_FIXED + st->nextra;
+}
+
+/* Figure i of a report whose window is w. */
+static void figure(const vp_stats *s, const struct stats_window *w, unsigned i,
+                   struct vp_stat *out)
+{
+    if (i >= F_FIXED) {
+        *out = (struct vp_stat){.name = s->extra[i - F_FIXED].name,
+                                .type = VP_STAT_COUNTER,
+                                .u = *s->extra[i - F_FIXED].v};
+        return;
+    }
+    *out = (struct vp_stat){.name = fixed[i].name, .type = fixed[i].type};
+    switch (i) {
+    case F_T:
+        out->d = (double)w->real_ns / 1e9;
+        break;
+    case F_UPTIME:
+        out->d = (double)(w->mono_ns - s->start_ns) / 1e9;
+        break;
+    case F_FRAMES:
+        out->u = s->frames;
+        break;
+    case F_FPS:
+        out->d = w->fps;
+        break;
+    case F_P50:
+        out->u = w->p50;
+        break;
+    case F_P99:
+        out->u = w->p99;
+        break;
+    case F_MAX:
+        out->u = w->max;
+        break;
+    case F_DROPS:
+        out->u = s->drops;
+        break;
+    case F_BAD:
+        out->u = s->bad;
+        break;
+    case F_TORN:
+        out->u = s->torn;
+        break;
+    case F_BYTES:
+        out->u = s->bytes;
+        break;
+    case F_PATH:
+        out->s = s->path;
+        break;
+    case F_STALLED:
+        out->u = stats_stalled(s);
+        break;
+    }
+}
+
+int vp_stats_at(const vp_stats *st, unsigned i, bool final, struct vp_stat *out)
+{
+    if (i >= vp_stats_count(st))
+        return -ERANGE;
+    struct stats_window w = figures(st, final);
+    figure(st, &w, i, out);
+    return 0;
+}
+
+int vp_stats_get(const vp_stats *st, const char *name, uint64_t *v)
+{
+    struct vp_stat f;
+
+    for (unsigned i = 0; i < vp_stats_count(st); i++) {
+        const char *ni =
+            i < F_FIXED ? fixed[i].name : st->extra[i - F_FIXED].name;
+        if (strcmp(ni, name) != 0)
+            continue;
+        /* The latencies of the whole run: a getter has no window. */
+        vp_stats_at(st, i, true, &f);
+        if (f.type != VP_STAT_COUNTER && f.type != VP_STAT_GAUGE)
+            break;
+        *v = f.u;
+        return 0;
+    }
+    return -ENOENT;
+}
+
 int vp_stats_json(const vp_stats *s, const char *prog, bool final, char *buf,
                   size_t cap)
 {
     struct stats_window w = figures(s, final);
     size_t n = 0;
 
-    add(buf, cap, &n,
-        "{\"prog\":\"%s\",\"event\":\"%s\",\"t\":%.3f,\"uptime_s\":%.3f,"
-        "\"frames\":%llu,\"fps\":%.2f,\"lat_p50_us\":%llu,"
-        "\"lat_p99_us\":%llu,\"lat_max_us\":%llu,\"drops\":%llu,"
-        "\"bad\":%llu,\"torn\":%llu,\"bytes\":%llu,\"path\":\"%s\","
-        "\"stalled\":%s",
-        prog, final ? "exit" : "tick", (double)clock_real_ns() / 1e9,
-        (double)(clock_mono_ns() - s->start_ns) / 1e9,
-        (unsigned long long)s->frames, w.fps, (unsigned long long)w.p50,
-        (unsigned long long)w.p99, (unsigned long long)w.max,
-        (unsigned long long)s->drops, (unsigned long long)s->bad,
-        (unsigned long long)s->torn, (unsigned long long)s->bytes, s->path,
-        stats_stalled(s) ? "true" : "false");
-    for (unsigned i = 0; i < s->nextra; i++)
-        add(buf, cap, &n, ",\"%s\":%llu", s->extra[i].name,
-            (unsigned long long)*s->extra[i].v);
+    add(buf, cap, &n, "{\"prog\":\"%s\",\"event\":\"%s\"", prog,
+        final ? "exit" : "tick");
+    for (unsigned i = 0; i < vp_stats_count(s); i++) {
+        struct vp_stat f;
+        figure(s, &w, i, &f);
+        add(buf, cap, &n, ",\"%s\":", f.name);
+        switch (f.type) {
+        case VP_STAT_COUNTER:
+        case VP_STAT_GAUGE:
+            add(buf, cap, &n, "%llu", (unsigned long long)f.u);
+            break;
+        case VP_STAT_FLAG:
+            add(buf, cap, &n, "%s", f.u ? "true" : "false");
+            break;
+        case VP_STAT_SECONDS:
+            add(buf, cap, &n, "%.3f", f.d);
+            break;
+        case VP_STAT_RATE:
+            add(buf, cap, &n, "%.2f", f.d);
+            break;
+        case VP_STAT_TEXT:
+            add(buf, cap, &n, "\"%s\"", f.s);
+            break;
+        }
+    }
     add(buf, cap, &n, "}");
     return n < cap ? (int)n : -ENOSPC;
 }

@@ -3,7 +3,8 @@
  * Every publisher and subscriber keeps a vp_stats (vidpipe.h).  Counting
  * is a few instructions and no allocation; once a second vp_stats_tick()
  * closes a window, and vp_stats_json() / vp_stats_line() describe it (or
- * the whole run): the JSON keys are the contract tests, benchmarks and
+ * the whole run), and vp_stats_at() gives the same figures one by one:
+ * the JSON keys are the contract tests, benchmarks, /metrics and
  * docs/STATS.md rely on.
  */
 #ifndef VIDPIPE_STATS_H
@@ -26,6 +27,7 @@ struct stats_hist {
 
 /* What one window said, kept for its reports. */
 struct stats_window {
+    int64_t mono_ns, real_ns; /* when it closed */
     double fps;
     uint64_t p50, p99, max;
 };

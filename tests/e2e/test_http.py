@@ -291,6 +291,25 @@ def test_ffmpeg_snapshot_and_metrics(procs):
         assert one(m, "vidpipe_relay_%s_total" % k) == line[0][k], k
     assert one(m, "vidpipe_relay_lat_p50_seconds") == pytest.approx(
         line[0]["lat_p50_us"] / 1e6)
+    # Every figure of the line is there, under the name docs/HTTP.md gives.
+    renamed = {"t": "vidpipe_relay_report_time_seconds",
+               "uptime_s": "vidpipe_relay_uptime_seconds"}
+    for k, v in line[0].items():
+        if k in ("prog", "event", "_rx"):  # _rx: the test's own
+            continue
+        if k == "path":
+            assert one(m, "vidpipe_relay_path", path=v) == 1
+        elif k in renamed:
+            assert one(m, renamed[k]) == pytest.approx(v, abs=1e-3), k
+        elif k == "stalled":
+            assert one(m, "vidpipe_relay_stalled") == int(v)
+        elif k == "fps":
+            assert one(m, "vidpipe_relay_fps") == pytest.approx(v), k
+        elif k.endswith("_us"):
+            assert one(m, "vidpipe_relay_%s_seconds" % k[:-3]) == \
+                pytest.approx(v / 1e6), k
+        else:
+            assert one(m, "vidpipe_relay_%s_total" % k) == v, k
     assert one(m, "vidpipe_stream_frames_total", stream="cam0") > 0
     assert one(m, "vidpipe_stream_width", stream="cam0") == 640
     assert one(m, "vidpipe_stream_latency_seconds_count", stream="cam0") > 0

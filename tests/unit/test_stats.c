@@ -1,4 +1,5 @@
-/* test_stats.c -- latency percentiles, drop accounting, the JSON report. */
+/* test_stats.c -- latency percentiles, drop accounting, the JSON report
+ * and the figures one by one. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -301,6 +302,159 @@ static void test_json_counter_limit(void **state)
     free(s);
 }
 
+/* Figure f as the JSON report writes it: "name":value. */
+static void figure_json(const struct vp_stat *f, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "\"%s\":", f->name);
+    switch (f->type) {
+    case VP_STAT_COUNTER:
+    case VP_STAT_GAUGE:
+        snprintf(buf + n, cap - (size_t)n, "%llu", (unsigned long long)f->u);
+        break;
+    case VP_STAT_FLAG:
+        assert_true(f->u <= 1);
+        snprintf(buf + n, cap - (size_t)n, "%s", f->u ? "true" : "false");
+        break;
+    case VP_STAT_SECONDS:
+        snprintf(buf + n, cap - (size_t)n, "%.3f", f->d);
+        break;
+    case VP_STAT_RATE:
+        snprintf(buf + n, cap - (size_t)n, "%.2f", f->d);
+        break;
+    case VP_STAT_TEXT:
+        assert_non_null(f->s);
+        snprintf(buf + n, cap - (size_t)n, "\"%s\"", f->s);
+        break;
+    }
+}
+
+/* Every figure vp_stats_at() gives is in the JSON report, with the same
+ * value, in the same order, and nothing else is but prog and event.
+ * Times and rates until now (not a closed window's) move between the
+ * two calls: only their names are compared (exact false). */
+static void assert_figures_are_json(const struct vp_stats *s, bool final,
+                                    bool exact)
+{
+    char out[2048], want[128];
+    struct vp_stat f;
+
+    assert_true(vp_stats_json(s, "test", final, out, sizeof out) > 0);
+    const char *at = strstr(out, "\"event\":");
+    assert_non_null(at);
+    unsigned keys = 0;
+    for (const char *p = out; (p = strstr(p, "\":")); p += 2)
+        keys++;
+    assert_int_equal(keys, vp_stats_count(s) + 2);
+    for (unsigned i = 0; i < vp_stats_count(s); i++) {
+        assert_int_equal(vp_stats_at(s, i, final, &f), 0);
+        figure_json(&f, want, sizeof want);
+        if (!exact && (f.type == VP_STAT_SECONDS || f.type == VP_STAT_RATE))
+            strchr(want, ':')[1] = 0;
+        const char *p = strstr(at, want);
+        if (!p)
+            fail_msg("%s not in order in %s", want, out);
+        at = p + strlen(want);
+    }
+    assert_int_equal(vp_stats_at(s, vp_stats_count(s), final, &f), -ERANGE);
+}
+
+static void test_figures(void **state)
+{
+    (void)state;
+    struct vp_stats *s = new_stats(true);
+    uint64_t widgets = 17, v;
+    struct vp_stat f;
+    const char *fixed[] = {"t",          "uptime_s",   "frames",     "fps",
+                           "lat_p50_us", "lat_p99_us", "lat_max_us", "drops",
+                           "bad",        "torn",       "bytes",      "path",
+                           "stalled"};
+    const unsigned nfixed = sizeof fixed / sizeof fixed[0];
+
+    assert_int_equal(vp_stats_count(s), nfixed);
+    for (unsigned i = 0; i < nfixed; i++) {
+        assert_int_equal(vp_stats_at(s, i, true, &f), 0);
+        assert_string_equal(f.name, fixed[i]);
+    }
+    assert_int_equal(vp_stats_add(s, "widgets", &widgets), 0);
+    assert_int_equal(vp_stats_count(s), nfixed + 1);
+    feed(s, "a", 1);
+    feed(s, "a", 4);
+    s->bad = 3;
+    s->path = "tcp";
+    /* Before any window closed, and for the whole run. */
+    assert_figures_are_json(s, false, false);
+    assert_figures_are_json(s, true, false);
+
+    assert_int_equal(vp_stats_at(s, nfixed, true, &f), 0);
+    assert_string_equal(f.name, "widgets");
+    assert_int_equal(f.type, VP_STAT_COUNTER);
+    assert_int_equal(f.u, 17);
+    widgets = 18; /* read when asked for */
+    assert_int_equal(vp_stats_at(s, nfixed, false, &f), 0);
+    assert_int_equal(f.u, 18);
+    assert_int_equal(vp_stats_at(s, 2, true, &f), 0);
+    assert_int_equal(f.type, VP_STAT_COUNTER);
+    assert_int_equal(f.u, 2);
+    assert_int_equal(vp_stats_at(s, 7, true, &f), 0);
+    assert_string_equal(f.name, "drops");
+    assert_int_equal(f.u, 2);
+    assert_int_equal(vp_stats_at(s, 11, true, &f), 0);
+    assert_int_equal(f.type, VP_STAT_TEXT);
+    assert_string_equal(f.s, "tcp");
+
+    /* The getter agrees, for the figures that are whole numbers. */
+    for (unsigned i = 0; i < vp_stats_count(s); i++) {
+        assert_int_equal(vp_stats_at(s, i, true, &f), 0);
+        int rc = vp_stats_get(s, f.name, &v);
+        if (f.type == VP_STAT_COUNTER || f.type == VP_STAT_GAUGE) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(v, f.u);
+        } else {
+            assert_int_equal(rc, -ENOENT);
+        }
+    }
+    free(s);
+}
+
+/* A tick's figures describe its window as it closed: read later, they
+ * are the same, so a copy taken after the JSON line was printed (the
+ * relay's /metrics) shows that line's figures. */
+static void test_figures_of_a_window(void **state)
+{
+    (void)state;
+    struct vp_stats *s = new_stats(true);
+    struct vp_stat f, g;
+    char a[2048], b[2048];
+
+    stats_latency(s, 5000); /* the first window: 5 ms */
+    s->tick_ns -= 2000000000;
+    assert_true(vp_stats_tick(s));
+    assert_true(vp_stats_json(s, "test", false, a, sizeof a) > 0);
+    struct vp_stat t0, up0;
+    assert_int_equal(vp_stats_at(s, 0, false, &t0), 0);
+    assert_int_equal(t0.type, VP_STAT_SECONDS);
+    assert_int_equal(vp_stats_at(s, 1, false, &up0), 0);
+    stats_latency(s, 100000); /* the next, still open: 100 ms */
+    usleep(20000);
+    assert_int_equal(vp_stats_at(s, 0, false, &f), 0);
+    assert_true(f.d == t0.d);
+    assert_int_equal(vp_stats_at(s, 1, false, &f), 0);
+    assert_true(f.d == up0.d);
+    assert_true(vp_stats_json(s, "test", false, b, sizeof b) > 0);
+    assert_string_equal(a, b);
+    assert_figures_are_json(s, false, true);
+    assert_int_equal(vp_stats_at(s, 4, false, &g), 0);
+    assert_string_equal(g.name, "lat_p50_us");
+    assert_near(g.u, 5000, "the window's p50");
+    /* The whole run's figures are until now, both windows in them. */
+    assert_int_equal(vp_stats_at(s, 6, true, &g), 0);
+    assert_near(g.u, 100000, "the run's max");
+    assert_int_equal(vp_stats_at(s, 1, true, &g), 0);
+    assert_true(g.d >= up0.d + 0.02); /* the run's uptime is until now */
+    assert_figures_are_json(s, true, false);
+    free(s);
+}
+
 static void test_stalled(void **state)
 {
     (void)state;
@@ -327,6 +481,8 @@ int main(void)
         cmocka_unit_test(test_latency_from_frame),
         cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_json_counter_limit),
+        cmocka_unit_test(test_figures),
+        cmocka_unit_test(test_figures_of_a_window),
         cmocka_unit_test(test_stalled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
