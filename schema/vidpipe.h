@@ -296,8 +296,9 @@ VP_API void vp_pub_cancel(vp_pub *pub);
 VP_API int vp_pub_send(vp_pub *pub, const struct vp_image *img, uint64_t seq);
 
 /* The publisher's counters: frames, drops, bytes, shm_sent, raw_sent,
- * raw_copies, jpeg_encodes, h264_encodes, keyframes, keyframe_requests,
- * and when linked ring_writes, shm_forwarded. */
+ * raw_copies, send_bounds_raised, jpeg_encodes, h264_encodes, keyframes,
+ * keyframe_requests, and when linked ring_writes, shm_forwarded
+ * (docs/STATS.md). */
 VP_API vp_stats *vp_pub_stats(vp_pub *pub);
 
 /* --- subscriber ----------------------------------------------------------- */
