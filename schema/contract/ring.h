@@ -53,7 +53,7 @@ void ring_free(struct ring *r);
  * while its segment was lost and could not be made again. */
 uint32_t ring_slots(const struct ring *r);
 
-/* Starts writing the next slot: returns its pixels (stride * height
+/* Starts writing the next slot: returns its pixels (pixfmt_size()
  * bytes) and marks the slot busy.  Readers of that slot now see it torn. */
 uint8_t *ring_write_begin(struct ring *r, uint32_t *slot);
 /* Ends the write of slot for the frame h (its seq and timestamps are

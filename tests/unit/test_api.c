@@ -532,25 +532,33 @@ static void test_h264(void **state)
 
 /* --- byte streams ----------------------------------------------------- */
 
-static void test_stream_roundtrip(void **state)
+/* A publisher writing a byte stream into a pipe, and a subscriber reading
+ * it: fds[0] is the subscriber's end, fds[1] the publisher's. */
+static void stream_pair(vp_pub **p, vp_sub **s, int fds[2], const char *stream)
 {
-    (void)state;
     struct vp_pub_opts po;
     struct vp_sub_opts so;
     const char *u = "-";
+
+    assert_int_equal(pipe(fds), 0);
+    vp_pub_opts_init(&po);
+    po.fd = fds[1];
+    po.stream = stream;
+    assert_int_equal(vp_pub_open(p, "-", &po), 0);
+    vp_sub_opts_init(&so);
+    so.fd = fds[0];
+    assert_int_equal(vp_sub_open(s, &u, 1, &so), 0);
+}
+
+static void test_stream_roundtrip(void **state)
+{
+    (void)state;
     int fds[2];
     vp_pub *p;
     vp_sub *s;
     vp_frame *f[3];
 
-    assert_int_equal(pipe(fds), 0);
-    vp_pub_opts_init(&po);
-    po.fd = fds[1];
-    po.stream = "pipe1";
-    assert_int_equal(vp_pub_open(&p, "-", &po), 0);
-    vp_sub_opts_init(&so);
-    so.fd = fds[0];
-    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    stream_pair(&p, &s, fds, "pipe1");
     for (uint64_t seq = 5; seq < 8; seq++) /* 27 KB: the pipe holds them */
         publish_at(p, seq, 64, 48);
     vp_pub_close(p);
@@ -667,21 +675,14 @@ static void release_while_closing(vp_sub *s, vp_frame *f)
 static void test_release_while_closing(void **state)
 {
     (void)state;
-    struct vp_pub_opts po;
     struct vp_sub_opts so;
-    const char *u = "-";
+    const char *u = url;
     int fds[2];
     vp_pub *p;
     vp_sub *s;
 
     /* A frame of a byte stream, holding the stream's buffer. */
-    assert_int_equal(pipe(fds), 0);
-    vp_pub_opts_init(&po);
-    po.fd = fds[1];
-    assert_int_equal(vp_pub_open(&p, "-", &po), 0);
-    vp_sub_opts_init(&so);
-    so.fd = fds[0];
-    assert_int_equal(vp_sub_open(&s, &u, 1, &so), 0);
+    stream_pair(&p, &s, fds, "cam0");
     publish_at(p, 1, 64, 48);
     vp_pub_close(p);
     close(fds[1]);
@@ -689,7 +690,6 @@ static void test_release_while_closing(void **state)
     close(fds[0]);
 
     /* A frame received over TCP, holding its message. */
-    u = url;
     assert_int_equal(vp_pub_open(&p, url, NULL), 0);
     vp_sub_opts_init(&so);
     so.shm = VP_SHM_OFF;
