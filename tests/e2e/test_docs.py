@@ -41,7 +41,8 @@ def c_files():
 
 def source_keys():
     """{key: where} for every name given to vp_stats_add() (a literal, or
-    the literals of the array a call indexes) and every fixed key of
+    the literals of the array, or array of {name, counter}, a call
+    indexes) and every fixed key of
     stats.c's report; fails on a name it cannot read."""
     keys = {}
     for path in c_files():
@@ -54,12 +55,12 @@ def source_keys():
                 continue  # the definition
             arg = [a.strip() for a in call.split(",")][1]
             lit = re.fullmatch(r'"(\w+)"', arg)
-            arr = re.fullmatch(r"(\w+)\[\w+\]", arg)
+            arr = re.fullmatch(r"(\w+)\[\w+\](?:\.name)?", arg)
             if lit:
                 names = [lit.group(1)]
             elif arr:
-                d = re.search(r"\b%s\s*\[\]\s*=\s*\{([^}]*)\}" %
-                              arr.group(1), src)
+                d = re.search(r"\b%s\s*\[\]\s*=\s*\{(.*?)\}\s*;" %
+                              arr.group(1), src, re.S)
                 assert d, "%s: where are %s's names?" % (rel, arg)
                 names = re.findall(r'"(\w+)"', d.group(1))
             else:

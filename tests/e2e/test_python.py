@@ -235,7 +235,8 @@ def test_curve(procs, tmp_path):
                             "cam.pub",
                             curve_secret=tmp_path / "viewer.key") as sub:
         take_verified(sub, 10, "tcp")
-    with pytest.raises(ValueError, match="nope.key"):
+    # A key file that is not there: its errno, as docs/PYTHON.md says.
+    with pytest.raises(FileNotFoundError, match="nope.key"):
         vidpipe.Subscriber(ep, curve_server_key=tmp_path / "cam.pub",
                            curve_secret=tmp_path / "nope.key")
 

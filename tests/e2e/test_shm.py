@@ -272,14 +272,16 @@ def pattern_lib(tmpdir_factory):
         src = os.path.join(HERE, "..", "..", "schema")
         con = os.path.join(src, "contract")
         so = str(tmpdir_factory.mktemp("pattern").join("libpattern.so"))
-        # pattern.c needs pixfmt_bpp() from frame.c, which needs msgpack.
+        # pattern.c needs the pixel formats' geometry (pixfmt.c), and
+        # frame.c, which needs msgpack.
         flags = subprocess.run(
             ["pkg-config", "--cflags", "--libs", "msgpack"],
             capture_output=True, text=True).stdout.split() or ["-lmsgpackc"]
         r = subprocess.run(
             ["cc", "-std=c11", "-O1", "-shared", "-fPIC", "-D_GNU_SOURCE",
              "-I", src, "-o", so, os.path.join(con, "pattern.c"),
-             os.path.join(con, "frame.c")] + flags,
+             os.path.join(con, "pixfmt.c"), os.path.join(con, "frame.c")] +
+            flags,
             capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         lib = ctypes.CDLL(so)
