@@ -181,7 +181,8 @@ static void test_sink(void **state)
     sink_ok("raw:-", SINK_RAW, "raw:-");
     sink_ok("-", SINK_STREAM, "-");
     sink_ok("png:/tmp/frames", SINK_PNG, "/tmp/frames");
-    sink_ok("out.avi", SINK_VIDEO, "out.avi");
+    sink_ok("cam.ts", SINK_MUX, "cam.ts");
+    sink_ok("rtsp://h:8554/cam", SINK_MUX, "rtsp://h:8554/cam");
     sink_ok("/tmp/a.mp4", SINK_VIDEO, "/tmp/a.mp4");
     sink_ok("x.mkv", SINK_VIDEO, "x.mkv");
     sink_bad("png:");
@@ -190,8 +191,9 @@ static void test_sink(void **state)
     sink_bad("out.png");
     sink_bad("raw:");
     sink_bad("tcp://127.0.0.1:5555");
+    sink_bad("out.avi"); /* one fixed rate: no capture times */
     memset(s, 'v', ENDPOINT_MAX);
-    strcpy(s + ENDPOINT_MAX - 4, ".avi");
+    strcpy(s + ENDPOINT_MAX - 4, ".mkv");
     sink_bad(s);
     memcpy(s, "png:", 4);
     memset(s + 4, 'd', ENDPOINT_MAX);
