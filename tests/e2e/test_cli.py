@@ -75,7 +75,7 @@ def usage_cases():
         ("relay", ["-i", ep, "extra"]),
         ("display", ["-i", ep, "-o", "bogus"]),
         ("display", ["-i", ep, "-o", "png:/nonexistent/dir"]),
-        ("display", ["-i", ep, "--codec", "h265"]),
+        ("display", ["-i", ep, "--variant", "h265"]),
         ("display", ["-i", ep, "--frames", "0"]),
         ("display", ["-i", ep, "--timeout", "soon"]),
         ("display", ["-i", ep, "--sink-delay", "-5"]),
