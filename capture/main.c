@@ -58,13 +58,14 @@ static const struct cli_opt opts[] = {
     {"size", OPT_SIZE, "WxH",
      "frame size (test: default 1280x720; a device is asked\nfor it)"},
     {"fps", OPT_FPS, "N",
-     "frames per second (test: default 30; files default to\ntheir own; 0 = "
-     "as fast as the slowest subscriber takes\nthem)"},
+     "the rate frames are made and sent at (test: default 30;\n"
+     "a file or a recording its own; 0 = as fast as the\n"
+     "slowest subscriber takes them)"},
     {"pix-fmt", OPT_PIX_FMT, "F",
-     "pixel format: bgr24 (default), rgb24, gray, yuv420p,\n"
-     "nv12, yuyv422; of raw:- and test:, and a V4L2 device\n"
-     "is captured in it as it gives it (without: through\n"
-     "OpenCV, as bgr24)"},
+     "the pixel format frames are read or made in: bgr24\n"
+     "(default), rgb24, gray, yuv420p, nv12, yuyv422; of raw:-\n"
+     "and test:, and a V4L2 device is captured in it as it\n"
+     "gives it (without: through OpenCV, as bgr24)"},
     {"loop", OPT_LOOP, NULL, "start a file again at its end"},
     {"speed", OPT_SPEED, "X",
      "replay a recording X times as fast (default "

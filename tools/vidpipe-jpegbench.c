@@ -24,7 +24,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: " PROG " [--size WxH ...] [--quality Q] [-n N]\n"
                "Times JPEG encode and decode of N test: frames per size.\n"
                "\n"
-               "  -s, --size WxH     frame size (repeatable; default 1280x720 "
+               "      --size WxH     frame size (repeatable; default 1280x720 "
                "and 1920x1080)\n"
                "      --quality Q    JPEG quality 1..100 (default 80)\n"
                "  -n, --frames N     frames per size (default 200)\n"
@@ -82,7 +82,7 @@ out:
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"size", required_argument, 0, 's'},
+        {"size", required_argument, 0, 'S'},
         {"quality", required_argument, 0, 'Q'},
         {"frames", required_argument, 0, 'n'},
         {"help", no_argument, 0, 'h'},
@@ -94,9 +94,9 @@ int main(int argc, char **argv)
     int c;
 
     log_init(PROG);
-    while ((c = getopt_long(argc, argv, "s:n:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
         switch (c) {
-        case 's':
+        case 'S': /* long-only: -s is --stream in the programs */
             if (nsizes == MAX_SIZES ||
                 cli_size(optarg, &w[nsizes], &h[nsizes]) < 0 ||
                 w[nsizes] < PATTERN_MIN_W || h[nsizes] < PATTERN_MIN_H) {
