@@ -334,6 +334,10 @@ static void check_effects(const struct capture *cap,
     bool replay = spec->kind == SRC_STREAM;
     bool file = spec->kind == SRC_OPENCV;
 
+    if ((cap->c.ring_set || cap->c.no_shm) && piped)
+        cli_no_effect(cap->c.ring_set ? "--ring" : "--no-shm",
+                      "-o - writes every frame on stdout, through no "
+                      "shared memory");
     if (cap->codec_set && !piped)
         cli_no_effect("--codec", "it is the encoding written on -o -; "
                                  "ZeroMQ subscribers choose theirs "

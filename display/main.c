@@ -284,9 +284,9 @@ int main(int argc, char **argv)
         log_err("-o %s: muxes H.264: give --variant h264", d.c.output);
         return EXIT_USAGE;
     }
-    if (d.c.variant_set && strcmp(d.c.inputs[0], "-") == 0)
-        cli_no_effect("--variant", "a frame stream on stdin carries what it "
-                                   "carries");
+    if ((d.c.variant_set || d.c.no_shm) && strcmp(d.c.inputs[0], "-") == 0)
+        cli_no_effect(d.c.variant_set ? "--variant" : "--no-shm",
+                      "a frame stream on stdin carries what it carries");
     if (d.raw_fmt && spec.kind != SINK_RAW)
         cli_no_effect("--out-pix-fmt", "it is the format raw:- writes");
     cli_sub_opts(&d.c, &so);

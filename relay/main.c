@@ -140,6 +140,9 @@ int main(int argc, char **argv)
         r.c.inputs[r.c.ninputs++] = "tcp://127.0.0.1:5555";
     if (!r.c.output)
         r.c.output = "tcp://127.0.0.1:5556";
+    if (r.c.ring_set && strcmp(r.c.output, "-") == 0)
+        cli_no_effect("--ring", "-o - writes every frame on stdout, through "
+                                "no shared memory");
     if (r.c.variant_set && strcmp(r.c.output, "-") != 0)
         cli_no_effect("--variant", "over ZeroMQ, downstream subscribers "
                                    "choose what the relay asks for");

@@ -51,6 +51,7 @@ struct cli_common {
     bool variant_set;
     uint64_t frames; /* 0: no limit */
     unsigned ring_slots;
+    bool ring_set;
     bool no_shm;
     const char *curve_secret, *curve_allow, *curve_client_secret;
     const char *curve_servers[CLI_MAX_INPUTS];

@@ -213,6 +213,7 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
             return -1;
         }
         c->ring_slots = (unsigned)u;
+        c->ring_set = true;
         return 0;
     case OPT_NO_SHM:
         c->no_shm = true;
