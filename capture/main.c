@@ -33,12 +33,16 @@ enum {
     OPT_SPEED,
     OPT_BITRATE,
     OPT_GOP,
+    OPT_CODEC,
+    OPT_QUALITY,
 };
 
 struct capture {
     struct cli_common c;
     struct source_req req;
     int quality;
+    enum vp_codec codec; /* of a byte-stream output */
+    bool codec_set, quality_set, speed_set;
     double speed;
     uint64_t bitrate, gop;
     struct source *src;
@@ -54,18 +58,25 @@ static const struct cli_opt opts[] = {
     {"size", OPT_SIZE, "WxH",
      "frame size (test: default 1280x720; a device is asked\nfor it)"},
     {"fps", OPT_FPS, "N",
-     "frames per second (test: default 30; files default to\ntheir own; 0 = "
-     "as fast as the slowest subscriber takes\nthem)"},
+     "the rate frames are made and sent at (test: default 30;\n"
+     "a file or a recording its own; 0 = as fast as the\n"
+     "slowest subscriber takes them)"},
     {"pix-fmt", OPT_PIX_FMT, "F",
-     "pixel format: bgr24 (default), rgb24, gray, yuv420p,\n"
-     "nv12, yuyv422; of raw:- and test:, and a V4L2 device\n"
-     "is captured in it as it gives it (without: through\n"
-     "OpenCV, as bgr24)"},
+     "the pixel format frames are read or made in: bgr24\n"
+     "(default), rgb24, gray, yuv420p, nv12, yuyv422; of raw:-\n"
+     "and test:, and a V4L2 device is captured in it as it\n"
+     "gives it (without: through OpenCV, as bgr24)"},
     {"loop", OPT_LOOP, NULL, "start a file again at its end"},
     {"speed", OPT_SPEED, "X",
      "replay a recording X times as fast (default "
      "1)"},
-    {"quality", 'q', "Q", "JPEG quality 1..100 (default 80)"},
+    {"codec", OPT_CODEC, "C",
+     "raw (default), jpeg or h264: the encoding written on\n"
+     "-o - (over ZeroMQ each subscriber chooses its own,\n"
+     "with --variant)"},
+    {"quality", OPT_QUALITY, "Q",
+     "JPEG quality 1..100 (default 80): made only while\n"
+     "somebody subscribes to jpeg, or for -o - --codec jpeg"},
     {"bitrate", OPT_BITRATE, "RATE",
      "H.264 bit rate, e.g. 4M or 800k (default 4M): made only\nwhile "
      "somebody subscribes to h264"},
@@ -108,6 +119,12 @@ static int take(void *ctx, int id, const char *arg)
             log_err("--speed %s: expected a number 0.01..1000", arg);
             return -1;
         }
+        cap->speed_set = true;
+        return 0;
+    case OPT_CODEC:
+        if (cli_codec("--codec", arg, &cap->codec) < 0)
+            return -1;
+        cap->codec_set = true;
         return 0;
     case OPT_BITRATE:
         if (cli_rate(arg, 10000, 200000000, &cap->bitrate) < 0) {
@@ -121,12 +138,13 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    case 'q':
+    case OPT_QUALITY:
         if (cli_uint(arg, 1, 100, &u) < 0) {
             log_err("--quality %s: expected 1..100", arg);
             return -1;
         }
         cap->quality = (int)u;
+        cap->quality_set = true;
         return 0;
     default:
         return -1;
@@ -137,8 +155,8 @@ static const struct cli_prog prog = {
     .name = PROG,
     .usage = "[-i SOURCE] [-o ENDPOINT] [options]",
     .about = "Reads video from SOURCE and publishes it as vidpipe frames.",
-    .common = CLI_INPUT | CLI_OUTPUT | CLI_STREAM | CLI_CODEC | CLI_FRAMES |
-              CLI_RING | CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS,
+    .common = CLI_INPUT | CLI_OUTPUT | CLI_STREAM | CLI_FRAMES | CLI_RING |
+              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS,
     .input_arg = "SOURCE",
     .input_help = "test: (default), /dev/videoN (or v4l2:DEVICE), a video\n"
                   "file or URL, raw:- (raw frames on stdin), a recording\n"
@@ -146,8 +164,6 @@ static const struct cli_prog prog = {
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind, or - for a "
                    "frame\nstream on stdout (default tcp://127.0.0.1:5555)",
     .stream_help = "stream name (default cam0; a recording keeps its own)",
-    .codec_help = "raw, jpeg or h264: encoding of byte-stream output\n"
-                  "(ZeroMQ subscribers choose their own; see README)",
     .frames_help = "stop after publishing N frames",
     .opts = opts,
     .take = take,
@@ -310,6 +326,42 @@ static bool open_source(struct capture *cap, const struct source_spec *spec,
     return true;
 }
 
+/* Warns of each option given where it does nothing. */
+static void check_effects(const struct capture *cap,
+                          const struct source_spec *spec)
+{
+    bool piped = strcmp(cap->c.output, "-") == 0;
+    bool replay = spec->kind == SRC_STREAM;
+    bool file = spec->kind == SRC_OPENCV;
+
+    if ((cap->c.ring_set || cap->c.no_shm) && piped)
+        cli_no_effect(cap->c.ring_set ? "--ring" : "--no-shm",
+                      "-o - writes every frame on stdout, through no "
+                      "shared memory");
+    if (cap->codec_set && !piped)
+        cli_no_effect("--codec", "it is the encoding written on -o -; "
+                                 "ZeroMQ subscribers choose theirs "
+                                 "(--variant)");
+    if (cap->quality_set && piped && cap->codec != VP_CODEC_JPEG)
+        cli_no_effect("--quality", "-o - writes no JPEG without "
+                                   "--codec jpeg");
+    if ((cap->bitrate || cap->gop) && piped && cap->codec != VP_CODEC_H264)
+        cli_no_effect(cap->bitrate ? "--bitrate" : "--gop",
+                      "-o - writes no H.264 without --codec h264");
+    if (cap->req.fmt && (replay || file))
+        cli_no_effect("--pix-fmt",
+                      replay ? "a recording keeps its frames' format"
+                             : "a file or URL is read as bgr24 (OpenCV)");
+    if ((cap->req.width || cap->req.height) && replay)
+        cli_no_effect("--size", "a recording keeps its frames' size");
+    if (cap->req.loop && !replay && !file)
+        cli_no_effect("--loop", "only a file or a recording has an end to "
+                                "start again from");
+    if (cap->speed_set && !replay)
+        cli_no_effect("--speed", "it replays a recording (.vpk or -) "
+                                 "faster; --fps paces other sources");
+}
+
 /* What runs, once it does. */
 static void say_running(const struct capture *cap,
                         const struct source_spec *spec, double fps)
@@ -345,20 +397,18 @@ int main(int argc, char **argv)
     const char *input = cap.c.ninputs ? cap.c.inputs[0] : "test:";
     if (!cap.c.output)
         cap.c.output = "tcp://127.0.0.1:5555";
-    if (!cap.c.curve_secret != !cap.c.curve_allow) {
-        log_err("--curve-secret and --curve-allow go together");
-        return EXIT_USAGE;
-    }
     if (source_parse(input, &spec, &why) < 0) {
         log_err("-i %s: %s", input, why);
         return EXIT_USAGE;
     }
+    check_effects(&cap, &spec);
     cli_signals();
     cli_keep_frame_memory();
     if (!open_source(&cap, &spec, &fps))
         goto out;
     cli_pub_opts(&cap.c, &po);
     po.jpeg_quality = cap.quality;
+    po.codec = cap.codec;
     if (cap.bitrate)
         po.h264_bitrate = (uint32_t)cap.bitrate;
     if (cap.gop)

@@ -1,4 +1,4 @@
-/* cvsink.cpp -- OpenCV sinks (window, video file, PNG) behind a C interface.
+/* cvsink.cpp -- OpenCV sinks (window, PNG) behind a C interface.
  *
  * Caller pixels are only ever wrapped in cv::Mat headers and read.  A copy
  * is made only when it must be: RGB is converted to BGR (OpenCV's order),
@@ -14,11 +14,9 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,7 +29,6 @@
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "cvsink.h"
 
@@ -40,7 +37,7 @@ enum { MAX_DIM = 16384, MAX_OVERLAY_LINES = 16 };
 /* OpenCV logs backend probing and codec choices, FFmpeg its own chatter;
  * keep errors only, unless the user asked for more with OPENCV_LOG_LEVEL
  * or OPENCV_FFMPEG_{LOGLEVEL,DEBUG} (read once, at OpenCV's first use of
- * FFmpeg, hence before any VideoWriter). */
+ * FFmpeg). */
 static void quiet_opencv()
 {
     static std::once_flag once;
@@ -241,137 +238,6 @@ extern "C" void cvwindow_free(struct cvwindow *win)
     }
     try {
         delete win;
-    } catch (...) {
-    }
-}
-
-/* --- video file -------------------------------------------------------- */
-
-struct cvwriter {
-    cv::VideoWriter vw;
-    uint32_t w, h;
-    cv::Mat scratch, scaled;
-};
-
-/* The codec per container, as Debian's OpenCV + FFmpeg writes them. */
-static int fourcc_for(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/'))
-        return 0;
-    if (strcasecmp(dot, ".avi") == 0)
-        return cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
-    if (strcasecmp(dot, ".mp4") == 0)
-        return cv::VideoWriter::fourcc('m', 'p', '4', 'v');
-    if (strcasecmp(dot, ".mkv") == 0)
-        return cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
-    return 0;
-}
-
-extern "C" struct cvwriter *cvwriter_new(const char *path, uint32_t w,
-                                         uint32_t h, double fps, char *err,
-                                         size_t errlen)
-{
-    struct cvwriter *vw = NULL;
-    char errbuf[1];
-    int e = EIO;
-
-    if (!err || errlen == 0) {
-        err = errbuf;
-        errlen = sizeof(errbuf);
-    }
-    err[0] = '\0';
-    if (!path || !*path) {
-        snprintf(err, errlen, "empty output path");
-        errno = EINVAL;
-        return NULL;
-    }
-    int fourcc = fourcc_for(path);
-    if (!fourcc) {
-        snprintf(err, errlen, "%s: unknown container (use .avi, .mp4 or .mkv)",
-                 path);
-        errno = EINVAL;
-        return NULL;
-    }
-    if (w == 0 || h == 0 || w > MAX_DIM || h > MAX_DIM) {
-        snprintf(err, errlen, "%s: bad frame size %ux%u", path, w, h);
-        errno = EINVAL;
-        return NULL;
-    }
-    if (!(fps > 0 && fps < 1000))
-        fps = 25; /* live streams may not say; any sane rate plays */
-    try {
-        std::string dir(path);
-        std::string d = dirname(&dir[0]);
-        if (access(d.c_str(), W_OK) != 0) {
-            e = errno;
-            snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
-            errno = e;
-            return NULL;
-        }
-        quiet_opencv();
-        vw = new cvwriter();
-        vw->w = w;
-        vw->h = h;
-        if (vw->vw.open(path, cv::CAP_FFMPEG, fourcc, fps,
-                        cv::Size((int)w, (int)h), true) &&
-            vw->vw.isOpened())
-            return vw;
-        snprintf(err, errlen,
-                 "cannot open %s for writing: no FFmpeg encoder for it", path);
-    } catch (const std::bad_alloc &) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        e = ENOMEM;
-    } catch (const cv::Exception &ex) {
-        snprintf(err, errlen, "cannot open %s for writing: %s", path,
-                 ex.msg.c_str());
-    } catch (...) {
-        snprintf(err, errlen, "cannot open %s for writing", path);
-    }
-    cvwriter_free(vw);
-    errno = e;
-    return NULL;
-}
-
-extern "C" int cvwriter_write(struct cvwriter *vw, const uint8_t *px,
-                              uint32_t w, uint32_t h, uint32_t stride, int fmt)
-{
-    if (!vw)
-        return -1;
-    try {
-        cv::Mat in;
-        if (!wrap(px, w, h, stride, fmt, in))
-            return -1;
-        const cv::Mat *img = &in;
-        if (fmt == CVSINK_RGB24)
-            cv::cvtColor(in, vw->scratch, cv::COLOR_RGB2BGR);
-        else if (fmt == CVSINK_GRAY)
-            cv::cvtColor(in, vw->scratch, cv::COLOR_GRAY2BGR);
-        if (fmt != CVSINK_BGR24)
-            img = &vw->scratch;
-        /* A file cannot change geometry midway: scale to the first one. */
-        if (w != vw->w || h != vw->h) {
-            cv::resize(*img, vw->scaled, cv::Size((int)vw->w, (int)vw->h), 0, 0,
-                       cv::INTER_AREA);
-            img = &vw->scaled;
-        }
-        vw->vw.write(*img);
-        return 0;
-    } catch (...) {
-        return -1;
-    }
-}
-
-extern "C" void cvwriter_free(struct cvwriter *vw)
-{
-    if (!vw)
-        return;
-    try {
-        vw->vw.release(); /* writes the trailer */
-    } catch (...) {
-    }
-    try {
-        delete vw;
     } catch (...) {
     }
 }

@@ -1,6 +1,6 @@
-/* cvsink.h -- OpenCV-backed sinks: a window, a video file, PNG files.
+/* cvsink.h -- OpenCV-backed sinks: a window and PNG files.
  *
- * A thin C shim over HighGUI, cv::VideoWriter and cv::imwrite: no C++ type
+ * A thin C shim over HighGUI and cv::imwrite: no C++ type
  * or exception crosses it.  Pixels come in as any vidpipe pixfmt.
  */
 #ifndef VIDPIPE_CVSINK_H
@@ -26,15 +26,6 @@ int cvwindow_show(struct cvwindow *win, const uint8_t *px, uint32_t w,
  * key pressed or -1.  Returns 27 (Esc) if the window was closed. */
 int cvwindow_poll(struct cvwindow *win, int wait_ms);
 void cvwindow_free(struct cvwindow *win);
-
-struct cvwriter;
-/* Opens a video file (the container from the extension: .avi, .mp4, .mkv)
- * for w x h frames at fps.  NULL with a reason in err. */
-struct cvwriter *cvwriter_new(const char *path, uint32_t w, uint32_t h,
-                              double fps, char *err, size_t errlen);
-int cvwriter_write(struct cvwriter *vw, const uint8_t *px, uint32_t w,
-                   uint32_t h, uint32_t stride, int fmt);
-void cvwriter_free(struct cvwriter *vw);
 
 /* Writes one PNG file.  0 or -1. */
 int cvpng_write(const char *path, const uint8_t *px, uint32_t w, uint32_t h,

@@ -27,15 +27,14 @@
 
 enum {
     OPT_TIMEOUT = 't',
-    OPT_FPS = 256,
-    OPT_NO_VERIFY,
+    OPT_NO_VERIFY = 256,
     OPT_SINK_DELAY,
-    OPT_PIX_FMT,
+    OPT_OUT_PIX_FMT,
 };
 
 struct display {
     struct cli_common c;
-    double timeout_s, fps;
+    double timeout_s;
     uint64_t delay_ms;
     enum vp_pixfmt raw_fmt; /* of raw:- */
     bool verify;
@@ -53,14 +52,13 @@ struct display {
 
 static const struct cli_opt opts[] = {
     {"timeout", 't', "S", "exit 1 when no frame came for S seconds"},
-    {"fps", OPT_FPS, "N", "frame rate written into video files (default 30)"},
     {"no-verify", OPT_NO_VERIFY, NULL, "do not check test: frames' pixels"},
     {"sink-delay", OPT_SINK_DELAY, "MS",
      "spend MS ms more per frame (simulates a slow sink)"},
-    {"pix-fmt", OPT_PIX_FMT, "F",
-     "raw:- pixel format: bgr24 (default), rgb24, gray,\n"
-     "yuv420p, nv12 or yuyv422 (frames of another format\n"
-     "are converted)"},
+    {"out-pix-fmt", OPT_OUT_PIX_FMT, "F",
+     "the pixel format raw:- writes: bgr24 (default), rgb24,\n"
+     "gray, yuv420p, nv12 or yuyv422 (frames of another\n"
+     "format are converted)"},
     {0},
 };
 
@@ -75,12 +73,6 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_FPS:
-        if (cli_double(arg, 0.1, 1000, &d->fps) < 0) {
-            log_err("--fps %s: expected a number 0.1..1000", arg);
-            return -1;
-        }
-        return 0;
     case OPT_NO_VERIFY:
         d->verify = false;
         return 0;
@@ -90,11 +82,12 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_PIX_FMT:
+    case OPT_OUT_PIX_FMT:
         if (!(d->raw_fmt = vp_pixfmt_parse(arg))) {
-            log_err("--pix-fmt %s: expected bgr24, rgb24, gray, yuv420p, nv12 "
-                    "or yuyv422",
-                    arg);
+            log_err(
+                "--out-pix-fmt %s: expected bgr24, rgb24, gray, yuv420p, nv12 "
+                "or yuyv422",
+                arg);
             return -1;
         }
         return 0;
@@ -107,15 +100,20 @@ static const struct cli_prog prog = {
     .name = PROG,
     .usage = "[-i ENDPOINT] [-o SINK] [options]",
     .about = "Subscribes to vidpipe frames and shows, writes or counts them.",
-    .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_STREAM | CLI_CODEC |
+    .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_STREAM | CLI_VARIANT |
               CLI_FRAMES | CLI_NO_SHM | CLI_CURVE_CLIENT | CLI_STATS,
     .input_help = "publisher to connect to (repeatable; default\n"
                   "tcp://127.0.0.1:5556), or - for a frame stream on stdin",
     .output_arg = "SINK",
     .output_help = "window (default when $DISPLAY is set), null (stats\n"
-                   "only; default otherwise), png:DIR, a .avi/.mp4/.mkv\n"
-                   "file, raw:- (raw pixels on stdout, --pix-fmt) or -\n"
+                   "only; default otherwise), png:DIR, a .mp4/.mkv file\n"
+                   "(timed by the frames' capture times), a .ts file or\n"
+                   "an rtsp://, rtmp:// or srt:// URL (H.264 muxed),\n"
+                   "raw:- (raw pixels on stdout, --out-pix-fmt) or -\n"
                    "(a frame stream on stdout)",
+    .variant_help = "raw (default), jpeg or h264: the variant of the stream\n"
+                    "to ask the publisher for (h264 into a file or\n"
+                    "server: muxed as it came, not encoded again)",
     .stream_help = "show only this stream (default: any)",
     .opts = opts,
     .take = take,
@@ -254,7 +252,7 @@ static int run(struct display *d)
 
 int main(int argc, char **argv)
 {
-    struct display d = {.fps = 30, .verify = true};
+    struct display d = {.verify = true};
     struct vp_sub_opts so;
     struct sink_spec spec;
     const char *why;
@@ -266,10 +264,6 @@ int main(int argc, char **argv)
     p.ctx = &d;
     if (cli_parse(&p, argc, argv, &d.c) < 0)
         return EXIT_USAGE;
-    if (!d.c.curve_secret != !d.c.ncurve_servers) {
-        log_err("--curve-server-key and --curve-secret go together");
-        return EXIT_USAGE;
-    }
     if (d.c.ninputs == 0)
         d.c.inputs[d.c.ninputs++] = "tcp://127.0.0.1:5556";
     if (!d.c.output) {
@@ -282,14 +276,19 @@ int main(int argc, char **argv)
     }
     /* H.264 into a file or a server is muxed as it came, never decoded
      * and encoded again: every frame is taken, in order. */
-    if (spec.kind == SINK_VIDEO && d.c.codec == VP_CODEC_H264)
+    if (spec.kind == SINK_VIDEO && d.c.variant == VP_CODEC_H264)
         spec.kind = SINK_MUX;
-    if (spec.kind == SINK_MUX && !d.c.codec_set)
-        d.c.codec = VP_CODEC_H264;
-    if (spec.kind == SINK_MUX && d.c.codec != VP_CODEC_H264) {
-        log_err("-o %s: muxes H.264: give --codec h264", d.c.output);
+    if (spec.kind == SINK_MUX && !d.c.variant_set)
+        d.c.variant = VP_CODEC_H264;
+    if (spec.kind == SINK_MUX && d.c.variant != VP_CODEC_H264) {
+        log_err("-o %s: muxes H.264: give --variant h264", d.c.output);
         return EXIT_USAGE;
     }
+    if ((d.c.variant_set || d.c.no_shm) && strcmp(d.c.inputs[0], "-") == 0)
+        cli_no_effect(d.c.variant_set ? "--variant" : "--no-shm",
+                      "a frame stream on stdin carries what it carries");
+    if (d.raw_fmt && spec.kind != SINK_RAW)
+        cli_no_effect("--out-pix-fmt", "it is the format raw:- writes");
     cli_sub_opts(&d.c, &so);
     so.every_frame = spec.kind == SINK_MUX;
     if (vp_sub_open(&d.sub, d.c.inputs, d.c.ninputs, &so) < 0) {
@@ -302,7 +301,7 @@ int main(int argc, char **argv)
     vp_stats_add(d.st, "verified", &d.verified);
     vp_stats_add(d.st, "mismatch", &d.mismatch);
     cli_report_init(&d.report, "display", d.st, &d.c);
-    if (!(d.sink = sink_new(&spec, d.fps, d.raw_fmt, d.st, err, sizeof err))) {
+    if (!(d.sink = sink_new(&spec, d.raw_fmt, d.st, err, sizeof err))) {
         log_err("%s", err);
         goto out;
     }

@@ -16,44 +16,13 @@ struct muxsink {
     AVFormatContext *oc;
     AVStream *st;
     AVPacket *pkt;
-    int64_t t0_ns, last_pts;
+    int64_t t0_ns, last_pts, last_len;
     bool open;
     uint64_t frames;
 };
 
-static bool starts(const char *s, const char *p)
-{
-    return strncmp(s, p, strlen(p)) == 0;
-}
-
-static bool ends(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-/* The muxer for url, or NULL. */
-static const char *format_of(const char *url, bool h264)
-{
-    if (starts(url, "rtsp://"))
-        return "rtsp";
-    if (starts(url, "rtmp://"))
-        return "flv";
-    if (starts(url, "srt://") || ends(url, ".ts"))
-        return "mpegts";
-    if (h264 && ends(url, ".mp4"))
-        return "mp4";
-    if (h264 && ends(url, ".mkv"))
-        return "matroska";
-    return NULL;
-}
-
-bool muxsink_takes(const char *url, bool h264)
-{
-    return format_of(url, h264) != NULL;
-}
-
-struct muxsink *muxsink_new(const char *url, char *err, size_t errlen)
+struct muxsink *muxsink_new(const char *url, const char *format, char *err,
+                            size_t errlen)
 {
     struct muxsink *m = calloc(1, sizeof *m);
 
@@ -68,7 +37,7 @@ struct muxsink *muxsink_new(const char *url, char *err, size_t errlen)
         return NULL;
     }
     snprintf(m->url, sizeof m->url, "%s", url);
-    m->format = format_of(url, true);
+    m->format = format;
     return m;
 }
 
@@ -113,26 +82,17 @@ static int parameter_sets(const uint8_t *p, size_t len, uint8_t **out,
     return 0;
 }
 
-/* Opens the container at the first keyframe f. */
-static int open_mux(struct muxsink *m, const struct vp_frame_info *h,
-                    const uint8_t *data, size_t len)
+int muxsink_start(struct muxsink *m, const AVCodecParameters *par,
+                  int64_t t0_ns)
 {
     AVDictionary *opts = NULL;
     char why[128];
     int rc;
 
     if (avformat_alloc_output_context2(&m->oc, NULL, m->format, m->url) < 0 ||
-        !(m->st = avformat_new_stream(m->oc, NULL))) {
+        !(m->st = avformat_new_stream(m->oc, NULL)) ||
+        avcodec_parameters_copy(m->st->codecpar, par) < 0) {
         log_err("%s: cannot make a %s muxer", m->url, m->format);
-        return -1;
-    }
-    AVCodecParameters *cp = m->st->codecpar;
-    cp->codec_type = AVMEDIA_TYPE_VIDEO;
-    cp->codec_id = AV_CODEC_ID_H264;
-    cp->width = (int)h->width;
-    cp->height = (int)h->height;
-    if (parameter_sets(data, len, &cp->extradata, &cp->extradata_size) < 0) {
-        log_err("%s: the first keyframe has no SPS/PPS", m->url);
         return -1;
     }
     m->st->time_base = (AVRational){1, 90000};
@@ -153,44 +113,60 @@ static int open_mux(struct muxsink *m, const struct vp_frame_info *h,
         return -1;
     }
     av_dict_free(&opts);
-    m->t0_ns = h->t_mono_ns;
+    m->t0_ns = t0_ns;
     m->last_pts = -1;
+    m->last_len = 0;
     m->open = true;
-    log_info("%s: %s, H.264 %ux%u, muxed as it comes", m->url, m->format,
-             h->width, h->height);
+    log_info("%s: %s, %s %dx%d, stamped with capture times", m->url, m->format,
+             avcodec_get_name(par->codec_id), par->width, par->height);
     return 0;
 }
 
-int muxsink_write(struct muxsink *m, vp_frame *f)
+/* Opens the container at the first keyframe, H.264 as it comes. */
+static int start_h264(struct muxsink *m, const struct vp_frame_info *h,
+                      const uint8_t *data, size_t len)
 {
-    const struct vp_frame_info *h = vp_frame_info(f);
-    const uint8_t *data;
-    size_t len;
-    char why[128];
-    int rc;
+    AVCodecParameters *par = avcodec_parameters_alloc();
+    int rc = -1;
 
-    if (h->codec != VP_CODEC_H264 || vp_frame_payload(f, &data, &len) < 0) {
-        log_err("%s: needs H.264 frames (--codec h264)", m->url);
+    if (!par) {
+        log_err("%s: out of memory", m->url);
         return -1;
     }
-    if (!m->open) {
-        if (!h->keyframe)
-            return 0; /* a container starts at a keyframe */
-        if (open_mux(m, h, data, len) < 0)
-            return -1;
-    }
-    int64_t pts = av_rescale_q(h->t_mono_ns - m->t0_ns,
-                               (AVRational){1, 1000000000}, m->st->time_base);
+    par->codec_type = AVMEDIA_TYPE_VIDEO;
+    par->codec_id = AV_CODEC_ID_H264;
+    par->width = (int)h->width;
+    par->height = (int)h->height;
+    if (parameter_sets(data, len, &par->extradata, &par->extradata_size) < 0)
+        log_err("%s: the first keyframe has no SPS/PPS", m->url);
+    else
+        rc = muxsink_start(m, par, h->t_mono_ns);
+    avcodec_parameters_free(&par);
+    return rc;
+}
+
+int muxsink_put(struct muxsink *m, const uint8_t *data, size_t len, bool key,
+                int64_t t_ns)
+{
+    char why[128];
+
+    int64_t pts = av_rescale_q(t_ns - m->t0_ns, (AVRational){1, 1000000000},
+                               m->st->time_base);
     if (pts <= m->last_pts)
         pts = m->last_pts + 1; /* times must grow, whatever the stamps did */
+    /* A frame lasts until the next one; the last, as long as the one
+     * before it, so the file's duration counts it too. */
+    if (m->last_pts >= 0)
+        m->last_len = pts - m->last_pts;
     m->last_pts = pts;
     av_packet_unref(m->pkt);
     m->pkt->data = (uint8_t *)data; /* not ref-counted: the muxer copies */
     m->pkt->size = (int)len;
     m->pkt->pts = m->pkt->dts = pts;
+    m->pkt->duration = m->last_len;
     m->pkt->stream_index = m->st->index;
-    m->pkt->flags = h->keyframe ? AV_PKT_FLAG_KEY : 0;
-    rc = av_write_frame(m->oc, m->pkt);
+    m->pkt->flags = key ? AV_PKT_FLAG_KEY : 0;
+    int rc = av_write_frame(m->oc, m->pkt);
     m->pkt->data = NULL;
     m->pkt->size = 0;
     if (rc < 0) {
@@ -200,6 +176,25 @@ int muxsink_write(struct muxsink *m, vp_frame *f)
     }
     m->frames++;
     return 0;
+}
+
+int muxsink_write(struct muxsink *m, vp_frame *f)
+{
+    const struct vp_frame_info *h = vp_frame_info(f);
+    const uint8_t *data;
+    size_t len;
+
+    if (h->codec != VP_CODEC_H264 || vp_frame_payload(f, &data, &len) < 0) {
+        log_err("%s: needs H.264 frames (--variant h264)", m->url);
+        return -1;
+    }
+    if (!m->open) {
+        if (!h->keyframe)
+            return 0; /* a container starts at a keyframe */
+        if (start_h264(m, h, data, len) < 0)
+            return -1;
+    }
+    return muxsink_put(m, data, len, h->keyframe, h->t_mono_ns);
 }
 
 void muxsink_free(struct muxsink *m)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cvsink.h"
+#include "encsink.h"
 #include "muxsink.h"
 #include "pipesink.h"
 #include "sink.h"
@@ -14,14 +15,12 @@
 struct sink {
     enum sink_kind kind;
     char arg[SPEC_MAX];
-    double fps;
     const vp_stats *st;
     vp_pub *out; /* "-": frames forwarded on stdout */
     struct muxsink *mux;
     struct cvwindow *win;
-    struct cvwriter *vw;
+    struct encsink *enc;
     struct pipesink *pipe;
-    uint32_t vw_w, vw_h;
     bool overlay;
     vp_convert *conv; /* YUV frames become bgr24 here, for OpenCV */
     struct vp_image bgr;
@@ -34,9 +33,8 @@ static int cv_fmt(enum vp_pixfmt f)
                               : CVSINK_BGR24;
 }
 
-struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      enum vp_pixfmt raw_fmt, const vp_stats *st, char *err,
-                      size_t errlen)
+struct sink *sink_new(const struct sink_spec *spec, enum vp_pixfmt raw_fmt,
+                      const vp_stats *st, char *err, size_t errlen)
 {
     struct sink *s = calloc(1, sizeof *s);
     struct stat sb;
@@ -46,14 +44,16 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
         return NULL;
     }
     s->kind = spec->kind;
-    s->fps = fps;
     s->st = st;
     s->overlay = true;
     snprintf(s->arg, sizeof s->arg, "%s", spec->arg);
     switch (spec->kind) {
     case SINK_NULL:
-    case SINK_VIDEO: /* opened at the first frame, when its size is known */
         return s;
+    case SINK_VIDEO: /* opened at the first frame, when its size is known */
+        if ((s->enc = encsink_new(spec->arg, spec->mux, err, errlen)))
+            return s;
+        break;
     case SINK_WINDOW:
         if (!getenv("DISPLAY") || !*getenv("DISPLAY")) {
             snprintf(err, errlen, "-o window: no $DISPLAY (use -o null)");
@@ -77,7 +77,7 @@ struct sink *sink_new(const struct sink_spec *spec, double fps,
         snprintf(err, errlen, "%s", vp_errmsg());
         break;
     case SINK_MUX:
-        if ((s->mux = muxsink_new(spec->arg, err, errlen)))
+        if ((s->mux = muxsink_new(spec->arg, spec->mux, err, errlen)))
             return s;
         break;
     default:
@@ -93,7 +93,7 @@ void sink_free(struct sink *s)
     if (!s)
         return;
     cvwindow_free(s->win);
-    cvwriter_free(s->vw);
+    encsink_free(s->enc);
     pipesink_free(s->pipe);
     vp_pub_close(s->out);
     muxsink_free(s->mux);
@@ -148,41 +148,13 @@ static int show(struct sink *s, const struct vp_frame_info *h,
     return 0;
 }
 
-static int write_video(struct sink *s, const struct vp_frame_info *h,
-                       const struct vp_image *img)
-{
-    char err[256];
-    if (s->vw && (s->vw_w != h->width || s->vw_h != h->height)) {
-        log_err("%s: frame size changed from %ux%u to %ux%u", s->arg, s->vw_w,
-                s->vw_h, h->width, h->height);
-        return -1;
-    }
-    if (!s->vw) {
-        s->vw =
-            cvwriter_new(s->arg, h->width, h->height, s->fps, err, sizeof err);
-        if (!s->vw) {
-            log_err("%s", err);
-            return -1;
-        }
-        s->vw_w = h->width;
-        s->vw_h = h->height;
-    }
-    if (cvwriter_write(s->vw, img->data[0], h->width, h->height, img->stride[0],
-                       cv_fmt(img->fmt)) < 0) {
-        log_err("%s: write failed", s->arg);
-        return -1;
-    }
-    return 0;
-}
-
 int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
 {
     const struct vp_frame_info *h = vp_frame_info(f);
     char path[SPEC_MAX + 96];
     int rc;
 
-    if ((s->kind == SINK_WINDOW || s->kind == SINK_VIDEO ||
-         s->kind == SINK_PNG) &&
+    if ((s->kind == SINK_WINDOW || s->kind == SINK_PNG) &&
         !(img = for_opencv(s, img)))
         return -1;
     switch (s->kind) {
@@ -191,7 +163,7 @@ int sink_write(struct sink *s, vp_frame *f, const struct vp_image *img)
     case SINK_WINDOW:
         return show(s, h, img);
     case SINK_VIDEO:
-        return write_video(s, h, img);
+        return encsink_write(s->enc, h, img);
     case SINK_PNG:
         snprintf(path, sizeof path, "%s/%s-%020llu.png", s->arg, h->stream,
                  (unsigned long long)h->seq);

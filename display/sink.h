@@ -1,5 +1,6 @@
 /* sink.h -- where display's frames go: nowhere (stats only), a window,
- * PNG files, a video file, or stdout (raw:- or -). */
+ * PNG files, a video file or server (at the frames' capture times), or
+ * stdout (raw:- or -). */
 #ifndef DISPLAY_SINK_H
 #define DISPLAY_SINK_H
 
@@ -14,12 +15,11 @@ enum { SINK_QUIT = 1 };
 
 struct sink;
 
-/* fps is the rate written into video files, raw_fmt the pixel format of
- * raw:- (VP_PIX_NONE: bgr24); st feeds the window overlay
- * (borrowed, must outlive the sink).  NULL with a one-line reason. */
-struct sink *sink_new(const struct sink_spec *spec, double fps,
-                      enum vp_pixfmt raw_fmt, const vp_stats *st, char *err,
-                      size_t errlen);
+/* raw_fmt is the pixel format of raw:- (VP_PIX_NONE: bgr24); st feeds
+ * the window overlay (borrowed, must outlive the sink).  NULL with a
+ * one-line reason. */
+struct sink *sink_new(const struct sink_spec *spec, enum vp_pixfmt raw_fmt,
+                      const vp_stats *st, char *err, size_t errlen);
 void sink_free(struct sink *s);
 
 /* How the sink wants pixels that sit in a shm ring: in place (null), as

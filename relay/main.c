@@ -14,7 +14,7 @@
  *
  * Either end may be a byte stream: frames from stdin are published in
  * every variant somebody wants; frames for stdout are written in the
- * encoding --codec asks the publisher for.
+ * variant --variant asks the publisher for.
  *
  * With --http the relay also serves its streams to browsers and
  * monitoring (http.c, docs/HTTP.md): each frame is shown to the server
@@ -36,8 +36,7 @@
 #define WAIT_MS 200
 
 enum {
-    OPT_CURVE_CLIENT_SECRET = 256,
-    OPT_HTTP,
+    OPT_HTTP = 256,
     OPT_HTTP_MAX_CLIENTS,
     OPT_HTTP_AUTH,
     OPT_HTTP_CERT,
@@ -47,13 +46,10 @@ enum {
 
 struct relay {
     struct cli_common c;
-    const char *curve_client_secret;
     struct http_opts http;
 };
 
 static const struct cli_opt opts[] = {
-    {"curve-client-secret", OPT_CURVE_CLIENT_SECRET, "FILE",
-     "the .key to use on -i (docs/GATEWAY.md)"},
     {"http", OPT_HTTP, "ADDR:PORT",
      "serve viewer pages, MJPEG, snapshots and /metrics\n"
      "there (off by default; docs/HTTP.md)"},
@@ -73,9 +69,6 @@ static int take(void *ctx, int id, const char *arg)
     struct relay *r = ctx;
     uint64_t v;
     switch (id) {
-    case OPT_CURVE_CLIENT_SECRET:
-        r->curve_client_secret = arg;
-        return 0;
     case OPT_HTTP:
         r->http.listen = arg;
         return 0;
@@ -112,34 +105,20 @@ static const struct cli_prog prog = {
     .about = "Subscribes to vidpipe publishers and republishes their frames "
              "to any number\nof subscribers, without copying or decoding "
              "pixels.",
-    .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_CODEC | CLI_RING |
-              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT | CLI_STATS,
+    .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_VARIANT | CLI_RING |
+              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT |
+              CLI_CURVE_CLIENT_SECRET | CLI_STATS,
     .input_help = "publisher to connect to (repeatable; default\n"
                   "tcp://127.0.0.1:5555), or - for a frame stream on stdin",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
                    "tcp://127.0.0.1:5556), or - for a frame stream on "
                    "stdout",
-    .codec_help = "raw (default), jpeg or h264: what -o - asks the publisher\n"
-                  "for",
+    .variant_help = "raw (default), jpeg or h264: the variant -o - asks the\n"
+                    "publisher for and writes (over ZeroMQ, downstream\n"
+                    "subscribers choose)",
     .opts = opts,
     .take = take,
 };
-
-/* The CURVE options: --curve-secret is the relay's own key, for -o and,
- * unless --curve-client-secret, for -i too. */
-static int curve_check(const struct relay *r)
-{
-    const struct cli_common *c = &r->c;
-    if ((c->curve_allow && !c->curve_secret) ||
-        (r->curve_client_secret && !c->ncurve_servers) ||
-        (c->ncurve_servers && !c->curve_secret && !r->curve_client_secret) ||
-        (c->curve_secret && !c->curve_allow && !c->ncurve_servers)) {
-        log_err("CURVE needs --curve-secret with --curve-allow (output) "
-                "and/or --curve-server-key (input); see --help");
-        return -1;
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -161,8 +140,12 @@ int main(int argc, char **argv)
         r.c.inputs[r.c.ninputs++] = "tcp://127.0.0.1:5555";
     if (!r.c.output)
         r.c.output = "tcp://127.0.0.1:5556";
-    if (curve_check(&r) < 0)
-        return EXIT_USAGE;
+    if (r.c.ring_set && strcmp(r.c.output, "-") == 0)
+        cli_no_effect("--ring", "-o - writes every frame on stdout, through "
+                                "no shared memory");
+    if (r.c.variant_set && strcmp(r.c.output, "-") != 0)
+        cli_no_effect("--variant", "over ZeroMQ, downstream subscribers "
+                                   "choose what the relay asks for");
     if (!r.http.listen &&
         (r.http.auth_file || r.http.cert_file || r.http.key_file)) {
         log_err("--http-auth, --http-cert and --http-key need --http");
@@ -173,9 +156,8 @@ int main(int argc, char **argv)
     so.every_frame = true;
     /* Frames for stdout are written out: payloads, not descriptors. */
     so.shm = to_stdout ? VP_SHM_OFF : VP_SHM_AUTO;
-    if (r.c.ncurve_servers && r.curve_client_secret)
-        so.curve_secret = r.curve_client_secret;
     cli_pub_opts(&r.c, &po);
+    po.codec = r.c.variant; /* -o - writes what it asked for */
     if (vp_sub_open(&sub, r.c.inputs, r.c.ninputs, &so) < 0 ||
         vp_pub_open(&pub, r.c.output, &po) < 0 || vp_pub_link(pub, sub) < 0) {
         log_err("%s", vp_errmsg());
@@ -209,7 +191,7 @@ int main(int argc, char **argv)
             const struct vp_frame_info *in = vp_frame_info(f);
             bool http_only =
                 http && to_stdout && in->path != VP_PATH_PIPE &&
-                (in->path == VP_PATH_SHM || in->codec != r.c.codec);
+                (in->path == VP_PATH_SHM || in->codec != r.c.variant);
             int fw = http_only ? 0 : vp_pub_forward(pub, f, NULL);
             vp_frame_release(f);
             if (fw == -EPIPE)

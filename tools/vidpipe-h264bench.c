@@ -25,16 +25,20 @@
 #define PROG "vidpipe-h264bench"
 #define MAX_FRAMES 100000
 
+/* Long-only: -q, -s and -f are --quiet, --stream and keygen's --force
+ * elsewhere. */
+enum { OPT_QUALITY = 256, OPT_SIZE, OPT_FPS };
+
 struct opts {
     uint32_t w, h;
     uint64_t bitrate, quality, fps;
 };
 
 static const struct cli_opt opts[] = {
-    {"size", 's', "WxH", "frame size of the raw bgr24 input (required)"},
+    {"size", OPT_SIZE, "WxH", "frame size of the raw bgr24 input (required)"},
     {"bitrate", 'b', "RATE", "H.264 bit rate (default 4M)"},
-    {"quality", 'q', "Q", "JPEG quality (default 80)"},
-    {"fps", 'f', "N", "frame rate the H.264 rate control assumes (30)"},
+    {"quality", OPT_QUALITY, "Q", "JPEG quality (default 80)"},
+    {"fps", OPT_FPS, "N", "frame rate the H.264 rate control assumes (30)"},
     {0},
 };
 
@@ -42,13 +46,13 @@ static int take(void *ctx, int id, const char *arg)
 {
     struct opts *o = ctx;
     switch (id) {
-    case 's':
+    case OPT_SIZE:
         return cli_size(arg, &o->w, &o->h) < 0 ? -1 : 0;
     case 'b':
         return cli_rate(arg, 10000, 500000000, &o->bitrate) < 0 ? -1 : 0;
-    case 'q':
+    case OPT_QUALITY:
         return cli_uint(arg, 1, 100, &o->quality) < 0 ? -1 : 0;
-    case 'f':
+    case OPT_FPS:
         return cli_uint(arg, 1, 1000, &o->fps) < 0 ? -1 : 0;
     default:
         return -1;

@@ -10,28 +10,28 @@
 
 #define PROG "vidpipe-inspect"
 
-enum { OPT_CODEC = 256 };
+enum { OPT_VARIANT = 256 };
 
 struct inspect {
     struct cli_common c;
-    const char *variant; /* "raw", "jpeg", "shm", or NULL: raw */
+    const char *variant; /* "raw", "jpeg", "h264", "shm", or NULL: raw */
 };
 
 static const struct cli_opt opts[] = {
-    {"codec", OPT_CODEC, "C",
-     "raw, jpeg or shm: the variant to subscribe to (default\nraw); on "
-     "stdin, only frames of this encoding"},
+    {"variant", OPT_VARIANT, "V",
+     "raw, jpeg, h264 or shm: the variant to subscribe to\n(default raw); "
+     "on stdin, only frames of this encoding"},
     {0},
 };
 
 static int take(void *ctx, int id, const char *arg)
 {
     struct inspect *in = ctx;
-    if (id != OPT_CODEC)
+    enum vp_codec c;
+    if (id != OPT_VARIANT)
         return -1;
-    if (strcmp(arg, "raw") != 0 && strcmp(arg, "jpeg") != 0 &&
-        strcmp(arg, "shm") != 0) {
-        log_err("--codec %s: expected raw, jpeg or shm", arg);
+    if (strcmp(arg, "shm") != 0 && vp_codec_parse(arg, &c) < 0) {
+        log_err("--variant %s: expected raw, jpeg, h264 or shm", arg);
         return -1;
     }
     in->variant = arg;
@@ -62,8 +62,9 @@ static bool wanted(const struct inspect *in, vp_frame *f)
         return false;
     if (!in->variant || h->path != VP_PATH_PIPE)
         return true;
-    return h->codec ==
-           (strcmp(in->variant, "jpeg") == 0 ? VP_CODEC_JPEG : VP_CODEC_RAW);
+    enum vp_codec c = VP_CODEC_RAW;
+    vp_codec_parse(in->variant, &c);
+    return h->codec == c;
 }
 
 int main(int argc, char **argv)
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
     const char *url = in.c.ninputs ? in.c.inputs[0] : "tcp://127.0.0.1:5556";
     bool piped = strcmp(url, "-") == 0;
     if (piped && in.variant && strcmp(in.variant, "shm") == 0) {
-        log_err("--codec shm: a byte stream carries payloads, not shm");
+        log_err("--variant shm: a byte stream carries payloads, not shm");
         return EXIT_USAGE;
     }
     vp_sub_opts_init(&so);
@@ -92,8 +93,8 @@ int main(int argc, char **argv)
     so.shm = VP_SHM_OFF;
     if (in.variant && strcmp(in.variant, "shm") == 0)
         so.shm = VP_SHM_ONLY;
-    else if (in.variant && strcmp(in.variant, "jpeg") == 0)
-        so.codec = VP_CODEC_JPEG;
+    else if (in.variant)
+        vp_codec_parse(in.variant, &so.codec);
     if (vp_sub_open(&sub, &url, 1, &so) < 0) {
         log_err("%s", vp_errmsg());
         return EXIT_USAGE;

@@ -22,12 +22,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: " PROG " [--size WxH ...] [-q Q] [-n N]\n"
+    fprintf(f, "usage: " PROG " [--size WxH ...] [--quality Q] [-n N]\n"
                "Times JPEG encode and decode of N test: frames per size.\n"
                "\n"
-               "  -s, --size WxH     frame size (repeatable; default 1280x720 "
+               "      --size WxH     frame size (repeatable; default 1280x720 "
                "and 1920x1080)\n"
-               "  -q, --quality Q    JPEG quality 1..100 (default 80)\n"
+               "      --quality Q    JPEG quality 1..100 (default 80)\n"
                "  -n, --frames N     frames per size (default 200)\n"
                "  -h, --help         this help\n");
 }
@@ -83,8 +83,8 @@ out:
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"size", required_argument, 0, 's'},
-        {"quality", required_argument, 0, 'q'},
+        {"size", required_argument, 0, 'S'},
+        {"quality", required_argument, 0, 'Q'},
         {"frames", required_argument, 0, 'n'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -95,9 +95,9 @@ int main(int argc, char **argv)
     int c;
 
     log_init(PROG);
-    while ((c = getopt_long(argc, argv, "s:q:n:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
         switch (c) {
-        case 's':
+        case 'S': /* long-only: -s is --stream in the programs */
             if (nsizes == MAX_SIZES ||
                 cli_size(optarg, &w[nsizes], &h[nsizes]) < 0 ||
                 w[nsizes] < PATTERN_MIN_W || h[nsizes] < PATTERN_MIN_H) {
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
             }
             nsizes++;
             break;
-        case 'q':
+        case 'Q':
             if (cli_uint(optarg, 1, 100, &q) < 0) {
                 log_err("--quality %s: expected 1..100", optarg);
                 return EXIT_USAGE;

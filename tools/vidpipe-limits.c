@@ -91,8 +91,8 @@ static void usage(FILE *f)
         "second of that size over TCP\nloopback, queues as in vidpipe), "
         "plus variants (see the source).\n"
         "\n"
-        "  -s, --size WxH      frame size, 3 bytes per pixel (required)\n"
-        "  -t, --seconds S     measuring time per ZeroMQ run (default 1)\n"
+        "      --size WxH      frame size, 3 bytes per pixel (required)\n"
+        "      --seconds S     measuring time per ZeroMQ run (default 1)\n"
         "  -r, --reps N        runs per ZeroMQ figure; the best is reported\n"
         "                      (default 3)\n"
         "      --no-zmq        measure memcpy only\n"
@@ -109,8 +109,8 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"size", required_argument, 0, 's'},
-        {"seconds", required_argument, 0, 't'},
+        {"size", required_argument, 0, 'S'},
+        {"seconds", required_argument, 0, 'T'},
         {"reps", required_argument, 0, 'r'},
         {"no-zmq", no_argument, 0, 'Z'},
         {"ref-only", no_argument, 0, 'R'},
@@ -124,15 +124,15 @@ static int parse(int argc, char **argv, struct opts *o)
     uint64_t u;
 
     *o = (struct opts){.seconds = 1.0, .reps = 3};
-    while ((c = getopt_long(argc, argv, "s:t:r:hV", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:hV", lo, NULL)) != -1) {
         switch (c) {
-        case 's':
+        case 'S': /* long-only: -s and -t are --stream and --timeout */
             if (cli_size(optarg, &o->w, &o->h) < 0) {
                 fprintf(stderr, PROG ": --size %s: expected WxH\n", optarg);
                 return -1;
             }
             break;
-        case 't':
+        case 'T':
             if (cli_double(optarg, 0.05, 60, &o->seconds) < 0) {
                 fprintf(stderr, PROG ": --seconds %s: expected 0.05..60\n",
                         optarg);

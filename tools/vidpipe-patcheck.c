@@ -25,8 +25,11 @@ struct patcheck {
     bool exact;
 };
 
+/* Long-only: -s is --stream in the programs. */
+enum { OPT_SIZE = 256 };
+
 static const struct cli_opt opts[] = {
-    {"size", 's', "WxH", "frame size (required)"},
+    {"size", OPT_SIZE, "WxH", "frame size (required)"},
     {"pix-fmt", 'p', "FMT",
      "bgr24 (default), rgb24, gray, yuv420p, nv12 or yuyv422"},
     {"exact", 'x', NULL,
@@ -38,7 +41,7 @@ static int take(void *ctx, int id, const char *arg)
 {
     struct patcheck *pc = ctx;
     switch (id) {
-    case 's':
+    case OPT_SIZE:
         if (cli_size(arg, &pc->w, &pc->h) < 0) {
             log_err("--size %s: expected WxH, each 1..16384", arg);
             return -1;

@@ -26,7 +26,8 @@ def main():
                          "tcp://127.0.0.1:5556), or - for a frame stream "
                          "on stdin")
     ap.add_argument("-s", "--stream", help="only this stream")
-    ap.add_argument("--codec", default="raw", help="raw or jpeg")
+    ap.add_argument("--variant", default="raw",
+                    help="raw, jpeg or h264: what to ask the publisher for")
     ap.add_argument("--no-shm", action="store_true",
                     help="payloads over ZeroMQ, never shared memory")
     ap.add_argument("-n", "--frames", type=int, default=0,
@@ -41,7 +42,7 @@ def main():
     if inputs == ["-"]:
         sub = vidpipe.StreamReader(sys.stdin.buffer)
     else:
-        sub = vidpipe.Subscriber(inputs, stream=a.stream, codec=a.codec,
+        sub = vidpipe.Subscriber(inputs, stream=a.stream, codec=a.variant,
                                  shm=not a.no_shm)
     counts = {"verified": 0, "mismatch": 0}
 

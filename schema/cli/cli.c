@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/log.h"
 
 volatile sig_atomic_t cli_stop;
 
@@ -80,6 +81,14 @@ int cli_rate(const char *s, uint64_t min, uint64_t max, uint64_t *v)
         return -EINVAL;
     *v = n * mul;
     return 0;
+}
+
+int cli_codec(const char *opt, const char *s, enum vp_codec *c)
+{
+    if (vp_codec_parse(s, c) == 0)
+        return 0;
+    log_err("%s %s: expected raw, jpeg or h264", opt, s);
+    return -EINVAL;
 }
 
 int cli_size(const char *s, uint32_t *w, uint32_t *h)

@@ -27,17 +27,18 @@ enum {
 
 /* The shared options a program takes. */
 enum {
-    CLI_INPUT = 1 << 0,        /* -i (repeatable with CLI_INPUTS) */
-    CLI_INPUTS = 1 << 1,       /* -i may be given up to 16 times */
-    CLI_OUTPUT = 1 << 2,       /* -o */
-    CLI_STREAM = 1 << 3,       /* -s, --stream NAME */
-    CLI_CODEC = 1 << 4,        /* --codec raw|jpeg */
-    CLI_FRAMES = 1 << 5,       /* -n, --frames N */
-    CLI_RING = 1 << 6,         /* --ring N */
-    CLI_NO_SHM = 1 << 7,       /* --no-shm */
-    CLI_CURVE_SERVER = 1 << 8, /* --curve-secret, --curve-allow */
-    CLI_CURVE_CLIENT = 1 << 9, /* --curve-server-key, --curve-secret */
-    CLI_STATS = 1 << 10,       /* --stats-json */
+    CLI_INPUT = 1 << 0,                /* -i (repeatable with CLI_INPUTS) */
+    CLI_INPUTS = 1 << 1,               /* -i may be given up to 16 times */
+    CLI_OUTPUT = 1 << 2,               /* -o */
+    CLI_STREAM = 1 << 3,               /* -s, --stream NAME */
+    CLI_VARIANT = 1 << 4,              /* --variant raw|jpeg|h264 */
+    CLI_FRAMES = 1 << 5,               /* -n, --frames N */
+    CLI_RING = 1 << 6,                 /* --ring N */
+    CLI_NO_SHM = 1 << 7,               /* --no-shm */
+    CLI_CURVE_SERVER = 1 << 8,         /* --curve-secret, --curve-allow */
+    CLI_CURVE_CLIENT = 1 << 9,         /* --curve-server-key, --curve-secret */
+    CLI_STATS = 1 << 10,               /* --stats-json, -q/--quiet */
+    CLI_CURVE_CLIENT_SECRET = 1 << 11, /* --curve-client-secret (a relay) */
 };
 
 /* What the shared options said; defaults where they were not given. */
@@ -46,12 +47,13 @@ struct cli_common {
     unsigned ninputs;
     const char *output;
     const char *stream;
-    enum vp_codec codec;
-    bool codec_set;
+    enum vp_codec variant; /* the payload to ask the publisher for */
+    bool variant_set;
     uint64_t frames; /* 0: no limit */
     unsigned ring_slots;
+    bool ring_set;
     bool no_shm;
-    const char *curve_secret, *curve_allow;
+    const char *curve_secret, *curve_allow, *curve_client_secret;
     const char *curve_servers[CLI_MAX_INPUTS];
     unsigned ncurve_servers;
     bool stats_json, quiet;
@@ -76,7 +78,7 @@ struct cli_prog {
     /* Its own words for the shared options that mean something of its
      * own (NULL: the shared text). */
     const char *input_arg, *input_help, *output_arg, *output_help;
-    const char *stream_help, *codec_help, *frames_help;
+    const char *stream_help, *variant_help, *frames_help;
     const struct cli_opt *opts; /* its own, ending with {0} */
     /* Takes one of its own options; 0, or -1 after logging why. */
     int (*take)(void *ctx, int id, const char *arg);
@@ -86,14 +88,20 @@ struct cli_prog {
 };
 
 /* Parses argv: the shared options into c (defaults first), the program's
- * own through prog->take, and refuses a trailing argument.  -h prints
- * the help and -V the version on stdout and exit 0.  0, or -1 after
- * logging one line (exit EXIT_USAGE then). */
+ * own through prog->take, and refuses a trailing argument.  The CURVE
+ * options are checked here, for every program: a secret key goes with
+ * --curve-allow (an output) or --curve-server-key (an input), and neither
+ * works alone.  -h prints the help and -V the version on stdout and exit
+ * 0.  0, or -1 after logging one line (exit EXIT_USAGE then). */
 int cli_parse(const struct cli_prog *prog, int argc, char **argv,
               struct cli_common *c);
 
 /* Prints the help of prog on f. */
 void cli_help(const struct cli_prog *prog, FILE *f);
+
+/* Warns that option opt has no effect, and why (a flag given where it
+ * does nothing is never silent). */
+void cli_no_effect(const char *opt, const char *why);
 
 /* The subscriber and publisher options the shared ones give. */
 void cli_sub_opts(const struct cli_common *c, struct vp_sub_opts *o);
@@ -122,6 +130,9 @@ int cli_double(const char *s, double min, double max, double *v);
 /* Parses a bit rate: digits with an optional k or M (1000s), e.g. 4M,
  * 800k, 2500000, in [min, max] bit/s; 0 or -EINVAL. */
 int cli_rate(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+/* Parses raw, jpeg or h264 given to option opt; 0, or -EINVAL after
+ * logging why. */
+int cli_codec(const char *opt, const char *s, enum vp_codec *c);
 /* Parses "WxH" with each side 1..16384; 0 or -EINVAL. */
 int cli_size(const char *s, uint32_t *w, uint32_t *h);
 

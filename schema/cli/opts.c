@@ -13,14 +13,14 @@
 
 /* Ids of the shared long-only options (programs' own start at 256). */
 enum {
-    OPT_CODEC = 200,
+    OPT_VARIANT = 200,
     OPT_RING,
     OPT_NO_SHM,
     OPT_CURVE_SECRET,
     OPT_CURVE_ALLOW,
     OPT_CURVE_SERVER_KEY,
+    OPT_CURVE_CLIENT_SECRET,
     OPT_STATS_JSON,
-    OPT_QUIET,
 };
 
 #define MAX_OPTS 48
@@ -38,9 +38,10 @@ static const struct {
       "bind, or - for a frame\nstream on "
       "stdout"}},
     {CLI_STREAM, {"stream", 's', "NAME", "stream name"}},
-    {CLI_CODEC,
-     {"codec", OPT_CODEC, "C",
-      "raw (default), jpeg or h264: what to ask the publisher\nfor"}},
+    {CLI_VARIANT,
+     {"variant", OPT_VARIANT, "V",
+      "raw (default), jpeg or h264: the variant of the stream\nto ask the "
+      "publisher for"}},
     {CLI_FRAMES, {"frames", 'n', "N", "exit 0 after N frames"}},
     {CLI_RING,
      {"ring", OPT_RING, "N", "shared-memory ring slots (2..64, default 8)"}},
@@ -59,11 +60,15 @@ static const struct {
      {"curve-server-key", OPT_CURVE_SERVER_KEY, "FILE",
       "the publisher's .pub: use CURVE (once for every -i,\nor once per -i "
       "in order; with --curve-secret)"}},
+    {CLI_CURVE_CLIENT_SECRET,
+     {"curve-client-secret", OPT_CURVE_CLIENT_SECRET, "FILE",
+      "the .key to use on -i instead of --curve-secret's\n"
+      "(docs/GATEWAY.md)"}},
     {CLI_STATS,
      {"stats-json", OPT_STATS_JSON, NULL,
       "print a JSON stats line a second on stderr"}},
     {CLI_STATS,
-     {"quiet", OPT_QUIET, NULL,
+     {"quiet", 'q', NULL,
       "no status line, no information lines: warnings and\nerrors only"}},
 };
 
@@ -81,8 +86,8 @@ static struct cli_opt worded(const struct cli_prog *p, struct cli_opt o)
     case 's':
         help = p->stream_help;
         break;
-    case OPT_CODEC:
-        help = p->codec_help;
+    case OPT_VARIANT:
+        help = p->variant_help;
         break;
     case 'n':
         help = p->frames_help;
@@ -191,12 +196,10 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         }
         c->stream = arg;
         return 0;
-    case OPT_CODEC:
-        if (vp_codec_parse(arg, &c->codec) < 0) {
-            log_err("--codec %s: expected raw, jpeg or h264", arg);
+    case OPT_VARIANT:
+        if (cli_codec("--variant", arg, &c->variant) < 0)
             return -1;
-        }
-        c->codec_set = true;
+        c->variant_set = true;
         return 0;
     case 'n':
         if (cli_uint(arg, 1, UINT64_MAX, &c->frames) < 0) {
@@ -210,6 +213,7 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
             return -1;
         }
         c->ring_slots = (unsigned)u;
+        c->ring_set = true;
         return 0;
     case OPT_NO_SHM:
         c->no_shm = true;
@@ -227,16 +231,49 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         }
         c->curve_servers[c->ncurve_servers++] = arg;
         return 0;
+    case OPT_CURVE_CLIENT_SECRET:
+        c->curve_client_secret = arg;
+        return 0;
     case OPT_STATS_JSON:
         c->stats_json = true;
         return 0;
-    case OPT_QUIET:
+    case 'q':
         c->quiet = true;
         vp_log_quiet(true);
         return 0;
     default:
         return 1; /* not a shared one */
     }
+}
+
+/* The CURVE pairs: a secret key with what it is for, in one place and
+ * with one message.  An output (server) needs --curve-secret with
+ * --curve-allow; an input (client) --curve-server-key with a secret key,
+ * --curve-secret's or --curve-client-secret's.  0, or -1 after logging. */
+static int curve_check(const struct cli_prog *p, const struct cli_common *c)
+{
+    bool server = p->common & CLI_CURVE_SERVER;
+    bool client = p->common & CLI_CURVE_CLIENT;
+    const char *client_key =
+        c->curve_client_secret ? c->curve_client_secret : c->curve_secret;
+
+    bool secret_used =
+        c->curve_allow || (c->ncurve_servers && !c->curve_client_secret);
+
+    if (!(c->curve_allow && !c->curve_secret) &&
+        !(c->ncurve_servers && !client_key) &&
+        !(c->curve_client_secret && !c->ncurve_servers) &&
+        !(c->curve_secret && !secret_used))
+        return 0;
+    log_err("CURVE options go in pairs: %s%s%s (docs/GATEWAY.md)",
+            server ? "--curve-secret with --curve-allow (to encrypt -o)" : "",
+            server && client ? "; " : "",
+            !client ? ""
+            : p->common & CLI_CURVE_CLIENT_SECRET
+                ? "--curve-server-key with --curve-secret or "
+                  "--curve-client-secret (to encrypt -i)"
+                : "--curve-server-key with --curve-secret (to encrypt -i)");
+    return -1;
 }
 
 int cli_parse(const struct cli_prog *p, int argc, char **argv,
@@ -248,7 +285,7 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
     size_t sn = 0;
     int id;
 
-    *c = (struct cli_common){.codec = VP_CODEC_RAW, .ring_slots = 8};
+    *c = (struct cli_common){.variant = VP_CODEC_RAW, .ring_slots = 8};
     so[sn++] = ':'; /* a missing argument is ':', an unknown option '?' */
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
         if (p->common & shared[i].flag)
@@ -296,17 +333,23 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
                 argv[optind + (p->args ? 1 : 0)]);
         return -1;
     }
-    return 0;
+    return curve_check(p, c);
+}
+
+void cli_no_effect(const char *opt, const char *why)
+{
+    log_warn("%s has no effect: %s", opt, why);
 }
 
 void cli_sub_opts(const struct cli_common *c, struct vp_sub_opts *o)
 {
     vp_sub_opts_init(o);
     o->stream = c->stream;
-    o->codec = c->codec;
+    o->codec = c->variant;
     o->shm = c->no_shm ? VP_SHM_OFF : VP_SHM_AUTO;
     if (c->ncurve_servers) {
-        o->curve_secret = c->curve_secret;
+        o->curve_secret =
+            c->curve_client_secret ? c->curve_client_secret : c->curve_secret;
         o->curve_server_keys = c->curve_servers;
         o->ncurve_server_keys = c->ncurve_servers;
     }
@@ -319,7 +362,6 @@ void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o)
         o->stream = c->stream;
     o->ring_slots = c->ring_slots;
     o->no_shm = c->no_shm;
-    o->codec = c->codec;
     if (c->curve_allow) {
         o->curve_secret = c->curve_secret;
         o->curve_allow = c->curve_allow;

@@ -67,16 +67,23 @@ int sink_parse(const char *s, struct sink_spec *sink, const char **why)
     else if (strncmp(s, "png:", 4) == 0) {
         sink->kind = SINK_PNG;
         return copy_arg(sink->arg, s + 4, why);
-    } else if (strncmp(s, "rtsp://", 7) == 0 || strncmp(s, "rtmp://", 7) == 0 ||
-               strncmp(s, "srt://", 6) == 0 || has_suffix(s, ".ts"))
-        sink->kind = SINK_MUX;
-    else if (has_suffix(s, ".avi") || has_suffix(s, ".mp4") ||
-             has_suffix(s, ".mkv"))
-        sink->kind = SINK_VIDEO;
-    else {
+    } else if (strncmp(s, "rtsp://", 7) == 0)
+        sink->kind = SINK_MUX, sink->mux = "rtsp";
+    else if (strncmp(s, "rtmp://", 7) == 0)
+        sink->kind = SINK_MUX, sink->mux = "flv";
+    else if (strncmp(s, "srt://", 6) == 0 || has_suffix(s, ".ts"))
+        sink->kind = SINK_MUX, sink->mux = "mpegts";
+    else if (has_suffix(s, ".mp4"))
+        sink->kind = SINK_VIDEO, sink->mux = "mp4";
+    else if (has_suffix(s, ".mkv"))
+        sink->kind = SINK_VIDEO, sink->mux = "matroska";
+    else if (has_suffix(s, ".avi")) {
+        /* AVI has one fixed frame rate: it cannot keep capture times. */
+        *why = "AVI cannot keep the frames' capture times: use .mkv or .mp4";
+        return -EINVAL;
+    } else {
         *why = "unknown sink; expected window, null, raw:-, png:DIR, -, "
-               "a .avi/.mp4/.mkv/.ts file or an rtsp://, rtmp:// or srt:// "
-               "URL";
+               "a .mp4/.mkv/.ts file or an rtsp://, rtmp:// or srt:// URL";
         return -EINVAL;
     }
     return copy_arg(sink->arg, s, why);

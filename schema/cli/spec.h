@@ -2,8 +2,9 @@
  *
  * Sources (capture -i): test:, /dev/videoN, raw:-, a recording (.vpk) or
  * - (a frame stream on stdin), or any other file path or URL (OpenCV).
- * Sinks (display -o): window, null, raw:-, png:DIR, -, a video file, or
- * an RTSP, RTMP or SRT server (H.264 muxed, not encoded again).
+ * Sinks (display -o): window, null, raw:-, png:DIR, -, an .mp4 or .mkv
+ * file, or an .ts file or an RTSP, RTMP or SRT server (H.264 muxed, not
+ * encoded again).  Each sink is classified here and nowhere else.
  * Transport endpoints (tcp://, ipc://, -) are the library's to parse.
  */
 #ifndef VIDPIPE_SPEC_H
@@ -27,16 +28,17 @@ struct source_spec {
 enum sink_kind {
     SINK_WINDOW = 1,
     SINK_NULL,
-    SINK_RAW,    /* "raw:-" raw bgr24 on stdout */
+    SINK_RAW,    /* "raw:-" raw frames on stdout, in any pixel format */
     SINK_PNG,    /* "png:DIR" */
     SINK_STREAM, /* "-" msgpack frame stream on stdout */
-    SINK_VIDEO,  /* a video file through OpenCV (encoded here) */
+    SINK_VIDEO,  /* .mp4, .mkv: raw frames encoded here, or H.264 muxed */
     SINK_MUX,    /* rtsp://, rtmp://, srt:// or .ts: H.264 muxed as it came */
 };
 
 struct sink_spec {
     enum sink_kind kind;
     char arg[SPEC_MAX];
+    const char *mux; /* SINK_VIDEO and SINK_MUX: the libavformat muxer */
 };
 
 /* Parse an argument; 0 or -EINVAL with *why, a static string. */

@@ -318,7 +318,7 @@ def test_display_counts_undecodable_jpeg(procs, xpub):
     They are sent before any real frame flows, each alone, so none is
     replaced by a newer frame before the display tries to decode it."""
     cap_ep = free_ep()
-    dis = procs.display([cap_ep, xpub.ep], "--codec", "jpeg")
+    dis = procs.display([cap_ep, xpub.ep], "--variant", "jpeg")
     xpub.wait_subscribed(b"jpg/")
     junk = [os.urandom(500), b"\xff\xd8\xff\xe0" + os.urandom(996),
             b"\xff\xd8" + bytes(2000)]

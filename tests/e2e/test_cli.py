@@ -5,15 +5,18 @@ failure (e.g. --timeout), 2 bad arguments or an unusable source, sink or
 endpoint -- with one line on stderr saying what is wrong.
 """
 
+import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import free_ep, run_cmd
+from conftest import free_ep, prog, run_cmd
 
 PROGS = ["capture", "relay", "display"]
 
@@ -75,14 +78,58 @@ def usage_cases():
         ("relay", ["-i", ep, "extra"]),
         ("display", ["-i", ep, "-o", "bogus"]),
         ("display", ["-i", ep, "-o", "png:/nonexistent/dir"]),
-        ("display", ["-i", ep, "--codec", "h265"]),
+        ("display", ["-i", ep, "--variant", "h265"]),
         ("display", ["-i", ep, "--frames", "0"]),
         ("display", ["-i", ep, "--timeout", "soon"]),
         ("display", ["-i", ep, "--sink-delay", "-5"]),
         ("display", ["-i", ep, "--stream", "a/b"]),
         ("display", ["-i", "udp://127.0.0.1:5"]),
         ("display", ["-i", ep, "extra"]),
+        # Renamed flags: the old spellings are refused, not misread.
+        ("capture", ["-q", "100"]),  # -q is --quiet: 100 is left over
+        ("display", ["-i", ep, "--fps", "30"]),  # files follow the stamps
+        ("display", ["-i", ep, "--codec", "jpeg"]),  # --variant
+        ("display", ["-i", ep, "--pix-fmt", "gray"]),  # --out-pix-fmt
+        ("relay", ["-i", ep, "--codec", "jpeg"]),  # --variant
+        ("display", ["-i", ep, "-o", "out.avi"]),  # one fixed rate
+    ] + [(p, a) for p, a, _ in curve_cases()]
+
+
+def curve_cases():
+    """CURVE options without their partner: (program, argv, what)."""
+    return [
+        ("capture", ["--curve-secret", "a.key"], "no --curve-allow"),
+        ("capture", ["--curve-allow", "dir"], "no --curve-secret"),
+        ("display", ["--curve-server-key", "s.pub"], "no secret"),
+        ("display", ["--curve-secret", "a.key"], "no server key"),
+        ("relay", ["--curve-allow", "dir"], "no --curve-secret"),
+        ("relay", ["--curve-client-secret", "c.key"], "no server key"),
+        ("relay", ["--curve-server-key", "s.pub"], "no secret"),
+        ("relay", ["--curve-secret", "a.key"], "the key for nothing"),
+        ("relay", ["--curve-secret", "a.key", "--curve-client-secret",
+                   "c.key", "--curve-server-key", "s.pub"],
+         "the own key for nothing"),
     ]
+
+
+def test_curve_pairs_one_message():
+    """Every program checks the CURVE pairs in one place: the same
+    message, naming the pairs the program takes."""
+    for p, args, what in curve_cases():
+        r = run_cmd(p, *args, timeout=20)
+        assert r.returncode == 2, (p, args, what, r.stderr)
+        line = r.stderr.strip()
+        assert line.startswith("vidpipe-%s: error: CURVE options go in pairs: "
+                               % p), (p, args, what, line)
+        assert ("--curve-allow" in line) == (p != "display"), line
+        assert ("--curve-server-key" in line) == (p != "capture"), line
+    # The pairs complete: past the check (the files do not exist).
+    for p, args in (("capture", ["--curve-secret", "a.key",
+                                 "--curve-allow", "dir"]),
+                    ("display", ["--curve-secret", "a.key",
+                                 "--curve-server-key", "s.pub"])):
+        r = run_cmd(p, *args, timeout=20)
+        assert "go in pairs" not in r.stderr, (p, r.stderr)
 
 
 def _usage_problem(prog, args):
@@ -197,3 +244,120 @@ def test_display_timeout_after_stream_stops(procs):
     assert any("no frame for 2 s" in l for l in dis.log()), dis.describe()
     st = dis.exit_stats()
     assert st["frames"] >= 10 and st["mismatch"] == 0, st
+
+
+# --- flags: one meaning each, none silently ignored ----------------------------
+
+def _stderr_of(args, stdin=subprocess.DEVNULL, timeout=20):
+    r = subprocess.run(args, stdin=stdin, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return r.returncode, r.stderr
+
+
+def test_flag_without_effect_warns(procs):
+    """A flag given where it does nothing says so, once, and the program
+    runs on; the same flag where it works says nothing."""
+    cap = prog("capture")
+    small = ["-i", "test:", "--size", "64x48", "-n", "2"]
+    cases = [
+        ([cap] + small + ["-o", "-", "--quality", "50"], "--quality"),
+        ([cap] + small + ["-o", "-", "--bitrate", "1M"], "--bitrate"),
+        ([cap] + small + ["-o", "-", "--speed", "2"], "--speed"),
+        ([cap] + small + ["-o", "-", "--loop"], "--loop"),
+        ([cap] + small + ["-o", "-", "--ring", "4"], "--ring"),
+        ([prog("display"), "-i", "-", "-o", "null", "--no-shm"], "--no-shm"),
+        ([prog("relay"), "-i", "-", "-o", "-", "--ring", "4"], "--ring"),
+        ([prog("display"), "-i", "-", "-o", "null", "--out-pix-fmt",
+          "gray"], "--out-pix-fmt"),
+        ([prog("display"), "-i", "-", "-o", "null", "--variant", "jpeg"],
+         "--variant"),
+        ([prog("relay"), "-i", "-", "-o", free_ep(), "--variant", "jpeg"],
+         "--variant"),
+    ]
+    for args, flag in cases:
+        rc, err = _stderr_of(args)
+        assert rc == 0, (args, err)
+        warned = [l for l in err.splitlines()
+                  if "%s has no effect" % flag in l]
+        assert len(warned) == 1, (args, err)
+    for args in ([cap] + small + ["-o", "-", "--codec", "jpeg",
+                                  "--quality", "50"],
+                 [cap] + small + ["-o", "-", "--codec", "h264",
+                                  "--bitrate", "1M", "--gop", "10"],
+                 [prog("display"), "-i", "-", "-o", "raw:-",
+                  "--out-pix-fmt", "gray"]):
+        rc, err = _stderr_of(args)
+        assert rc == 0 and "no effect" not in err, (args, err)
+    # --codec over ZeroMQ: subscribers choose their variant.  Nobody
+    # subscribes here, so the capture runs until stopped.
+    c = procs.start("capture", "-i", "test:", "-o", free_ep(), "--codec",
+                    "jpeg")
+    c.next_match(re.compile(r"--codec has no effect: .*--variant"),
+                 timeout=15)
+    assert c.alive(), c.describe()
+
+
+def test_quiet_short_form():
+    """-q is --quiet in every program: no information lines."""
+    args = ["-i", "test:", "--size", "64x48", "-n", "2", "-o", "-"]
+    rc, loud = _stderr_of([prog("capture")] + args)
+    assert rc == 0 and loud, loud  # it says what it runs, normally
+    rc, err = _stderr_of([prog("capture"), "-q"] + args)
+    assert rc == 0 and err == "", err
+    for p in ("relay", "display"):
+        rc, err = _stderr_of([prog(p), "-q", "-i", "-", "-o", "null"
+                              if p == "display" else "-"])
+        assert rc == 0 and err == "", (p, err)
+
+
+def _clip(path, rate, seconds):
+    r = subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc=size=320x240:rate=%d" % rate, "-t",
+                        str(seconds), str(path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def _probe(path):
+    r = subprocess.run(["ffprobe", "-v", "error", "-count_frames",
+                        "-select_streams", "v:0", "-show_entries",
+                        "stream=codec_name,r_frame_rate,avg_frame_rate,"
+                        "nb_read_frames:format=duration", "-of", "json",
+                        str(path)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    return j["streams"][0], float(j["format"]["duration"])
+
+
+@pytest.mark.parametrize("ext,variant", [("mkv", "raw"), ("mp4", "raw"),
+                                         ("mkv", "h264")])
+def test_recording_follows_capture_times(procs, tmp_path, ext, variant):
+    """A 25 fps clip, captured at its own pace and recorded by a display,
+    makes a 25 fps file that lasts as long as the frames it holds took to
+    capture (it was written at 30 fps, 20 % fast, before the times came
+    from the frames' t_mono stamps)."""
+    clip = tmp_path / "clip.mp4"
+    _clip(clip, 25, 8)
+    ep = free_ep()
+    n = 75
+    out = tmp_path / ("rec." + ext)
+    dis = procs.display(ep, "--variant", variant, "--frames", n, "-o",
+                        str(out), sink=None)
+    procs.start("capture", "-i", str(clip), "-o", ep)
+    assert dis.wait(30) == 0, dis.describe()
+    st = dis.exit_stats()
+    s, duration = _probe(out)
+    print("\n%s %s: %s, %.3f s, %s" % (ext, variant, s, duration, st))
+    frames = int(s["nb_read_frames"])
+    # H.264 starts at a keyframe: up to a GOP (60) of the first frames
+    # have no file to go into.
+    assert (frames == n) if variant == "raw" else (n - 60 <= frames <= n), s
+    assert s["codec_name"] == ("h264" if variant == "h264" else "mpeg4"), s
+    assert s["r_frame_rate"] == "25/1", s
+    num, den = map(int, s["avg_frame_rate"].split("/"))
+    # Frames the display had no time for leave their time in the file.
+    assert 25 * 0.97 <= num / den <= 25 * 1.03 or st["drops"] > 0, (s, st)
+    lo = frames / 25
+    assert lo - 0.05 <= duration <= lo + 0.05 + st["drops"] / 25, \
+        (duration, s, st)

@@ -268,7 +268,7 @@ def test_bad_keys_are_a_one_line_error_at_start(tmp_path):
         (["relay", "--curve-secret", str(tmp_path / "ok.pub"),
           "--curve-allow", str(allow)], "public key"),
         (["capture", "--curve-secret", str(tmp_path / "ok.key")],
-         "go together"),
+         "CURVE options go in pairs"),
     ]
     for argv, what in cases:
         r = subprocess.run([prog(argv[0])] + argv[1:], stdin=subprocess.DEVNULL,
@@ -372,7 +372,7 @@ def test_two_cameras_through_one_relay_stay_apart(net, tmp_path):
     d_a = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["a"],
                           "--stream", "camA")
     d_b = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["b"],
-                          "--stream", "camB", "--codec", "jpeg")
+                          "--stream", "camB", "--variant", "jpeg")
     d_all = net["view"].run("display", "-i", ep, "-o", "png:" + dirs["all"])
     for d in (d_a, d_b, d_all):
         d.wait_for(lambda p: len(p.ticks()) >= 1, 20, "first tick")
@@ -417,19 +417,19 @@ def test_slow_viewer_is_isolated_and_jpeg_is_encoded_once(net):
         # Quality 100: the test pattern compresses about 3x better than a
         # camera picture; at 100 its frames are about 50 KB.
         cap = net["cam"].run("capture", "-o", tcp(CAM, 5555), "--size",
-                             "1280x720", "-q", "100", step=True)
+                             "1280x720", "--quality", "100", step=True)
         net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
                       "tcp://0.0.0.0:5556")
         raw = net["view"].run("display", "-i", tcp(GW_VIEW, 5556), "-o",
                               "null", step=True)
         jpg = net["view"].run("display", "-i", tcp(GW_VIEW, 5556), "-o",
-                              "null", "--codec", "jpeg", step=True)
+                              "null", "--variant", "jpeg", step=True)
         # A viewer on the gateway itself (shm from the relay's ring): the
         # relay now asks the camera for all three variants of each frame.
         local = net["gw"].run("display", "-i", "tcp://127.0.0.1:5556",
                               "-o", "null", step=True)
         slow = net["slow"].run("display", "-i", tcp(GW_SLOW, 5556), "-o",
-                               "null", "--codec", "jpeg")
+                               "null", "--variant", "jpeg")
         fast = [raw, jpg, local]
         join(cap, fast)
         slow.wait_frames(1, timeout=30)
@@ -625,7 +625,7 @@ def test_h264_on_a_slow_link(net):
         net["gw"].run("relay", "-i", tcp(CAM, 5555), "-o",
                       "tcp://0.0.0.0:5556")
         slow = net["slow"].run("display", "-i", tcp(GW_SLOW, 5556), "-o",
-                               "null", "--codec", "h264", "-n", "240")
+                               "null", "--variant", "h264", "-n", "240")
         slow.wait_for(lambda p: p.final() is not None, 30, "240 frames")
         assert slow.p.wait(5) == 0, slow.log()
     f = slow.final()

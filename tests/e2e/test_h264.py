@@ -1,6 +1,6 @@
 """test_h264.py -- the h264 variant end to end, and H.264 egress.
 
-capture -> relay -> display --codec h264 with every frame verified; a
+capture -> relay -> display --variant h264 with every frame verified; a
 viewer that joins gets a keyframe made for it; many viewers joining at
 once cost one or two keyframes; a viewer that lost frames shows nothing
 until a keyframe it asked for; the encoder runs only while somebody
@@ -23,7 +23,7 @@ W, H = 640, 360
 
 
 def h264_display(procs, ep, *args, **kw):
-    return procs.display(ep, "--codec", "h264", *args, transport="auto",
+    return procs.display(ep, "--variant", "h264", *args, transport="auto",
                          **kw)
 
 
@@ -90,7 +90,7 @@ def test_many_viewers_joining_together_cost_few_keyframes(procs):
     first = h264_display(procs, cap_ep)
     first.wait_for(lambda p: p.value("verified") >= 10, 20, "a viewer")
     rel = procs.relay(mid_ep, rel_ep)  # its input: nothing listens yet
-    viewers = [procs.display(rel_ep, "--codec", "h264", "--no-shm")
+    viewers = [procs.display(rel_ep, "--variant", "h264", "--no-shm")
                for _ in range(20)]
     for v in viewers:
         v.wait_for(lambda p: p.ticks(), 20, "a first tick")

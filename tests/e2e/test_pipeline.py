@@ -52,7 +52,7 @@ def test_full_path_jpeg(procs):
     cap_ep, rel_ep = free_ep(), free_ep()
     cap = procs.capture(cap_ep)
     procs.relay(cap_ep, rel_ep)
-    dis = procs.display(rel_ep, "--codec", "jpeg", "--frames", 60)
+    dis = procs.display(rel_ep, "--variant", "jpeg", "--frames", 60)
     assert dis.wait(30) == 0, dis.describe()
     st = dis.exit_stats()
     assert st["frames"] == 60

@@ -222,7 +222,7 @@ def test_tcp_relay_from_pipe_checksums(via, pix_fmt, tmp_path):
     fifo = str(tmp_path / "steps")
     os.mkfifo(fifo)
     steps = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    opts = {"shm": [], "tcp": ["--no-shm"], "jpeg": ["--codec", "jpeg"]}
+    opts = {"shm": [], "tcp": ["--no-shm"], "jpeg": ["--variant", "jpeg"]}
     disp = subprocess.Popen([prog("display"), "-i", url, "-o", "-",
                              "--no-verify", "--stats-json"] + opts[via],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -645,7 +645,7 @@ def test_inspect_stdin_json(recording):
                   "stride", "fmt", "enc", "size"):
             assert l[k] == f[k], k
         assert l["data_len"] == len(f["data"])
-    r = run([prog("inspect"), "-i", "-", "-n", "4", "--codec", "raw"],
+    r = run([prog("inspect"), "-i", "-", "-n", "4", "--variant", "raw"],
             stdin=data)
     assert len(r.stdout.decode().splitlines()) == 4
 
@@ -656,7 +656,7 @@ def test_inspect_zmq_json():
     cap = subprocess.Popen([prog("capture"), "--size", "320x240", "-o", url],
                            stderr=subprocess.DEVNULL)
     try:
-        r = run([prog("inspect"), "-i", url, "--codec", "jpeg", "-n", "3"],
+        r = run([prog("inspect"), "-i", url, "--variant", "jpeg", "-n", "3"],
                 timeout=20)
     finally:
         cap.send_signal(signal.SIGTERM)

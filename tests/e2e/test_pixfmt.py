@@ -86,7 +86,7 @@ def test_ffmpeg_in_and_out_exact(fmt):
     r, err = bash(
         f"{prog('capture')} -i raw:- --size {W}x{H} --pix-fmt {fmt} "
         f"--fps 0 -o - | {prog('relay')} -i - -o - | "
-        f"{prog('display')} -i - -o raw:- --pix-fmt {fmt} | "
+        f"{prog('display')} -i - -o raw:- --out-pix-fmt {fmt} | "
         f"ffmpeg -nostdin -loglevel error -f rawvideo -pix_fmt {fmt} "
         f"-s {W}x{H} -i - -f framemd5 -", stdin=raw)
     assert "status 0 0 0 0" in err, err
@@ -104,7 +104,7 @@ def test_vidpipe_out_and_in_exact(fmt, tmp_path):
     sums = tmp_path / "sums"
     r, err = bash(
         f"{prog('capture')} -i test: --pix-fmt {fmt} --size {W}x{H} "
-        f"-n {N} -o - | {prog('display')} -i - -o raw:- --pix-fmt {fmt} | "
+        f"-n {N} -o - | {prog('display')} -i - -o raw:- --out-pix-fmt {fmt} | "
         f"tee {made} | ffmpeg -nostdin -loglevel error -f rawvideo "
         f"-pix_fmt {fmt} -s {W}x{H} -i - -map 0 -f rawvideo -pix_fmt {fmt} "
         f"- -map 0 -f framemd5 {sums} | {prog('capture')} -i raw:- "
@@ -129,8 +129,8 @@ def test_every_path(procs, fmt):
     cap = procs.capture(ep, "--pix-fmt", fmt)
     ways = {"shm": procs.display(ep, transport="auto"),
             "raw": procs.display(ep),
-            "jpeg": procs.display(ep, "--codec", "jpeg"),
-            "h264": procs.display(ep, "--codec", "h264")}
+            "jpeg": procs.display(ep, "--variant", "jpeg"),
+            "h264": procs.display(ep, "--variant", "h264")}
     for way, d in ways.items():
         d.wait_for(lambda p: p.value("verified") >= 30, 20,
                    "30 verified %s frames" % way)
@@ -216,11 +216,11 @@ def test_bad_geometry_is_a_usage_error(args, msg):
 
 
 def test_raw_output_of_another_size_is_refused():
-    """display --pix-fmt yuv420p of an odd-sized bgr24 stream: one line
+    """display --out-pix-fmt yuv420p of an odd-sized bgr24 stream: one line
     saying why, not a crash."""
     r, err = bash(
         f"{prog('capture')} -i test: --size 161x120 -n 2 -o - | "
-        f"{prog('display')} -i - -o raw:- --pix-fmt yuv420p > /dev/null")
+        f"{prog('display')} -i - -o raw:- --out-pix-fmt yuv420p > /dev/null")
     assert "161x120 is not a size of yuv420p" in err, err
     assert "status 0 1" in err or "status 141 1" in err, err
 
@@ -243,7 +243,7 @@ def test_unpaced_frames_exact(fmt, via):
         [prog("capture"), "-i", "test:", "-o", ep, "--size", f"{w}x{h}",
          "--fps", "0", "--pix-fmt", fmt], stderr=subprocess.DEVNULL)
     dis = subprocess.Popen(
-        [prog("display"), "-i", ep, "-o", "raw:-", "--pix-fmt", fmt] +
+        [prog("display"), "-i", ep, "-o", "raw:-", "--out-pix-fmt", fmt] +
         (["--no-shm"] if via == "tcp" else []),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     pc = subprocess.Popen([prog("patcheck"), "--size", f"{w}x{h}",

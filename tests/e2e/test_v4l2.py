@@ -68,11 +68,11 @@ def fakecam(tmp_path):
 
 
 def frames_of(cmd, fmt, n=N):
-    """The raw frames `cmd | display -o raw:- --pix-fmt fmt` writes, and
+    """The raw frames `cmd | display -o raw:- --out-pix-fmt fmt` writes, and
     the display's stderr."""
     r = subprocess.run(
         ["bash", "-c", cmd + f" | {prog('display')} -i - -o raw:- "
-         f"--pix-fmt {fmt} --stats-json; echo \"status "
+         f"--out-pix-fmt {fmt} --stats-json; echo \"status "
          "${PIPESTATUS[*]}\" >&2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = r.stderr.decode()

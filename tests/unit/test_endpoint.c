@@ -159,6 +159,16 @@ static void sink_ok(const char *s, enum sink_kind kind, const char *arg)
         fail_msg("sink \"%s\" rejected: %s", s, why);
     assert_int_equal(k.kind, kind);
     assert_string_equal(k.arg, arg);
+    /* Files and servers name their muxer; nothing else has one. */
+    assert_true((k.mux != NULL) == (kind == SINK_VIDEO || kind == SINK_MUX));
+}
+
+static void sink_muxer(const char *s, const char *mux)
+{
+    struct sink_spec k;
+    const char *why = NULL;
+    assert_int_equal(sink_parse(s, &k, &why), 0);
+    assert_string_equal(k.mux, mux);
 }
 
 static void sink_bad(const char *s)
@@ -181,17 +191,25 @@ static void test_sink(void **state)
     sink_ok("raw:-", SINK_RAW, "raw:-");
     sink_ok("-", SINK_STREAM, "-");
     sink_ok("png:/tmp/frames", SINK_PNG, "/tmp/frames");
-    sink_ok("out.avi", SINK_VIDEO, "out.avi");
+    sink_ok("cam.ts", SINK_MUX, "cam.ts");
+    sink_ok("rtsp://h:8554/cam", SINK_MUX, "rtsp://h:8554/cam");
     sink_ok("/tmp/a.mp4", SINK_VIDEO, "/tmp/a.mp4");
     sink_ok("x.mkv", SINK_VIDEO, "x.mkv");
+    sink_muxer("a.mp4", "mp4");
+    sink_muxer("a.mkv", "matroska");
+    sink_muxer("a.ts", "mpegts");
+    sink_muxer("srt://h:9000", "mpegts");
+    sink_muxer("rtmp://h/app/key", "flv");
+    sink_muxer("rtsp://h:8554/cam", "rtsp");
     sink_bad("png:");
     sink_bad("");
     sink_bad("windows");
     sink_bad("out.png");
     sink_bad("raw:");
     sink_bad("tcp://127.0.0.1:5555");
+    sink_bad("out.avi"); /* one fixed rate: no capture times */
     memset(s, 'v', ENDPOINT_MAX);
-    strcpy(s + ENDPOINT_MAX - 4, ".avi");
+    strcpy(s + ENDPOINT_MAX - 4, ".mkv");
     sink_bad(s);
     memcpy(s, "png:", 4);
     memset(s + 4, 'd', ENDPOINT_MAX);
