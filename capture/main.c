@@ -426,7 +426,7 @@ int main(int argc, char **argv)
         goto out;
     }
     cap.st = vp_pub_stats(cap.pub);
-    vp_stats_add(cap.st, "late_skips", &cap.skipped);
+    cli_stats_add(cap.st, "late_skips", &cap.skipped);
     cli_report_init(&cap.report, "capture", cap.st, &cap.c);
     say_running(&cap, &spec, fps);
     cap.next = vp_clock_mono_ns();

@@ -298,8 +298,8 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     d.st = vp_sub_stats(d.sub);
-    vp_stats_add(d.st, "verified", &d.verified);
-    vp_stats_add(d.st, "mismatch", &d.mismatch);
+    cli_stats_add(d.st, "verified", &d.verified);
+    cli_stats_add(d.st, "mismatch", &d.mismatch);
     cli_report_init(&d.report, "display", d.st, &d.c);
     if (!(d.sink = sink_new(&spec, d.raw_fmt, d.st, err, sizeof err))) {
         log_err("%s", err);

@@ -172,8 +172,8 @@ int main(int argc, char **argv)
                               "send_bounds_raised"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         if (vp_stats_ref(vp_pub_stats(pub), counters[i]))
-            vp_stats_add(st, counters[i],
-                         vp_stats_ref(vp_pub_stats(pub), counters[i]));
+            cli_stats_add(st, counters[i],
+                          vp_stats_ref(vp_pub_stats(pub), counters[i]));
     cli_report_init(&report, "relay", st, &r.c);
     log_info("%s%s -> %s", r.c.inputs[0], r.c.ninputs > 1 ? " ..." : "",
              r.c.output);

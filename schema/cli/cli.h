@@ -149,6 +149,10 @@ struct cli_report {
     char json_line[2048]; /* the last report's JSON, printed or not */
 };
 
+/* vp_stats_add(), and a warning naming the counter if there is no room
+ * for it (it is then not reported): 0 or -ENOSPC. */
+int cli_stats_add(vp_stats *st, const char *name, const uint64_t *v);
+
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
                      const struct cli_common *c);
 /* Call often: reports once a second, and then returns true (json_line

@@ -370,6 +370,14 @@ void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o)
 
 /* --- the report ---------------------------------------------------------- */
 
+int cli_stats_add(vp_stats *st, const char *name, const uint64_t *v)
+{
+    int rc = vp_stats_add(st, name, v);
+    if (rc < 0)
+        log_warn("stats: no room for the counter %s: it is not reported", name);
+    return rc;
+}
+
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
                      const struct cli_common *c)
 {

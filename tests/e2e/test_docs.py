@@ -49,10 +49,11 @@ def source_keys():
         with open(path) as f:
             src = f.read()
         rel = os.path.relpath(path, ROOT)
-        for m in re.finditer(r"\bvp_stats_add\s*\(([^;]*?)\)\s*;", src):
+        for m in re.finditer(r"\b(?:vp|cli)_stats_add\s*\(([^;]*?)\)\s*;",
+                             src):
             call = m.group(1)
             if re.match(r"\s*vp_stats\s*\*", call):
-                continue  # the definition
+                continue  # a definition
             arg = [a.strip() for a in call.split(",")][1]
             lit = re.fullmatch(r'"(\w+)"', arg)
             arr = re.fullmatch(r"(\w+)\[\w+\](?:\.name)?", arg)
