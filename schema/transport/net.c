@@ -206,7 +206,10 @@ int net_open(struct netsock *ns, int type, const char *url, bool bind,
         (!bind && (rc = curve_apply_connect(c, ns->sock, url, why)) < 0))
         goto fail;
     /* Before bind or connect, so no handshake is missed. */
-    ns->watch = watch_new(ctx, ns->sock, bind, c != NULL, type == ZMQ_XPUB);
+    if ((rc = watch_new(&ns->watch, ctx, ns->sock, bind, c != NULL,
+                        type == ZMQ_XPUB, why)) < 0)
+        log_warn("%s: %s: %s; failed handshakes go unreported", url, *why,
+                 zmq_strerror(-rc));
     if (ns->watch && !bind)
         watch_add_url(ns->watch, url);
     *why = bind ? "bind" : "connect";
