@@ -304,7 +304,7 @@ static int stream_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         return deliver(s, f, VP_PATH_PIPE, out);
     }
     recycle(s, f);
-    if (rc == STREAM_EOF)
+    if (rc == -ENODATA)
         return vp_fail(-ENODATA, "end of the stream");
     if (rc == -EINTR)
         return vp_fail(rc, "interrupted");
