@@ -177,7 +177,7 @@ static bool step(struct capture *cap)
     while (!cli_stop) {
         bool wanted =
             !cap->src || !source_on_demand(cap->src) || vp_pub_wanted(cap->pub);
-        if (wanted && fault_step(FAULT_CAPTURE_STEP, 0) > 0)
+        if (wanted && fault_step(FAULT_CAPTURE_STEP, 0) == 0)
             return true;
         vp_pub_wait_until(cap->pub, vp_clock_mono_ns() + 1000000);
         cli_report_tick(&cap->report);

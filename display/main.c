@@ -165,7 +165,8 @@ static void wait_step(struct display *d, vp_frame *f)
     log_warn("fault display_step: frame %llu (%s) waits for a step",
              (unsigned long long)h->seq,
              h->path == VP_PATH_SHM ? "shm" : "payload");
-    while (!cli_stop && !d->quit && fault_step(FAULT_DISPLAY_STEP, 20) == 0) {
+    while (!cli_stop && !d->quit &&
+           fault_step(FAULT_DISPLAY_STEP, 20) == -EAGAIN) {
         vp_sub_stats(d->sub); /* the receiver's counts, for the report */
         cli_report_tick(&d->report);
         d->quit = sink_poll(d->sink) == SINK_QUIT;

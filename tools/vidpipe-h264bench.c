@@ -127,10 +127,14 @@ int main(int argc, char **argv)
     const char *why;
     int rc = h264enc_new(&e, o.w, o.h, PIXFMT_BGR24, (double)o.fps,
                          (uint32_t)o.bitrate, 60, &why);
-    struct h264dec *d = h264dec_new();
+    struct h264dec *d = NULL;
     struct jpeg *j = jpeg_new();
     if (rc < 0) {
         log_err("h264: %ux%u: %s", o.w, o.h, why);
+        return EXIT_RUNTIME;
+    }
+    if ((rc = h264dec_new(&d, &why)) < 0) {
+        log_err("h264: %s", why);
         return EXIT_RUNTIME;
     }
     if (!src || !out || !jb || !t[3] || !d || !j) {

@@ -62,13 +62,14 @@ static int decode_into(struct vp_sub *s, struct vp_frame *f)
 
     if (!mem_reserve(&f->dec, &f->dec_cap, need))
         return -ENOMEM;
+    const char *why; /* the frame is skipped either way */
+    int rc = 0;
     pthread_mutex_lock(&s->codec_mu);
     if (!s->h264.dec)
-        s->h264.dec = h264dec_new();
-    int rc = s->h264.dec
-                 ? h264dec_decode(s->h264.dec, f->msg.data, f->msg.len, f->dec,
-                                  h->width, h->height, stride, h->fmt)
-                 : -ENOMEM;
+        rc = h264dec_new(&s->h264.dec, &why);
+    if (rc == 0)
+        rc = h264dec_decode(s->h264.dec, f->msg.data, f->msg.len, f->dec,
+                            h->width, h->height, stride, h->fmt);
     pthread_mutex_unlock(&s->codec_mu);
     f->dec_ok = rc == 0;
     return rc;

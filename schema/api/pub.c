@@ -595,8 +595,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
     p->o.curve_secret = p->o.curve_allow = NULL; /* read, not kept */
     if (!p->o.no_shm)
         ring_gc();
-    if ((rc = xpub_new(&p->x, url, p->curve, &why)) < 0) {
-        rc = vp_fail_why(rc, url, why);
+    if ((rc = xpub_new(&p->x, url, p->curve, &why, &which)) < 0) {
+        rc = vp_fail_why(rc, which, why);
         goto fail;
     }
     if (p->o.backpressure_ms > 0 &&

@@ -155,7 +155,7 @@ static int stream_next(struct vp_sub *s, int timeout_ms, struct vp_frame **out)
         return deliver(f, VP_PATH_PIPE, out);
     }
     frame_put(f);
-    if (rc == STREAM_EOF)
+    if (rc == -ENODATA)
         return vp_fail(-ENODATA, "end of the stream");
     if (rc == -EINTR)
         return vp_fail(rc, "interrupted");

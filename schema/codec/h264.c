@@ -167,33 +167,52 @@ struct h264dec {
     struct SwsContext *sws;
 };
 
-static int dec_open(struct h264dec *d)
+static int dec_open(struct h264dec *d, const char **why)
 {
     const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
     quiet_libav();
-    if (!codec || !(d->ctx = avcodec_alloc_context3(codec)))
+    if (!codec) {
+        *why = "this FFmpeg has no H.264 decoder";
+        return -ENOTSUP;
+    }
+    if (!(d->ctx = avcodec_alloc_context3(codec))) {
+        *why = "out of memory";
         return -ENOMEM;
+    }
     /* Frame threads would hold pictures back; one picture per packet. */
     d->ctx->thread_count = 1;
     d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
     d->ctx->flags2 |= AV_CODEC_FLAG2_FAST;
     if (avcodec_open2(d->ctx, codec, NULL) < 0) {
         avcodec_free_context(&d->ctx);
+        *why = "cannot open the H.264 decoder";
         return -EIO;
     }
     return 0;
 }
 
-struct h264dec *h264dec_new(void)
+int h264dec_new(struct h264dec **out, const char **why)
 {
     struct h264dec *d = calloc(1, sizeof *d);
-    if (!d || dec_open(d) < 0 || !(d->pic = av_frame_alloc()) ||
-        !(d->pkt = av_packet_alloc())) {
-        h264dec_free(d);
-        errno = ENOMEM;
-        return NULL;
+    int rc;
+
+    *out = NULL;
+    if (!d) {
+        *why = "out of memory";
+        return -ENOMEM;
     }
-    return d;
+    if ((rc = dec_open(d, why)) < 0)
+        goto fail;
+    if (!(d->pic = av_frame_alloc()) || !(d->pkt = av_packet_alloc())) {
+        *why = "out of memory";
+        rc = -ENOMEM;
+        goto fail;
+    }
+    *out = d;
+    return 0;
+fail:
+    h264dec_free(d);
+    return rc;
 }
 
 void h264dec_free(struct h264dec *d)

@@ -42,8 +42,9 @@ int h264enc_encode(struct h264enc *e, const uint8_t *px, uint32_t stride,
 
 struct h264dec;
 
-/* NULL with errno set. */
-struct h264dec *h264dec_new(void);
+/* A decoder: 0 with it in *out, or -errno with a static reason in *why
+ * (-ENOTSUP: this FFmpeg cannot decode H.264). */
+int h264dec_new(struct h264dec **out, const char **why);
 void h264dec_free(struct h264dec *d);
 /* Forgets the pictures it refers to: after a loss, wait for a keyframe. */
 void h264dec_reset(struct h264dec *d);

@@ -354,7 +354,7 @@ int frame_measure(const void *buf, size_t len, uint64_t *n, const char **why)
         return -EINVAL;
     }
     *n = rc == WALK_DONE ? w.pos : w.need;
-    return rc;
+    return rc == WALK_DONE ? 0 : -EAGAIN;
 }
 
 static bool key_is(const msgpack_object *k, const char *s)
@@ -490,12 +490,12 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
         *data_len = 0;
     }
     int m = frame_measure(buf, len, &end, why);
-    if (m < 0)
-        return -EINVAL;
-    if (m == 0) {
+    if (m == -EAGAIN) {
         *why = "truncated msgpack object";
         return -EINVAL;
     }
+    if (m < 0)
+        return -EINVAL;
     if (end != len) {
         *why = "trailing bytes after the header map";
         return -EINVAL;

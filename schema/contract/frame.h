@@ -82,10 +82,10 @@ int frame_decode(const void *buf, size_t len, struct frame_hdr *h,
 
 /* Measures the msgpack object at the start of buf, of which len bytes are
  * there so far, within the structural limits frame_decode() applies
- * (nesting depth, object counts).  1: complete, *n is its length.  0:
- * incomplete, *n is at least how many bytes it takes in all (a byte
- * stream reads that far before asking again).  -EINVAL: malformed, *why
- * says what and *n where. */
+ * (nesting depth, object counts).  0: complete, *n is its length.
+ * -EAGAIN: incomplete, *n is at least how many bytes it takes in all (a
+ * byte stream reads that far before asking again).  -EINVAL: malformed,
+ * *why says what and *n where. */
 int frame_measure(const void *buf, size_t len, uint64_t *n, const char **why);
 
 /* Checks that a payload of len bytes fits h: for raw exactly h->size and

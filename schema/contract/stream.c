@@ -210,10 +210,10 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
                             ": a frame map must start here, found 0x%02x",
                             off, c);
             int rc = frame_measure(b, have, &n, &why);
-            if (rc < 0)
+            if (rc < 0 && rc != -EAGAIN)
                 return fail(r, "corrupt stream at byte offset %" PRIu64 ": %s",
                             off + n, why);
-            if (rc == 1) {
+            if (rc == 0) {
                 if (n > r->max_frame)
                     return fail(r,
                                 "corrupt stream at byte offset %" PRIu64
@@ -262,7 +262,7 @@ int stream_read(struct stream_reader *r, struct frame_hdr *h,
         }
         if (n == 0) {
             if (have == 0)
-                return STREAM_EOF;
+                return -ENODATA;
             return fail(r,
                         "truncated stream: the frame at byte offset %" PRIu64
                         " is cut off at byte offset %" PRIu64,

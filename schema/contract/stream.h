@@ -23,8 +23,6 @@
 #define STREAM_FRAME_MAX                                                       \
     ((uint64_t)FRAME_DIM_MAX * 4 * FRAME_DIM_MAX * 2 + 4096 + 65536)
 
-enum { STREAM_EOF = 1 };
-
 struct stream_reader;
 
 /* A reader of frames from fd (not closed by the reader), accepting maps of
@@ -34,7 +32,7 @@ void stream_reader_free(struct stream_reader *r);
 
 /* Reads the next frame, blocking until it is complete.  0: *h is a valid
  * header and *data its h->size payload bytes (valid until the next call).
- * STREAM_EOF: the input ended cleanly between frames.  -EBADMSG: the input
+ * -ENODATA: the input ended cleanly between frames.  -EBADMSG: the input
  * is truncated, corrupt or not a valid frame; stream_reader_error() says
  * what and where, and every later call fails the same way.  -EINTR: a
  * signal came first; call again to go on where it stopped.  Other -errno:

@@ -28,8 +28,10 @@ static struct {
 } net = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* A reference to the context (made if there is none), and the ZAP
- * handler for allow_dir if it is not NULL.  0 or -errno with *why. */
-static int ctx_get(const char *allow_dir, void **ctx, const char **why)
+ * handler for allow_dir if it is not NULL.  0 or -errno with *why; *which
+ * is allow_dir if that is what *why is about. */
+static int ctx_get(const char *allow_dir, void **ctx, const char **why,
+                   const char **which)
 {
     int rc = 0;
 
@@ -41,11 +43,14 @@ static int ctx_get(const char *allow_dir, void **ctx, const char **why)
         *why = "cannot make the ZeroMQ context";
     } else if (allow_dir && net.zap && strcmp(net.zap_dir, allow_dir) != 0) {
         rc = -EINVAL;
+        *which = allow_dir;
         *why = "this process already lets in the keys of another "
                "--curve-allow directory (one a process)";
     } else if (allow_dir && !net.zap) {
         if ((rc = zap_new(&net.zap, net.ctx, allow_dir, why)) == 0)
             snprintf(net.zap_dir, sizeof net.zap_dir, "%s", allow_dir);
+        else
+            *which = allow_dir;
     }
     if (rc == 0) {
         net.socks++;
@@ -180,13 +185,14 @@ static int pub_bind(void *sock, const char *url)
 }
 
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, const char **why)
+             const struct curve *c, const char **why, const char **which)
 {
     void *ctx;
     int rc;
 
     memset(ns, 0, sizeof *ns);
-    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, why)))
+    *which = url;
+    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, why, which)))
         return rc;
     if (!(ns->sock = zmq_socket(ctx, type))) {
         rc = -errno;
@@ -200,7 +206,10 @@ int net_open(struct netsock *ns, int type, const char *url, bool bind,
         (!bind && (rc = curve_apply_connect(c, ns->sock, url, why)) < 0))
         goto fail;
     /* Before bind or connect, so no handshake is missed. */
-    ns->watch = watch_new(ctx, ns->sock, bind, c != NULL, type == ZMQ_XPUB);
+    if ((rc = watch_new(&ns->watch, ctx, ns->sock, bind, c != NULL,
+                        type == ZMQ_XPUB, why)) < 0)
+        log_warn("%s: %s: %s; failed handshakes go unreported", url, *why,
+                 zmq_strerror(-rc));
     if (ns->watch && !bind)
         watch_add_url(ns->watch, url);
     *why = bind ? "bind" : "connect";

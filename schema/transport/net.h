@@ -67,10 +67,11 @@ struct netsock {
  * and c's CURVE role (borrowed, must outlive ns), and binds (bind) or
  * connects it to url.  A plain bind other hosts can reach gets a one-line
  * warning.  0, or -errno with a static reason in *why: -EINVAL, what is
- * wrong; another -errno, the step that failed ("bind", "connect", ...).
- * The caller names url. */
+ * wrong; another -errno, the step that failed ("bind", "connect", ...);
+ * and in *which what it is about, for the caller's message: url, or c's
+ * allow directory (curve_allow_dir()). */
 int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, const char **why);
+             const struct curve *c, const char **why, const char **which);
 /* Connects ns to one more url.  0 or -errno with *why, as net_open(). */
 int net_connect(struct netsock *ns, const char *url, const char **why);
 /* Connects again the endpoints libzmq abandoned after a failed handshake

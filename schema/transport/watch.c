@@ -306,15 +306,19 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve, bool pub)
+int watch_new(struct watch **out, void *ctx, void *sock, bool bound, bool curve,
+              bool pub, const char **why)
 {
     static atomic_uint serial;
     char addr[64];
-    int zero = 0;
+    int zero = 0, rc;
     struct watch *w = calloc(1, sizeof *w);
 
-    if (!w)
-        return NULL;
+    *out = NULL;
+    if (!w) {
+        *why = "out of memory";
+        return -ENOMEM;
+    }
     w->sock = sock;
     w->bound = bound;
     w->curve = curve;
@@ -329,22 +333,31 @@ struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve, bool pub)
                                ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED |
                                ZMQ_EVENT_CONNECT_RETRIED |
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED | FAILED |
-                               ZMQ_EVENT_MONITOR_STOPPED) < 0)
+                               ZMQ_EVENT_MONITOR_STOPPED) < 0) {
+        rc = -errno;
+        *why = "cannot monitor the socket";
         goto fail;
+    }
     /* Connected here, before sock binds or connects: no event is lost. */
     if (!(w->mon = zmq_socket(ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(w->mon, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
-        zmq_connect(w->mon, addr) < 0)
+        zmq_connect(w->mon, addr) < 0) {
+        rc = -errno;
+        *why = "cannot connect to the socket's monitor";
         goto fail;
-    if (pthread_create(&w->th, NULL, run, w) != 0)
+    }
+    if ((rc = -pthread_create(&w->th, NULL, run, w)) < 0) {
+        *why = "cannot start the watch thread";
         goto fail;
-    return w;
+    }
+    *out = w;
+    return 0;
 fail:
     if (w->mon)
         zmq_close(w->mon);
     zmq_socket_monitor(sock, NULL, 0);
     free(w);
-    return NULL;
+    return rc;
 }
 
 void watch_free(struct watch *w)

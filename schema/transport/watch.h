@@ -24,9 +24,10 @@ struct watch;
 /* Starts watching sock (before it binds or connects, so nothing is
  * missed).  bound: sock binds (its peers are clients); curve: sock uses
  * CURVE; pub: sock publishes, so its accepted TCP connections get a send
- * bound sized from their rate.  NULL with errno on failure. */
-struct watch *watch_new(void *ctx, void *sock, bool bound, bool curve,
-                        bool pub);
+ * bound sized from their rate.  0 with it in *out, or -errno with a
+ * static reason in *why. */
+int watch_new(struct watch **out, void *ctx, void *sock, bool bound, bool curve,
+              bool pub, const char **why);
 /* Stops watching and joins the thread: call from sock's thread, before
  * it closes sock.  Accepts NULL. */
 void watch_free(struct watch *w);

@@ -21,17 +21,18 @@ struct xpub {
 };
 
 int xpub_new(struct xpub **out, const char *url, const struct curve *c,
-             const char **why)
+             const char **why, const char **which)
 {
     struct xpub *p = calloc(1, sizeof *p);
     int rc;
 
     *out = NULL;
+    *which = url;
     if (!p) {
         *why = "out of memory";
         return -ENOMEM;
     }
-    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, why)) < 0) {
+    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, why, which)) < 0) {
         free(p);
         return rc;
     }

@@ -27,8 +27,7 @@ int xsub_new(struct xsub **out, const char *const *urls, unsigned n,
         *why = "out of memory";
         return -ENOMEM;
     }
-    *which = urls[0];
-    if ((rc = net_open(&s->ns, ZMQ_SUB, urls[0], false, c, why)) < 0)
+    if ((rc = net_open(&s->ns, ZMQ_SUB, urls[0], false, c, why, which)) < 0)
         goto fail;
     for (unsigned i = 1; i < n; i++) {
         *which = urls[i];

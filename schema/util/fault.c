@@ -160,6 +160,6 @@ int fault_step(enum fault_point p, int timeout_ms)
     if (n < 0)
         return -errno;
     if (n == 0 || read(armed[p].fd, &b, 1) != 1)
-        return 0;
-    return 1;
+        return -EAGAIN;
+    return 0;
 }

@@ -53,9 +53,9 @@ bool fault_every(enum fault_point p);
 
 /* A step of a point whose value names a FIFO (opened at the first call,
  * read and write, so that it never reads end-of-file): waits up to
- * timeout_ms (0: not at all) for one byte and takes it.  1: a step was
- * taken; 0: none came; -errno: the FIFO cannot be used (logged once) or
- * a signal came (-EINTR). */
+ * timeout_ms (0: not at all) for one byte and takes it.  0: a step was
+ * taken; -EAGAIN: none came; another -errno: the FIFO cannot be used
+ * (logged once) or a signal came (-EINTR). */
 int fault_step(enum fault_point p, int timeout_ms);
 
 #endif

@@ -16,7 +16,7 @@
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_stream: %s:%d: %s\n", __FILE__, __LINE__,   \
+            fprintf(stderr, "fuzz_stream: %s:%d: %s\n", __FILE__, __LINE__,    \
                     #cond);                                                    \
             abort();                                                           \
         }                                                                      \
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         const uint8_t *data;
         const char *why;
         int rc = stream_read(r, &h, &data);
-        if (rc == STREAM_EOF)
+        if (rc == -ENODATA)
             break;
         if (rc < 0) {
             CHECK(rc == -EBADMSG);

@@ -217,13 +217,13 @@ struct manual {
 
 static void manual_open(struct manual *m, uint32_t slots)
 {
-    const char *why;
+    const char *why, *which;
     int rc;
     memset(m, 0, sizeof *m);
     if ((rc = ring_create(&m->ring, NULL, slots, W, H, W * 3, PIXFMT_BGR24,
                           &why)) < 0)
         fail_msg("ring: %s: %s", why, strerror(-rc));
-    if ((rc = xpub_new(&m->x, url, NULL, &why)) < 0)
+    if ((rc = xpub_new(&m->x, url, NULL, &why, &which)) < 0)
         fail_msg("xpub: %s: %s", why, strerror(-rc));
     m->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,
                                 .stream = "cam0",

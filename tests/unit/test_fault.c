@@ -93,17 +93,17 @@ static void test_steps(void **state)
     snprintf(spec, sizeof spec, "capture_step=%s", path);
     assert_int_equal(fault_parse(spec, &why), 0);
     /* No step yet: none taken, at once or after a wait. */
-    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 0), 0);
-    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 10), 0);
+    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 0), -EAGAIN);
+    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 10), -EAGAIN);
     int w = open(path, O_WRONLY | O_NONBLOCK);
     assert_true(w >= 0);
     assert_int_equal(write(w, "sss", 3), 3);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 1000), 1);
-    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 0), 0);
+        assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 1000), 0);
+    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 0), -EAGAIN);
     /* The writer gone is no end: the point keeps its FIFO open. */
     close(w);
-    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 10), 0);
+    assert_int_equal(fault_step(FAULT_CAPTURE_STEP, 10), -EAGAIN);
     unlink(path);
 
     /* A path that is not there: an error, said once, every time. */

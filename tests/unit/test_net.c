@@ -69,7 +69,7 @@ static void test_pub_sub_inproc(void **state)
     unsigned n;
     int rc;
 
-    if ((rc = xpub_new(&p, url, NULL, &why)) < 0)
+    if ((rc = xpub_new(&p, url, NULL, &why, &which)) < 0)
         fail_msg("xpub_new: %s: %s", why, strerror(-rc));
     if ((rc = xsub_new(&s, &url, 1, NULL, &why, &which)) < 0)
         fail_msg("xsub_new: %s: %s", why, strerror(-rc));

@@ -135,7 +135,7 @@ static void test_round_trip_pipe(void **state)
     }
     struct frame_hdr h;
     const uint8_t *d;
-    assert_int_equal(stream_read(r, &h, &d), STREAM_EOF);
+    assert_int_equal(stream_read(r, &h, &d), -ENODATA);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -173,7 +173,7 @@ static void test_byte_by_byte(void **state)
     }
     struct frame_hdr h;
     const uint8_t *d;
-    assert_int_equal(stream_read(r, &h, &d), STREAM_EOF);
+    assert_int_equal(stream_read(r, &h, &d), -ENODATA);
     pthread_join(th, NULL);
     stream_reader_free(r);
     close(rfd);
@@ -209,7 +209,7 @@ static void test_truncation_everywhere(void **state)
         int rc = stream_read(r, &h, &d);
         if (cut < second) {
             if (cut == 0) {
-                assert_int_equal(rc, STREAM_EOF);
+                assert_int_equal(rc, -ENODATA);
             } else {
                 assert_int_equal(rc, -EBADMSG);
                 assert_non_null(strstr(stream_reader_error(r), "truncated"));
@@ -221,11 +221,11 @@ static void test_truncation_everywhere(void **state)
             assert_same(&h0, p0, &h, d);
             rc = stream_read(r, &h, &d);
             if (cut == second) {
-                assert_int_equal(rc, STREAM_EOF);
+                assert_int_equal(rc, -ENODATA);
             } else if (cut == len) {
                 assert_int_equal(rc, 0);
                 assert_same(&h1, p1, &h, d);
-                assert_int_equal(stream_read(r, &h, &d), STREAM_EOF);
+                assert_int_equal(stream_read(r, &h, &d), -ENODATA);
             } else {
                 assert_int_equal(rc, -EBADMSG);
                 snprintf(want, sizeof want, "frame at byte offset %zu ",
