@@ -28,8 +28,11 @@
  * to do with each subscription change (pub->on_sub).  So the core has no
  * idea a relay exists, and a relay is the two objects plus one file.
  *
- * Internal functions fail the way the public ones do: 0 or -errno, with
- * vp_fail() setting the thread's reason where the caller will report it.
+ * Internal functions fail as everything in the library does: 0 or -errno
+ * and a reason.  Below this layer the reason is a static string (const
+ * char **why) that the caller completes with what it knows (a URL, a
+ * file); here, where the caller is a vp_ function, vp_fail() makes it the
+ * thread's vp_errmsg().
  */
 #ifndef VIDPIPE_API_H
 #define VIDPIPE_API_H
