@@ -101,8 +101,8 @@ def test_every_printed_key_documented(procs):
     cap = procs.capture(cap_ep)
     rel = procs.relay(cap_ep, rel_ep)
     shown = [procs.display(cap_ep),  # raw payloads over TCP
-             procs.display(cap_ep, "--codec", "jpeg"),
-             procs.display(cap_ep, "--codec", "h264"),
+             procs.display(cap_ep, "--variant", "jpeg"),
+             procs.display(cap_ep, "--variant", "h264"),
              procs.display(rel_ep, transport="auto")]  # via the relay's ring
     for d in shown:
         d.wait_for(lambda p: any(t["frames"] > 0 for t in p.ticks()), 15,
