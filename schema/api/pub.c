@@ -589,7 +589,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
     if (p->o.curve_secret &&
         (rc = curve_server_new(&p->curve, p->o.curve_secret, p->o.curve_allow,
                                &why, &which)) < 0) {
-        rc = vp_fail_why(rc, which ? which : "CURVE", why);
+        vp_fail_why(rc, which ? which : "CURVE", why);
+        rc = -EINVAL; /* a bad CURVE option, whatever the cause */
         goto fail;
     }
     p->o.curve_secret = p->o.curve_allow = NULL; /* read, not kept */

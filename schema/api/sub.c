@@ -254,7 +254,8 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
         (rc = curve_client_new(&s->curve, o->curve_secret, o->curve_server_keys,
                                o->ncurve_server_keys, urls, n, &why, &which)) <
             0) {
-        rc = vp_fail_why(rc, which ? which : "CURVE", why);
+        vp_fail_why(rc, which ? which : "CURVE", why);
+        rc = -EINVAL; /* a bad CURVE option, whatever the cause */
         goto fail;
     }
     if ((rc = xsub_new(&s->x, urls, n, s->curve, &why, &which)) < 0) {
