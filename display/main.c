@@ -308,6 +308,9 @@ int main(int argc, char **argv)
     }
     d.use = sink_use(d.sink);
     rc = run(&d);
+    /* Counts what the receiver read since the last frame was taken, so
+     * the exit line says all that came in. */
+    vp_sub_stats(d.sub);
     cli_report_final(&d.report);
 out:
     sink_free(d.sink);
