@@ -96,6 +96,31 @@ const uint64_t *xpub_sub_counter(const struct xpub *p, enum xpub_counter c)
                                     : &p->refused;
 }
 
+/* Counts and logs (at most once a second) a subscription refused with
+ * rc. */
+static void refused(struct xpub *p, const char *s, size_t len, int fd, int rc)
+{
+    p->refused++;
+    char shown[41]; /* a client's bytes: printable ones only, one line */
+    size_t k = 0;
+    for (; k < len && k < sizeof shown - 1; k++)
+        shown[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+    shown[k] = 0;
+    if (rc == -EDQUOT)
+        log_limited(&p->log,
+                    "refused a subscription of %s%s: its client holds %u, "
+                    "its most (--max-subs-per-client)",
+                    shown, k < len ? "..." : "", subs_conn_count(p->subs, fd));
+    else if (rc == -ENOSPC)
+        log_limited(&p->log,
+                    "refused a subscription of %s%s: the publisher holds "
+                    "%u, its most (--max-subs)",
+                    shown, k < len ? "..." : "", subs_count(p->subs));
+    else
+        log_limited(&p->log, "refused a subscription of %s: %s", shown,
+                    strerror(-rc));
+}
+
 /* One subscription change from connection fd (-1: unknown, as for the
  * unsubscribes of a connection that closed): true if it changed the
  * table, or is one of the unkept (passed on). */
@@ -114,20 +139,7 @@ static bool track(struct xpub *p, const char *s, size_t len, bool on, int fd)
         p->added += (uint64_t)rc;
         return rc == 1;
     }
-    p->refused++;
-    if (rc == -EDQUOT)
-        log_limited(&p->log,
-                    "refused a subscription of %.*s: its client holds %u, "
-                    "its most (--max-subs-per-client)",
-                    (int)len, s, subs_conn_count(p->subs, fd));
-    else if (rc == -ENOSPC)
-        log_limited(&p->log,
-                    "refused a subscription of %.*s: the publisher holds "
-                    "%u, its most (--max-subs)",
-                    (int)len, s, subs_count(p->subs));
-    else
-        log_limited(&p->log, "refused a subscription of %.*s: %s", (int)len, s,
-                    strerror(-rc));
+    refused(p, s, len, fd, rc);
     return false;
 }
 
