@@ -156,7 +156,7 @@ static const struct cli_prog prog = {
     .usage = "[-i SOURCE] [-o ENDPOINT] [options]",
     .about = "Reads video from SOURCE and publishes it as vidpipe frames.",
     .common = CLI_INPUT | CLI_OUTPUT | CLI_STREAM | CLI_FRAMES | CLI_RING |
-              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS,
+              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS | CLI_MAX_SUBS,
     .input_arg = "SOURCE",
     .input_help = "test: (default), /dev/videoN (or v4l2:DEVICE), a video\n"
                   "file or URL, raw:- (raw frames on stdin), a recording\n"

@@ -107,7 +107,7 @@ static const struct cli_prog prog = {
              "pixels.",
     .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_VARIANT | CLI_RING |
               CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT |
-              CLI_CURVE_CLIENT_SECRET | CLI_STATS,
+              CLI_CURVE_CLIENT_SECRET | CLI_STATS | CLI_MAX_SUBS,
     .input_help = "publisher to connect to (repeatable; default\n"
                   "tcp://127.0.0.1:5555), or - for a frame stream on stdin",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
@@ -168,8 +168,9 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {"shm_forwarded", "ring_writes",
-                              "send_bounds_raised"};
+    const char *counters[] = {"shm_forwarded",      "ring_writes",
+                              "send_bounds_raised", "subs_added",
+                              "subs_removed",       "subs_refused"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         if (vp_stats_ref(vp_pub_stats(pub), counters[i]))
             cli_stats_add(st, counters[i],

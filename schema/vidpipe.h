@@ -254,6 +254,12 @@ struct vp_pub_opts {
     const char *curve_secret; /* this publisher's CURVE .key file... */
     const char *curve_allow;  /* ...and a directory of the .pub files of
                                  the subscribers it lets in */
+    /* The subscriptions it keeps: at most max_subs in all (default 4096,
+     * 0 also means that), at most max_subs_per_client made by one
+     * connection (default 1024; 0: max_subs).  One past a bound is
+     * refused for its client alone, counted (subs_refused) and logged;
+     * docs/GATEWAY.md, "Subscriptions". */
+    unsigned max_subs, max_subs_per_client;
 };
 
 /* Fills o with the defaults. */

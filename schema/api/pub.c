@@ -40,7 +40,9 @@ void vp_pub_opts_init(struct vp_pub_opts *o)
                               .fd = STDOUT_FILENO,
                               .h264_bitrate = H264_DEFAULT_BITRATE,
                               .h264_gop = H264_DEFAULT_GOP,
-                              .fps = 30};
+                              .fps = 30,
+                              .max_subs = XPUB_MAX_SUBS,
+                              .max_subs_per_client = XPUB_MAX_SUBS_PER_CLIENT};
 }
 
 struct pstream *pub_stream(struct vp_pub *p, const char *name)
@@ -502,7 +504,8 @@ vp_stats *vp_pub_stats(vp_pub *p)
     return &p->st;
 }
 
-/* The publisher's own counters in its stats (a link adds two). */
+/* The publisher's own counters in its stats (a link adds two), with its
+ * subscription table's (p->x made). */
 static int add_counters(struct vp_pub *p)
 {
     const struct {
@@ -517,6 +520,9 @@ static int add_counters(struct vp_pub *p)
         {"h264_encodes", &p->h264_encodes},
         {"keyframes", &p->keyframes},
         {"keyframe_requests", &p->keyframe_requests},
+        {"subs_added", xpub_sub_counter(p->x, XPUB_SUBS_ADDED)},
+        {"subs_removed", xpub_sub_counter(p->x, XPUB_SUBS_REMOVED)},
+        {"subs_refused", xpub_sub_counter(p->x, XPUB_SUBS_REFUSED)},
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
@@ -580,8 +586,6 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         return 0;
     }
     p->st.path = "tcp";
-    if ((rc = add_counters(p)) < 0)
-        goto fail;
     if (p->o.curve_secret && !p->o.curve_allow) {
         rc = vp_fail(-EINVAL, "CURVE needs an allow directory too");
         goto fail;
@@ -600,6 +604,14 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         rc = vp_fail_why(rc, which, why);
         goto fail;
     }
+    if ((rc = xpub_limit_subs(p->x,
+                              p->o.max_subs ? p->o.max_subs : XPUB_MAX_SUBS,
+                              p->o.max_subs_per_client, TOPIC_KEY)) < 0) {
+        rc = vp_fail(rc, "out of memory");
+        goto fail;
+    }
+    if ((rc = add_counters(p)) < 0)
+        goto fail;
     if (p->o.backpressure_ms > 0 &&
         (rc = xpub_set_backpressure(p->x, p->o.backpressure_ms)) < 0)
         log_warn("cannot wait for subscribers: %s", zmq_strerror(-rc));

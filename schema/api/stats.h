@@ -16,7 +16,7 @@
 #include "contract/frame.h"
 
 #define STATS_LAT_BUCKETS 1216
-#define STATS_MAX_EXTRA 12
+#define STATS_MAX_EXTRA 16
 #define STATS_MAX_STREAMS 16
 #define STATS_STALL_NS 2000000000LL
 

@@ -39,6 +39,7 @@ enum {
     CLI_CURVE_CLIENT = 1 << 9,         /* --curve-server-key, --curve-secret */
     CLI_STATS = 1 << 10,               /* --stats-json, -q/--quiet */
     CLI_CURVE_CLIENT_SECRET = 1 << 11, /* --curve-client-secret (a relay) */
+    CLI_MAX_SUBS = 1 << 12, /* --max-subs N, --max-subs-per-client N */
 };
 
 /* What the shared options said; defaults where they were not given. */
@@ -57,6 +58,7 @@ struct cli_common {
     const char *curve_servers[CLI_MAX_INPUTS];
     unsigned ncurve_servers;
     bool stats_json, quiet;
+    unsigned max_subs, max_subs_per_client; /* 0: the library's default */
     char **args; /* the positional arguments prog->args asked for */
 };
 

@@ -21,6 +21,8 @@ enum {
     OPT_CURVE_SERVER_KEY,
     OPT_CURVE_CLIENT_SECRET,
     OPT_STATS_JSON,
+    OPT_MAX_SUBS,
+    OPT_MAX_SUBS_PER_CLIENT,
 };
 
 #define MAX_OPTS 48
@@ -64,6 +66,13 @@ static const struct {
      {"curve-client-secret", OPT_CURVE_CLIENT_SECRET, "FILE",
       "the .key to use on -i instead of --curve-secret's\n"
       "(docs/GATEWAY.md)"}},
+    {CLI_MAX_SUBS,
+     {"max-subs", OPT_MAX_SUBS, "N",
+      "subscriptions kept for all clients (default 4096);\none past it is "
+      "refused and counted (subs_refused)"}},
+    {CLI_MAX_SUBS,
+     {"max-subs-per-client", OPT_MAX_SUBS_PER_CLIENT, "N",
+      "subscriptions one connection may add (default 1024)"}},
     {CLI_STATS,
      {"stats-json", OPT_STATS_JSON, NULL,
       "print a JSON stats line a second on stderr"}},
@@ -237,6 +246,17 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
     case OPT_STATS_JSON:
         c->stats_json = true;
         return 0;
+    case OPT_MAX_SUBS:
+    case OPT_MAX_SUBS_PER_CLIENT:
+        if (cli_uint(arg, 1, 1000000, &u) < 0) {
+            log_err("--%s %s: expected 1..1000000",
+                    id == OPT_MAX_SUBS ? "max-subs" : "max-subs-per-client",
+                    arg);
+            return -1;
+        }
+        *(id == OPT_MAX_SUBS ? &c->max_subs : &c->max_subs_per_client) =
+            (unsigned)u;
+        return 0;
     case 'q':
         c->quiet = true;
         vp_log_quiet(true);
@@ -362,6 +382,10 @@ void cli_pub_opts(const struct cli_common *c, struct vp_pub_opts *o)
         o->stream = c->stream;
     o->ring_slots = c->ring_slots;
     o->no_shm = c->no_shm;
+    if (c->max_subs)
+        o->max_subs = c->max_subs;
+    if (c->max_subs_per_client)
+        o->max_subs_per_client = c->max_subs_per_client;
     if (c->curve_allow) {
         o->curve_secret = c->curve_secret;
         o->curve_allow = c->curve_allow;

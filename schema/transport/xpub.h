@@ -4,14 +4,29 @@
  * queue bound), and it reads the subscriptions, so its owner can ask
  * xpub_wants() before it produces a variant and produce it only for
  * somebody.  Messages are byte parts: what they mean is the API's.
+ *
+ * The subscriptions are kept in a bounded table (subs.h), each charged to
+ * the connection that made it (libzmq's ZMQ_SRCFD): past a bound a
+ * subscription is refused, counted and logged (at most once a second),
+ * and the table does not hold it, so the publisher makes nothing for it;
+ * the other clients' subscriptions are untouched.  Keyframe requests
+ * (xpub_limit_subs()'s unkept) are passed on and never take an entry.
  */
 #ifndef VIDPIPE_XPUB_H
 #define VIDPIPE_XPUB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <zmq.h>
+
+/* The bounds a publisher starts with (vp_pub_opts.max_subs and
+ * max_subs_per_client): a wall of displays waiting for a hundred absent
+ * streams takes a few hundred entries; a relay downstream carries all of
+ * its viewers' through one connection. */
+#define XPUB_MAX_SUBS 4096
+#define XPUB_MAX_SUBS_PER_CLIENT 1024
 
 struct curve;
 struct xpub;
@@ -28,15 +43,33 @@ void *xpub_socket(struct xpub *p);
  * for its rate (sendq.h). */
 uint64_t xpub_bounds_raised(const struct xpub *p);
 
+/* Bounds the subscription table: at most max entries, at most per_client
+ * made by one connection (0: max); subscriptions starting with unkept
+ * (NULL: none; up to 15 bytes), the API's keyframe requests, are passed
+ * on and never kept.  Call before the first xpub_poll_subs().  0 or
+ * -ENOMEM. */
+int xpub_limit_subs(struct xpub *p, unsigned max, unsigned per_client,
+                    const char *unkept);
+
 /* Reads pending subscription changes without blocking.  Calls fn for each
- * (on: 1 subscribe, 0 unsubscribe) if fn is non-NULL, so a relay can pass
- * them upstream.  Returns how many were read. */
+ * that changed the table (a new prefix, or the last holder of one gone)
+ * and for each keyframe request (on: 1 subscribe, 0 unsubscribe) if fn
+ * is non-NULL, so a relay can pass them upstream; refused ones are not
+ * passed.  Returns how many fn was called for. */
 int xpub_poll_subs(struct xpub *p,
                    void (*fn)(void *arg, const char *prefix, size_t len,
                               bool on),
                    void *arg);
 
-/* True while some subscription is a prefix of topic (tlen bytes). */
+/* Entries in the subscription table now. */
+unsigned xpub_subs(const struct xpub *p);
+/* The table's counters, valid while p is: entries made and removed, and
+ * subscriptions refused at a bound. */
+enum xpub_counter { XPUB_SUBS_ADDED, XPUB_SUBS_REMOVED, XPUB_SUBS_REFUSED };
+const uint64_t *xpub_sub_counter(const struct xpub *p, enum xpub_counter c);
+
+/* True while some subscription is a prefix of topic (tlen bytes): one
+ * hash probe per prefix length in use, no allocation. */
 bool xpub_wants(const struct xpub *p, const char *topic, size_t tlen);
 /* True while anybody subscribes to anything starting with prefix. */
 bool xpub_wants_any(const struct xpub *p, const char *prefix, size_t len);

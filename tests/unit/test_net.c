@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <zmq.h>
@@ -137,10 +138,87 @@ static void test_pub_sub_inproc(void **state)
     xpub_free(p);
 }
 
+/* Polls until the publisher has refused and added these many. */
+static bool wait_counts(struct xpub *p, uint64_t refused, uint64_t added,
+                        uint64_t removed)
+{
+    for (int64_t end = now_ms() + 3000; now_ms() < end; sleep_ms(2)) {
+        xpub_poll_subs(p, NULL, NULL);
+        if (*xpub_sub_counter(p, XPUB_SUBS_REFUSED) == refused &&
+            *xpub_sub_counter(p, XPUB_SUBS_ADDED) == added &&
+            *xpub_sub_counter(p, XPUB_SUBS_REMOVED) == removed)
+            return true;
+    }
+    return false;
+}
+
+static void *raw_sub(void *ctx, const char *url)
+{
+    void *s = zmq_socket(ctx, ZMQ_SUB);
+    int zero = 0;
+    assert_non_null(s);
+    assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), 0);
+    assert_int_equal(zmq_connect(s, url), 0);
+    return s;
+}
+
+/* One client floods subscriptions: it gets its share, the rest is
+ * refused for it alone, a client after it is served, and the flood's
+ * entries go when it does.  Over a real connection (ipc), so each
+ * subscription names its connection. */
+static void test_flood_refused_for_its_client(void **state)
+{
+    (void)state;
+    char url[64], b[32];
+    const char *why, *which;
+    struct xpub *p;
+    int rc;
+
+    snprintf(url, sizeof url, "ipc:///tmp/vidpipe-test-net-%d", (int)getpid());
+    if ((rc = xpub_new(&p, url, NULL, &why, &which)) < 0)
+        fail_msg("xpub_new: %s: %s", why, strerror(-rc));
+    assert_int_equal(xpub_limit_subs(p, 50, 10, "key/"), 0);
+    void *ctx = zmq_ctx_new();
+    void *flood = raw_sub(ctx, url);
+    for (int i = 0; i < 100; i++) {
+        snprintf(b, sizeof b, "junk/%d/", i);
+        assert_int_equal(zmq_setsockopt(flood, ZMQ_SUBSCRIBE, b, strlen(b)), 0);
+    }
+    assert_true(wait_counts(p, 90, 10, 0));
+    assert_int_equal(xpub_subs(p), 10);
+    assert_true(xpub_wants(p, "junk/9/", 7));
+    assert_false(xpub_wants(p, "junk/10/", 8));
+
+    /* A keyframe request is answered (passed on) but never kept. */
+    void *live = raw_sub(ctx, url);
+    assert_int_equal(zmq_setsockopt(live, ZMQ_SUBSCRIBE, "raw/live/", 9), 0);
+    assert_true(wait_wants(p, "raw/live/", true));
+    assert_int_equal(zmq_setsockopt(live, ZMQ_SUBSCRIBE, "key/live/1", 10), 0);
+    int passed = 0;
+    for (int64_t end = now_ms() + 3000; !passed && now_ms() < end; sleep_ms(2))
+        passed = xpub_poll_subs(p, NULL, NULL);
+    assert_int_equal(passed, 1);
+    assert_int_equal(xpub_subs(p), 11);
+    assert_int_equal(xpub_send(p, "raw/live/", 9, "h", 1, NULL), 0);
+    char got[16];
+    zmq_pollitem_t it = {live, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, 3000), 1);
+    assert_int_equal(zmq_recv(live, got, sizeof got, 0), 9);
+
+    /* The flood's entries go with it. */
+    zmq_close(flood);
+    assert_true(wait_counts(p, 90, 11, 10));
+    assert_int_equal(xpub_subs(p), 1);
+    zmq_close(live);
+    zmq_ctx_term(ctx);
+    xpub_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pub_sub_inproc),
+        cmocka_unit_test(test_flood_refused_for_its_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
