@@ -121,11 +121,13 @@ static unsigned *conn_count(struct subs *t, int conn, int *rc)
     return &t->conns[conn];
 }
 
-int subs_add(struct subs *t, const char *prefix, size_t len, int conn)
+int subs_add(struct subs *t, const char *prefix, size_t len, int conn,
+             bool *added)
 {
     uint64_t h = hash_of(prefix, len);
     int rc;
 
+    *added = false;
     if (len > SUBS_PREFIX_MAX)
         return -EINVAL;
     if (find(t, h, prefix, len) >= 0)
@@ -149,7 +151,8 @@ int subs_add(struct subs *t, const char *prefix, size_t len, int conn)
     t->lens[len]++;
     if (mine)
         ++*mine;
-    return 1;
+    *added = true;
+    return 0;
 }
 
 bool subs_remove(struct subs *t, const char *prefix, size_t len)

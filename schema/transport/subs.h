@@ -30,9 +30,11 @@ void subs_free(struct subs *t);
 
 /* Adds prefix (len <= SUBS_PREFIX_MAX bytes) for connection conn (a
  * descriptor, or -1 when unknown: such entries are bounded by max only).
- * 1: a new entry; 0: it was there already (not charged again); -ENOSPC:
- * the table is full; -EDQUOT: conn has made per_conn entries; -ENOMEM. */
-int subs_add(struct subs *t, const char *prefix, size_t len, int conn);
+ * 0, *added saying whether the entry is new (one there already is not
+ * charged again); -ENOSPC: the table is full; -EDQUOT: conn has made
+ * per_conn entries; -EINVAL: too long; -ENOMEM. */
+int subs_add(struct subs *t, const char *prefix, size_t len, int conn,
+             bool *added);
 /* Removes prefix's entry, crediting the connection that made it: true if
  * there was one. */
 bool subs_remove(struct subs *t, const char *prefix, size_t len);

@@ -134,10 +134,11 @@ static bool track(struct xpub *p, const char *s, size_t len, bool on, int fd)
         p->removed += had;
         return had;
     }
-    int rc = subs_add(p->subs, s, len, fd);
-    if (rc >= 0) {
-        p->added += (uint64_t)rc;
-        return rc == 1;
+    bool added;
+    int rc = subs_add(p->subs, s, len, fd, &added);
+    if (rc == 0) {
+        p->added += added;
+        return added;
     }
     refused(p, s, len, fd, rc);
     return false;
