@@ -181,6 +181,7 @@ def test_relay_ready_watchdog_and_stalled_loop(procs, notify, tmp_path):
     assert ready["READY"] == "1" and ready["STATUS"] == (
         "1 input -> %s" % rel_ep), ready
     assert bound(rel_ep), rel.describe()
+    procs.display(rel_ep)  # the relay asks upstream for what it is asked
     rel.wait_frames(10, 15)  # frames through the loop it feeds from
     watchdog_feeds(notify, 3, rel)
 
