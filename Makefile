@@ -11,7 +11,8 @@
 #                   but those marked slow: docs/TESTING.md)
 #   make soak       SOAK_SECONDS (600) of chaos, judged (docs/RELIABILITY.md)
 #   make install    PREFIX=/usr/local (and DESTDIR): programs, library,
-#                   header, vidpipe.pc, man pages, the Python package
+#                   header, vidpipe.pc, man pages, the Python package,
+#                   systemd units (SYSTEMD_UNIT_DIR, docs/GATEWAY.md)
 #   make man        the man pages, build/man/*.1 (help2man)
 #   make fmt        clang-format every C/C++ source
 
@@ -28,6 +29,8 @@ PKGS     := libzmq msgpack libturbojpeg libavcodec libavutil libswscale
 CV_PKGS  := opencv4
 # The relay's HTTP server (relay/http.c): libevent's evhttp, TLS, crypt(3).
 HTTP_PKGS := libevent libevent_openssl libevent_pthreads openssl libcrypt
+# sd_notify(3) for capture and relay as services (schema/cli/notify.c).
+SD_PKGS  := libsystemd
 TEST_PKG := cmocka
 
 # A build goal on a machine without the packages stops here, naming them,
@@ -35,7 +38,8 @@ TEST_PKG := cmocka
 # demo, asan and valgrind run deps first, then build in a sub-make.
 NO_PKG_GOALS := deps clean test demo asan valgrind fmt bench-plots
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
-ALL_PKGS := $(PKGS) $(CV_PKGS) $(HTTP_PKGS) libavformat fuse3 $(TEST_PKG)
+ALL_PKGS := $(PKGS) $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 \
+            $(TEST_PKG)
 MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
               do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(MISSING),)
@@ -165,6 +169,8 @@ $(BUILD)/man/%.1: $(BIN)/% docs/man/%.h2m Makefile
 
 man: $(MANS)
 
+$(BIN)/vidpipe-capture $(BIN)/vidpipe-relay: \
+    LDLIBS += $(shell pkg-config --libs $(SD_PKGS) 2>/dev/null)
 $(BIN)/vidpipe-capture: $(CAPTURE_OBJ) $(CLI) $(LIB_INT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
@@ -322,7 +328,16 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@VIDPIPE_BIN=$(abspath $(BIN)) tools/valgrind-e2e
 
-install: all man
+# The systemd units name the programs' installed path.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERS_DIR     ?= $(PREFIX)/lib/sysusers.d
+UNITS := $(patsubst tools/systemd/%.in,$(BUILD)/systemd/%,\
+           $(wildcard tools/systemd/*.service.in))
+$(BUILD)/systemd/%: tools/systemd/%.in $(BUILD)/prefix
+	@mkdir -p $(dir $@)
+	$(Q)sed 's|@BINDIR@|$(PREFIX)/bin|g' $< > $@
+
+install: all man $(UNITS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(MAIN_PROGS:%=$(BIN)/%) $(DESTDIR)$(PREFIX)/bin
@@ -336,6 +351,13 @@ install: all man
 	install -d $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0644 python/vidpipe/*.py $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0755 $(PY_EXT) $(DESTDIR)$(PY_SITE)/vidpipe
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(SYSUSERS_DIR) \
+	    $(DESTDIR)$(PREFIX)/share/doc/vidpipe
+	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	install -m 0644 tools/systemd/vidpipe.sysusers \
+	    $(DESTDIR)$(SYSUSERS_DIR)/vidpipe.conf
+	install -m 0644 tools/systemd/*.conf.example \
+	    $(DESTDIR)$(PREFIX)/share/doc/vidpipe
 
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/notify.h"
 #include "cli/spec.h"
 #include "replay.h"
 #include "source.h"
@@ -181,6 +182,7 @@ static bool step(struct capture *cap)
             return true;
         vp_pub_wait_until(cap->pub, vp_clock_mono_ns() + 1000000);
         cli_report_tick(&cap->report);
+        cli_notify_watchdog();
     }
     return false;
 }
@@ -295,6 +297,7 @@ static int run(struct capture *cap)
         if (rc < 0)
             return EXIT_RUNTIME;
         cli_report_tick(&cap->report);
+        cli_notify_watchdog();
     }
     return EXIT_OK;
 }
@@ -429,8 +432,10 @@ int main(int argc, char **argv)
     cli_stats_add(cap.st, "late_skips", &cap.skipped);
     cli_report_init(&cap.report, "capture", cap.st, &cap.c);
     say_running(&cap, &spec, fps);
+    cli_notify_ready("%s -> %s", input, cap.c.output);
     cap.next = vp_clock_mono_ns();
     rc = run(&cap);
+    cli_notify_stopping();
     cli_report_final(&cap.report);
 out:
     vp_pub_close(cap.pub);

@@ -28,7 +28,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/notify.h"
 #include "http.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "vidpipe.h"
 
@@ -178,9 +180,14 @@ int main(int argc, char **argv)
     cli_report_init(&report, "relay", st, &r.c);
     log_info("%s%s -> %s", r.c.inputs[0], r.c.ninputs > 1 ? " ..." : "",
              r.c.output);
+    cli_notify_ready("%u input%s -> %s", r.c.ninputs,
+                     r.c.ninputs > 1 ? "s" : "", r.c.output);
     rc = EXIT_OK;
     while (!cli_stop) {
         vp_frame *f;
+        if (FAULT(FAULT_LOOP_STALL) && fault_step(FAULT_LOOP_STALL, 0) == 0)
+            fault_hang(FAULT_LOOP_STALL); /* docs/TESTING.md */
+        cli_notify_watchdog();
         if (http)
             http_sync(http, sub);
         int got = vp_sub_next(sub, WAIT_MS, &f);
@@ -216,6 +223,7 @@ int main(int argc, char **argv)
         if (cli_report_tick(&report) && http)
             http_report(http, st);
     }
+    cli_notify_stopping();
     cli_report_final(&report);
 out:
     http_close(http);

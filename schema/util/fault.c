@@ -30,6 +30,7 @@ static const struct {
     [FAULT_EXIT_STOP] = {"exit_stop", K_FLAG},
     [FAULT_PACE_TRACE] = {"pace_trace", K_FLAG},
     [FAULT_RELEASE_STEP] = {"release_step", K_PATH},
+    [FAULT_LOOP_STALL] = {"loop_stall", K_PATH},
 };
 
 bool fault_any;
@@ -162,4 +163,11 @@ int fault_step(enum fault_point p, int timeout_ms)
     if (n == 0 || read(armed[p].fd, &b, 1) != 1)
         return -EAGAIN;
     return 0;
+}
+
+_Noreturn void fault_hang(enum fault_point p)
+{
+    log_warn("fault %s: this thread stops here", points[p].name);
+    for (;;)
+        pause();
 }

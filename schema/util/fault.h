@@ -29,6 +29,8 @@ enum fault_point {
     FAULT_PACE_TRACE,   /* capture: says when each replayed frame is due */
     FAULT_RELEASE_STEP, /* =FIFO  api/recv.c: a frame being released waits
                            for a byte before its subscriber's lock */
+    FAULT_LOOP_STALL,   /* =FIFO  relay: its main loop hangs, as a stuck
+                           one would, once a byte is read */
     FAULT_POINTS
 };
 
@@ -57,5 +59,9 @@ bool fault_every(enum fault_point p);
  * taken; -EAGAIN: none came; another -errno: the FIFO cannot be used
  * (logged once) or a signal came (-EINTR). */
 int fault_step(enum fault_point p, int timeout_ms);
+
+/* Point p stops the calling thread here for good, after one line saying
+ * so: signals run their handlers and it sleeps on (a stuck loop). */
+_Noreturn void fault_hang(enum fault_point p);
 
 #endif
