@@ -185,6 +185,9 @@ VP_API const uint64_t *vp_stats_ref(const vp_stats *st, const char *name);
  * *v is read at each report and must outlive st.  name is borrowed too.
  * 0 or -ENOSPC. */
 VP_API int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v);
+/* The same for a reading rather than a count (a relay's "streams"). */
+VP_API int vp_stats_add_gauge(vp_stats *st, const char *name,
+                              const uint64_t *v);
 
 /* What a figure of a report is, and so which field of struct vp_stat
  * holds its value. */
@@ -254,6 +257,10 @@ struct vp_pub_opts {
     const char *curve_secret; /* this publisher's CURVE .key file... */
     const char *curve_allow;  /* ...and a directory of the .pub files of
                                  the subscribers it lets in */
+    /* Streams it carries at most (default 1024): vp_pub_forward() refuses
+     * the frames of any more with -ENOSPC, counted in
+     * "stream_frames_refused"; "streams" is how many it carries. */
+    unsigned max_streams;
 };
 
 /* Fills o with the defaults. */
@@ -326,6 +333,9 @@ struct vp_sub_opts {
      * url in the same order. */
     const char *const *curve_server_keys;
     unsigned ncurve_server_keys;
+    /* Streams whose seq gaps are counted as drops (default 1024); the
+     * frames of any more are delivered and counted, their gaps not. */
+    unsigned max_streams;
 };
 
 VP_API void vp_sub_opts_init(struct vp_sub_opts *o);
@@ -460,8 +470,9 @@ struct vp_fwd {
  * vp_frame_image() and vp_frame_payload() say -ENOENT); a frame from a byte
  * stream is published in every wanted variant, each made once.  On "-", f is
  * written in the publisher's codec (shm pixels are copied and checked
- * intact first: -ESTALE if they were not).  f is still to be released.
- * 0 or -errno. */
+ * intact first: -ESTALE if they were not).  Over ZeroMQ, a frame of a
+ * stream past max_streams is not sent: -ENOSPC.  f is still to be
+ * released.  0 or -errno. */
 VP_API int vp_pub_forward(vp_pub *pub, vp_frame *f, const struct vp_fwd *as);
 
 /* --- keys --------------------------------------------------------------- */

@@ -40,19 +40,24 @@ void vp_pub_opts_init(struct vp_pub_opts *o)
                               .fd = STDOUT_FILENO,
                               .h264_bitrate = H264_DEFAULT_BITRATE,
                               .h264_gop = H264_DEFAULT_GOP,
-                              .fps = 30};
+                              .fps = 30,
+                              .max_streams = PUB_DEFAULT_MAX_STREAMS};
 }
 
 struct pstream *pub_stream(struct vp_pub *p, const char *name)
 {
-    for (unsigned i = 0; i < p->nstreams; i++)
-        if (strcmp(p->streams[i].name, name) == 0)
-            return &p->streams[i];
-    if (p->nstreams == PUB_MAX_STREAMS)
+    struct pstream *s = nametab_find(&p->streams, name);
+
+    if (s || p->streams.n >= p->o.max_streams)
+        return s;
+    if (!(s = calloc(1, sizeof *s)))
         return NULL;
-    struct pstream *s = &p->streams[p->nstreams++];
-    memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
+    if (nametab_add(&p->streams, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    p->nstreams = p->streams.n;
     return s;
 }
 
@@ -85,10 +90,11 @@ static void subscription(void *arg, const char *prefix, size_t len, bool on)
     } else if (len >= all && memcmp(prefix, t, all) == 0) {
         /* A first subscriber of one stream's h264, or of every stream's:
          * it starts at the next frame. */
-        for (unsigned i = 0; i < p->nstreams; i++) {
-            size_t tl = topic_make(t, sizeof t, VAR_H264, p->streams[i].name);
+        for (unsigned i = 0; i < p->streams.n; i++) {
+            struct pstream *s = pub_stream_at(p, i);
+            size_t tl = topic_make(t, sizeof t, VAR_H264, s->name);
             if (len == all || (len == tl && memcmp(prefix, t, tl) == 0))
-                keyframer_ask(&p->streams[i].kf);
+                keyframer_ask(&s->kf);
         }
     }
 }
@@ -378,7 +384,11 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
     memset(l, 0, sizeof *l);
     if ((rc = geometry(&l->hdr, width, height, fmt)) < 0)
         return rc;
-    l->ps = &p->streams[0];
+    /* Made at the first frame: a relay's publisher has no own stream. */
+    if (!p->own && !(p->own = pub_stream(p, p->stream)))
+        return vp_fail(-ENOSPC, "stream %s: %u streams carried already",
+                       p->stream, p->o.max_streams);
+    l->ps = p->own;
     snprintf(l->hdr.stream, sizeof l->hdr.stream, "%s", p->stream);
     if (!p->x) {
         if (!(l->px = mem_reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
@@ -517,11 +527,14 @@ static int add_counters(struct vp_pub *p)
         {"h264_encodes", &p->h264_encodes},
         {"keyframes", &p->keyframes},
         {"keyframe_requests", &p->keyframe_requests},
+        {"stream_frames_refused", &p->streams_refused},
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
             return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
+    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0)
+        return vp_fail(-ENOSPC, "stats: no room for the streams gauge");
     return 0;
 }
 
@@ -558,6 +571,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         p->o.h264_bitrate = H264_DEFAULT_BITRATE;
     if (p->o.h264_gop == 0)
         p->o.h264_gop = H264_DEFAULT_GOP;
+    if (p->o.max_streams == 0)
+        p->o.max_streams = PUB_DEFAULT_MAX_STREAMS;
     if (p->o.ring_slots < RING_MIN_SLOTS || p->o.ring_slots > RING_MAX_SLOTS) {
         rc = vp_fail(-EINVAL, "ring slots %u: expected %d..%d", p->o.ring_slots,
                      RING_MIN_SLOTS, RING_MAX_SLOTS);
@@ -571,7 +586,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         return rc;
     }
     stats_init(&p->st);
-    pub_stream(p, p->stream);
+    p->st.max_streams = p->o.max_streams;
     if (ep.kind == EP_STDIO) {
         if (!o || o->fd <= 0)
             p->o.fd = STDOUT_FILENO;
@@ -617,10 +632,12 @@ void vp_pub_close(vp_pub *p)
     vp_pub_cancel(p);
     xpub_free(p->x);
     curve_free(p->curve);
-    for (unsigned i = 0; i < p->nstreams; i++) {
-        ring_free(p->streams[i].ring);
-        keyframer_fini(&p->streams[i].kf);
+    for (unsigned i = 0; i < p->streams.n; i++) {
+        ring_free(pub_stream_at(p, i)->ring);
+        keyframer_fini(&pub_stream_at(p, i)->kf);
     }
+    nametab_fini(&p->streams);
+    stats_fini(&p->st);
     /* Freed once ZeroMQ has handed back the buffers still in flight. */
     pool_free(p->raw_pool);
     pool_free(p->jpeg_pool);

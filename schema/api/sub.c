@@ -229,6 +229,8 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->codec_mu, NULL);
     stats_init(&s->st);
+    if (s->o.max_streams)
+        s->st.max_streams = s->o.max_streams;
     rc = vp_stats_add(&s->st, "received", &s->received_seen);
     if (rc == 0 && o && o->codec == VP_CODEC_H264)
         rc = vp_stats_add(&s->st, "waiting_keyframe", &s->waiting_seen);
