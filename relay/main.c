@@ -34,6 +34,7 @@
 
 #define PROG "vidpipe-relay"
 #define WAIT_MS 200
+#define REFUSED_LOG_NS 60000000000LL
 
 enum {
     OPT_HTTP = 256,
@@ -49,7 +50,7 @@ struct relay {
     struct cli_common c;
     struct http_opts http;
     unsigned max_streams;
-    struct log_limit refused_log;
+    int64_t refused_ns; /* when a refusal was last logged */
 };
 
 static const struct cli_opt opts[] = {
@@ -106,10 +107,22 @@ static int take(void *ctx, int id, const char *arg)
             log_err("--max-streams %s: expected 1..1000000", arg);
             return -1;
         }
-        r->max_streams = (unsigned)v;
+        r->max_streams = r->http.max_streams = (unsigned)v;
         return 0;
     }
     return -1;
+}
+
+/* A frame of a stream past --max-streams was refused: one line a minute
+ * at most says so (stream_frames_refused counts them all). */
+static void refused(struct relay *r)
+{
+    int64_t now = vp_clock_mono_ns();
+    if (r->refused_ns && now - r->refused_ns < REFUSED_LOG_NS)
+        return;
+    r->refused_ns = now;
+    log_warn("%s: refused; raise --max-streams (%u) to carry more streams",
+             vp_errmsg(), r->max_streams);
 }
 
 static const struct cli_prog prog = {
@@ -135,8 +148,9 @@ static const struct cli_prog prog = {
 
 int main(int argc, char **argv)
 {
-    struct relay r = {.http = {.max_clients = 100, .timeout_s = 10},
-                      .max_streams = 1024};
+    struct relay r = {
+        .http = {.max_clients = 100, .timeout_s = 10, .max_streams = 1024},
+        .max_streams = 1024};
     struct vp_sub_opts so;
     struct vp_pub_opts po;
     struct cli_report report;
@@ -212,8 +226,7 @@ int main(int argc, char **argv)
             if (fw == -EPIPE)
                 break; /* stdout's reader has gone: a normal end */
             if (fw == -ENOSPC)
-                log_limited(&r.refused_log, "%s: refused (raise --max-streams)",
-                            vp_errmsg());
+                refused(&r);
             if (fw < 0 && fw != -EINTR && fw != -ESTALE && to_stdout) {
                 log_err("%s", vp_errmsg());
                 rc = EXIT_RUNTIME;
