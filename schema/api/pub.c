@@ -385,9 +385,11 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
     if ((rc = geometry(&l->hdr, width, height, fmt)) < 0)
         return rc;
     /* Made at the first frame: a relay's publisher has no own stream. */
-    if (!p->own && !(p->own = pub_stream(p, p->stream)))
+    if (!p->own && !(p->own = pub_stream(p, p->stream))) {
+        p->streams_refused++;
         return vp_fail(-ENOSPC, "stream %s: %u streams carried already",
                        p->stream, p->o.max_streams);
+    }
     l->ps = p->own;
     snprintf(l->hdr.stream, sizeof l->hdr.stream, "%s", p->stream);
     if (!p->x) {
