@@ -83,7 +83,9 @@ static void subscription(void *arg, const char *prefix, size_t len, bool on)
     if (!on)
         return;
     if (topic_is_key_request(prefix, len, stream)) {
-        struct pstream *s = pub_stream(p, stream);
+        /* Only a stream carried: a request makes no entry (a new stream's
+         * first frame is a keyframe anyway). */
+        struct pstream *s = nametab_find(&p->streams, stream);
         p->keyframe_requests++;
         if (s)
             keyframer_ask(&s->kf);
