@@ -374,8 +374,8 @@ enum vp_variant {
  * wants something else.  Frames of wanted descriptors whose ring is on
  * another host are delivered too, headers only (vp_frame_image() says
  * -ENOENT), so the caller learns of the stream.  0, -EINVAL (a bad name,
- * or a latest-frame subscriber), -ENOSPC (32 wants at once) or -ENOTSUP
- * (a byte stream: there is nobody to ask). */
+ * or a latest-frame subscriber), -ENOMEM or -ENOTSUP (a byte stream:
+ * there is nobody to ask). */
 VP_API int vp_sub_want(vp_sub *sub, const char *stream, enum vp_variant v,
                        bool on);
 
