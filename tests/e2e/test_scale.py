@@ -6,7 +6,8 @@ live: vidpipe.Publisher objects in this test's own process, each bound
 to its own port, sending small test: frames (64x48, 10 fps).  Displays
 on the relay's output, over TCP and over shared memory, verify the
 frames of streams far beyond the 16th by their pixels (each frame shows
-its own seq), and the relay reports how many streams it carries.  A
+its own seq; one display asks for H.264, which the publisher then
+makes), and the relay reports how many streams it carries.  A
 relay whose --max-streams is reached refuses the streams past it with
 one warning line naming the flag and a counter, and the streams it
 carries keep flowing.
@@ -106,9 +107,12 @@ def test_relay_carries_hundreds_of_inputs(procs, cameras):
     views = [procs.display(out, "-s", "cam%02d" % i, transport=t)
              for i, t in ((17, "tcp"), (39, "tcp"), (25, "auto"),
                           (38, "auto"))]
+    # H.264 made upstream on demand, keyframe requests passed through.
+    views.append(procs.display(out, "-s", "cam33", "--variant", "h264"))
     for v in views:
         verify(v)
-    assert [v.value("path") for v in views] == ["tcp", "tcp", "shm", "shm"]
+    assert [v.value("path") for v in views] == ["tcp", "tcp", "shm", "shm",
+                                                "tcp"]
     verify(every, 100)
     assert rel.value("streams") == 40
     assert rel.value("stream_frames_refused") == 0
