@@ -36,6 +36,7 @@
 #include "httpint.h"
 #include "pages.h"
 #include "util/log.h"
+#include "util/nametab.h"
 
 #define HTTP_HEADERS_MAX 8192  /* a request's header block, bytes */
 #define HTTP_INPUT_MAX 65536   /* what an MJPEG client may send us */
@@ -45,7 +46,6 @@
 #define LINGER_NS 3000000000LL /* JPEG stays asked for after a viewer */
 #define STALL_NS 2000000000LL
 #define BOUNDARY "vidpipe-frame"
-#define HTTP_MAX_STREAMS 16
 
 static struct jpeg_buf *jpeg_ref(struct jpeg_buf *j)
 {
@@ -76,8 +76,10 @@ struct http {
     pthread_t th;
     bool running;
     pthread_mutex_t mu;
-    struct hstream streams[HTTP_MAX_STREAMS];
-    unsigned nstreams;
+    struct nametab streams; /* of struct hstream, o.max_streams at most */
+    /* The relay's thread only: http_sync()'s changes, o.max_streams. */
+    struct hstream **change;
+    bool *want;
     struct figure report[HTTP_MAX_FIGURES]; /* the relay's last tick */
     unsigned nreport;
     /* The server's thread only. */
@@ -97,15 +99,15 @@ static int64_t now_ns(void)
  * Under mu. */
 static struct hstream *stream_get(struct http *h, const char *name)
 {
-    for (unsigned i = 0; i < h->nstreams; i++)
-        if (strcmp(h->streams[i].name, name) == 0)
-            return &h->streams[i];
-    if (h->nstreams == HTTP_MAX_STREAMS)
-        return NULL;
-    struct hstream *s = &h->streams[h->nstreams];
-    memset(s, 0, sizeof *s);
+    struct hstream *s = nametab_find(&h->streams, name);
+
+    if (s || h->streams.n >= h->o.max_streams || !(s = calloc(1, sizeof *s)))
+        return s;
     snprintf(s->name, sizeof s->name, "%s", name);
-    h->nstreams++;
+    if (nametab_add(&h->streams, s) < 0) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -113,8 +115,8 @@ static struct hstream *stream_get(struct http *h, const char *name)
 
 void http_sync(struct http *h, vp_sub *sub)
 {
-    struct hstream *change[HTTP_MAX_STREAMS];
-    bool want[HTTP_MAX_STREAMS];
+    struct hstream **change = h->change;
+    bool *want = h->want;
     unsigned n = 0;
 
     if (!h->asked) {
@@ -130,8 +132,8 @@ void http_sync(struct http *h, vp_sub *sub)
         return; /* every frame comes anyway */
     int64_t now = now_ns();
     pthread_mutex_lock(&h->mu);
-    for (unsigned i = 0; i < h->nstreams; i++) {
-        struct hstream *s = &h->streams[i];
+    for (unsigned i = 0; i < h->streams.n; i++) {
+        struct hstream *s = nametab_at(&h->streams, i);
         bool w = s->viewers > 0 || s->want_until > now;
         if (w != s->wanted) {
             change[n] = s;
@@ -585,8 +587,8 @@ static void serve_streams(struct http *h, struct evhttp_request *req)
         return reply_text(req, 500, "Internal Server Error", "no memory\n");
     evbuffer_add_printf(b, "{\"streams\":[");
     pthread_mutex_lock(&h->mu);
-    for (unsigned i = 0; i < h->nstreams; i++) {
-        const struct hstream *s = &h->streams[i];
+    for (unsigned i = 0; i < h->streams.n; i++) {
+        const struct hstream *s = nametab_at(&h->streams, i);
         if (!s->seen_ns)
             continue;
         bool stalled = now - s->seen_ns > STALL_NS;
@@ -616,19 +618,22 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
     if (!b)
         return reply_text(req, 500, "Internal Server Error", "no memory\n");
     struct figure fig[HTTP_MAX_FIGURES];
-    struct hstream st[HTTP_MAX_STREAMS];
+    struct hstream *st = NULL;
     pthread_mutex_lock(&h->mu);
     unsigned nfig = h->nreport;
     memcpy(fig, h->report, nfig * sizeof fig[0]);
-    unsigned n = h->nstreams;
+    unsigned n = h->streams.n;
+    if (n && !(st = malloc(n * sizeof *st)))
+        n = 0;
     for (unsigned i = 0; i < n; i++) {
-        st[i] = h->streams[i];
+        st[i] = *(struct hstream *)nametab_at(&h->streams, i);
         st[i].latest = NULL;
     }
     pthread_mutex_unlock(&h->mu);
     struct http_totals t = {h->nmjpeg, h->rejected_busy, h->rejected_auth,
                             h->served};
     http_metrics(b, fig, nfig, st, n, h->clients, &t);
+    free(st);
     reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", b);
     evbuffer_free(b);
 }
@@ -707,13 +712,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (name_in(path, "/stream/", ".mjpg", name)) {
         if (!(s = stream_for(h, name)))
             return reply_text(req, 503, "Service Unavailable",
-                              "too many streams\n");
+                              "too many streams (--max-streams)\n");
         return serve_mjpeg(h, req, s);
     }
     if (name_in(path, "/snapshot/", ".jpg", name)) {
         if (!(s = stream_for(h, name)))
             return reply_text(req, 503, "Service Unavailable",
-                              "too many streams\n");
+                              "too many streams (--max-streams)\n");
         return serve_snapshot(h, req, s);
     }
     reply_text(req, 404, "Not Found", "not found\n");
@@ -821,6 +826,11 @@ int http_open(struct http **out, const struct http_opts *o)
     }
     h->o = *o;
     pthread_mutex_init(&h->mu, NULL);
+    if (!(h->change = calloc(o->max_streams, sizeof *h->change)) ||
+        !(h->want = calloc(o->max_streams, sizeof *h->want))) {
+        log_err("http: out of memory");
+        goto fail;
+    }
     if (o->auth_file && !(h->auth = auth_load(o->auth_file)))
         goto fail;
     if (tls_load(h) < 0)
@@ -889,8 +899,11 @@ void http_close(struct http *h)
         event_free(h->wake);
     if (h->base)
         event_base_free(h->base);
-    for (unsigned i = 0; i < h->nstreams; i++)
-        jpeg_unref(h->streams[i].latest);
+    for (unsigned i = 0; i < h->streams.n; i++)
+        jpeg_unref(((struct hstream *)nametab_at(&h->streams, i))->latest);
+    nametab_fini(&h->streams);
+    free(h->change);
+    free(h->want);
     if (h->ssl)
         SSL_CTX_free(h->ssl);
     auth_free(h->auth);

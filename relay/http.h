@@ -24,6 +24,7 @@ struct http_opts {
     const char *cert_file; /* HTTPS: a PEM certificate chain... */
     const char *key_file;  /* ...and its key, or both NULL */
     unsigned timeout_s;    /* idle, half-open and stalled connections */
+    unsigned max_streams;  /* streams listed and served (--max-streams) */
 };
 
 struct http;

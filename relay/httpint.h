@@ -86,7 +86,7 @@ struct figure {
     char name[48];
     char text[16];
 };
-/* A report has 13 fixed figures and at most 12 of vp_stats_add(). */
+/* A report has 13 fixed figures and at most 16 of vp_stats_add(). */
 #define HTTP_MAX_FIGURES 40
 
 /* The server's own counts, for /metrics. */

@@ -36,6 +36,7 @@
 
 #define PROG "vidpipe-relay"
 #define WAIT_MS 200
+#define REFUSED_LOG_NS 60000000000LL
 
 enum {
     OPT_HTTP = 256,
@@ -44,11 +45,14 @@ enum {
     OPT_HTTP_CERT,
     OPT_HTTP_KEY,
     OPT_HTTP_TIMEOUT,
+    OPT_MAX_STREAMS,
 };
 
 struct relay {
     struct cli_common c;
     struct http_opts http;
+    unsigned max_streams;
+    int64_t refused_ns; /* when a refusal was last logged */
 };
 
 static const struct cli_opt opts[] = {
@@ -63,6 +67,9 @@ static const struct cli_opt opts[] = {
     {"http-key", OPT_HTTP_KEY, "FILE", "...and its PEM key"},
     {"http-timeout", OPT_HTTP_TIMEOUT, "S",
      "close idle and stalled HTTP connections after S s\n(default 10)"},
+    {"max-streams", OPT_MAX_STREAMS, "N",
+     "streams carried at most (default 1024): the frames\n"
+     "of any more are refused and counted"},
     {0},
 };
 
@@ -97,8 +104,27 @@ static int take(void *ctx, int id, const char *arg)
         }
         r->http.timeout_s = (unsigned)v;
         return 0;
+    case OPT_MAX_STREAMS:
+        if (cli_uint(arg, 1, 1000000, &v) < 0) {
+            log_err("--max-streams %s: expected 1..1000000", arg);
+            return -1;
+        }
+        r->max_streams = r->http.max_streams = (unsigned)v;
+        return 0;
     }
     return -1;
+}
+
+/* A frame of a stream past --max-streams was refused: one line a minute
+ * at most says so (stream_frames_refused counts them all). */
+static void refused(struct relay *r)
+{
+    int64_t now = vp_clock_mono_ns();
+    if (r->refused_ns && now - r->refused_ns < REFUSED_LOG_NS)
+        return;
+    r->refused_ns = now;
+    log_warn("%s: refused; raise --max-streams (%u) to carry more streams",
+             vp_errmsg(), r->max_streams);
 }
 
 static const struct cli_prog prog = {
@@ -124,7 +150,9 @@ static const struct cli_prog prog = {
 
 int main(int argc, char **argv)
 {
-    struct relay r = {.http = {.max_clients = 100, .timeout_s = 10}};
+    struct relay r = {
+        .http = {.max_clients = 100, .timeout_s = 10, .max_streams = 1024},
+        .max_streams = 1024};
     struct vp_sub_opts so;
     struct vp_pub_opts po;
     struct cli_report report;
@@ -156,10 +184,12 @@ int main(int argc, char **argv)
     bool to_stdout = strcmp(r.c.output, "-") == 0;
     cli_sub_opts(&r.c, &so);
     so.every_frame = true;
+    so.max_streams = r.max_streams;
     /* Frames for stdout are written out: payloads, not descriptors. */
     so.shm = to_stdout ? VP_SHM_OFF : VP_SHM_AUTO;
     cli_pub_opts(&r.c, &po);
     po.codec = r.c.variant; /* -o - writes what it asked for */
+    po.max_streams = r.max_streams;
     if (vp_sub_open(&sub, r.c.inputs, r.c.ninputs, &so) < 0 ||
         vp_pub_open(&pub, r.c.output, &po) < 0 || vp_pub_link(pub, sub) < 0) {
         log_err("%s", vp_errmsg());
@@ -170,13 +200,11 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {"shm_forwarded",      "ring_writes",
-                              "send_bounds_raised", "subs_added",
-                              "subs_removed",       "subs_refused"};
+    const char *counters[] = {
+        "shm_forwarded", "ring_writes",  "send_bounds_raised",    "subs_added",
+        "subs_removed",  "subs_refused", "stream_frames_refused", "streams"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        if (vp_stats_ref(vp_pub_stats(pub), counters[i]))
-            cli_stats_add(st, counters[i],
-                          vp_stats_ref(vp_pub_stats(pub), counters[i]));
+        cli_stats_share(st, vp_pub_stats(pub), counters[i]);
     cli_report_init(&report, "relay", st, &r.c);
     log_info("%s%s -> %s", r.c.inputs[0], r.c.ninputs > 1 ? " ..." : "",
              r.c.output);
@@ -204,6 +232,8 @@ int main(int argc, char **argv)
             vp_frame_release(f);
             if (fw == -EPIPE)
                 break; /* stdout's reader has gone: a normal end */
+            if (fw == -ENOSPC)
+                refused(&r);
             if (fw < 0 && fw != -EINTR && fw != -ESTALE && to_stdout) {
                 log_err("%s", vp_errmsg());
                 rc = EXIT_RUNTIME;

@@ -185,6 +185,9 @@ VP_API const uint64_t *vp_stats_ref(const vp_stats *st, const char *name);
  * *v is read at each report and must outlive st.  name is borrowed too.
  * 0 or -ENOSPC. */
 VP_API int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v);
+/* The same for a reading rather than a count (a relay's "streams"). */
+VP_API int vp_stats_add_gauge(vp_stats *st, const char *name,
+                              const uint64_t *v);
 
 /* What a figure of a report is, and so which field of struct vp_stat
  * holds its value. */
@@ -260,6 +263,10 @@ struct vp_pub_opts {
      * refused for its client alone, counted (subs_refused) and logged;
      * docs/GATEWAY.md, "Subscriptions". */
     unsigned max_subs, max_subs_per_client;
+    /* Streams it carries at most (default 1024): vp_pub_forward() refuses
+     * the frames of any more with -ENOSPC, counted in
+     * "stream_frames_refused"; "streams" is how many it carries. */
+    unsigned max_streams;
 };
 
 /* Fills o with the defaults. */
@@ -332,6 +339,9 @@ struct vp_sub_opts {
      * url in the same order. */
     const char *const *curve_server_keys;
     unsigned ncurve_server_keys;
+    /* Streams whose seq gaps are counted as drops (default 1024); the
+     * frames of any more are delivered and counted, their gaps not. */
+    unsigned max_streams;
 };
 
 VP_API void vp_sub_opts_init(struct vp_sub_opts *o);
@@ -370,8 +380,8 @@ enum vp_variant {
  * wants something else.  Frames of wanted descriptors whose ring is on
  * another host are delivered too, headers only (vp_frame_image() says
  * -ENOENT), so the caller learns of the stream.  0, -EINVAL (a bad name,
- * or a latest-frame subscriber), -ENOSPC (32 wants at once) or -ENOTSUP
- * (a byte stream: there is nobody to ask). */
+ * or a latest-frame subscriber), -ENOMEM or -ENOTSUP (a byte stream:
+ * there is nobody to ask). */
 VP_API int vp_sub_want(vp_sub *sub, const char *stream, enum vp_variant v,
                        bool on);
 
@@ -466,8 +476,9 @@ struct vp_fwd {
  * vp_frame_image() and vp_frame_payload() say -ENOENT); a frame from a byte
  * stream is published in every wanted variant, each made once.  On "-", f is
  * written in the publisher's codec (shm pixels are copied and checked
- * intact first: -ESTALE if they were not).  f is still to be released.
- * 0 or -errno. */
+ * intact first: -ESTALE if they were not).  Over ZeroMQ, a frame of a
+ * stream past max_streams is not sent: -ENOSPC.  f is still to be
+ * released.  0 or -errno. */
 VP_API int vp_pub_forward(vp_pub *pub, vp_frame *f, const struct vp_fwd *as);
 
 /* --- keys --------------------------------------------------------------- */

@@ -197,6 +197,12 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
             rc = forward_decoded(p, f, &bytes);
         else
             rc = pub_write_stream(p, h, f->msg.data, &bytes);
+    } else if (!pub_stream(p, h->stream)) {
+        /* Past max_streams: the streams carried keep all they had. */
+        pub_serve(p);
+        p->streams_refused++;
+        return vp_fail(-ENOSPC, "stream %s: %u streams carried already",
+                       h->stream, p->o.max_streams);
     } else if (f->remote) {
         /* A descriptor of a ring on another host, delivered for its
          * header (vp_sub_want): never passed on, the link re-hosts it. */

@@ -30,8 +30,8 @@ static void pass_upstream(struct vp_pub *p, const char *prefix, size_t len,
                           bool on)
 {
     sub_subscribe(p->up, prefix, len, on);
-    for (unsigned i = 0; i < p->nstreams; i++)
-        update_remote(p, &p->streams[i]);
+    for (unsigned i = 0; i < p->streams.n; i++)
+        update_remote(p, pub_stream_at(p, i));
 }
 
 static void serve(void *arg)

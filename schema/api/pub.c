@@ -42,19 +42,24 @@ void vp_pub_opts_init(struct vp_pub_opts *o)
                               .h264_gop = H264_DEFAULT_GOP,
                               .fps = 30,
                               .max_subs = XPUB_MAX_SUBS,
-                              .max_subs_per_client = XPUB_MAX_SUBS_PER_CLIENT};
+                              .max_subs_per_client = XPUB_MAX_SUBS_PER_CLIENT,
+                              .max_streams = PUB_DEFAULT_MAX_STREAMS};
 }
 
 struct pstream *pub_stream(struct vp_pub *p, const char *name)
 {
-    for (unsigned i = 0; i < p->nstreams; i++)
-        if (strcmp(p->streams[i].name, name) == 0)
-            return &p->streams[i];
-    if (p->nstreams == PUB_MAX_STREAMS)
+    struct pstream *s = nametab_find(&p->streams, name);
+
+    if (s || p->streams.n >= p->o.max_streams)
+        return s;
+    if (!(s = calloc(1, sizeof *s)))
         return NULL;
-    struct pstream *s = &p->streams[p->nstreams++];
-    memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
+    if (nametab_add(&p->streams, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    p->nstreams = p->streams.n;
     return s;
 }
 
@@ -80,17 +85,20 @@ static void subscription(void *arg, const char *prefix, size_t len, bool on)
     if (!on)
         return;
     if (topic_is_key_request(prefix, len, stream)) {
-        struct pstream *s = pub_stream(p, stream);
+        /* Only a stream carried: a request makes no entry (a new stream's
+         * first frame is a keyframe anyway). */
+        struct pstream *s = nametab_find(&p->streams, stream);
         p->keyframe_requests++;
         if (s)
             keyframer_ask(&s->kf);
     } else if (len >= all && memcmp(prefix, t, all) == 0) {
         /* A first subscriber of one stream's h264, or of every stream's:
          * it starts at the next frame. */
-        for (unsigned i = 0; i < p->nstreams; i++) {
-            size_t tl = topic_make(t, sizeof t, VAR_H264, p->streams[i].name);
+        for (unsigned i = 0; i < p->streams.n; i++) {
+            struct pstream *s = pub_stream_at(p, i);
+            size_t tl = topic_make(t, sizeof t, VAR_H264, s->name);
             if (len == all || (len == tl && memcmp(prefix, t, tl) == 0))
-                keyframer_ask(&p->streams[i].kf);
+                keyframer_ask(&s->kf);
         }
     }
 }
@@ -380,7 +388,13 @@ int vp_pub_loan(vp_pub *p, uint32_t width, uint32_t height, enum vp_pixfmt fmt,
     memset(l, 0, sizeof *l);
     if ((rc = geometry(&l->hdr, width, height, fmt)) < 0)
         return rc;
-    l->ps = &p->streams[0];
+    /* Made at the first frame: a relay's publisher has no own stream. */
+    if (!p->own && !(p->own = pub_stream(p, p->stream))) {
+        p->streams_refused++;
+        return vp_fail(-ENOSPC, "stream %s: %u streams carried already",
+                       p->stream, p->o.max_streams);
+    }
+    l->ps = p->own;
     snprintf(l->hdr.stream, sizeof l->hdr.stream, "%s", p->stream);
     if (!p->x) {
         if (!(l->px = mem_reserve(&p->scratch, &p->scratch_cap, l->hdr.size)))
@@ -523,11 +537,14 @@ static int add_counters(struct vp_pub *p)
         {"subs_added", xpub_sub_counter(p->x, XPUB_SUBS_ADDED)},
         {"subs_removed", xpub_sub_counter(p->x, XPUB_SUBS_REMOVED)},
         {"subs_refused", xpub_sub_counter(p->x, XPUB_SUBS_REFUSED)},
+        {"stream_frames_refused", &p->streams_refused},
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
             return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
+    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0)
+        return vp_fail(-ENOSPC, "stats: no room for the streams gauge");
     return 0;
 }
 
@@ -564,6 +581,8 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         p->o.h264_bitrate = H264_DEFAULT_BITRATE;
     if (p->o.h264_gop == 0)
         p->o.h264_gop = H264_DEFAULT_GOP;
+    if (p->o.max_streams == 0)
+        p->o.max_streams = PUB_DEFAULT_MAX_STREAMS;
     if (p->o.ring_slots < RING_MIN_SLOTS || p->o.ring_slots > RING_MAX_SLOTS) {
         rc = vp_fail(-EINVAL, "ring slots %u: expected %d..%d", p->o.ring_slots,
                      RING_MIN_SLOTS, RING_MAX_SLOTS);
@@ -577,7 +596,7 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         return rc;
     }
     stats_init(&p->st);
-    pub_stream(p, p->stream);
+    p->st.max_streams = p->o.max_streams;
     if (ep.kind == EP_STDIO) {
         if (!o || o->fd <= 0)
             p->o.fd = STDOUT_FILENO;
@@ -629,10 +648,12 @@ void vp_pub_close(vp_pub *p)
     vp_pub_cancel(p);
     xpub_free(p->x);
     curve_free(p->curve);
-    for (unsigned i = 0; i < p->nstreams; i++) {
-        ring_free(p->streams[i].ring);
-        keyframer_fini(&p->streams[i].kf);
+    for (unsigned i = 0; i < p->streams.n; i++) {
+        ring_free(pub_stream_at(p, i)->ring);
+        keyframer_fini(&pub_stream_at(p, i)->kf);
     }
+    nametab_fini(&p->streams);
+    stats_fini(&p->st);
     /* Freed once ZeroMQ has handed back the buffers still in flight. */
     pool_free(p->raw_pool);
     pool_free(p->jpeg_pool);

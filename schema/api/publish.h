@@ -17,10 +17,12 @@
 #include "contract/message.h"
 #include "contract/topic.h"
 #include "util/log.h"
+#include "util/nametab.h"
 
-#define PUB_MAX_STREAMS 16
+#define PUB_DEFAULT_MAX_STREAMS 1024
 
-/* What the publisher knows of one stream it sends. */
+/* What the publisher knows of one stream it sends (in p->streams, found
+ * by its name, which comes first). */
 struct pstream {
     char name[FRAME_STREAM_MAX + 1];
     struct ring *ring;
@@ -51,8 +53,8 @@ struct vp_pub {
     void (*on_sub)(struct vp_pub *p, const char *prefix, size_t len, bool on);
     struct pool *raw_pool, *jpeg_pool;
     struct jpeg *jpeg;
-    struct pstream streams[PUB_MAX_STREAMS];
-    unsigned nstreams;
+    struct nametab streams; /* of struct pstream, o.max_streams at most */
+    struct pstream *own;    /* the publisher's own stream */
     struct loan loan;
     uint8_t *scratch, *scratch2; /* conversions for "-" and forwarding */
     size_t scratch_cap, scratch2_cap;
@@ -60,11 +62,19 @@ struct vp_pub {
     uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
         shm_forwarded, h264_encodes, keyframes, keyframe_requests,
         bounds_raised;
+    uint64_t nstreams;        /* a gauge: streams in the table */
+    uint64_t streams_refused; /* frames of streams past o.max_streams */
     struct log_limit log;
 };
 
-/* The entry of stream name (made if new); NULL when the table is full. */
+/* The entry of stream name (made if new); NULL when the table holds
+ * o.max_streams already (or out of memory).  No allocation once made. */
 struct pstream *pub_stream(struct vp_pub *p, const char *name);
+/* The i-th stream's entry, i < p->streams.n. */
+static inline struct pstream *pub_stream_at(const struct vp_pub *p, unsigned i)
+{
+    return nametab_at(&p->streams, i);
+}
 
 /* True while somebody wants variant v of stream (shm only with rings). */
 bool pub_wants(const struct vp_pub *p, enum variant v, const char *stream);

@@ -321,6 +321,8 @@ void sub_destroy(struct vp_sub *s)
     ring_reader_free(s->rings);
     jpeg_free(s->jpeg);
     h264dec_free(s->h264.dec);
+    stats_fini(&s->st);
+    free(s->wants);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->codec_mu);
     free(s);

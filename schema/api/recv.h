@@ -58,8 +58,6 @@ struct vp_frame {
     int64_t shown_ns; /* CLOCK_REALTIME of vp_frame_shown(), or 0 */
 };
 
-#define SUB_MAX_WANTS 32
-
 /* The subscriber's modes. */
 enum sub_mode {
     SUB_LATEST, /* ZeroMQ, the newest frame: a receiver thread */
@@ -116,8 +114,8 @@ struct vp_sub {
     struct sub_want {
         enum variant v;
         char stream[VP_STREAM_MAX + 1]; /* "" for every stream */
-    } wants[SUB_MAX_WANTS];
-    unsigned nwants;
+    } * wants; /* grown as asked for: one per stream watched over HTTP */
+    unsigned nwants, wants_cap;
     /* Counted where messages are read (maybe the receiver thread). */
     _Atomic uint64_t bad, received, waiting_keyframe;
     uint64_t received_seen, waiting_seen;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/clock.h"
@@ -59,6 +60,12 @@ void stats_init(struct vp_stats *s)
     memset(s, 0, sizeof *s);
     s->path = "-";
     s->start_ns = s->tick_ns = s->last_frame_ns = clock_mono_ns();
+    s->max_streams = STATS_DEFAULT_MAX_STREAMS;
+}
+
+void stats_fini(struct vp_stats *s)
+{
+    nametab_fini(&s->streams);
 }
 
 void stats_latency(struct vp_stats *s, uint64_t us)
@@ -74,36 +81,45 @@ static unsigned kind_of(const struct frame_hdr *h)
     return h->has_shm ? 3 : (unsigned)h->enc;
 }
 
+/* h's stream's entry, made if new; NULL past max_streams (or out of
+ * memory): its gaps then go uncounted. */
+static struct stats_stream *stream_of(struct vp_stats *s,
+                                      const struct frame_hdr *h)
+{
+    struct stats_stream *e = nametab_find(&s->streams, h->stream);
+
+    if (e || s->streams.n >= s->max_streams || !(e = calloc(1, sizeof *e)))
+        return e;
+    memcpy(e->name, h->stream, sizeof h->stream);
+    if (nametab_add(&s->streams, e) < 0) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
 /* Counts the gaps in the seq of h's stream and variant; true if h is a
  * frame not delivered before in another variant (a new frame). */
 static bool track_seq(struct vp_stats *s, const struct frame_hdr *h)
 {
-    unsigned kind = kind_of(h), i;
+    struct stats_stream *e = stream_of(s, h);
+    unsigned kind = kind_of(h);
     bool seen = false;
 
-    for (i = 0; i < s->nstreams; i++) {
-        if (strcmp(s->streams[i].name, h->stream) != 0)
-            continue;
-        if (s->streams[i].kind == kind)
-            break;
-        /* The same frame in another variant: one frame, not two. */
-        if (s->streams[i].last_seq == h->seq)
-            seen = true;
-    }
-    if (i == s->nstreams) {
-        if (i == STATS_MAX_STREAMS)
-            return !seen;
-        memcpy(s->streams[i].name, h->stream, sizeof h->stream);
-        s->streams[i].kind = kind;
-        s->nstreams++;
-    } else {
-        uint64_t last = s->streams[i].last_seq;
+    if (!e)
+        return true;
+    for (unsigned k = 0; k < STATS_KINDS; k++)
+        if (k != kind && (e->kinds >> k & 1) && e->last_seq[k] == h->seq)
+            seen = true; /* the same frame in another variant: one frame */
+    if (e->kinds >> kind & 1) {
+        uint64_t last = e->last_seq[kind];
         /* A jump of more than a million frames is a new producer, as is a
          * seq that goes back: neither counts as dropped frames. */
         if (h->seq > last + 1 && h->seq - last - 1 < 1000000)
             s->drops += h->seq - last - 1;
     }
-    s->streams[i].last_seq = h->seq;
+    e->kinds |= (uint8_t)(1u << kind);
+    e->last_seq[kind] = h->seq;
     return !seen;
 }
 
@@ -138,14 +154,26 @@ const uint64_t *vp_stats_ref(const vp_stats *st, const char *name)
     return NULL;
 }
 
-int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v)
+static int add_extra(vp_stats *st, const char *name, const uint64_t *v,
+                     enum vp_stat_type type)
 {
     if (st->nextra == STATS_MAX_EXTRA)
         return -ENOSPC;
     st->extra[st->nextra].name = name;
     st->extra[st->nextra].v = v;
+    st->extra[st->nextra].type = type;
     st->nextra++;
     return 0;
+}
+
+int vp_stats_add(vp_stats *st, const char *name, const uint64_t *v)
+{
+    return add_extra(st, name, v, VP_STAT_COUNTER);
+}
+
+int vp_stats_add_gauge(vp_stats *st, const char *name, const uint64_t *v)
+{
+    return add_extra(st, name, v, VP_STAT_GAUGE);
 }
 
 bool vp_stats_tick(vp_stats *s)
@@ -250,7 +278,7 @@ static void figure(const vp_stats *s, const struct stats_window *w, unsigned i,
 {
     if (i >= F_FIXED) {
         *out = (struct vp_stat){.name = s->extra[i - F_FIXED].name,
-                                .type = VP_STAT_COUNTER,
+                                .type = s->extra[i - F_FIXED].type,
                                 .u = *s->extra[i - F_FIXED].v};
         return;
     }

@@ -14,10 +14,13 @@
 #include <stdint.h>
 
 #include "contract/frame.h"
+#include "util/nametab.h"
+#include "vidpipe.h"
 
 #define STATS_LAT_BUCKETS 1216
 #define STATS_MAX_EXTRA 16
-#define STATS_MAX_STREAMS 16
+#define STATS_DEFAULT_MAX_STREAMS 1024
+#define STATS_KINDS 4 /* what kind_of() tells apart: raw, jpeg, h264, shm */
 #define STATS_STALL_NS 2000000000LL
 
 struct stats_hist {
@@ -30,6 +33,14 @@ struct stats_window {
     int64_t mono_ns, real_ns; /* when it closed */
     double fps;
     uint64_t p50, p99, max;
+};
+
+/* One stream's last seq in each variant it came in (a relay receives
+ * several variants of one frame). */
+struct stats_stream {
+    char name[FRAME_STREAM_MAX + 1]; /* first: the nametab's key */
+    uint8_t kinds;                   /* bit k: last_seq[k] is set */
+    uint64_t last_seq[STATS_KINDS];
 };
 
 struct vp_stats {
@@ -45,20 +56,21 @@ struct vp_stats {
     uint64_t tick_frames;
     struct stats_hist win, total;
     struct stats_window last; /* the window vp_stats_tick() closed last */
-    struct {
-        char name[FRAME_STREAM_MAX + 1];
-        unsigned kind; /* the variant: shm, raw, jpeg, h264 */
-        uint64_t last_seq;
-    } streams[STATS_MAX_STREAMS];
-    unsigned nstreams;
+    /* Streams whose seq is followed, max_streams at most: the frames of
+     * any more are counted, their gaps are not. */
+    struct nametab streams; /* of struct stats_stream */
+    unsigned max_streams;   /* STATS_DEFAULT_MAX_STREAMS unless set */
     struct {
         const char *name;
         const uint64_t *v;
+        enum vp_stat_type type; /* a counter or a gauge */
     } extra[STATS_MAX_EXTRA];
     unsigned nextra;
 };
 
 void stats_init(struct vp_stats *s);
+/* Frees what stats_init() and the frames since took (the stream table). */
+void stats_fini(struct vp_stats *s);
 
 /* Accounts one frame received or sent: latency from its capture time,
  * drops from gaps in its stream's seq (a seq that goes back is a restart

@@ -229,6 +229,8 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->codec_mu, NULL);
     stats_init(&s->st);
+    if (s->o.max_streams)
+        s->st.max_streams = s->o.max_streams;
     rc = vp_stats_add(&s->st, "received", &s->received_seen);
     if (rc == 0 && o && o->codec == VP_CODEC_H264)
         rc = vp_stats_add(&s->st, "waiting_keyframe", &s->waiting_seen);
@@ -311,12 +313,19 @@ int vp_sub_want(vp_sub *s, const char *stream, enum vp_variant v, bool on)
             break;
     if (on == (i < s->nwants))
         return 0;
-    if (on && s->nwants == SUB_MAX_WANTS)
-        return vp_fail(-ENOSPC, "want: %d variants asked for already",
-                       SUB_MAX_WANTS);
-    /* SUB counts its subscriptions: one the downstream of a link holds
-     * too stays until both have let it go. */
-    sub_subscribe_variant(s, var[v], s->stream, on);
+    if (on && s->nwants == s->wants_cap) {
+        unsigned cap = s->wants_cap ? 2 * s->wants_cap : 8;
+        struct sub_want *w = realloc(s->wants, cap * sizeof *w);
+        if (!w)
+            return vp_fail(-ENOMEM, "want: out of memory");
+        s->wants = w;
+        s->wants_cap = cap;
+    }
+    /* Only the stream asked for (a gateway's one MJPEG viewer must not
+     * make every camera encode JPEG).  SUB counts its subscriptions: one
+     * the downstream of a link holds too stays until both have let it
+     * go. */
+    sub_subscribe_variant(s, var[v], *name ? name : s->stream, on);
     if (on) {
         s->wants[s->nwants].v = var[v];
         snprintf(s->wants[s->nwants].stream, sizeof s->wants[0].stream, "%s",

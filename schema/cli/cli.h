@@ -23,12 +23,10 @@ enum {
     EXIT_USAGE = 2,   /* bad arguments, or a source/sink/endpoint unusable */
 };
 
-#define CLI_MAX_INPUTS 16
-
 /* The shared options a program takes. */
 enum {
     CLI_INPUT = 1 << 0,                /* -i (repeatable with CLI_INPUTS) */
-    CLI_INPUTS = 1 << 1,               /* -i may be given up to 16 times */
+    CLI_INPUTS = 1 << 1,               /* -i may be given any number of times */
     CLI_OUTPUT = 1 << 2,               /* -o */
     CLI_STREAM = 1 << 3,               /* -s, --stream NAME */
     CLI_VARIANT = 1 << 4,              /* --variant raw|jpeg|h264 */
@@ -42,9 +40,11 @@ enum {
     CLI_MAX_SUBS = 1 << 12, /* --max-subs N, --max-subs-per-client N */
 };
 
-/* What the shared options said; defaults where they were not given. */
+/* What the shared options said; defaults where they were not given.  The
+ * arrays have room for one more than given (a program's default input)
+ * and are valid until the next cli_parse(). */
 struct cli_common {
-    const char *inputs[CLI_MAX_INPUTS];
+    const char **inputs;
     unsigned ninputs;
     const char *output;
     const char *stream;
@@ -55,7 +55,7 @@ struct cli_common {
     bool ring_set;
     bool no_shm;
     const char *curve_secret, *curve_allow, *curve_client_secret;
-    const char *curve_servers[CLI_MAX_INPUTS];
+    const char **curve_servers;
     unsigned ncurve_servers;
     bool stats_json, quiet;
     unsigned max_subs, max_subs_per_client; /* 0: the library's default */
@@ -154,6 +154,9 @@ struct cli_report {
 /* vp_stats_add(), and a warning naming the counter if there is no room
  * for it (it is then not reported): 0 or -ENOSPC. */
 int cli_stats_add(vp_stats *st, const char *name, const uint64_t *v);
+/* Shows from's figure name (a counter or a gauge) in to's report too,
+ * with the same warning: 0, -ENOENT (from has none) or -ENOSPC. */
+int cli_stats_share(vp_stats *to, const vp_stats *from, const char *name);
 
 void cli_report_init(struct cli_report *r, const char *prog, vp_stats *st,
                      const struct cli_common *c);

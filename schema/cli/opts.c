@@ -1,5 +1,6 @@
 /* opts.c -- the options the programs share, their --help, and the stats
  * report. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,12 +189,11 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         return 1;
     switch (id) {
     case 'i':
-        if (c->ninputs == ((p->common & CLI_INPUTS) ? CLI_MAX_INPUTS : 1)) {
-            log_err("at most %u input%s", c->ninputs,
-                    c->ninputs == 1 ? "" : "s");
+        if (c->ninputs == 1 && !(p->common & CLI_INPUTS)) {
+            log_err("at most 1 input");
             return -1;
         }
-        c->inputs[c->ninputs++] = arg;
+        c->inputs[c->ninputs++] = arg; /* room: see cli_parse() */
         return 0;
     case 'o':
         c->output = arg;
@@ -234,10 +234,6 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
         c->curve_allow = arg;
         return 0;
     case OPT_CURVE_SERVER_KEY:
-        if (c->ncurve_servers == CLI_MAX_INPUTS) {
-            log_err("at most %d server keys", CLI_MAX_INPUTS);
-            return -1;
-        }
         c->curve_servers[c->ncurve_servers++] = arg;
         return 0;
     case OPT_CURVE_CLIENT_SECRET:
@@ -305,7 +301,19 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
     size_t sn = 0;
     int id;
 
-    *c = (struct cli_common){.variant = VP_CODEC_RAW, .ring_slots = 8};
+    /* argv bounds how many -i and --curve-server-key there are: room for
+     * all of them, and a default input, kept (reachable) until the next
+     * call. */
+    static const char **room;
+    free(room);
+    if (!(room = calloc(2 * ((size_t)argc + 1), sizeof *room))) {
+        log_err("out of memory");
+        return -1;
+    }
+    *c = (struct cli_common){.variant = VP_CODEC_RAW,
+                             .ring_slots = 8,
+                             .inputs = room,
+                             .curve_servers = room + argc + 1};
     so[sn++] = ':'; /* a missing argument is ':', an unknown option '?' */
     for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
         if (p->common & shared[i].flag)
@@ -399,6 +407,25 @@ int cli_stats_add(vp_stats *st, const char *name, const uint64_t *v)
     int rc = vp_stats_add(st, name, v);
     if (rc < 0)
         log_warn("stats: no room for the counter %s: it is not reported", name);
+    return rc;
+}
+
+int cli_stats_share(vp_stats *to, const vp_stats *from, const char *name)
+{
+    const uint64_t *v = vp_stats_ref(from, name);
+    bool gauge = false;
+    struct vp_stat f;
+
+    if (!v)
+        return -ENOENT;
+    for (unsigned i = 0; i < vp_stats_count(from); i++)
+        if (vp_stats_at(from, i, true, &f) == 0 && strcmp(f.name, name) == 0)
+            gauge = f.type == VP_STAT_GAUGE;
+    if (!gauge)
+        return cli_stats_add(to, name, v);
+    int rc = vp_stats_add_gauge(to, name, v);
+    if (rc < 0)
+        log_warn("stats: no room for the gauge %s: it is not reported", name);
     return rc;
 }
 

@@ -20,7 +20,7 @@ struct curve {
     struct {
         char url[ENDPOINT_MAX];
         char key[CURVE_Z85_LEN + 1];
-    } servers[CURVE_MAX_SERVER_KEYS];
+    } * servers;
     unsigned nservers;
 };
 
@@ -82,17 +82,21 @@ int curve_client_new(struct curve **out, const char *secret_path,
 
     *out = NULL;
     *which = NULL;
-    if (nkeys == 0 || nurls == 0 || (nkeys != 1 && nkeys != nurls) ||
-        nkeys > CURVE_MAX_SERVER_KEYS) {
+    if (nkeys == 0 || nurls == 0 || (nkeys != 1 && nkeys != nurls)) {
         *why = "give one server key for all inputs, or one per input";
         return -EINVAL;
     }
     if ((rc = curve_new(&c, secret_path, false, why, which)) < 0)
         return rc;
+    if (!(c->servers = calloc(nkeys, sizeof *c->servers))) {
+        *why = "out of memory";
+        curve_free(c);
+        return -ENOMEM;
+    }
     for (unsigned i = 0; i < nkeys; i++) {
         if ((rc = key_read(server_keys[i], c->servers[i].key, why)) < 0) {
             *which = server_keys[i];
-            free(c);
+            curve_free(c);
             return rc;
         }
         snprintf(c->servers[i].url, sizeof c->servers[i].url, "%s",
@@ -105,6 +109,8 @@ int curve_client_new(struct curve **out, const char *secret_path,
 
 void curve_free(struct curve *c)
 {
+    if (c)
+        free(c->servers);
     free(c);
 }
 

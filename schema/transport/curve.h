@@ -13,8 +13,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CURVE_MAX_SERVER_KEYS 16
-
 struct curve;
 
 /* The constructors read key files: on failure they return -errno with a

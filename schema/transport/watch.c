@@ -19,7 +19,6 @@
 
 #define WATCH_CONNS 64 /* accepted connections whose address is known */
 #define WATCH_LOGGED 64
-#define WATCH_URLS 16          /* endpoints a connected socket may revive */
 #define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
 #define TUNE_NS 100000000LL    /* send bounds sized ten times a second */
 
@@ -45,8 +44,8 @@ struct watch {
         bool lost;
         int64_t suspect_ns; /* disconnected then, no retry seen since */
         int64_t revived_ns;
-    } urls[WATCH_URLS];
-    unsigned nurls;
+    } * urls; /* every endpoint connected, grown as they come */
+    unsigned nurls, urls_cap;
     atomic_bool any_lost;
     atomic_bool stop;
     /* Bound sockets: the peer address of each accepted descriptor, read
@@ -368,6 +367,7 @@ void watch_free(struct watch *w)
     atomic_store(&w->stop, true);
     pthread_join(w->th, NULL);
     pthread_mutex_destroy(&w->mu);
+    free(w->urls);
     free(w);
 }
 
@@ -378,8 +378,22 @@ void watch_add_url(struct watch *w, const char *url)
     for (i = 0; i < w->nurls; i++)
         if (strcmp(w->urls[i].url, url) == 0)
             break;
-    if (i == w->nurls && i < WATCH_URLS)
+    if (i == w->nurls && i == w->urls_cap) {
+        unsigned cap = w->urls_cap ? 2 * w->urls_cap : 16;
+        void *urls = realloc(w->urls, cap * sizeof *w->urls);
+        if (urls) {
+            w->urls = urls;
+            w->urls_cap = cap;
+        } else {
+            log_warn("%s: out of memory: not reconnected after a failed "
+                     "handshake",
+                     url);
+        }
+    }
+    if (i == w->nurls && i < w->urls_cap) {
+        memset(&w->urls[i], 0, sizeof w->urls[i]);
         snprintf(w->urls[w->nurls++].url, ENDPOINT_MAX, "%s", url);
+    }
     pthread_mutex_unlock(&w->mu);
 }
 

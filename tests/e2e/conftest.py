@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -60,6 +61,22 @@ OUT = os.path.abspath(os.path.join(HERE, "..", "out"))
 PYTHON = "/usr/bin/python3"
 PY_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
 PY_EXAMPLES = os.path.join(PY_DIR, "examples")
+
+
+def import_vidpipe():
+    """(numpy, vidpipe): the Python package built in the tree, for tests
+    that use it in their own process.  Under make asan, which builds no
+    extension, the calling module is skipped."""
+    sys.path.insert(0, PY_DIR)
+    try:
+        import numpy
+        import vidpipe
+    except ImportError as e:
+        if SANITIZED:
+            pytest.skip("the Python extension is not built under make asan "
+                        "(%s)" % e, allow_module_level=True)
+        raise
+    return numpy, vidpipe
 
 
 def prog(name):

@@ -40,7 +40,8 @@ def c_files():
 
 
 def source_keys():
-    """{key: where} for every name given to vp_stats_add() (a literal, or
+    """{key: where} for every name given to vp_stats_add() or
+    vp_stats_add_gauge() (a literal, or
     the literals of the array, or array of {name, counter}, a call
     indexes) and every fixed key of
     stats.c's report; fails on a name it cannot read."""
@@ -49,12 +50,14 @@ def source_keys():
         with open(path) as f:
             src = f.read()
         rel = os.path.relpath(path, ROOT)
-        for m in re.finditer(r"\b(?:vp|cli)_stats_add\s*\(([^;]*?)\)\s*;",
-                             src):
+        for m in re.finditer(
+                r"\b(?:vp|cli)_stats_add(?:_gauge)?\s*\(([^;]*?)\)\s*;", src):
             call = m.group(1)
             if re.match(r"\s*vp_stats\s*\*", call):
                 continue  # a definition
             arg = [a.strip() for a in call.split(",")][1]
+            if arg == "name":
+                continue  # a wrapper passing its caller's name on
             lit = re.fullmatch(r'"(\w+)"', arg)
             arr = re.fullmatch(r"(\w+)\[\w+\](?:\.name)?", arg)
             if lit:

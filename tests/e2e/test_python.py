@@ -16,23 +16,15 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import (PY_DIR, PYTHON, SANITIZED, free_ep, prog, wait_until)
+from conftest import (PY_DIR, PYTHON, free_ep, import_vidpipe, prog,
+                      wait_until)
 
-sys.path.insert(0, PY_DIR)
-try:
-    import numpy as np
-    import vidpipe
-except ImportError as e:  # make asan builds no extension
-    if SANITIZED:
-        pytest.skip("the Python extension is not built under make asan (%s)"
-                    % e, allow_module_level=True)
-    raise
+np, vidpipe = import_vidpipe()
 
 W, H = 320, 240
 PY_ENV = dict(os.environ, PYTHONPATH=PY_DIR)

@@ -36,13 +36,19 @@ static struct vp_stats *new_stats(bool json)
     return s;
 }
 
+static void free_stats(struct vp_stats *s)
+{
+    stats_fini(s);
+    free(s);
+}
+
 static void test_pct_empty(void **state)
 {
     (void)state;
     struct vp_stats *s = new_stats(false);
     assert_int_equal(stats_hist_pct(&s->total, 50), 0);
     assert_int_equal(stats_hist_pct(&s->total, 99), 0);
-    free(s);
+    free_stats(s);
 }
 
 static void test_pct_exact_small(void **state)
@@ -57,7 +63,7 @@ static void test_pct_exact_small(void **state)
     assert_int_equal(stats_hist_pct(&s->total, 100), 31);
     assert_int_equal(s->total.n, 31);
     assert_int_equal(s->total.max_us, 31);
-    free(s);
+    free_stats(s);
 }
 
 static void test_pct_uniform(void **state)
@@ -79,7 +85,7 @@ static void test_pct_uniform(void **state)
         assert_true(v >= last);
         last = v;
     }
-    free(s);
+    free_stats(s);
 }
 
 static void test_pct_bimodal(void **state)
@@ -95,7 +101,7 @@ static void test_pct_bimodal(void **state)
     assert_near(stats_hist_pct(&s->total, 97), 2000, "p97");
     assert_near(stats_hist_pct(&s->total, 99), 250000, "p99");
     assert_near(stats_hist_pct(&s->total, 100), 250000, "p100");
-    free(s);
+    free_stats(s);
 }
 
 static void test_pct_constant_and_large(void **state)
@@ -117,7 +123,7 @@ static void test_pct_constant_and_large(void **state)
     stats_init(s);
     stats_latency(s, UINT64_MAX / 2);
     assert_true(stats_hist_pct(&s->total, 50) <= UINT64_MAX / 2);
-    free(s);
+    free_stats(s);
 }
 
 static struct frame_hdr hdr(const char *stream, uint64_t seq)
@@ -155,7 +161,7 @@ static void test_drops(void **state)
     assert_int_equal(s->drops, 6);
     assert_int_equal(s->frames, 6);
     assert_int_equal(s->bytes, 600);
-    free(s);
+    free_stats(s);
 }
 
 static void test_restart_not_drop(void **state)
@@ -174,7 +180,7 @@ static void test_restart_not_drop(void **state)
     assert_int_equal(s->drops, 1);
     feed(s, "cam", 4 + 5000000); /* a huge jump: a new producer */
     assert_int_equal(s->drops, 1);
-    free(s);
+    free_stats(s);
 }
 
 static void test_streams_independent(void **state)
@@ -192,7 +198,53 @@ static void test_streams_independent(void **state)
     assert_int_equal(s->drops, 2);
     feed(s, "left", 50);
     assert_int_equal(s->drops, 2);
-    free(s);
+    free_stats(s);
+}
+
+/* Hundreds of streams each count their own gaps; past max_streams the
+ * frames still count, their gaps do not; a frame in two variants is one
+ * frame, whichever variant comes first. */
+static void test_many_streams(void **state)
+{
+    (void)state;
+    struct vp_stats *s = new_stats(false);
+    char name[16];
+
+    for (int q = 1; q <= 3; q += 2)
+        for (int i = 0; i < 1000; i++) {
+            snprintf(name, sizeof name, "cam%d", i);
+            feed(s, name, (uint64_t)q); /* 1, then 3: one lost each */
+        }
+    assert_int_equal(s->frames, 2000);
+    assert_int_equal(s->drops, 1000);
+    assert_int_equal(s->streams.n, 1000);
+    free_stats(s);
+
+    s = new_stats(false);
+    s->max_streams = 4;
+    for (int q = 1; q <= 3; q += 2)
+        for (int i = 0; i < 10; i++) {
+            snprintf(name, sizeof name, "cam%d", i);
+            feed(s, name, (uint64_t)q);
+        }
+    assert_int_equal(s->frames, 20);
+    assert_int_equal(s->drops, 4);
+    assert_int_equal(s->streams.n, 4);
+    free_stats(s);
+
+    s = new_stats(false);
+    for (uint64_t q = 1; q <= 4; q++)
+        for (int i = 0; i < 100; i++) {
+            snprintf(name, sizeof name, "cam%d", i);
+            struct frame_hdr raw = hdr(name, q), jpg = raw;
+            jpg.enc = ENC_JPEG;
+            /* Either variant may come first. */
+            stats_frame(s, q % 2 ? &raw : &jpg, 10);
+            stats_frame(s, q % 2 ? &jpg : &raw, 10);
+        }
+    assert_int_equal(s->frames, 400);
+    assert_int_equal(s->drops, 0);
+    free_stats(s);
 }
 
 static void test_latency_from_frame(void **state)
@@ -210,7 +262,7 @@ static void test_latency_from_frame(void **state)
     h.t_real_ns = clock_real_ns() + 1000000000;
     stats_frame(s, &h, 0);
     assert_int_equal(stats_hist_pct(&s->total, 50), 0);
-    free(s);
+    free_stats(s);
 }
 
 static void assert_one_json_object(const char *out)
@@ -274,7 +326,7 @@ static void test_json_report(void **state)
     assert_one_json_object(out);
     assert_non_null(strstr(out, "\"event\":\"tick\""));
     assert_non_null(strstr(out, "\"widgets\":17"));
-    free(s);
+    free_stats(s);
 }
 
 static void test_json_counter_limit(void **state)
@@ -299,7 +351,7 @@ static void test_json_counter_limit(void **state)
     assert_non_null(strstr(out, want));
     snprintf(want, sizeof want, "\"extra_%d\"", STATS_MAX_EXTRA);
     assert_null(strstr(out, want)); /* beyond the limit: left out */
-    free(s);
+    free_stats(s);
 }
 
 /* Figure f as the JSON report writes it: "name":value. */
@@ -413,7 +465,7 @@ static void test_figures(void **state)
             assert_int_equal(rc, -ENOENT);
         }
     }
-    free(s);
+    free_stats(s);
 }
 
 /* A tick's figures describe its window as it closed: read later, they
@@ -452,7 +504,7 @@ static void test_figures_of_a_window(void **state)
     assert_int_equal(vp_stats_at(s, 1, true, &g), 0);
     assert_true(g.d >= up0.d + 0.02); /* the run's uptime is until now */
     assert_figures_are_json(s, true, false);
-    free(s);
+    free_stats(s);
 }
 
 static void test_stalled(void **state)
@@ -464,7 +516,7 @@ static void test_stalled(void **state)
     assert_true(stats_stalled(s));
     feed(s, "a", 1);
     assert_false(stats_stalled(s));
-    free(s);
+    free_stats(s);
 }
 
 int main(void)
@@ -478,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_drops),
         cmocka_unit_test(test_restart_not_drop),
         cmocka_unit_test(test_streams_independent),
+        cmocka_unit_test(test_many_streams),
         cmocka_unit_test(test_latency_from_frame),
         cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_json_counter_limit),
