@@ -82,10 +82,11 @@ void ring_reader_free(struct ring_reader *rr);
 
 /* Validates a descriptor header h against the ring it names, mapping the
  * ring first if needed (or again, if the token says it was replaced, or
- * its segment was cut short).  0: usable.  -ENOENT: the ring cannot be
- * opened here (another host, or another user): use payloads instead.
- * -EBADMSG: the descriptor does not fit the ring (forged or stale, or the
- * ring cut short); *why says what. */
+ * its segment was cut short); before it maps one, drops the mappings of
+ * rings whose segment has lost its name (RING.md 4).  0: usable.
+ * -ENOENT: the ring cannot be opened here (another host, or another
+ * user): use payloads instead.  -EBADMSG: the descriptor does not fit
+ * the ring (forged or stale, or the ring cut short); *why says what. */
 int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
                       const char **why);
 

@@ -92,6 +92,38 @@ static bool map_lost(const struct ring_map *m)
            (uint64_t)st.st_size < m->size;
 }
 
+/* True if m's segment has lost its name: its producer freed it (exit, a
+ * new geometry) or died and ring_gc() removed it, or it was made anew
+ * under the name.  Nobody writes to it again (ring.c makes a new segment
+ * once it sees its own unnamed), so a reader has no use for it. */
+static bool map_unnamed(const struct ring_map *m)
+{
+    struct stat st;
+    return fstat(m->fd, &st) < 0 || st.st_nlink == 0;
+}
+
+/* A cache slot for a ring about to be mapped.  The rings whose name is
+ * gone are dropped first: a producer restarted again and again leaves one
+ * each, and a mapping of one holds an fd and its pages (the segment's
+ * memory is not freed while mapped).  Then a free slot, else the next in
+ * turn, evicted.  Frames still holding a dropped ring keep it mapped. */
+static unsigned make_room(struct ring_reader *rr)
+{
+    int room = -1;
+    for (unsigned i = 0; i < READER_MAPS; i++) {
+        if (rr->maps[i] && map_unnamed(rr->maps[i]))
+            evict(rr, i);
+        if (!rr->maps[i] && room < 0)
+            room = (int)i;
+    }
+    if (room >= 0)
+        return (unsigned)room;
+    unsigned i = rr->next_evict;
+    rr->next_evict = (rr->next_evict + 1) % READER_MAPS;
+    evict(rr, i);
+    return i;
+}
+
 /* Maps name and validates its header: a new mapping with one reference,
  * or NULL with *rc -ENOENT or -EBADMSG. */
 static struct ring_map *map_ring(const char *name, int *rc, const char **why)
@@ -187,9 +219,7 @@ int ring_reader_check(struct ring_reader *rr, const struct frame_hdr *h,
         i = -1;                 /* the old one cut short */
     }
     if (i < 0) {
-        i = (int)rr->next_evict;
-        rr->next_evict = (rr->next_evict + 1) % READER_MAPS;
-        evict(rr, (unsigned)i);
+        i = (int)make_room(rr);
         if (!(rr->maps[i] = map_ring(name, &rc, why)))
             return rc;
         if (rr->maps[i]->copy.token != h->shm.token) {

@@ -634,6 +634,80 @@ static void test_stale_ring(void **state)
     assert_no_segments();
 }
 
+/* How many fds of this process hold a removed segment of this test. */
+static int held_removed(void)
+{
+    char prefix[64], link[256];
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    snprintf(prefix, sizeof prefix, "/dev/shm/vidpipe-ut%d-", (int)getpid());
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        ssize_t len = readlinkat(dirfd(d), e->d_name, link, sizeof link - 1);
+        if (len <= 0)
+            continue;
+        link[len] = 0;
+        n += strncmp(link, prefix, strlen(prefix)) == 0 &&
+             strstr(link, " (deleted)") != NULL;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A producer restarted again and again makes a new ring each time, and
+ * the old one is removed (ring_free, or ring_gc after a kill -9): the
+ * reader lets go of it when it maps the next, so it holds no fd or pages
+ * of a removed ring, except through a frame still using one.  A ring
+ * still named stays mapped however many come and go. */
+static void test_reader_lets_go_of_removed_rings(void **state)
+{
+    (void)state;
+    char live_name[64], name[64];
+    const char *why;
+    struct ring_reader *rr = ring_reader_new();
+
+    ring_name(live_name, sizeof live_name, "live");
+    struct ring *live = make(live_name, 4);
+    struct frame_hdr l = put(live, 1);
+    assert_int_equal(ring_reader_check(rr, &l, &why), 0);
+
+    struct ring *r = NULL;
+    struct ring_map *m = NULL;
+    struct frame_hdr h = {0}, held = {0};
+    for (int i = 0; i < 20; i++) {
+        if (i == 10) { /* a frame out holds the ring about to go */
+            held = h;
+            assert_non_null(m = ring_reader_get(rr, &held));
+        }
+        ring_free(r);
+        char tag[16];
+        snprintf(tag, sizeof tag, "gone%d", i);
+        ring_name(name, sizeof name, tag);
+        r = make(name, 4);
+        h = put(r, (uint64_t)i + 100);
+        assert_int_equal(ring_reader_check(rr, &h, &why), 0);
+        assert_int_equal(held_removed(), m ? 1 : 0);
+    }
+    /* The reader let go of the held ring; its frame still reads it whole. */
+    assert_null(ring_read_begin(rr, &held));
+    const uint8_t *px = ring_map_read_begin(m, &held);
+    assert_non_null(px);
+    assert_int_equal(px[0], fill_byte(109));
+    assert_true(ring_map_read_end(m, &held));
+    ring_map_put(m);
+    assert_int_equal(held_removed(), 0);
+    /* The live ring was never dropped: read from the cache as it is. */
+    assert_int_equal(ring_read_begin(rr, &l)[0], fill_byte(1));
+    assert_true(ring_read_end(rr, &l));
+
+    ring_reader_free(rr);
+    ring_free(r);
+    ring_free(live);
+    assert_no_segments();
+}
+
 /* The owner's pid alone is not enough: a pid reused by another process
  * (another start time) does not keep a dead producer's ring alive. */
 static void test_stale_by_start_time(void **state)
@@ -1565,6 +1639,7 @@ int main(void)
         cmocka_unit_test(test_torn),
         cmocka_unit_test(test_replaced_ring_remapped),
         cmocka_unit_test(test_stale_ring),
+        cmocka_unit_test(test_reader_lets_go_of_removed_rings),
         cmocka_unit_test(test_stale_by_start_time),
         cmocka_unit_test(test_live_owner),
         cmocka_unit_test(test_live_owner_errno),
