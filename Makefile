@@ -255,7 +255,7 @@ install-test: all
 # End-to-end tests run the real programs; Debian's python3 has pytest and
 # the zmq and msgpack modules install-deps installs.
 e2e: all
-	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q \
+	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q --durations=20 \
 	    $(E2E_ARGS) tests/e2e
 
 # Builds run a job per core; the tests themselves run one at a time.
