@@ -54,6 +54,7 @@ struct _GstVidpipeSink {
     vp_pub *pub;
     GstVideoInfo info;
     gboolean waited, flushing;
+    guint64 seq; /* of the next buffer: a dropped one leaves a gap */
     guint64 frames, drops;
 };
 
@@ -212,7 +213,7 @@ static gboolean sink_start(GstBaseSink *base)
         return FALSE;
     }
     s->waited = FALSE;
-    s->frames = s->drops = 0;
+    s->seq = s->frames = s->drops = 0;
     return TRUE;
 }
 
@@ -287,7 +288,7 @@ static GstFlowReturn sink_render(GstBaseSink *base, GstBuffer *buf)
         return GST_FLOW_ERROR;
     }
     vidpipe_image_of_frame(&vf, &img);
-    int rc = vp_pub_send(s->pub, &img, VP_SEQ_NEXT);
+    int rc = vp_pub_send(s->pub, &img, s->seq++);
     gst_video_frame_unmap(&vf);
     if (rc == -EAGAIN) { /* every buffer still in flight: a drop */
         s->drops++;
