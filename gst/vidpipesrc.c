@@ -498,33 +498,17 @@ static GstClockTime pts_of(GstVidpipeSrc *s, const struct vp_frame_info *i)
     return pts;
 }
 
-/* Rows of plane p of a fmt picture h rows high. */
-static uint32_t plane_rows(enum vp_pixfmt fmt, unsigned p, uint32_t h)
-{
-    return p > 0 && (fmt == VP_PIX_YUV420P || fmt == VP_PIX_NV12) ? h / 2 : h;
-}
-
 /* A buffer over f's pixels (owning f), or NULL if their layout is one
  * downstream cannot read without GstVideoMeta. */
 static GstBuffer *wrap_image(GstVidpipeSrc *s, vp_frame *f,
                              const struct vp_image *img)
 {
-    gsize offset[GST_VIDEO_MAX_PLANES] = {0}, end = 0;
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0}, end;
     gint stride[GST_VIDEO_MAX_PLANES] = {0};
-    gboolean as_info = TRUE;
 
-    for (unsigned p = 0; p < img->nplanes; p++) {
-        if (img->data[p] < img->data[0])
-            return NULL;
-        offset[p] = (gsize)(img->data[p] - img->data[0]);
-        stride[p] = (gint)img->stride[p];
-        gsize e = offset[p] +
-                  (gsize)img->stride[p] * plane_rows(img->fmt, p, img->height);
-        end = MAX(end, e);
-        as_info &= offset[p] == GST_VIDEO_INFO_PLANE_OFFSET(&s->info, p) &&
-                   stride[p] == GST_VIDEO_INFO_PLANE_STRIDE(&s->info, p);
-    }
-    if (!as_info && !s->meta_ok)
+    if (!vidpipe_image_planes(img, offset, stride, &end))
+        return NULL;
+    if (!vidpipe_layout_is_info(img, offset, stride, &s->info) && !s->meta_ok)
         return NULL;
     GstBuffer *buf = gst_buffer_new();
     gst_buffer_append_memory(
