@@ -457,8 +457,9 @@ static gboolean ensure_caps(GstVidpipeSrc *s, const struct vp_frame_info *i)
              gst_buffer_pool_set_active(s->pool, TRUE);
     }
     gst_caps_unref(caps);
-    if (!ok) {
+    if (!ok) { /* not-negotiated: create() stops the stream */
         drop_pool(s);
+        s->have_caps = FALSE;
         return FALSE;
     }
     s->have_caps = TRUE;
