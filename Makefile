@@ -39,7 +39,7 @@ TEST_PKG := cmocka
 NO_PKG_GOALS := deps clean test demo asan valgrind fmt bench-plots
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ALL_PKGS := $(PKGS) $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 \
-            $(TEST_PKG)
+            $(TEST_PKG) gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0
 MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
               do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(MISSING),)
@@ -226,6 +226,29 @@ $(PY_EXT): $(PY_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
 
+# The GStreamer plugin (gst/, docs/GSTREAMER.md): vidpipesrc and
+# vidpipesink, a client of vidpipe.h that carries the library statically,
+# as the Python package does.  GST_PLUGIN_PATH=$(BUILD)/gstreamer-1.0
+# finds it before `make install`.  Sanitized builds make it too: the tests
+# load it into Debian's gst-launch-1.0 and python3 with the sanitizers'
+# runtimes preloaded (tests/e2e/test_gst.py).
+GST_PKGS   := gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0
+GST_PLUGIN := $(BUILD)/gstreamer-1.0/libgstvidpipe.so
+GST_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard gst/*.c))
+# Where GStreamer looks for the plugins of a prefix: Debian's own
+# directory for /usr, else PREFIX/lib/MULTIARCH/gstreamer-1.0 (add it to
+# GST_PLUGIN_PATH, as for any prefix the system does not search).
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+GST_PLUGIN_DIR ?= $(PREFIX)/lib/$(if $(MULTIARCH),$(MULTIARCH)/)gstreamer-1.0
+$(GST_OBJ): CFLAGS += -fPIC -fvisibility=hidden \
+    $(shell pkg-config --cflags $(GST_PKGS) 2>/dev/null)
+$(GST_PLUGIN): $(GST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,--no-undefined \
+	    -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GST_PKGS))
+all: $(GST_PLUGIN)
+
 # A V4L2 capture device in user space (FUSE), for the e2e tests of
 # capture's V4L2 source.  A client of vidpipe.h, like the Python package.
 FAKECAM := $(BIN)/vidpipe-fakecam
@@ -255,7 +278,9 @@ install-test: all
 # End-to-end tests run the real programs; Debian's python3 has pytest and
 # the zmq and msgpack modules install-deps installs.
 e2e: all
-	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q --durations=20 \
+	@VIDPIPE_BIN=$(abspath $(BIN)) \
+	    VIDPIPE_GST_PLUGIN_DIR=$(abspath $(dir $(GST_PLUGIN))) \
+	    $(E2E_ENV) /usr/bin/python3 -m pytest -q --durations=20 \
 	    $(E2E_ARGS) tests/e2e
 
 # Builds run a job per core; the tests themselves run one at a time.
@@ -351,6 +376,8 @@ install: all man $(UNITS)
 	install -d $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0644 python/vidpipe/*.py $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0755 $(PY_EXT) $(DESTDIR)$(PY_SITE)/vidpipe
+	install -d $(DESTDIR)$(GST_PLUGIN_DIR)
+	install -m 0644 $(GST_PLUGIN) $(DESTDIR)$(GST_PLUGIN_DIR)
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(SYSUSERS_DIR) \
 	    $(DESTDIR)$(PREFIX)/share/doc/vidpipe
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMD_UNIT_DIR)
@@ -362,7 +389,7 @@ install: all man $(UNITS)
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
-	    docs/examples/*.c python/src/*.[ch])
+	    docs/examples/*.c python/src/*.[ch] gst/*.[ch])
 
 clean:
 	rm -rf build build-asan bin bin-asan
