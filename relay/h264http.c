@@ -569,8 +569,8 @@ void h264http_metrics(struct h264http *v, struct evbuffer *b)
                         "vidpipe_h264_viewers %u\n",
                         v->nclients);
     for (unsigned k = 0; k < sizeof per / sizeof *per; k++) {
-        evbuffer_add_printf(b, "# HELP %s_total %s\n# TYPE %s_total counter\n",
-                            per[k].name, per[k].help, per[k].name);
+        evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n", per[k].name,
+                            per[k].help, per[k].name);
         for (unsigned i = 0; i < n; i++) {
             const struct vstream *s = nametab_at(&v->streams, i);
             uint64_t x;
@@ -582,7 +582,7 @@ void h264http_metrics(struct h264http *v, struct evbuffer *b)
     pthread_mutex_unlock(&v->mu);
     static const char *vf[] = {"frames", "bytes", "skipped"};
     for (unsigned k = 0; k < 3; k++) {
-        evbuffer_add_printf(b, "# TYPE vidpipe_h264_viewer_%s_total counter\n",
+        evbuffer_add_printf(b, "# TYPE vidpipe_h264_viewer_%s counter\n",
                             vf[k]);
         for (unsigned i = 0; i < n; i++) {
             const struct vstream *s = nametab_at(&v->streams, i);
