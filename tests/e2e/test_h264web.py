@@ -236,3 +236,69 @@ def test_mse_page_on_a_lan_address(procs, slow_host, ns_browser):
         b["lat_p50_ms"], b["lat_p99_ms"], b["drops"]))
     assert b["lat_p50_ms"] < 1000, b
     assert b["frames"] >= 60 and b["drops"] <= 5, b
+
+
+# --- a slow viewer among full-rate ones --------------------------------------
+
+def testsrc2(tmp_path, size="1920x1080", secs=4):
+    """A file of ffmpeg's testsrc2: real content, 4 Mbit/s at 1080p."""
+    f = tmp_path / "testsrc2.mkv"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=%s:rate=30" % size, "-t", str(secs),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-qp", "18",
+                    str(f)], check=True, timeout=60)
+    return f
+
+
+@pytest.mark.slow
+def test_slow_viewer_skips_to_keyframes_others_keep_full_rate(
+        procs, slow_host, ns_browser, tmp_path):
+    need("ffmpeg", "curl")
+    src = testsrc2(tmp_path)
+    cap_ep, rel_ep, port = free_ep(), free_ep(), free_port()
+    cap = procs.start("capture", "-i", str(src), "--loop", "-o", cap_ep)
+    rel = procs.relay(cap_ep, rel_ep, "--http",
+                      "%s:%d" % (slow_host.here, port), "--http-timeout", "30")
+    base = "http://%s:%d" % (slow_host.here, port)
+    wait_stream(base)
+    url = base + "/stream/cam0.mp4"
+    curls = [subprocess.Popen(["curl", "-s", "-N", "-o", "/dev/null", url])
+             for _ in range(10)]
+    try:
+        # The browser behind 2 Mbit/s: MSE, as on any LAN address.
+        ns_browser.get(base + "/view/cam0")
+        a = shot(ns_browser)
+        assert a["transport"] == "mse", a
+        wait_until(lambda: len(h264_viewers(base)) == 11, 10, "11 viewers")
+        m0, v0, t0 = metrics(base), h264_viewers(base), time.monotonic()
+        time.sleep(6)
+        m1, v1, t1 = metrics(base), h264_viewers(base), time.monotonic()
+        b = ns_browser.execute_script("return window.vidpipeView")
+        secs = t1 - t0
+        rate = (one(m1, "vidpipe_h264_bytes_total", stream="cam0") -
+                one(m0, "vidpipe_h264_bytes_total", stream="cam0")) * 8 / secs
+        fps = (one(m1, "vidpipe_h264_frames_total", stream="cam0") -
+               one(m0, "vidpipe_h264_frames_total", stream="cam0")) / secs
+        slow = [p for p in v1 if p.startswith(slow_host.there)]
+        fast = [p for p in v1 if p not in slow]
+        print("\nstream %.2f Mbit/s %.1f fps; slow page: %d frames, p50 %.0f "
+              "ms p99 %.0f ms, relay skipped %d for it; others %.1f-%.1f fps"
+              % (rate / 1e6, fps, b["frames"], b["lat_p50_ms"],
+                 b["lat_p99_ms"], v1[slow[0]][1],
+                 min((v1[p][0] - v0[p][0]) / secs for p in fast),
+                 max((v1[p][0] - v0[p][0]) / secs for p in fast)))
+        assert rate > 3e6 and fps > 25, (rate, fps)
+        assert len(slow) == 1 and len(fast) == 10, v1
+        # Ten viewers at full rate, nothing skipped.
+        for p in fast:
+            assert v1[p][1] == 0, (p, v1[p])
+            assert (v1[p][0] - v0[p][0]) / secs > 0.9 * fps, (p, v0, v1)
+        # The slow one skips to keyframes, with a bounded latency.
+        assert v1[slow[0]][1] > v0[slow[0]][1] > 0, v1[slow[0]]
+        assert b["frames"] > a["frames"], b
+        assert b["lat_p50_ms"] < 2500 and b["lat_p99_ms"] < 4000, b
+        assert rel.alive() and cap.alive()
+    finally:
+        for c in curls:
+            c.kill()
+            c.wait()
