@@ -12,6 +12,7 @@ viewer sits behind a 2 Mbit/s tbf link.
 
 import base64
 import json
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -19,8 +20,8 @@ import urllib.request
 import pytest
 
 from conftest import free_ep, free_port, wait_until
-from test_http import (CHROMIUM, CHROMEDRIVER, SlowHost, browser, get,
-                       metrics, need, one, seqs_of_image, seqs_of_raw, sh,
+from test_http import (CHROMIUM, CHROMEDRIVER, browser, get,
+                       metrics, need, one, seqs_of_image, seqs_of_raw,
                        slow_host, start, wait_stream)
 
 W, H = 640, 360
@@ -48,9 +49,10 @@ def verify(r, w=W, h=H):
     assert seqs_of_image(png, w, h) == [r["canvas_seq"]], r["canvas_seq"]
 
 
-def ffmpeg_frames(url, n, timeout=30):
+def ffmpeg_frames(url, n, timeout=30, tls=False):
     """n frames of url decoded by ffmpeg, as their pattern seqs."""
-    r = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", url,
+    r = subprocess.run(["ffmpeg", "-loglevel", "error"] +
+                       (["-tls_verify", "0"] if tls else []) + ["-i", url,
                         "-frames:v", str(n), "-f", "rawvideo", "-pix_fmt",
                         "bgr24", "-"], capture_output=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
@@ -123,6 +125,35 @@ def test_ffmpeg_reads_h264_and_mp4(procs):
         for c in held:
             c.kill()
             c.wait()
+    assert rel.alive()
+
+
+def test_h264_behind_basic_auth_and_https(procs, tmp_path):
+    need("openssl", "ffmpeg")
+    hashed = subprocess.run(["openssl", "passwd", "-6", "s3cret"],
+                            capture_output=True, text=True,
+                            check=True).stdout.strip()
+    auth = tmp_path / "users"
+    auth.write_text("alice:%s\n" % hashed)
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "1", "-subj", "/CN=localhost"],
+                   capture_output=True, check=True)
+    cap, rel, base, _ = start(procs, "--http-auth", str(auth),
+                              "--http-cert", str(crt), "--http-key",
+                              str(key))
+    base = base.replace("http:", "https:")
+    ctx = ssl.create_default_context(cafile=str(crt))
+    ctx.check_hostname = False
+    wait_stream(base, auth="alice:s3cret", context=ctx)
+    for ext in ("h264", "mp4"):
+        url = base + "/stream/cam0." + ext
+        assert get(url, context=ctx)[0] == 401
+        assert get(url, auth="alice:wrong", context=ctx)[0] == 401
+        seqs = ffmpeg_frames(url.replace("https://", "https://alice:s3cret@"),
+                             30, tls=True)
+        assert seqs == list(range(seqs[0], seqs[0] + 30)), (ext, seqs)
     assert rel.alive()
 
 
