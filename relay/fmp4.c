@@ -75,6 +75,21 @@ size_t fmp4_scan(const uint8_t *au, size_t len, struct fmp4_params *p)
     return out;
 }
 
+size_t fmp4_first_slice(const uint8_t *au, size_t len)
+{
+    const uint8_t *nal;
+    size_t pos = 0, n;
+
+    while (next_nal(au, len, &pos, &nal, &n) == 0) {
+        unsigned t = n ? nal[0] & 0x1f : 0;
+        if (t >= 1 && t <= 5) {
+            size_t at = (size_t)(nal - au) - 3;
+            return at > 0 && au[at - 1] == 0 ? at - 1 : at;
+        }
+    }
+    return len;
+}
+
 void fmp4_sample(const uint8_t *au, size_t len, uint8_t *out)
 {
     const uint8_t *nal;

@@ -33,6 +33,10 @@ struct fmp4_params {
  * it holds none (or a parameter set too big to keep). */
 size_t fmp4_scan(const uint8_t *au, size_t len, struct fmp4_params *p);
 
+/* Where the first slice's NAL unit of the Annex B access unit au starts
+ * (its start code), or len if it has none. */
+size_t fmp4_first_slice(const uint8_t *au, size_t len);
+
 /* Writes the sample of au (its NAL units but SPS, PPS and AUD, each
  * behind a 4-byte length) into out, which has fmp4_scan()'s bytes. */
 void fmp4_sample(const uint8_t *au, size_t len, uint8_t *out);

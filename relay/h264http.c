@@ -25,12 +25,14 @@
 #include "util/log.h"
 #include "util/nametab.h"
 
-#define QUEUE_LEN 64              /* AUs between two wakes of the server */
-#define LINGER_NS 3000000000LL    /* H.264 stays asked for after a viewer */
-#define ASK_MIN_NS 100000000LL    /* keyframe requests of a stream, apart */
-#define ASK_AGAIN_NS 1000000000LL /* a client waiting asks again after */
-#define INPUT_MAX 65536           /* what a client may send us */
-#define DEFAULT_DUR_US 33333      /* a first frame's duration */
+#define QUEUE_LEN 64                /* AUs between two wakes of the server */
+#define LINGER_NS 3000000000LL      /* H.264 stays asked for after a viewer */
+#define ASK_MIN_NS 100000000LL      /* keyframe requests of a stream, apart */
+#define ASK_AGAIN_NS 1000000000LL   /* a client waiting asks again after */
+#define INPUT_MAX 65536             /* what a client may send us */
+#define DEFAULT_DUR_US 33333        /* a first frame's duration */
+#define SEI_UUID "vidpipe-t-real-1" /* 16 bytes: an SEI of ours */
+#define SEI_MAX 96
 
 /* Shared bytes: an access unit, or an init segment. */
 struct blob {
@@ -227,6 +229,21 @@ static void init_for(struct vstream *s, const struct fmp4_params *before,
     s->init_h = in->height;
 }
 
+/* An SEI NAL unit (user data unregistered) saying frame in's seq and
+ * capture time, as text after SEI_UUID, into sei: its length.  Neither
+ * holds a zero byte, so no emulation prevention is needed. */
+static size_t sei_make(char sei[SEI_MAX], const struct vp_frame_info *in)
+{
+    int n = snprintf(sei + 7 + 16, SEI_MAX - 7 - 16 - 1,
+                     "seq=%" PRIu64 " t_real_us=%" PRId64, in->seq,
+                     in->t_real_ns / 1000);
+    memcpy(sei, "\0\0\0\1\6\5", 6);
+    sei[6] = (char)(16 + n);
+    memcpy(sei + 7, SEI_UUID, 16);
+    sei[7 + 16 + n] = (char)0x80; /* rbsp trailing bits */
+    return (size_t)(7 + 16 + n + 1);
+}
+
 /* The AU of frame in (Annex B data), muxed for s; NULL without memory or
  * before s has its parameter sets. */
 static struct au *au_make(struct vstream *s, const struct vp_frame_info *in,
@@ -239,7 +256,9 @@ static struct au *au_make(struct vstream *s, const struct vp_frame_info *in,
         init_for(s, &before, in);
     if (!s->init || sample == 0)
         return NULL;
-    struct au *a = malloc(sizeof *a + len + FMP4_FRAG_EXTRA + sample);
+    char sei[SEI_MAX];
+    size_t sei_len = sei_make(sei, in);
+    struct au *a = malloc(sizeof *a + len + sei_len + FMP4_FRAG_EXTRA + sample);
     if (!a)
         return NULL;
     atomic_init(&a->refs, 1);
@@ -247,9 +266,13 @@ static struct au *au_make(struct vstream *s, const struct vp_frame_info *in,
     a->t_real_ns = in->t_real_ns;
     a->key = in->keyframe;
     a->init = blob_ref(s->init);
-    a->annexb_len = len;
-    memcpy(a->data, data, len);
-    a->frag = a->data + len;
+    /* The capture time goes in just before the first slice. */
+    size_t at = fmp4_first_slice(data, len);
+    memcpy(a->data, data, at);
+    memcpy(a->data + at, sei, sei_len);
+    memcpy(a->data + at + sei_len, data + at, len - at);
+    a->annexb_len = len + sei_len;
+    a->frag = a->data + a->annexb_len;
     a->frag_len = FMP4_FRAG_EXTRA + sample;
     /* Decode time is capture time, made to increase; the duration is the
      * last interval's, a little less, so fragments never overlap. */

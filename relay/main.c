@@ -57,10 +57,10 @@ struct relay {
 
 static const struct cli_opt opts[] = {
     {"http", OPT_HTTP, "ADDR:PORT",
-     "serve viewer pages, MJPEG, snapshots and /metrics\n"
-     "there (off by default; docs/HTTP.md)"},
+     "serve viewer pages, MJPEG, H.264, snapshots and\n"
+     "/metrics there (off by default; docs/HTTP.md)"},
     {"http-max-clients", OPT_HTTP_MAX_CLIENTS, "N",
-     "MJPEG viewers at once, 503 beyond (default 100)"},
+     "MJPEG and H.264 viewers at once, 503 beyond\n(default 100)"},
     {"http-auth", OPT_HTTP_AUTH, "FILE",
      "HTTP Basic auth: user:HASH lines (openssl passwd -6)"},
     {"http-cert", OPT_HTTP_CERT, "FILE", "serve HTTPS: the PEM certificate..."},

@@ -12,6 +12,7 @@ viewer sits behind a 2 Mbit/s tbf link.
 
 import base64
 import json
+import re
 import ssl
 import subprocess
 import time
@@ -85,6 +86,15 @@ def test_ffmpeg_reads_h264_and_mp4(procs):
         # Every frame decodes, in order, from the first (a keyframe).
         assert len(seqs) == 45 and None not in seqs, (ext, seqs)
         assert seqs == list(range(seqs[0], seqs[0] + 45)), (ext, seqs)
+    # Each Annex B access unit says its seq and capture time in an SEI.
+    r = subprocess.run(["curl", "-s", "-m", "2", base + "/stream/cam0.h264"],
+                       capture_output=True)
+    sei = re.findall(rb"vidpipe-t-real-1seq=(\d+) t_real_us=(\d+)\x80",
+                     r.stdout)
+    assert len(sei) > 30, len(sei)
+    assert [int(a) + 1 for a, _ in sei[:-1]] == [int(a) for a, _ in sei[1:]]
+    assert abs(int(sei[-1][1]) / 1e6 - time.time()) < 10, sei[-1]
+    assert r.stdout.startswith(b"\0\0\0\1\x67"), r.stdout[:8]  # an SPS
     # The fragments' decode times are the frames' capture times.
     r = subprocess.run(["curl", "-s", "-m", "2", base + "/stream/cam0.mp4"],
                        capture_output=True)
@@ -271,7 +281,7 @@ def test_mse_page_on_a_lan_address(procs, slow_host, ns_browser):
 
 # --- a slow viewer among full-rate ones --------------------------------------
 
-def testsrc2(tmp_path, size="1920x1080", secs=4):
+def make_testsrc2(tmp_path, size="1920x1080", secs=4):
     """A file of ffmpeg's testsrc2: real content, 4 Mbit/s at 1080p."""
     f = tmp_path / "testsrc2.mkv"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
@@ -285,7 +295,7 @@ def testsrc2(tmp_path, size="1920x1080", secs=4):
 def test_slow_viewer_skips_to_keyframes_others_keep_full_rate(
         procs, slow_host, ns_browser, tmp_path):
     need("ffmpeg", "curl")
-    src = testsrc2(tmp_path)
+    src = make_testsrc2(tmp_path)
     cap_ep, rel_ep, port = free_ep(), free_ep(), free_port()
     cap = procs.start("capture", "-i", str(src), "--loop", "-o", cap_ep)
     rel = procs.relay(cap_ep, rel_ep, "--http",
