@@ -213,7 +213,7 @@ def test_browser_views_a_stream(procs, browser):
     need("ffmpeg")
     cap, rel, base, _ = start(procs)
     wait_stream(base)
-    browser.get(base + "/view/cam0")
+    browser.get(base + "/view/cam0?codec=mjpeg")  # H.264: test_h264web
     # The page's fps is over the last 2 s of draws: wait until it has them.
     t_open = time.monotonic()
     a = wait_until(lambda: (lambda r: r if r["seq"] is not None and
