@@ -96,6 +96,7 @@ struct h264http {
     struct event_base *base;
     struct event *wake;
     unsigned max_streams, timeout_s;
+    size_t out_max; /* a client's send buffer, bytes */
     pthread_mutex_t mu;
     struct nametab streams;     /* of struct vstream */
     unsigned nclients, next_id; /* the server's thread only */
@@ -398,14 +399,18 @@ static void send_au(struct vclient *c, struct au *a)
 static void offer(struct vclient *c, struct au *a)
 {
     size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
-    size_t low = H264HTTP_OUT_MAX / 4;
+    size_t max = c->v->out_max, low = max / 4;
 
-    if (!c->waiting && (queued > H264HTTP_OUT_MAX || (a->gap && !a->key))) {
+    if (!c->waiting && (queued > max || (a->gap && !a->key))) {
         /* Behind, or a frame lost upstream: nothing until a keyframe. */
         c->waiting = true;
         c->asked = false;
-        if (queued > H264HTTP_OUT_MAX) {
-            c->overflows++;
+        if (queued > max) {
+            if (!c->overflows++)
+                log_warn("http: H.264 viewer %u of %s (%s) is behind by more "
+                         "than --http-h264-buffer (%zu KiB): it skips to "
+                         "keyframes",
+                         c->id, c->s->name, c->peer, max / 1024);
             c->s->overflows++;
         }
     }
@@ -538,7 +543,7 @@ void h264http_serve(struct h264http *v, struct evhttp_request *req,
     /* From here the connection is ours: a response that never ends,
      * delimited by the connection's close. */
     c->bev = evhttp_connection_get_bufferevent(c->conn);
-    int sndbuf = H264HTTP_OUT_MAX / 2;
+    int sndbuf = (int)(v->out_max / 2);
     setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF, &sndbuf,
                sizeof sndbuf);
     struct timeval wt = {v->timeout_s, 0};
@@ -625,7 +630,7 @@ void h264http_metrics(struct h264http *v, struct evbuffer *b)
 /* --- lifetime ----------------------------------------------------------- */
 
 struct h264http *h264http_new(struct event_base *base, unsigned max_streams,
-                              unsigned timeout_s)
+                              unsigned timeout_s, size_t out_max)
 {
     struct h264http *v = calloc(1, sizeof *v);
 
@@ -634,6 +639,7 @@ struct h264http *h264http_new(struct event_base *base, unsigned max_streams,
     v->base = base;
     v->max_streams = max_streams;
     v->timeout_s = timeout_s;
+    v->out_max = out_max;
     pthread_mutex_init(&v->mu, NULL);
     if (!(v->wake = event_new(base, -1, 0, on_wake, v))) {
         h264http_free(v);

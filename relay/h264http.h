@@ -25,16 +25,18 @@
 #include "vidpipe.h"
 
 /* What one client may have waiting in its send buffer before it skips to
- * a keyframe: 256 KiB is 0.5 s of 1080p at 4 Mbit/s and 1 s on a 2 Mbit/s
- * link, and holds a 1080p keyframe.  The kernel's share is bounded too
- * (SO_SNDBUF to half of it), so the latency a client can build up is. */
+ * a keyframe, by default (--http-h264-buffer): 256 KiB is 0.5 s of 1080p
+ * at 4 Mbit/s and 1 s on a 2 Mbit/s link, and holds a 1080p keyframe.
+ * The kernel's share is bounded too (SO_SNDBUF to half of it), so the
+ * latency a client can build up is. */
 #define H264HTTP_OUT_MAX (256 * 1024)
 
 struct h264http;
 
-/* Made on the server's event base; NULL when out of memory. */
+/* Made on the server's event base, clients bounded to out_max bytes of
+ * send buffer; NULL when out of memory. */
 struct h264http *h264http_new(struct event_base *base, unsigned max_streams,
-                              unsigned timeout_s);
+                              unsigned timeout_s, size_t out_max);
 /* Closes every H.264 client.  The server's thread stopped; accepts NULL. */
 void h264http_free(struct h264http *v);
 

@@ -850,7 +850,8 @@ int http_open(struct http **out, const struct http_opts *o)
     if (evthread_use_pthreads() < 0 || !(h->base = event_base_new()) ||
         !(h->http = evhttp_new(h->base)) ||
         !(h->wake = event_new(h->base, -1, 0, on_wake, h)) ||
-        !(h->h264 = h264http_new(h->base, o->max_streams, o->timeout_s))) {
+        !(h->h264 = h264http_new(h->base, o->max_streams, o->timeout_s,
+                                 o->h264_buffer))) {
         log_err("http: cannot set up libevent");
         goto fail;
     }

@@ -26,6 +26,7 @@ struct http_opts {
     const char *key_file;  /* ...and its key, or both NULL */
     unsigned timeout_s;    /* idle, half-open and stalled connections */
     unsigned max_streams;  /* streams listed and served (--max-streams) */
+    size_t h264_buffer;    /* an H.264 client's send buffer, bytes */
 };
 
 struct http;

@@ -323,6 +323,8 @@ def test_slow_viewer_skips_to_keyframes_others_keep_full_rate(
         assert v1[slow[0]][1] > v0[slow[0]][1] > 0, v1[slow[0]]
         assert b["frames"] > a["frames"], b
         assert b["lat_p50_ms"] < 2500 and b["lat_p99_ms"] < 4000, b
+        assert sum("behind by more than --http-h264-buffer (256 KiB)" in l
+                   for l in rel.log()) == 1
         assert rel.alive() and cap.alive()
     finally:
         for c in curls:
