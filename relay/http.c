@@ -32,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "h264http.h"
 #include "http.h"
 #include "httpint.h"
 #include "pages.h"
@@ -73,6 +74,7 @@ struct http {
     struct event *wake;
     SSL_CTX *ssl;
     struct auth *auth;
+    struct h264http *h264; /* /stream/NAME.h264 and .mp4 */
     pthread_t th;
     bool running;
     pthread_mutex_t mu;
@@ -119,6 +121,7 @@ void http_sync(struct http *h, vp_sub *sub)
     bool *want = h->want;
     unsigned n = 0;
 
+    h264http_sync(h->h264, sub);
     if (!h->asked) {
         /* Descriptors of every stream: headers only, to list them. */
         h->asked = true;
@@ -163,6 +166,7 @@ void http_frame(struct http *h, vp_frame *f)
     size_t len;
     int64_t now = now_ns();
 
+    h264http_frame(h->h264, f);
     if (in->codec == VP_CODEC_JPEG && vp_frame_payload(f, &data, &len) == 0 &&
         len > 0 && (j = malloc(sizeof *j + len))) {
         atomic_init(&j->refs, 1);
@@ -455,7 +459,7 @@ static void serve_mjpeg(struct http *h, struct evhttp_request *req,
               "");
         return;
     }
-    if (h->nmjpeg >= h->o.max_clients) {
+    if (h->nmjpeg + h264http_clients(h->h264) >= h->o.max_clients) {
         char msg[128];
         h->rejected_busy++;
         snprintf(msg, sizeof msg,
@@ -633,6 +637,7 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
     struct http_totals t = {h->nmjpeg, h->rejected_busy, h->rejected_auth,
                             h->served};
     http_metrics(b, fig, nfig, st, n, h->clients, &t);
+    h264http_metrics(h->h264, b);
     free(st);
     reply_buf(req, "text/plain; version=0.0.4; charset=utf-8", b);
     evbuffer_free(b);
@@ -715,6 +720,12 @@ static void on_request(struct evhttp_request *req, void *arg)
                               "too many streams (--max-streams)\n");
         return serve_mjpeg(h, req, s);
     }
+    if (name_in(path, "/stream/", ".h264", name))
+        return h264http_serve(h->h264, req, name, false, h->nmjpeg,
+                              h->o.max_clients);
+    if (name_in(path, "/stream/", ".mp4", name))
+        return h264http_serve(h->h264, req, name, true, h->nmjpeg,
+                              h->o.max_clients);
     if (name_in(path, "/snapshot/", ".jpg", name)) {
         if (!(s = stream_for(h, name)))
             return reply_text(req, 503, "Service Unavailable",
@@ -838,7 +849,9 @@ int http_open(struct http **out, const struct http_opts *o)
     raise_nofile();
     if (evthread_use_pthreads() < 0 || !(h->base = event_base_new()) ||
         !(h->http = evhttp_new(h->base)) ||
-        !(h->wake = event_new(h->base, -1, 0, on_wake, h))) {
+        !(h->wake = event_new(h->base, -1, 0, on_wake, h)) ||
+        !(h->h264 = h264http_new(h->base, o->max_streams, o->timeout_s,
+                                 o->h264_buffer))) {
         log_err("http: cannot set up libevent");
         goto fail;
     }
@@ -895,6 +908,7 @@ void http_close(struct http *h)
     }
     if (h->http)
         evhttp_free(h->http);
+    h264http_free(h->h264);
     if (h->wake)
         event_free(h->wake);
     if (h->base)

@@ -8,7 +8,8 @@
  * client never gets more than one frame in flight.  The loop also asks
  * upstream for the JPEG variant of a stream exactly while somebody
  * watches it (vp_sub_want()), and for every stream's descriptors, to
- * list them before anybody watches.  docs/HTTP.md has the endpoints.
+ * list them before anybody watches.  H.264 (/stream/NAME.h264, .mp4)
+ * is h264http.c's.  docs/HTTP.md has the endpoints.
  */
 #ifndef VIDPIPE_RELAY_HTTP_H
 #define VIDPIPE_RELAY_HTTP_H
@@ -19,12 +20,13 @@
 
 struct http_opts {
     const char *listen;    /* "ADDR:PORT" */
-    unsigned max_clients;  /* MJPEG clients at once (503 beyond) */
+    unsigned max_clients;  /* MJPEG and H.264 clients at once (503 beyond) */
     const char *auth_file; /* "user:HASH" lines (crypt(3)), or NULL */
     const char *cert_file; /* HTTPS: a PEM certificate chain... */
     const char *key_file;  /* ...and its key, or both NULL */
     unsigned timeout_s;    /* idle, half-open and stalled connections */
     unsigned max_streams;  /* streams listed and served (--max-streams) */
+    size_t h264_buffer;    /* an H.264 client's send buffer, bytes */
 };
 
 struct http;

@@ -29,6 +29,7 @@
 
 #include "cli/cli.h"
 #include "cli/notify.h"
+#include "h264http.h"
 #include "http.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -46,6 +47,7 @@ enum {
     OPT_HTTP_KEY,
     OPT_HTTP_TIMEOUT,
     OPT_MAX_STREAMS,
+    OPT_HTTP_H264_BUFFER,
 };
 
 struct relay {
@@ -57,16 +59,19 @@ struct relay {
 
 static const struct cli_opt opts[] = {
     {"http", OPT_HTTP, "ADDR:PORT",
-     "serve viewer pages, MJPEG, snapshots and /metrics\n"
-     "there (off by default; docs/HTTP.md)"},
+     "serve viewer pages, MJPEG, H.264, snapshots and\n"
+     "/metrics there (off by default; docs/HTTP.md)"},
     {"http-max-clients", OPT_HTTP_MAX_CLIENTS, "N",
-     "MJPEG viewers at once, 503 beyond (default 100)"},
+     "MJPEG and H.264 viewers at once, 503 beyond\n(default 100)"},
     {"http-auth", OPT_HTTP_AUTH, "FILE",
      "HTTP Basic auth: user:HASH lines (openssl passwd -6)"},
     {"http-cert", OPT_HTTP_CERT, "FILE", "serve HTTPS: the PEM certificate..."},
     {"http-key", OPT_HTTP_KEY, "FILE", "...and its PEM key"},
     {"http-timeout", OPT_HTTP_TIMEOUT, "S",
      "close idle and stalled HTTP connections after S s\n(default 10)"},
+    {"http-h264-buffer", OPT_HTTP_H264_BUFFER, "KIB",
+     "an H.264 viewer's send buffer: one behind by more\n"
+     "skips to a keyframe (default 256)"},
     {"max-streams", OPT_MAX_STREAMS, "N",
      "streams carried at most (default 1024): the frames\n"
      "of any more are refused and counted"},
@@ -103,6 +108,13 @@ static int take(void *ctx, int id, const char *arg)
             return -1;
         }
         r->http.timeout_s = (unsigned)v;
+        return 0;
+    case OPT_HTTP_H264_BUFFER:
+        if (cli_uint(arg, 16, 65536, &v) < 0) {
+            log_err("--http-h264-buffer %s: expected 16..65536 KiB", arg);
+            return -1;
+        }
+        r->http.h264_buffer = (size_t)v * 1024;
         return 0;
     case OPT_MAX_STREAMS:
         if (cli_uint(arg, 1, 1000000, &v) < 0) {
@@ -150,9 +162,11 @@ static const struct cli_prog prog = {
 
 int main(int argc, char **argv)
 {
-    struct relay r = {
-        .http = {.max_clients = 100, .timeout_s = 10, .max_streams = 1024},
-        .max_streams = 1024};
+    struct relay r = {.http = {.max_clients = 100,
+                               .timeout_s = 10,
+                               .max_streams = 1024,
+                               .h264_buffer = H264HTTP_OUT_MAX},
+                      .max_streams = 1024};
     struct vp_sub_opts so;
     struct vp_pub_opts po;
     struct cli_report report;

@@ -385,6 +385,14 @@ enum vp_variant {
 VP_API int vp_sub_want(vp_sub *sub, const char *stream, enum vp_variant v,
                        bool on);
 
+/* Asks the publishers of stream for a keyframe of its H.264 variant (a
+ * subscription "key/STREAM/NONCE", made and dropped at once, which relays
+ * pass upstream).  For an every_frame subscriber that hands H.264 on by
+ * itself, as a relay to its HTTP viewers; a publisher makes one keyframe
+ * a period however many ask.  0, -EINVAL (a bad name or a latest-frame
+ * subscriber) or -ENOTSUP (a byte stream). */
+VP_API int vp_sub_ask_keyframe(vp_sub *sub, const char *stream);
+
 /* The subscriber's counters: frames, drops, bad, torn, bytes, received,
  * waiting_keyframe (h264 frames not shown for want of a keyframe),
  * latency, path, stalled. */

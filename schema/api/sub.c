@@ -13,6 +13,7 @@
 #include "api/recv.h"
 #include "contract/ring.h"
 #include "contract/stream.h"
+#include "contract/topic.h"
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/xsub.h"
@@ -334,5 +335,22 @@ int vp_sub_want(vp_sub *s, const char *stream, enum vp_variant v, bool on)
     } else {
         s->wants[i] = s->wants[--s->nwants];
     }
+    return 0;
+}
+
+int vp_sub_ask_keyframe(vp_sub *s, const char *stream)
+{
+    static atomic_uint_fast64_t nonce;
+    char t[TOPIC_MAX + 20];
+
+    if (s->mode == SUB_STREAM)
+        return vp_fail(-ENOTSUP, "a byte stream has no publisher to ask");
+    if (s->mode == SUB_LATEST || !stream || !frame_stream_name_ok(stream))
+        return vp_fail(-EINVAL, "ask_keyframe: bad stream name, or a "
+                                "latest-frame subscriber");
+    uint64_t n = atomic_fetch_add(&nonce, 1) ^ (uint64_t)clock_mono_ns();
+    size_t tl = topic_key_request(t, sizeof t, stream, n);
+    sub_subscribe(s, t, tl, true);
+    sub_subscribe(s, t, tl, false);
     return 0;
 }

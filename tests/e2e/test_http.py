@@ -213,7 +213,7 @@ def test_browser_views_a_stream(procs, browser):
     need("ffmpeg")
     cap, rel, base, _ = start(procs)
     wait_stream(base)
-    browser.get(base + "/view/cam0")
+    browser.get(base + "/view/cam0?codec=mjpeg")  # H.264: test_h264web
     # The page's fps is over the last 2 s of draws: wait until it has them.
     t_open = time.monotonic()
     a = wait_until(lambda: (lambda r: r if r["seq"] is not None and
@@ -577,8 +577,11 @@ def test_max_clients_idle_connections_and_bad_requests(procs):
     assert rel.alive() and get(base + "/healthz")[0] == 200
 
 
-def test_basic_auth_and_https(procs, tmp_path):
-    need("openssl", "ffmpeg")
+def secured(procs, tmp_path):
+    """capture -> relay --http with Basic auth (alice, password s3cret)
+    and HTTPS (a self-signed certificate): (capture, relay, https base
+    URL, an SSL context that trusts the certificate)."""
+    need("openssl")
     hashed = subprocess.run(["openssl", "passwd", "-6", "s3cret"],
                             capture_output=True, text=True,
                             check=True).stdout.strip()
@@ -592,9 +595,14 @@ def test_basic_auth_and_https(procs, tmp_path):
     cap, rel, base, _ = start(procs, "--http-auth", str(auth),
                               "--http-cert", str(crt), "--http-key",
                               str(key))
-    base = base.replace("http:", "https:")
     ctx = ssl.create_default_context(cafile=str(crt))
     ctx.check_hostname = False
+    return cap, rel, base.replace("http:", "https:"), ctx
+
+
+def test_basic_auth_and_https(procs, tmp_path):
+    need("openssl", "ffmpeg")
+    cap, rel, base, ctx = secured(procs, tmp_path)
     wait_until(lambda: status(base + "/healthz", context=ctx) == 200, 10,
                "HTTPS up")
     assert get(base + "/api/streams", context=ctx)[0] == 401

@@ -821,6 +821,16 @@ static void test_want(void **state)
     assert_true(pub_wants(p, VAR_RAW, "cam0")); /* its own stays */
     assert_int_equal(vp_sub_want(s, "bad name", VP_VARIANT_RAW, true), -EINVAL);
 
+    /* A keyframe asked for reaches the publisher (cam0 is carried). */
+    uint64_t asked = stat_of(vp_pub_stats(p), "keyframe_requests");
+    assert_int_equal(vp_sub_ask_keyframe(s, "cam0"), 0);
+    for (int64_t end = now_ms() + 5000;
+         stat_of(vp_pub_stats(p), "keyframe_requests") == asked; sleep_ms(2)) {
+        assert_true(now_ms() < end);
+        pub_serve(p);
+    }
+    assert_int_equal(vp_sub_ask_keyframe(s, "bad name"), -EINVAL);
+
     /* Nobody to ask on a byte stream; a latest-frame subscriber's socket
      * belongs to its receiver thread. */
     assert_int_equal(pipe(fds), 0);
@@ -828,6 +838,7 @@ static void test_want(void **state)
     assert_int_equal(vp_sub_open(&piped, &dash, 1, &so), 0);
     assert_int_equal(vp_sub_want(piped, "cam0", VP_VARIANT_JPEG, true),
                      -ENOTSUP);
+    assert_int_equal(vp_sub_ask_keyframe(piped, "cam0"), -ENOTSUP);
     vp_sub_close(piped);
     close(fds[0]);
     close(fds[1]);
@@ -835,6 +846,7 @@ static void test_want(void **state)
     assert_int_equal(vp_sub_open(&latest, &u, 1, &so), 0);
     assert_int_equal(vp_sub_want(latest, "cam0", VP_VARIANT_JPEG, true),
                      -EINVAL);
+    assert_int_equal(vp_sub_ask_keyframe(latest, "cam0"), -EINVAL);
     vp_sub_close(latest);
     vp_sub_close(s);
     vp_pub_close(p);
