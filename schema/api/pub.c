@@ -55,6 +55,7 @@ struct pstream *pub_stream(struct vp_pub *p, const char *name)
     if (!(s = calloc(1, sizeof *s)))
         return NULL;
     snprintf(s->name, sizeof s->name, "%s", name);
+    s->last_ns = clock_mono_ns();
     if (nametab_add(&p->streams, s) < 0) {
         free(s);
         return NULL;
@@ -538,13 +539,17 @@ static int add_counters(struct vp_pub *p)
         {"subs_removed", xpub_sub_counter(p->x, XPUB_SUBS_REMOVED)},
         {"subs_refused", xpub_sub_counter(p->x, XPUB_SUBS_REFUSED)},
         {"stream_frames_refused", &p->streams_refused},
+        {"streams_dropped", &p->streams_dropped},
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
             return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
-    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0)
-        return vp_fail(-ENOSPC, "stats: no room for the streams gauge");
+    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0 ||
+        vp_stats_add_gauge(&p->st, "streams_stalled", &p->streams_stalled) <
+            0 ||
+        vp_stats_add_gauge(&p->st, "stream_bytes", &p->stream_bytes) < 0)
+        return vp_fail(-ENOSPC, "stats: no room for the streams' gauges");
     return 0;
 }
 
