@@ -236,13 +236,13 @@ static void forget_idle(struct http *h)
             jpeg_unref(s->latest); /* too old to be served */
             s->latest = NULL;
         }
-        if (idle && after && now - (s->seen_ns ? s->seen_ns : s->made_ns) >=
-                                 after) {
+        if (idle && after &&
+            now - (s->seen_ns ? s->seen_ns : s->made_ns) >= after) {
             free(nametab_del(&h->streams, s->name)); /* the last moved to i */
             continue;
         }
-        bytes += sizeof *s + (s->latest ? sizeof *s->latest + s->latest->len
-                                        : 0);
+        bytes +=
+            sizeof *s + (s->latest ? sizeof *s->latest + s->latest->len : 0);
         i++;
     }
     h->stream_bytes = bytes;

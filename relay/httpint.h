@@ -15,7 +15,7 @@
 
 #include "vidpipe.h"
 
-#define NBUCKETS 11 /* latency histograms' buckets, +Inf aside */
+#define NBUCKETS 11           /* latency histograms' buckets, +Inf aside */
 #define STALL_NS 2000000000LL /* a stream with no frame this long stalled */
 
 struct hist {

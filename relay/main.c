@@ -39,6 +39,7 @@
 #define REFUSED_LOG_NS 60000000000LL
 #define DROP_AFTER_S 300 /* a camera's reboot keeps its stream's figures */
 #define DROP_CHECK_NS 1000000000LL
+#define TRIM_NS 5000000000LL /* heap given back at most this often */
 
 enum {
     OPT_HTTP = 256,
@@ -56,7 +57,7 @@ struct relay {
     struct http_opts http;
     unsigned max_streams;
     unsigned drop_after_s; /* a stream with no frame for this long goes */
-    int64_t refused_ns; /* when a refusal was last logged */
+    int64_t refused_ns;    /* when a refusal was last logged */
 };
 
 static const struct cli_opt opts[] = {
@@ -217,11 +218,12 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {
-        "shm_forwarded",   "ring_writes",     "send_bounds_raised",
-        "subs_added",      "subs_removed",    "subs_refused",
-        "stream_frames_refused", "streams",   "streams_stalled",
-        "streams_dropped", "stream_bytes"};
+    const char *counters[] = {"shm_forwarded",         "ring_writes",
+                              "send_bounds_raised",    "subs_added",
+                              "subs_removed",          "subs_refused",
+                              "stream_frames_refused", "streams",
+                              "streams_stalled",       "streams_dropped",
+                              "stream_bytes"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cli_stats_share(st, vp_pub_stats(pub), counters[i]);
     cli_report_init(&report, "relay", st, &r.c);
@@ -230,7 +232,8 @@ int main(int argc, char **argv)
     cli_notify_ready("%u input%s -> %s", r.c.ninputs,
                      r.c.ninputs > 1 ? "s" : "", r.c.output);
     rc = EXIT_OK;
-    int64_t dropped_ns = 0;
+    int64_t dropped_ns = 0, trimmed_ns = 0;
+    uint64_t gone = 0; /* subscriptions and streams ended, at the last trim */
     while (!cli_stop) {
         vp_frame *f;
         int64_t now = vp_clock_mono_ns();
@@ -238,6 +241,16 @@ int main(int argc, char **argv)
             /* Streams gone quiet: stalled, then forgotten. */
             dropped_ns = now;
             vp_pub_drop_idle(pub, r.drop_after_s * 1000);
+            /* What clients and streams that left held goes back to the
+             * system (the heap is kept for frames otherwise). */
+            uint64_t removed = 0, dropped = 0;
+            vp_stats_get(vp_pub_stats(pub), "subs_removed", &removed);
+            vp_stats_get(vp_pub_stats(pub), "streams_dropped", &dropped);
+            if (removed + dropped != gone && now - trimmed_ns >= TRIM_NS) {
+                gone = removed + dropped;
+                trimmed_ns = now;
+                cli_give_back_memory();
+            }
         }
         if (FAULT(FAULT_LOOP_STALL) && fault_step(FAULT_LOOP_STALL, 0) == 0)
             fault_hang(FAULT_LOOP_STALL); /* docs/TESTING.md */

@@ -96,7 +96,7 @@ const char page_index[] =
     "    document.getElementById('state').textContent = 'relay: ' + e;\n"
     "  }\n"
     "}\n"
-"tick(); setInterval(tick, 1000);\n"
+    "tick(); setInterval(tick, 1000);\n"
     "</script></body></html>\n";
 
 const char page_view[] =

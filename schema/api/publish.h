@@ -29,9 +29,9 @@ struct pstream {
     int64_t ring_failed_ns; /* when making its ring last failed, or 0 */
     uint64_t next_seq;
     int64_t last_ns; /* its last frame forwarded, or when made (mono) */
-    bool stalled; /* said so: no frame for STATS_STALL_NS */
-    bool remote;    /* linked: its producer's ring cannot be opened here */
-    bool raw_added; /* linked: subscribed its raw payload to fill our ring */
+    bool stalled;    /* said so: no frame for STATS_STALL_NS */
+    bool remote;     /* linked: its producer's ring cannot be opened here */
+    bool raw_added;  /* linked: subscribed its raw payload to fill our ring */
     struct keyframer kf; /* its H.264 */
 };
 
