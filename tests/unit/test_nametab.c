@@ -26,6 +26,17 @@ static struct item *item_new(const char *name, int value)
     return it;
 }
 
+/* Adds n items called cam0, cam1, ... with their index as value. */
+static void fill(struct nametab *t, struct item **added, int n)
+{
+    char name[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "cam%d", i);
+        added[i] = item_new(name, i);
+        assert_int_equal(nametab_add(t, added[i]), 0);
+    }
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -45,11 +56,7 @@ static void test_many(void **state)
     static struct item *added[N];
     char name[64];
 
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "cam%d", i);
-        added[i] = item_new(name, i);
-        assert_int_equal(nametab_add(&t, added[i]), 0);
-    }
+    fill(&t, added, N);
     assert_int_equal(t.n, N);
     assert_true(t.nslots >= 2 * t.n); /* at most half full */
     for (int i = 0; i < N; i++) {
@@ -77,11 +84,7 @@ static void test_del(void **state)
     static struct item *added[N];
     char name[64];
 
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "cam%d", i);
-        added[i] = item_new(name, i);
-        assert_int_equal(nametab_add(&t, added[i]), 0);
-    }
+    fill(&t, added, N);
     assert_null(nametab_del(&t, "cam300"));
     for (int i = 0; i < N; i += 3) {
         snprintf(name, sizeof name, "cam%d", i);
