@@ -545,11 +545,17 @@ static int add_counters(struct vp_pub *p)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
             return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
-    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0 ||
-        vp_stats_add_gauge(&p->st, "streams_stalled", &p->streams_stalled) <
-            0 ||
-        vp_stats_add_gauge(&p->st, "stream_bytes", &p->stream_bytes) < 0)
-        return vp_fail(-ENOSPC, "stats: no room for the streams' gauges");
+    const struct {
+        const char *name;
+        const uint64_t *v;
+    } gauges[] = {
+        {"streams", &p->nstreams},
+        {"streams_stalled", &p->streams_stalled},
+        {"stream_bytes", &p->stream_bytes},
+    };
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++)
+        if (vp_stats_add_gauge(&p->st, gauges[i].name, gauges[i].v) < 0)
+            return vp_fail(-ENOSPC, "stats: no room for the streams' gauges");
     return 0;
 }
 
