@@ -250,9 +250,14 @@ def test_browser_views_a_stream(procs, browser):
         return r && img.naturalWidth > 0 ? {
             size: r.querySelector('.size').textContent,
             fps: parseFloat(r.querySelector('.fps').textContent),
-            img: img.naturalWidth} : null;"""), 10, "the index's row")
+            img: img.naturalWidth,
+            paged: !document.getElementById('pages').hidden,
+            range: document.getElementById('range').textContent} : null;"""),
+        10, "the index's row")
     assert row["size"] == "640x360" and row["img"] == 640
     assert row["fps"] > 0, row
+    # One stream: one page, no page buttons.
+    assert not row["paged"] and row["range"] == "1-1 of 1", row
 
 
 # --- real clients: ffmpeg, snapshots, Prometheus -----------------------------
