@@ -15,7 +15,7 @@ set output outdir."/gateway.png"
 set multiplot layout 1,2
 set grid
 set key top left
-set title "Relay CPU against cameras (1280x720, scaled to 30 fps)"
+set title "Relay CPU against 1280x720 cameras (watched: scaled to 30 fps)"
 set xlabel "cameras"
 set ylabel "relay CPU (% of one core)"
 set xrange [0:68]

@@ -443,7 +443,7 @@ def test_gateway_plot_tables(tmp_path):
            "viewers": [gw_case(1, False, v, "raw", v) for v in (0, 1)]}
     bench.gateway_plot_data(out, str(tmp_path))
     rows = (tmp_path / "gw_cameras.dat").read_text().splitlines()
-    assert rows[1:] == ["1 1 2", "8 8 16"]
+    assert rows[1:] == ["1 1 2", "8 8 16"]  # idle as measured
     assert (tmp_path / "gw_viewers_raw.dat").read_text().splitlines()[1:] \
         == ["0 0", "1 1"]
     assert (tmp_path / "gw_viewers_shm.dat").read_text().splitlines() == [
