@@ -434,6 +434,7 @@ def test_gateway_summary_slopes_and_cameras_per_core():
     assert sm["cameras_per_core"] == 50
     for k in bench.GW_KINDS:
         assert sm["pct_per_%s_viewer" % k] == pytest.approx(0.5)
+        assert sm["pct_first_%s_viewer" % k] == pytest.approx(0.5)
     assert bench.gw_slope([(1, 3.0)]) is None
 
 
