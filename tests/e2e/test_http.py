@@ -312,6 +312,8 @@ def test_ffmpeg_snapshot_and_metrics(procs):
             assert one(m, "vidpipe_relay_fps") == pytest.approx(v), k
         elif k == "streams":  # a gauge: no _total
             assert one(m, "vidpipe_relay_streams") == v == 1
+        elif k in ("streams_stalled", "stream_bytes"):  # gauges too
+            assert one(m, "vidpipe_relay_%s" % k) == v, k
         elif k.endswith("_us"):
             assert one(m, "vidpipe_relay_%s_seconds" % k[:-3]) == \
                 pytest.approx(v / 1e6), k
