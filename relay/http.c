@@ -45,7 +45,6 @@
 #define SNAP_WAIT_MS 3000      /* a snapshot waits this long for a JPEG */
 #define FRESH_NS 500000000LL   /* a JPEG younger than this is "newest" */
 #define LINGER_NS 3000000000LL /* JPEG stays asked for after a viewer */
-#define STALL_NS 2000000000LL
 #define BOUNDARY "vidpipe-frame"
 
 static struct jpeg_buf *jpeg_ref(struct jpeg_buf *j)
@@ -84,6 +83,7 @@ struct http {
     bool *want;
     struct figure report[HTTP_MAX_FIGURES]; /* the relay's last tick */
     unsigned nreport;
+    uint64_t stream_bytes; /* held for the streams, at the last report */
     /* The server's thread only. */
     struct client *clients;
     unsigned nmjpeg, nwaiting, next_id;
@@ -106,6 +106,7 @@ static struct hstream *stream_get(struct http *h, const char *name)
     if (s || h->streams.n >= h->o.max_streams || !(s = calloc(1, sizeof *s)))
         return s;
     snprintf(s->name, sizeof s->name, "%s", name);
+    s->made_ns = now_ns();
     if (nametab_add(&h->streams, s) < 0) {
         free(s);
         return NULL;
@@ -223,6 +224,34 @@ void http_frame(struct http *h, vp_frame *f)
     }
 }
 
+/* Under mu, on the relay's thread (which owns s->wanted): a JPEG nobody
+ * can be sent any more is let go of, and a stream with no frame for
+ * drop_after_s, that nobody watches or asked for, is forgotten (a name
+ * only asked for over HTTP too).  Sums what the streams hold. */
+static void forget_idle(struct http *h)
+{
+    int64_t now = now_ns(), after = (int64_t)h->o.drop_after_s * 1000000000;
+    uint64_t bytes = nametab_bytes(&h->streams);
+
+    for (unsigned i = 0; i < h->streams.n;) {
+        struct hstream *s = nametab_at(&h->streams, i);
+        bool idle = !s->viewers && !s->wanted && s->want_until <= now;
+        if (idle && s->latest && now - s->latest_ns >= FRESH_NS) {
+            jpeg_unref(s->latest); /* too old to be served */
+            s->latest = NULL;
+        }
+        if (idle && after &&
+            now - (s->seen_ns ? s->seen_ns : s->made_ns) >= after) {
+            free(nametab_del(&h->streams, s->name)); /* the last moved to i */
+            continue;
+        }
+        bytes +=
+            sizeof *s + (s->latest ? sizeof *s->latest + s->latest->len : 0);
+        i++;
+    }
+    h->stream_bytes = bytes;
+}
+
 void http_report(struct http *h, const vp_stats *st)
 {
     struct figure fig[HTTP_MAX_FIGURES];
@@ -238,6 +267,7 @@ void http_report(struct http *h, const vp_stats *st)
     pthread_mutex_lock(&h->mu);
     memcpy(h->report, fig, n * sizeof fig[0]);
     h->nreport = n;
+    forget_idle(h);
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -581,19 +611,56 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 /* --- JSON and metrics --------------------------------------------------- */
 
+/* ?offset=N&limit=M of /api/streams, into *off and *lim (default: all);
+ * false if either is there and not a number. */
+static bool page_of(struct evhttp_request *req, unsigned *off, unsigned *lim)
+{
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *q = u ? evhttp_uri_get_query(u) : NULL;
+    struct evkeyvalq kv;
+    bool ok = true;
+
+    *off = 0;
+    *lim = UINT32_MAX;
+    if (!q)
+        return true;
+    if (evhttp_parse_query_str(q, &kv) < 0)
+        return false;
+    const char *names[] = {"offset", "limit"};
+    unsigned *vals[] = {off, lim};
+    for (unsigned i = 0; i < 2; i++) {
+        const char *v = evhttp_find_header(&kv, names[i]);
+        char *end;
+        if (!v)
+            continue;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || *v == '-' || n > UINT32_MAX)
+            ok = false;
+        else
+            *vals[i] = (unsigned)n;
+    }
+    evhttp_clear_headers(&kv);
+    return ok;
+}
+
 static void serve_streams(struct http *h, struct evhttp_request *req)
 {
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b;
     int64_t now = now_ns();
-    bool first = true;
+    unsigned off, lim, total = 0;
 
-    if (!b)
+    if (!page_of(req, &off, &lim))
+        return reply_text(req, 400, "Bad Request",
+                          "offset and limit are whole numbers\n");
+    if (!(b = evbuffer_new()))
         return reply_text(req, 500, "Internal Server Error", "no memory\n");
     evbuffer_add_printf(b, "{\"streams\":[");
     pthread_mutex_lock(&h->mu);
     for (unsigned i = 0; i < h->streams.n; i++) {
         const struct hstream *s = nametab_at(&h->streams, i);
         if (!s->seen_ns)
+            continue;
+        if (total++ < off || total - off > lim)
             continue;
         bool stalled = now - s->seen_ns > STALL_NS;
         evbuffer_add_printf(
@@ -602,15 +669,15 @@ static void serve_streams(struct http *h, struct evhttp_request *req)
             "\"latency_ms\":%.3f,\"seq\":%" PRIu64 ",\"frames\":%" PRIu64
             ",\"drops\":%" PRIu64 ",\"viewers\":%u,\"jpeg\":%s,"
             "\"stalled\":%s,\"viewable\":%s}",
-            first ? "" : ",", s->name, s->width, s->height,
+            total - 1 == off ? "" : ",", s->name, s->width, s->height,
             stalled ? 0.0 : s->fps, (double)s->lat_us / 1000, s->seq, s->frames,
             s->drops, s->viewers,
             s->latest && now - s->latest_ns < FRESH_NS ? "true" : "false",
             stalled ? "true" : "false", s->raw_pipe ? "false" : "true");
-        first = false;
     }
     pthread_mutex_unlock(&h->mu);
-    evbuffer_add_printf(b, "],\"clients\":%u}\n", h->nmjpeg);
+    evbuffer_add_printf(b, "],\"total\":%u,\"clients\":%u}\n", total,
+                        h->nmjpeg);
     reply_buf(req, "application/json", b);
     evbuffer_free(b);
 }
@@ -635,7 +702,10 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
     }
     pthread_mutex_unlock(&h->mu);
     struct http_totals t = {h->nmjpeg, h->rejected_busy, h->rejected_auth,
-                            h->served};
+                            h->served, 0};
+    pthread_mutex_lock(&h->mu);
+    t.stream_bytes = h->stream_bytes;
+    pthread_mutex_unlock(&h->mu);
     http_metrics(b, fig, nfig, st, n, h->clients, &t);
     h264http_metrics(h->h264, b);
     free(st);

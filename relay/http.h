@@ -27,6 +27,7 @@ struct http_opts {
     unsigned timeout_s;    /* idle, half-open and stalled connections */
     unsigned max_streams;  /* streams listed and served (--max-streams) */
     size_t h264_buffer;    /* an H.264 client's send buffer, bytes */
+    unsigned drop_after_s; /* a stream unseen this long goes (0: never) */
 };
 
 struct http;
@@ -44,7 +45,9 @@ void http_sync(struct http *h, vp_sub *sub);
  * forwarding moves the payload away).  Borrowed for the call. */
 void http_frame(struct http *h, vp_frame *f);
 /* Relay thread: after the relay's stats closed a window (the line
- * --stats-json printed), takes its figures for /metrics. */
+ * --stats-json printed), takes its figures for /metrics, lets go of
+ * JPEGs nobody can be sent any more, and forgets the streams with no
+ * frame and nobody watching for drop_after_s. */
 void http_report(struct http *h, const vp_stats *st);
 
 #endif

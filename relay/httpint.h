@@ -15,7 +15,8 @@
 
 #include "vidpipe.h"
 
-#define NBUCKETS 11 /* latency histograms' buckets, +Inf aside */
+#define NBUCKETS 11           /* latency histograms' buckets, +Inf aside */
+#define STALL_NS 2000000000LL /* a stream with no frame this long stalled */
 
 struct hist {
     uint64_t b[NBUCKETS], count;
@@ -37,6 +38,7 @@ struct jpeg_buf {
  * fields marked otherwise. */
 struct hstream {
     char name[VP_STREAM_MAX + 1]; /* set once */
+    int64_t made_ns;              /* set once: when the server met it */
     /* Written by the relay's thread. */
     uint32_t width, height;
     uint64_t seq, frames, drops, jpegs, jpeg_bytes;
@@ -86,13 +88,14 @@ struct figure {
     char name[48];
     char text[16];
 };
-/* A report has 13 fixed figures and at most 16 of vp_stats_add(). */
-#define HTTP_MAX_FIGURES 40
+/* A report has 13 fixed figures and at most 24 of vp_stats_add(). */
+#define HTTP_MAX_FIGURES 48
 
 /* The server's own counts, for /metrics. */
 struct http_totals {
     unsigned viewers; /* MJPEG clients */
     uint64_t rejected_busy, rejected_auth, snapshots;
+    uint64_t stream_bytes; /* held for the streams: entries, JPEGs */
 };
 
 /* Writes every metric into b: the nfig figures of the relay's last

@@ -38,6 +38,9 @@
 #define PROG "vidpipe-relay"
 #define WAIT_MS 200
 #define REFUSED_LOG_NS 60000000000LL
+#define DROP_AFTER_S 300 /* a camera's reboot keeps its stream's figures */
+#define DROP_CHECK_NS 1000000000LL
+#define TRIM_NS 5000000000LL /* heap given back at most this often */
 
 enum {
     OPT_HTTP = 256,
@@ -48,13 +51,15 @@ enum {
     OPT_HTTP_TIMEOUT,
     OPT_MAX_STREAMS,
     OPT_HTTP_H264_BUFFER,
+    OPT_DROP_AFTER,
 };
 
 struct relay {
     struct cli_common c;
     struct http_opts http;
     unsigned max_streams;
-    int64_t refused_ns; /* when a refusal was last logged */
+    unsigned drop_after_s; /* a stream with no frame for this long goes */
+    int64_t refused_ns;    /* when a refusal was last logged */
 };
 
 static const struct cli_opt opts[] = {
@@ -75,6 +80,9 @@ static const struct cli_opt opts[] = {
     {"max-streams", OPT_MAX_STREAMS, "N",
      "streams carried at most (default 1024): the frames\n"
      "of any more are refused and counted"},
+    {"drop-after", OPT_DROP_AFTER, "S",
+     "forget a stream after S s without a frame (stalled\n"
+     "after 2 s), freeing what it held (default 300; 0:\nnever)"},
     {0},
 };
 
@@ -123,6 +131,13 @@ static int take(void *ctx, int id, const char *arg)
         }
         r->max_streams = r->http.max_streams = (unsigned)v;
         return 0;
+    case OPT_DROP_AFTER:
+        if (cli_uint(arg, 0, 86400, &v) < 0) {
+            log_err("--drop-after %s: expected 0..86400 s", arg);
+            return -1;
+        }
+        r->drop_after_s = r->http.drop_after_s = (unsigned)v;
+        return 0;
     }
     return -1;
 }
@@ -165,8 +180,10 @@ int main(int argc, char **argv)
     struct relay r = {.http = {.max_clients = 100,
                                .timeout_s = 10,
                                .max_streams = 1024,
-                               .h264_buffer = H264HTTP_OUT_MAX},
-                      .max_streams = 1024};
+                               .h264_buffer = H264HTTP_OUT_MAX,
+                               .drop_after_s = DROP_AFTER_S},
+                      .max_streams = 1024,
+                      .drop_after_s = DROP_AFTER_S};
     struct vp_sub_opts so;
     struct vp_pub_opts po;
     struct cli_report report;
@@ -214,9 +231,12 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {
-        "shm_forwarded", "ring_writes",  "send_bounds_raised",    "subs_added",
-        "subs_removed",  "subs_refused", "stream_frames_refused", "streams"};
+    const char *counters[] = {"shm_forwarded",         "ring_writes",
+                              "send_bounds_raised",    "subs_added",
+                              "subs_removed",          "subs_refused",
+                              "stream_frames_refused", "streams",
+                              "streams_stalled",       "streams_dropped",
+                              "stream_bytes"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cli_stats_share(st, vp_pub_stats(pub), counters[i]);
     cli_report_init(&report, "relay", st, &r.c);
@@ -225,8 +245,26 @@ int main(int argc, char **argv)
     cli_notify_ready("%u input%s -> %s", r.c.ninputs,
                      r.c.ninputs > 1 ? "s" : "", r.c.output);
     rc = EXIT_OK;
+    int64_t dropped_ns = 0, trimmed_ns = 0;
+    uint64_t gone = 0; /* subscriptions and streams ended, at the last trim */
     while (!cli_stop) {
         vp_frame *f;
+        int64_t now = vp_clock_mono_ns();
+        if (now - dropped_ns >= DROP_CHECK_NS) {
+            /* Streams gone quiet: stalled, then forgotten. */
+            dropped_ns = now;
+            vp_pub_drop_idle(pub, r.drop_after_s * 1000);
+            /* What clients and streams that left held goes back to the
+             * system (the heap is kept for frames otherwise). */
+            uint64_t removed = 0, dropped = 0;
+            vp_stats_get(vp_pub_stats(pub), "subs_removed", &removed);
+            vp_stats_get(vp_pub_stats(pub), "streams_dropped", &dropped);
+            if (removed + dropped != gone && now - trimmed_ns >= TRIM_NS) {
+                gone = removed + dropped;
+                trimmed_ns = now;
+                cli_give_back_memory();
+            }
+        }
         if (FAULT(FAULT_LOOP_STALL) && fault_step(FAULT_LOOP_STALL, 0) == 0)
             fault_hang(FAULT_LOOP_STALL); /* docs/TESTING.md */
         cli_notify_watchdog();

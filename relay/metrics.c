@@ -134,6 +134,12 @@ static void stream_metrics(struct evbuffer *b, const struct hstream *st,
     for (unsigned i = 0; i < n; i++)
         evbuffer_add_printf(b, "vidpipe_stream_fps{stream=\"%s\"} %.2f\n",
                             st[i].name, st[i].fps);
+    int64_t now = vp_clock_mono_ns();
+    metric_head(b, "vidpipe_stream_stalled", "gauge",
+                "1 when no frame came for 2 s");
+    for (unsigned i = 0; i < n; i++)
+        evbuffer_add_printf(b, "vidpipe_stream_stalled{stream=\"%s\"} %d\n",
+                            st[i].name, now - st[i].seen_ns > STALL_NS);
     metric_head(b, "vidpipe_stream_width", "gauge", "pixels");
     for (unsigned i = 0; i < n; i++)
         evbuffer_add_printf(b, "vidpipe_stream_width{stream=\"%s\"} %u\n",
@@ -213,6 +219,10 @@ void http_metrics(struct evbuffer *b, const struct figure *fig, unsigned nfig,
         "vidpipe_http_rejected_total{reason=\"busy\"} %" PRIu64 "\n"
         "vidpipe_http_rejected_total{reason=\"auth\"} %" PRIu64 "\n",
         t->rejected_busy, t->rejected_auth);
+    metric_head(b, "vidpipe_http_stream_bytes", "gauge",
+                "bytes the server holds for its streams");
+    evbuffer_add_printf(b, "vidpipe_http_stream_bytes %" PRIu64 "\n",
+                        t->stream_bytes);
     metric_head(b, "vidpipe_http_snapshots", "counter", "snapshots served");
     evbuffer_add_printf(b, "vidpipe_http_snapshots_total %" PRIu64 "\n",
                         t->snapshots);

@@ -471,6 +471,17 @@ VP_API void vp_frame_release(vp_frame *f);
  * (close sub first).  0 or -errno. */
 VP_API int vp_pub_link(vp_pub *pub, vp_sub *sub);
 
+/* Forgets the streams pub forwarded that have had no frame for idle_ms
+ * (never its own stream): their entries, rings and encoders are freed,
+ * with their seq tracking in its stats and a linked subscriber's, and a
+ * subscription the link held upstream for one is given up; a stream of
+ * that name that comes back is a new one.  Also sets the gauges
+ * streams_stalled (streams with no frame for 2 s) and stream_bytes (what
+ * pub and a linked subscriber hold for their streams).  idle_ms 0
+ * forgets nothing.  Returns how many streams it forgot; call it about
+ * once a second, on the thread that forwards. */
+VP_API unsigned vp_pub_drop_idle(vp_pub *pub, unsigned idle_ms);
+
 /* How a forwarded frame is changed on the way (NULL: not at all). */
 struct vp_fwd {
     const char *stream; /* a new stream name, or NULL */

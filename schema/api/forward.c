@@ -14,6 +14,7 @@
 #include "codec/jpeg.h"
 #include "contract/ring.h"
 #include "transport/xpub.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/pool.h"
 
@@ -179,6 +180,7 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
     struct frame_hdr *h = &f->msg.hdr;
     uint64_t bytes = 0;
     bool changed = as && (as->stream || as->restamp || as->reseq);
+    struct pstream *ps = NULL;
     int rc = 0;
 
     if (as && as->stream) {
@@ -190,6 +192,8 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
         frame_stamp(h);
     if (as && as->reseq)
         h->seq = as->seq;
+    if (p->x && (ps = pub_stream(p, h->stream)))
+        ps->last_ns = clock_mono_ns(); /* vp_pub_drop_idle() */
     if (!p->x) {
         if (f->msg.var == VAR_SHM)
             rc = forward_shm_to_stream(p, f, &bytes);
@@ -197,7 +201,7 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
             rc = forward_decoded(p, f, &bytes);
         else
             rc = pub_write_stream(p, h, f->msg.data, &bytes);
-    } else if (!pub_stream(p, h->stream)) {
+    } else if (!ps) {
         /* Past max_streams: the streams carried keep all they had. */
         pub_serve(p);
         p->streams_refused++;
@@ -215,10 +219,8 @@ int vp_pub_forward(vp_pub *p, vp_frame *f, const struct vp_fwd *as)
              * asked for descriptors itself (vp_sub_want). */
             p->shm_forwarded += pub_wants(p, VAR_SHM, h->stream);
         } else {
-            struct pstream *s =
-                f->msg.var == VAR_RAW ? pub_stream(p, h->stream) : NULL;
-            if (s && s->raw_added)
-                fill_ring(p, s, f);
+            if (f->msg.var == VAR_RAW && ps->raw_added)
+                fill_ring(p, ps, f);
             bytes = f->msg.len;
         }
         if (changed) {

@@ -9,10 +9,13 @@
  * here (struct sub_link, vp_pub's on_sub).
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "api/publish.h"
 #include "api/recv.h"
+#include "contract/ring.h"
 #include "contract/topic.h"
+#include "util/clock.h"
 
 /* For a remote stream, holds a raw subscription upstream exactly while
  * somebody here wants its descriptors. */
@@ -72,4 +75,64 @@ int vp_pub_link(vp_pub *p, vp_sub *s)
     p->on_sub = pass_upstream;
     pub_serve(p);
     return 0;
+}
+
+/* Bytes held for one stream's entry beyond its struct: its ring. */
+static size_t stream_extra(const struct pstream *s)
+{
+    return s->ring ? ring_held(s->ring) : 0;
+}
+
+/* Forgets stream s: its raw subscription upstream (link.c's), its ring,
+ * encoder and entry, and its seq tracking here and upstream. */
+static void forget(struct vp_pub *p, struct pstream *s)
+{
+    if (s->raw_added)
+        sub_subscribe_variant(p->up, VAR_RAW, s->name, false);
+    stats_forget(&p->st, s->name);
+    if (p->up) {
+        pthread_mutex_lock(&p->up->mu);
+        stats_forget(&p->up->st, s->name);
+        pthread_mutex_unlock(&p->up->mu);
+    }
+    log_info("stream %s: no frame for a while: forgotten", s->name);
+    ring_free(s->ring);
+    keyframer_fini(&s->kf);
+    free(nametab_del(&p->streams, s->name));
+}
+
+unsigned vp_pub_drop_idle(vp_pub *p, unsigned idle_ms)
+{
+    int64_t now = clock_mono_ns();
+    unsigned dropped = 0, stalled = 0;
+    size_t bytes = 0;
+
+    for (unsigned i = 0; i < p->streams.n;) {
+        struct pstream *s = pub_stream_at(p, i);
+        int64_t idle = now - s->last_ns;
+        if (s != p->own && idle_ms && idle >= (int64_t)idle_ms * 1000000) {
+            forget(p, s); /* the last entry moved to i */
+            dropped++;
+            continue;
+        }
+        bool st = s != p->own && idle > STATS_STALL_NS;
+        if (st != s->stalled)
+            log_info("stream %s: %s", s->name,
+                     st ? "no frame for 2 s: stalled" : "frames again");
+        s->stalled = st;
+        stalled += st;
+        bytes += sizeof *s + stream_extra(s);
+        i++;
+    }
+    bytes += nametab_bytes(&p->streams) + stats_stream_bytes(&p->st);
+    if (p->up) {
+        pthread_mutex_lock(&p->up->mu);
+        bytes += stats_stream_bytes(&p->up->st);
+        pthread_mutex_unlock(&p->up->mu);
+    }
+    p->nstreams = p->streams.n;
+    p->streams_dropped += dropped;
+    p->streams_stalled = stalled;
+    p->stream_bytes = bytes;
+    return dropped;
 }

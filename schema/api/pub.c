@@ -55,6 +55,7 @@ struct pstream *pub_stream(struct vp_pub *p, const char *name)
     if (!(s = calloc(1, sizeof *s)))
         return NULL;
     snprintf(s->name, sizeof s->name, "%s", name);
+    s->last_ns = clock_mono_ns();
     if (nametab_add(&p->streams, s) < 0) {
         free(s);
         return NULL;
@@ -525,26 +526,30 @@ static int add_counters(struct vp_pub *p)
     const struct {
         const char *name;
         const uint64_t *v;
+        bool gauge;
     } c[] = {
-        {"shm_sent", &p->shm_sent},
-        {"raw_sent", &p->raw_sent},
-        {"raw_copies", &p->raw_copies},
-        {"send_bounds_raised", &p->bounds_raised},
-        {"jpeg_encodes", &p->jpeg_encodes},
-        {"h264_encodes", &p->h264_encodes},
-        {"keyframes", &p->keyframes},
-        {"keyframe_requests", &p->keyframe_requests},
-        {"subs_added", xpub_sub_counter(p->x, XPUB_SUBS_ADDED)},
-        {"subs_removed", xpub_sub_counter(p->x, XPUB_SUBS_REMOVED)},
-        {"subs_refused", xpub_sub_counter(p->x, XPUB_SUBS_REFUSED)},
-        {"stream_frames_refused", &p->streams_refused},
+        {"shm_sent", &p->shm_sent, false},
+        {"raw_sent", &p->raw_sent, false},
+        {"raw_copies", &p->raw_copies, false},
+        {"send_bounds_raised", &p->bounds_raised, false},
+        {"jpeg_encodes", &p->jpeg_encodes, false},
+        {"h264_encodes", &p->h264_encodes, false},
+        {"keyframes", &p->keyframes, false},
+        {"keyframe_requests", &p->keyframe_requests, false},
+        {"subs_added", xpub_sub_counter(p->x, XPUB_SUBS_ADDED), false},
+        {"subs_removed", xpub_sub_counter(p->x, XPUB_SUBS_REMOVED), false},
+        {"subs_refused", xpub_sub_counter(p->x, XPUB_SUBS_REFUSED), false},
+        {"stream_frames_refused", &p->streams_refused, false},
+        {"streams_dropped", &p->streams_dropped, false},
+        {"streams", &p->nstreams, true},
+        {"streams_stalled", &p->streams_stalled, true},
+        {"stream_bytes", &p->stream_bytes, true},
     };
 
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (vp_stats_add(&p->st, c[i].name, c[i].v) < 0)
-            return vp_fail(-ENOSPC, "stats: no room for counter %s", c[i].name);
-    if (vp_stats_add_gauge(&p->st, "streams", &p->nstreams) < 0)
-        return vp_fail(-ENOSPC, "stats: no room for the streams gauge");
+        if ((c[i].gauge ? vp_stats_add_gauge(&p->st, c[i].name, c[i].v)
+                        : vp_stats_add(&p->st, c[i].name, c[i].v)) < 0)
+            return vp_fail(-ENOSPC, "stats: no room for %s", c[i].name);
     return 0;
 }
 

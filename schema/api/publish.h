@@ -28,8 +28,10 @@ struct pstream {
     struct ring *ring;
     int64_t ring_failed_ns; /* when making its ring last failed, or 0 */
     uint64_t next_seq;
-    bool remote;    /* linked: its producer's ring cannot be opened here */
-    bool raw_added; /* linked: subscribed its raw payload to fill our ring */
+    int64_t last_ns; /* its last frame forwarded, or when made (mono) */
+    bool stalled;    /* said so: no frame for STATS_STALL_NS */
+    bool remote;     /* linked: its producer's ring cannot be opened here */
+    bool raw_added;  /* linked: subscribed its raw payload to fill our ring */
     struct keyframer kf; /* its H.264 */
 };
 
@@ -64,6 +66,9 @@ struct vp_pub {
         bounds_raised;
     uint64_t nstreams;        /* a gauge: streams in the table */
     uint64_t streams_refused; /* frames of streams past o.max_streams */
+    uint64_t streams_stalled; /* a gauge: no frame for STATS_STALL_NS */
+    uint64_t streams_dropped; /* forgotten by vp_pub_drop_idle() */
+    uint64_t stream_bytes;    /* a gauge: held for the streams' state */
     struct log_limit log;
 };
 

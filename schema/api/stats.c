@@ -141,6 +141,19 @@ void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,
     stats_latency(s, lat > 0 ? (uint64_t)lat / 1000 : 0);
 }
 
+bool stats_forget(struct vp_stats *s, const char *name)
+{
+    void *e = nametab_del(&s->streams, name);
+    free(e);
+    return e != NULL;
+}
+
+size_t stats_stream_bytes(const struct vp_stats *s)
+{
+    return nametab_bytes(&s->streams) +
+           s->streams.n * sizeof(struct stats_stream);
+}
+
 bool stats_stalled(const struct vp_stats *s)
 {
     return clock_mono_ns() - s->last_frame_ns > STATS_STALL_NS;

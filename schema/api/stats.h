@@ -11,6 +11,7 @@
 #define VIDPIPE_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "contract/frame.h"
@@ -18,7 +19,7 @@
 #include "vidpipe.h"
 
 #define STATS_LAT_BUCKETS 1216
-#define STATS_MAX_EXTRA 16
+#define STATS_MAX_EXTRA 24
 #define STATS_DEFAULT_MAX_STREAMS 1024
 #define STATS_KINDS 4 /* what kind_of() tells apart: raw, jpeg, h264, shm */
 #define STATS_STALL_NS 2000000000LL
@@ -81,6 +82,12 @@ void stats_frame(struct vp_stats *s, const struct frame_hdr *h, uint64_t bytes);
  * e.g. when a sink showed it, before later checks confirmed it. */
 void stats_frame_at(struct vp_stats *s, const struct frame_hdr *h,
                     uint64_t bytes, int64_t now_real_ns);
+
+/* Stops following stream name's seq (it went away): its entry is freed,
+ * and a stream of that name is a new one.  False if it had none. */
+bool stats_forget(struct vp_stats *s, const char *name);
+/* Bytes s holds to follow its streams' seq. */
+size_t stats_stream_bytes(const struct vp_stats *s);
 
 /* Adds a latency sample (us) without touching the other counters. */
 void stats_latency(struct vp_stats *s, uint64_t us);

@@ -25,6 +25,11 @@ void cli_keep_frame_memory(void)
     mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 }
 
+void cli_give_back_memory(void)
+{
+    malloc_trim(0);
+}
+
 void cli_signals(void)
 {
     struct sigaction sa;

@@ -124,6 +124,10 @@ void cli_signals(void);
  * stays at the most the process has needed.  For programs, not for a
  * library's callers: it sets the process's malloc policy. */
 void cli_keep_frame_memory(void);
+/* Gives the free heap back to the system (malloc_trim): for a process
+ * that kept it (above) after what needed it has gone for good, such as
+ * a relay's clients that left. */
+void cli_give_back_memory(void);
 
 /* Parses an unsigned integer in [min, max]; 0 or -EINVAL. */
 int cli_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);

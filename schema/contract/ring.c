@@ -502,6 +502,11 @@ uint32_t ring_slots(const struct ring *r)
     return r->s.fd >= 0 ? r->s.nslots : 0;
 }
 
+size_t ring_held(const struct ring *r)
+{
+    return r->s.fd >= 0 ? r->s.size : 0;
+}
+
 bool ring_fits(const struct ring *r, uint32_t width, uint32_t height,
                uint32_t stride, enum pixfmt fmt)
 {

@@ -52,6 +52,8 @@ void ring_free(struct ring *r);
 /* The slots r has in shared memory now: at most the nslots asked for, 0
  * while its segment was lost and could not be made again. */
 uint32_t ring_slots(const struct ring *r);
+/* Bytes of shared memory r's segment holds now (0 without one). */
+size_t ring_held(const struct ring *r);
 
 /* Starts writing the next slot: returns its pixels (pixfmt_size()
  * bytes) and marks the slot busy.  Readers of that slot now see it torn. */

@@ -15,7 +15,10 @@
 #include "contract/ringshm.h"
 #include "util/guard.h"
 
-#define READER_MAPS 8
+/* Rings mapped at once: a relay or display on a gateway reads the rings
+ * of every camera on its host, and a ring mapped anew for each frame
+ * would cost an open, an mmap and an munmap a frame. */
+#define READER_MAPS 64
 
 /* One mapped ring.  The reader's cache holds a reference, and so does
  * every frame whose pixels point into it (ring_reader_get()), so a ring

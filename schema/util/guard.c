@@ -11,9 +11,10 @@
 
 #include "util/guard.h"
 
-/* Every ring mapping of the process at once: a display's 8 cached ones
- * and the frames still holding others, a relay's or publisher's own. */
-#define GUARDS 128
+/* Every ring mapping of the process at once: a reader's 64 cached ones
+ * and the frames still holding others, a relay's or publisher's own
+ * (a relay re-hosting many remote cameras). */
+#define GUARDS 512
 
 /* A mapping of ring memory that the SIGBUS handler may repair.  Claimed
  * and released by its owner, read by the handler: atomics only. */

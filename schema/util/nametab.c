@@ -67,6 +67,27 @@ int nametab_add(struct nametab *t, void *item)
     return 0;
 }
 
+void *nametab_del(struct nametab *t, const char *name)
+{
+    void *item = nametab_find(t, name);
+    if (!item)
+        return NULL;
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->items[i] == item) {
+            t->items[i] = t->items[--t->n];
+            break;
+        }
+    memset(t->slots, 0, t->nslots * sizeof *t->slots);
+    for (unsigned i = 0; i < t->n; i++)
+        place(t->slots, t->nslots, t->items[i], i);
+    return item;
+}
+
+size_t nametab_bytes(const struct nametab *t)
+{
+    return t->cap * sizeof *t->items + t->nslots * sizeof *t->slots;
+}
+
 void nametab_fini(struct nametab *t)
 {
     for (unsigned i = 0; i < t->n; i++)

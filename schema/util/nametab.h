@@ -6,10 +6,11 @@
  * finds a name with one hash and a probe or two and allocates nothing;
  * adding a name may grow the index (kept at most half full) and the item
  * list.  Items never move, so pointers to them stay valid until
- * nametab_fini(). */
+ * nametab_del() takes them out or nametab_fini(). */
 #ifndef VIDPIPE_NAMETAB_H
 #define VIDPIPE_NAMETAB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct nametab {
@@ -24,7 +25,13 @@ void *nametab_find(const struct nametab *t, const char *name);
 /* Adds item (a heap object beginning with a name not in t yet), which t
  * then owns: 0, or -ENOMEM (item is still the caller's). */
 int nametab_add(struct nametab *t, void *item);
-/* The i-th item added, i < t->n. */
+/* Takes the item called name out of t and returns it (the caller's to
+ * free), or NULL.  The last item takes its place in the order; the
+ * index is rebuilt (O(n): for items that come and go rarely). */
+void *nametab_del(struct nametab *t, const char *name);
+/* Bytes the table itself holds for n items (its lists, not the items). */
+size_t nametab_bytes(const struct nametab *t);
+/* The i-th item, i < t->n: in the order added, but for nametab_del(). */
 static inline void *nametab_at(const struct nametab *t, unsigned i)
 {
     return t->items[i];

@@ -407,3 +407,52 @@ def test_missing_results_file_is_one_message(tmp_path, args):
     with pytest.raises(SystemExit) as e:
         bench.main(argv)
     assert str(e.value).startswith("vidpipe-bench: cannot read " + missing)
+
+
+# --- --gateway ---------------------------------------------------------------
+
+def test_gateway_rates_stay_within_the_frame_budget():
+    assert bench.gw_fps(1) == 30 and bench.gw_fps(8) == 30
+    assert bench.gw_fps(32) == 7.5 and bench.gw_fps(64) == 3.75
+    assert bench.gw_fps(64, budget=1920) == 30
+
+
+def gw_case(cameras, watch, pct, kind="shm", viewers=0):
+    return {"cameras": cameras, "watch_all": watch, "kind": kind,
+            "viewers": viewers, "relay_cpu_pct": pct,
+            "relay_cpu_pct_at_30fps": pct}
+
+
+def test_gateway_summary_slopes_and_cameras_per_core():
+    out = {"cameras": [gw_case(n, w, (2.0 if w else 0.01) * n)
+                       for n in (1, 8, 32, 64) for w in (False, True)],
+           "viewers": [gw_case(1, False, 5 + 0.5 * v, k, v)
+                       for k in bench.GW_KINDS for v in (0, 1, 2, 4)]}
+    sm = bench.gateway_summary(out)
+    assert sm["pct_per_watched_camera"] == pytest.approx(2.0)
+    assert sm["pct_per_idle_camera"] == pytest.approx(0.01)
+    assert sm["cameras_per_core"] == 50
+    for k in bench.GW_KINDS:
+        assert sm["pct_per_%s_viewer" % k] == pytest.approx(0.5)
+        assert sm["pct_first_%s_viewer" % k] == pytest.approx(0.5)
+    assert bench.gw_slope([(1, 3.0)]) is None
+
+
+def test_gateway_plot_tables(tmp_path):
+    out = {"cameras": [gw_case(n, w, n * (2 if w else 1))
+                       for n in (1, 8) for w in (False, True)],
+           "viewers": [gw_case(1, False, v, "raw", v) for v in (0, 1)]}
+    bench.gateway_plot_data(out, str(tmp_path))
+    rows = (tmp_path / "gw_cameras.dat").read_text().splitlines()
+    assert rows[1:] == ["1 1 2", "8 8 16"]  # idle as measured
+    assert (tmp_path / "gw_viewers_raw.dat").read_text().splitlines()[1:] \
+        == ["0 0", "1 1"]
+    assert (tmp_path / "gw_viewers_shm.dat").read_text().splitlines() == [
+        "# viewers relay_pct"]
+
+
+def test_gateway_unknown_kind_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--gateway", "--gw-kinds", "shm,smoke"])
+    assert e.value.code == 2
+    assert "unknown viewer kind smoke" in capsys.readouterr().err

@@ -79,6 +79,68 @@ def import_vidpipe():
     return numpy, vidpipe
 
 
+class Cameras:
+    """vidpipe.Publisher objects in the test's own process (cheaper than a
+    capture process each), each bound to its own endpoint; a thread sends
+    a w x h test: frame on each of the active ones fps times a second
+    until stop()."""
+
+    def __init__(self, n, w=64, h=48, fps=10):
+        _, self.vp = import_vidpipe()
+        self.w, self.h, self.fps = w, h, fps
+        self.eps = [free_ep() for _ in range(n)]
+        self.names = ["cam%02d" % i for i in range(n)]
+        self.pubs = [self.vp.Publisher(ep, stream=name, ring=4)
+                     for ep, name in zip(self.eps, self.names)]
+        self.active = 0
+        self.error = None  # what stopped the thread, if anything did
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def start(self, n):
+        """Sends from the first n publishers on."""
+        self.active = n
+
+    def _run(self):
+        np, _ = import_vidpipe()
+        img = np.zeros((self.h, self.w, 3), np.uint8)
+        seq = 0
+        try:
+            while not self._stop.wait(1.0 / self.fps):
+                seq += 1
+                self.vp.pattern_draw(img, seq)
+                for pub in self.pubs[:self.active]:
+                    try:
+                        pub.send(img, seq=seq)
+                    except BlockingIOError:
+                        pass  # every buffer in flight: this frame dropped
+        except Exception as e:  # the test fails on it (check())
+            self.error = e
+
+    def check(self):
+        assert self.error is None, "the publishers stopped: %r" % self.error
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(5)
+        for pub in self.pubs:
+            pub.close()
+
+
+@pytest.fixture
+def cameras():
+    """cameras(n, ...): a Cameras, stopped at the test's end."""
+    made = []
+
+    def make(n, **kw):
+        made.append(Cameras(n, **kw))
+        return made[-1]
+    yield make
+    for c in made:
+        c.stop()
+
+
 def prog(name):
     """Absolute path of bin/NAME ("capture" means vidpipe-capture); an
     absolute path is a program of the test's own."""

@@ -250,9 +250,14 @@ def test_browser_views_a_stream(procs, browser):
         return r && img.naturalWidth > 0 ? {
             size: r.querySelector('.size').textContent,
             fps: parseFloat(r.querySelector('.fps').textContent),
-            img: img.naturalWidth} : null;"""), 10, "the index's row")
+            img: img.naturalWidth,
+            paged: !document.getElementById('pages').hidden,
+            range: document.getElementById('range').textContent} : null;"""),
+        10, "the index's row")
     assert row["size"] == "640x360" and row["img"] == 640
     assert row["fps"] > 0, row
+    # One stream: one page, no page buttons.
+    assert not row["paged"] and row["range"] == "1-1 of 1", row
 
 
 # --- real clients: ffmpeg, snapshots, Prometheus -----------------------------
@@ -307,6 +312,8 @@ def test_ffmpeg_snapshot_and_metrics(procs):
             assert one(m, "vidpipe_relay_fps") == pytest.approx(v), k
         elif k == "streams":  # a gauge: no _total
             assert one(m, "vidpipe_relay_streams") == v == 1
+        elif k in ("streams_stalled", "stream_bytes"):  # gauges too
+            assert one(m, "vidpipe_relay_%s" % k) == v, k
         elif k.endswith("_us"):
             assert one(m, "vidpipe_relay_%s_seconds" % k[:-3]) == \
                 pytest.approx(v / 1e6), k
