@@ -40,7 +40,8 @@ TEST_PKG := cmocka
 NO_PKG_GOALS := deps clean test demo asan valgrind fmt bench-plots
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ALL_PKGS := $(PKGS) $(if $(filter-out lib,$(or $(MAKECMDGOALS),all)),\
-            $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 $(TEST_PKG))
+            $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 $(TEST_PKG) \
+            gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0)
 MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
               do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(MISSING),)
@@ -241,6 +242,28 @@ $(PY_LINKS): $(PY_DIR)/vidpipe/%.py: python/vidpipe/%.py
 	@mkdir -p $(dir $@)
 	$(Q)ln -sf $(abspath $<) $@
 
+# The GStreamer plugin (gst/, docs/GSTREAMER.md): vidpipesrc and
+# vidpipesink, a client of vidpipe.h that carries the library statically,
+# as the Python package does.  GST_PLUGIN_PATH=$(BUILD)/gstreamer-1.0
+# finds it before `make install`.  Not in sanitized builds: gst-launch-1.0
+# is not instrumented (tests/e2e/test_gst.py).
+GST_PKGS   := gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0
+GST_PLUGIN := $(BUILD)/gstreamer-1.0/libgstvidpipe.so
+GST_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard gst/*.c))
+# Where GStreamer looks for the plugins of a prefix: Debian's own
+# directory for /usr, else PREFIX/lib/MULTIARCH/gstreamer-1.0 (add it to
+# GST_PLUGIN_PATH, as for any prefix the system does not search).
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+GST_PLUGIN_DIR ?= $(PREFIX)/lib/$(if $(MULTIARCH),$(MULTIARCH)/)gstreamer-1.0
+$(GST_OBJ): CFLAGS += -fPIC -fvisibility=hidden \
+    $(shell pkg-config --cflags $(GST_PKGS) 2>/dev/null)
+$(GST_PLUGIN): $(GST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,--no-undefined \
+	    -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GST_PKGS))
+all: $(if $(SAN),,$(GST_PLUGIN))
+
 # A V4L2 capture device in user space (FUSE), for the e2e tests of
 # capture's V4L2 source.  A client of vidpipe.h, like the Python package.
 FAKECAM := $(BIN)/vidpipe-fakecam
@@ -376,6 +399,8 @@ install: all man $(UNITS)
 	install -d $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0644 python/vidpipe/*.py $(DESTDIR)$(PY_SITE)/vidpipe
 	install -m 0755 $(PY_EXT) $(DESTDIR)$(PY_SITE)/vidpipe
+	install -d $(DESTDIR)$(GST_PLUGIN_DIR)
+	install -m 0644 $(GST_PLUGIN) $(DESTDIR)$(GST_PLUGIN_DIR)
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(SYSUSERS_DIR) \
 	    $(DESTDIR)$(PREFIX)/share/doc/vidpipe
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMD_UNIT_DIR)
@@ -387,7 +412,7 @@ install: all man $(UNITS)
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
-	    docs/examples/*.c python/src/*.[ch])
+	    docs/examples/*.c python/src/*.[ch] gst/*.[ch])
 
 clean:
 	rm -rf build build-asan bin bin-asan python/build python/*.egg-info
