@@ -41,7 +41,8 @@ NO_PKG_GOALS := deps clean test demo asan valgrind fmt bench-plots
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ALL_PKGS := $(PKGS) $(if $(filter-out lib,$(or $(MAKECMDGOALS),all)),\
             $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 $(TEST_PKG) \
-            gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0)
+            gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0 \
+            gstreamer-rtsp-server-1.0)
 MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
               do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(MISSING),)
@@ -90,10 +91,11 @@ RELAY_OBJ   := $(call prog_objs,relay)
 DISPLAY_OBJ := $(call prog_objs,display)
 TOOLS_C     := $(wildcard tools/*.c)
 TOOLS_BIN   := $(TOOLS_C:tools/%.c=$(BIN)/%)
+RTSP_OBJ    := $(call prog_objs,rtsp)
 PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
-         $(TOOLS_BIN)
-MAIN_PROGS := vidpipe-capture vidpipe-relay vidpipe-display vidpipe-inspect \
-              vidpipe-keygen vidpipe-patcheck
+         $(BIN)/vidpipe-rtsp $(TOOLS_BIN)
+MAIN_PROGS := vidpipe-capture vidpipe-relay vidpipe-display vidpipe-rtsp \
+              vidpipe-inspect vidpipe-keygen vidpipe-patcheck
 MANS := $(MAIN_PROGS:%=$(BUILD)/man/%.1)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -264,6 +266,21 @@ $(GST_PLUGIN): $(GST_OBJ) $(LIB)
 	    -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GST_PKGS))
 all: $(if $(SAN),,$(GST_PLUGIN))
 
+# vidpipe-rtsp (rtsp/, docs/RTSP.md): GStreamer's RTSP server over
+# vidpipesrc, whose objects it links and registers itself, so that it
+# needs no plugin path and runs sanitized too.  It includes
+# "gst/gstvidpipe.h" from the top (-iquote: GStreamer's own <gst/...>
+# headers are not looked for here).
+RTSP_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 $(GST_PKGS)
+RTSP_GST  := $(BUILD)/gst/vidpipesrc.o $(BUILD)/gst/format.o
+$(RTSP_OBJ): CFLAGS += -iquote . \
+    $(shell pkg-config --cflags $(RTSP_PKGS) 2>/dev/null)
+$(BIN)/vidpipe-rtsp: $(RTSP_OBJ) $(RTSP_GST) $(CLI) $(LIB_INT)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs $(RTSP_PKGS) 2>/dev/null)
+
 # A V4L2 capture device in user space (FUSE), for the e2e tests of
 # capture's V4L2 source.  A client of vidpipe.h, like the Python package.
 FAKECAM := $(BIN)/vidpipe-fakecam
@@ -412,7 +429,7 @@ install: all man $(UNITS)
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
-	    docs/examples/*.c python/src/*.[ch] gst/*.[ch])
+	    docs/examples/*.c python/src/*.[ch] gst/*.[ch] rtsp/*.[ch])
 
 clean:
 	rm -rf build build-asan bin bin-asan python/build python/*.egg-info
