@@ -44,7 +44,7 @@ struct serve {
     GMutex mu;
     GHashTable *seen; /* stream names seen upstream (under mu) */
     GHashTable *made; /* names mounted (under mu) */
-    struct serve_counts n;
+    struct serve_counts *n;
     struct log_limit refused_log;
 };
 
@@ -65,7 +65,7 @@ G_DEFINE_TYPE(VpMounts, vp_mounts, GST_TYPE_RTSP_MOUNT_POINTS)
 static void media_gone(gpointer data, GObject *media)
 {
     (void)media;
-    count(&((struct serve *)data)->n.medias, -1);
+    count(&((struct serve_counts *)data)->medias, -1);
 }
 
 /* A client's pipeline is made: its source subscribes to the stream. */
@@ -83,8 +83,8 @@ static void media_configure(GstRTSPMediaFactory *f, GstRTSPMedia *media,
                      s->o.curve_server_key, NULL);
     gst_object_unref(src);
     gst_object_unref(bin);
-    count(&s->n.medias, 1);
-    g_object_weak_ref(G_OBJECT(media), media_gone, s);
+    count(&s->n->medias, 1);
+    g_object_weak_ref(G_OBJECT(media), media_gone, s->n);
 }
 
 static void mount(struct serve *s, const char *name)
@@ -161,20 +161,20 @@ static void client_sent(GstRTSPClient *c, GstRTSPContext *ctx,
         gst_rtsp_message_parse_response(msg, &code, NULL, NULL) != GST_RTSP_OK)
         return;
     if (code == GST_RTSP_STS_UNAUTHORIZED)
-        count(&s->n.auth_refused, 1);
+        count(&s->n->auth_refused, 1);
     else if (code == GST_RTSP_STS_NOT_FOUND)
-        count(&s->n.not_found, 1);
+        count(&s->n->not_found, 1);
     else if (code == GST_RTSP_STS_OK && ctx && ctx->request &&
              gst_rtsp_message_parse_request(ctx->request, &method, NULL,
                                             NULL) == GST_RTSP_OK &&
              method == GST_RTSP_PLAY)
-        count(&s->n.plays, 1);
+        count(&s->n->plays, 1);
 }
 
 static void client_closed(GstRTSPClient *c, gpointer data)
 {
     (void)c;
-    count(&((struct serve *)data)->n.clients, -1);
+    count(&((struct serve_counts *)data)->clients, -1);
 }
 
 static void client_connected(GstRTSPServer *server, GstRTSPClient *c,
@@ -182,18 +182,19 @@ static void client_connected(GstRTSPServer *server, GstRTSPClient *c,
 {
     struct serve *s = data;
     (void)server;
-    if (__atomic_load_n(&s->n.clients, __ATOMIC_RELAXED) >= s->o.max_clients) {
-        count(&s->n.clients_refused, 1);
+    if (__atomic_load_n(&s->n->clients, __ATOMIC_RELAXED) >= s->o.max_clients) {
+        count(&s->n->clients_refused, 1);
         log_limited(&s->refused_log,
                     "a client refused: %u connected; raise --max-clients",
                     s->o.max_clients);
         gst_rtsp_client_close(c);
         return;
     }
-    count(&s->n.clients, 1);
-    count(&s->n.clients_total, 1);
+    count(&s->n->clients, 1);
+    count(&s->n->clients_total, 1);
     g_signal_connect(c, "send-message", G_CALLBACK(client_sent), s);
-    g_signal_connect(c, "closed", G_CALLBACK(client_closed), s);
+    /* The counts, not s: the last clients may close after serve_free(). */
+    g_signal_connect(c, "closed", G_CALLBACK(client_closed), s->n);
 }
 
 /* --- the server ---------------------------------------------------------- */
@@ -224,15 +225,17 @@ static int add_users(struct serve *s, const char **why)
     return rc;
 }
 
-struct serve *serve_new(const struct serve_opts *o, const char **why)
+struct serve *serve_new(const struct serve_opts *o, struct serve_counts *n,
+                        const char **why)
 {
     struct serve *s = g_new0(struct serve, 1);
     s->o = *o;
+    s->n = n;
     g_mutex_init(&s->mu);
     s->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->made = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (o->stream)
-        s->n.streams = 1;
+        s->n->streams = 1;
 
     s->server = gst_rtsp_server_new();
     gst_rtsp_server_set_address(s->server, o->address);
@@ -267,16 +270,11 @@ void serve_seen(struct serve *s, const char *name)
     g_mutex_lock(&s->mu);
     if (!s->o.stream && !g_hash_table_contains(s->seen, name)) {
         g_hash_table_add(s->seen, g_strdup(name));
-        count(&s->n.streams, 1);
+        count(&s->n->streams, 1);
         log_info("stream %s: rtsp://%s:%s/%s", name, s->o.address, s->o.port,
                  name);
     }
     g_mutex_unlock(&s->mu);
-}
-
-const struct serve_counts *serve_counts(const struct serve *s)
-{
-    return &s->n;
 }
 
 static GstRTSPFilterResult drop_client(GstRTSPServer *server, GstRTSPClient *c,
@@ -298,7 +296,7 @@ void serve_free(struct serve *s)
         gst_rtsp_server_client_filter(s->server, drop_client, NULL);
         /* The clients' pipelines stop on this thread's main context. */
         gint64 until = g_get_monotonic_time() + STOP_US;
-        while (__atomic_load_n(&s->n.medias, __ATOMIC_RELAXED) > 0 &&
+        while (__atomic_load_n(&s->n->medias, __ATOMIC_RELAXED) > 0 &&
                g_get_monotonic_time() < until)
             if (!g_main_context_iteration(NULL, FALSE))
                 g_usleep(1000);

@@ -42,12 +42,14 @@ struct serve_counts {
 struct serve;
 
 /* Makes the server and starts listening on the default GLib main
- * context (gst_init() first).  NULL with *why on failure. */
-struct serve *serve_new(const struct serve_opts *o, const char **why);
+ * context (gst_init() first).  It counts into *n, which the caller owns
+ * and keeps past serve_free() (the final report reads it).  NULL with
+ * *why on failure. */
+struct serve *serve_new(const struct serve_opts *o, struct serve_counts *n,
+                        const char **why);
 /* A stream was seen upstream: its path can be served from now on.  Any
  * thread. */
 void serve_seen(struct serve *s, const char *name);
-const struct serve_counts *serve_counts(const struct serve *s);
 /* Stops listening, closes every client and frees the server; NULL is
  * fine.  On the main context's thread. */
 void serve_free(struct serve *s);
