@@ -31,9 +31,13 @@
  * keyframes carry their SPS and PPS, and the SDP has them too; the
  * payloader must not insert them again (config-interval=-1 puts them
  * before every IDR slice, and so between the slices of a picture the
- * encoder cut in two, which a decoder takes for two broken pictures). */
+ * encoder cut in two, which a decoder takes for two broken pictures).
+ * latency=0: the server's sinks sync to the clock, and would hold every
+ * frame until its capture time plus the latency the source reports
+ * (vidpipesrc's default 40 ms); a frame already older than 0 goes out
+ * at once (measured: docs/BENCHMARKS.md, "RTSP"). */
 #define LAUNCH                                                                 \
-    "( vidpipesrc name=src codec=h264 ! "                                      \
+    "( vidpipesrc name=src codec=h264 latency=0 ! "                            \
     "rtph264pay name=pay0 pt=96 config-interval=0 )"
 
 struct serve {
