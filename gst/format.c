@@ -43,6 +43,38 @@ void vidpipe_image_of_frame(const GstVideoFrame *vf, struct vp_image *img)
     }
 }
 
+/* Rows of plane p of a fmt picture h rows high. */
+static uint32_t plane_rows(enum vp_pixfmt fmt, unsigned p, uint32_t h)
+{
+    return p > 0 && (fmt == VP_PIX_YUV420P || fmt == VP_PIX_NV12) ? h / 2 : h;
+}
+
+gboolean vidpipe_image_planes(const struct vp_image *img, gsize *offset,
+                              gint *stride, gsize *size)
+{
+    *size = 0;
+    for (unsigned p = 0; p < img->nplanes && p < VP_MAX_PLANES; p++) {
+        if (img->data[p] < img->data[0])
+            return FALSE;
+        offset[p] = (gsize)(img->data[p] - img->data[0]);
+        stride[p] = (gint)img->stride[p];
+        gsize end = offset[p] + (gsize)img->stride[p] *
+                                    plane_rows(img->fmt, p, img->height);
+        *size = MAX(*size, end);
+    }
+    return TRUE;
+}
+
+gboolean vidpipe_layout_is_info(const struct vp_image *img, const gsize *offset,
+                                const gint *stride, const GstVideoInfo *info)
+{
+    for (unsigned p = 0; p < img->nplanes; p++)
+        if (offset[p] != GST_VIDEO_INFO_PLANE_OFFSET(info, p) ||
+            stride[p] != GST_VIDEO_INFO_PLANE_STRIDE(info, p))
+            return FALSE;
+    return TRUE;
+}
+
 GType vidpipe_codec_get_type(void)
 {
     static GType type;

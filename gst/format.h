@@ -21,6 +21,16 @@ enum vp_pixfmt vidpipe_vp_format(GstVideoFormat fmt);
 /* A mapped video frame's planes as a vp_image (borrowed pointers). */
 void vidpipe_image_of_frame(const GstVideoFrame *vf, struct vp_image *img);
 
+/* img's planes as offsets from its first and strides, and the bytes
+ * from its first plane to the end of its last: FALSE if a plane comes
+ * before the first (not one buffer). */
+gboolean vidpipe_image_planes(const struct vp_image *img, gsize *offset,
+                              gint *stride, gsize *size);
+/* True if planes at offset with stride are those info lays out, so that
+ * an element that ignores GstVideoMeta reads them right. */
+gboolean vidpipe_layout_is_info(const struct vp_image *img, const gsize *offset,
+                                const gint *stride, const GstVideoInfo *info);
+
 /* The codec property's type: raw, jpeg, h264. */
 #define VIDPIPE_TYPE_CODEC (vidpipe_codec_get_type())
 GType vidpipe_codec_get_type(void);

@@ -31,6 +31,7 @@
  * Raw and JPEG take the newest frame there is.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format.h"
@@ -52,7 +53,8 @@ typedef struct {
     GstMemory mem;
     vp_frame *frame;
     guint8 *data;
-    gint *torn; /* the element's count of unmaps that found it overwritten */
+    uint64_t *torn; /* the element's count of unmaps that found it
+                       overwritten (atomic) */
 } FrameMemory;
 
 typedef struct {
@@ -84,7 +86,7 @@ static void fa_unmap(GstMemory *mem)
 {
     FrameMemory *fm = (FrameMemory *)mem;
     if (!vp_frame_intact(fm->frame)) {
-        g_atomic_int_inc(fm->torn);
+        __atomic_add_fetch(fm->torn, 1, __ATOMIC_RELAXED);
         GST_WARNING("frame %" G_GUINT64_FORMAT " overwritten in the ring "
                     "while downstream read it",
                     vp_frame_info(fm->frame)->seq);
@@ -117,7 +119,7 @@ static void frame_allocator_init(FrameAllocator *fa)
 
 /* A read-only memory of len bytes at data, which owns f from now on. */
 static GstMemory *frame_memory_new(GstAllocator *a, vp_frame *f, guint8 *data,
-                                   gsize len, gint *torn)
+                                   gsize len, uint64_t *torn)
 {
     FrameMemory *fm = g_new0(FrameMemory, 1);
     gst_memory_init(&fm->mem,
@@ -142,6 +144,7 @@ enum {
     PROP_CURVE_SECRET,
     PROP_CURVE_SERVER_KEY,
     PROP_STATS,
+    PROP_STATS_JSON,
 };
 
 struct _GstVidpipeSrc {
@@ -150,7 +153,7 @@ struct _GstVidpipeSrc {
     /* properties, under the object lock */
     gchar *endpoint, *stream, *curve_secret, *curve_server_key;
     enum vp_codec codec;
-    gboolean no_shm, zero_copy;
+    gboolean no_shm, zero_copy, stats_json;
     guint latency_ms;
 
     vp_sub *sub;
@@ -168,9 +171,11 @@ struct _GstVidpipeSrc {
     gboolean meta_ok;
     GstClockTime last_pts;
 
-    /* counters, read by the "stats" property */
-    guint64 frames, copied, wrapped, stale, bad;
-    gint torn; /* atomic: unmaps that found a wrapped slot overwritten */
+    /* counters, read by the "stats" property and in the subscriber's
+     * report (stats-json) */
+    uint64_t copied, wrapped, stale, bad;
+    uint64_t torn; /* atomic: unmaps that found a wrapped slot overwritten */
+    GstCaps *unix_caps; /* of the capture times' GstReferenceTimestampMeta */
 };
 
 G_DEFINE_TYPE(GstVidpipeSrc, gst_vidpipe_src, GST_TYPE_PUSH_SRC)
@@ -202,14 +207,14 @@ static void set_string(GstVidpipeSrc *s, gchar **field, const GValue *v)
 static GstStructure *stats_of(GstVidpipeSrc *s)
 {
     GstStructure *st = gst_structure_new(
-        "vidpipesrc-stats", "frames", G_TYPE_UINT64, s->frames, "copied",
-        G_TYPE_UINT64, s->copied, "wrapped", G_TYPE_UINT64, s->wrapped, "stale",
-        G_TYPE_UINT64, s->stale, "bad", G_TYPE_UINT64, s->bad, "torn_at_unmap",
-        G_TYPE_UINT64, (guint64)g_atomic_int_get(&s->torn), NULL);
+        "vidpipesrc-stats", "copied", G_TYPE_UINT64, s->copied, "wrapped",
+        G_TYPE_UINT64, s->wrapped, "stale", G_TYPE_UINT64, s->stale,
+        "bad_frames", G_TYPE_UINT64, s->bad, "torn_at_unmap", G_TYPE_UINT64,
+        __atomic_load_n(&s->torn, __ATOMIC_RELAXED), NULL);
     if (s->sub) {
         static const char *const names[] = {
-            "drops",      "torn",       "waiting_keyframe",
-            "lat_p50_us", "lat_p99_us", "lat_max_us"};
+            "frames",           "drops",      "torn",       "bad",
+            "waiting_keyframe", "lat_p50_us", "lat_p99_us", "lat_max_us"};
         vp_stats *vs = vp_sub_stats(s->sub);
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
             uint64_t v;
@@ -249,6 +254,9 @@ static void src_set_property(GObject *obj, guint id, const GValue *v,
     case PROP_LATENCY:
         s->latency_ms = g_value_get_uint(v);
         break;
+    case PROP_STATS_JSON:
+        s->stats_json = g_value_get_boolean(v);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(obj, id, ps);
     }
@@ -282,6 +290,9 @@ static void src_get_property(GObject *obj, guint id, GValue *v, GParamSpec *ps)
         break;
     case PROP_LATENCY:
         g_value_set_uint(v, s->latency_ms);
+        break;
+    case PROP_STATS_JSON:
+        g_value_set_boolean(v, s->stats_json);
         break;
     case PROP_STATS:
         g_value_take_boxed(v, stats_of(s));
@@ -330,14 +341,30 @@ static gboolean src_start(GstBaseSrc *base)
     }
     s->have_caps = FALSE;
     s->last_pts = GST_CLOCK_TIME_NONE;
-    s->frames = s->copied = s->wrapped = s->stale = s->bad = 0;
-    g_atomic_int_set(&s->torn, 0);
+    s->copied = s->wrapped = s->stale = s->bad = 0;
+    __atomic_store_n(&s->torn, 0, __ATOMIC_RELAXED);
+    vp_stats *st = vp_sub_stats(s->sub);
+    vp_stats_add(st, "copied", &s->copied);
+    vp_stats_add(st, "wrapped", &s->wrapped);
+    vp_stats_add(st, "stale", &s->stale);
+    vp_stats_add(st, "torn_at_unmap", &s->torn);
     return TRUE;
+}
+
+/* One --stats-json line on stderr, as vidpipe-display prints it. */
+static void report(GstVidpipeSrc *s, bool final)
+{
+    char line[2048];
+    if (vp_stats_json(vp_sub_stats(s->sub), "vidpipesrc", final, line,
+                      sizeof line) > 0)
+        fprintf(stderr, "%s\n", line);
 }
 
 static gboolean src_stop(GstBaseSrc *base)
 {
     GstVidpipeSrc *s = GST_VIDPIPE_SRC(base);
+    if (s->stats_json && s->sub)
+        report(s, true);
     drop_pool(s);
     GST_OBJECT_LOCK(s);
     vp_sub *sub = s->sub;
@@ -471,33 +498,17 @@ static GstClockTime pts_of(GstVidpipeSrc *s, const struct vp_frame_info *i)
     return pts;
 }
 
-/* Rows of plane p of a fmt picture h rows high. */
-static uint32_t plane_rows(enum vp_pixfmt fmt, unsigned p, uint32_t h)
-{
-    return p > 0 && (fmt == VP_PIX_YUV420P || fmt == VP_PIX_NV12) ? h / 2 : h;
-}
-
 /* A buffer over f's pixels (owning f), or NULL if their layout is one
  * downstream cannot read without GstVideoMeta. */
 static GstBuffer *wrap_image(GstVidpipeSrc *s, vp_frame *f,
                              const struct vp_image *img)
 {
-    gsize offset[GST_VIDEO_MAX_PLANES] = {0}, end = 0;
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0}, end;
     gint stride[GST_VIDEO_MAX_PLANES] = {0};
-    gboolean as_info = TRUE;
 
-    for (unsigned p = 0; p < img->nplanes; p++) {
-        if (img->data[p] < img->data[0])
-            return NULL;
-        offset[p] = (gsize)(img->data[p] - img->data[0]);
-        stride[p] = (gint)img->stride[p];
-        gsize e = offset[p] +
-                  (gsize)img->stride[p] * plane_rows(img->fmt, p, img->height);
-        end = MAX(end, e);
-        as_info &= offset[p] == GST_VIDEO_INFO_PLANE_OFFSET(&s->info, p) &&
-                   stride[p] == GST_VIDEO_INFO_PLANE_STRIDE(&s->info, p);
-    }
-    if (!as_info && !s->meta_ok)
+    if (!vidpipe_image_planes(img, offset, stride, &end))
+        return NULL;
+    if (!vidpipe_layout_is_info(img, offset, stride, &s->info) && !s->meta_ok)
         return NULL;
     GstBuffer *buf = gst_buffer_new();
     gst_buffer_append_memory(
@@ -547,6 +558,7 @@ static GstBuffer *buffer_of(GstVidpipeSrc *s, vp_frame *f)
     const uint8_t *data;
     size_t len;
     GstBuffer *buf = NULL;
+    vp_frame *frame = f; /* f is NULL once a buffer owns it */
 
     if (!ensure_caps(s, i)) {
         GST_WARNING_OBJECT(s,
@@ -584,7 +596,12 @@ static GstBuffer *buffer_of(GstVidpipeSrc *s, vp_frame *f)
         GST_BUFFER_PTS(buf) = pts_of(s, i);
         GST_BUFFER_DTS(buf) = GST_BUFFER_PTS(buf);
         GST_BUFFER_OFFSET(buf) = i->seq;
-        s->frames++;
+        /* Its latency counts to here, as it goes downstream. */
+        vp_frame_shown(frame);
+        if (i->t_real_ns > 0)
+            gst_buffer_add_reference_timestamp_meta(buf, s->unix_caps,
+                                                    (GstClockTime)i->t_real_ns,
+                                                    GST_CLOCK_TIME_NONE);
     }
     if (f)
         vp_frame_release(f);
@@ -599,6 +616,8 @@ static GstFlowReturn src_create(GstPushSrc *push, GstBuffer **out)
         vp_frame *f;
         if (g_atomic_int_get(&s->flushing))
             return GST_FLOW_FLUSHING;
+        if (s->stats_json && vp_stats_tick(vp_sub_stats(s->sub)))
+            report(s, false);
         int rc = vp_sub_next(s->sub, POLL_MS, &f);
         if (rc == -ETIMEDOUT || rc == -EINTR)
             continue;
@@ -626,6 +645,7 @@ static void src_finalize(GObject *obj)
     g_free(s->curve_server_key);
     if (s->alloc)
         gst_object_unref(s->alloc);
+    gst_caps_unref(s->unix_caps);
     G_OBJECT_CLASS(gst_vidpipe_src_parent_class)->finalize(obj);
 }
 
@@ -700,12 +720,22 @@ static void gst_vidpipe_src_class_init(GstVidpipeSrcClass *klass)
                             "The publisher's .pub file (with curve-secret)",
                             NULL, rw));
     g_object_class_install_property(
+        oc, PROP_STATS_JSON,
+        g_param_spec_boolean("stats-json", "Stats JSON",
+                             "Print the subscriber's stats as a JSON line on "
+                             "stderr once a second and at stop, as "
+                             "vidpipe-display --stats-json does "
+                             "(docs/STATS.md), with copied, wrapped, stale "
+                             "and torn_at_unmap",
+                             FALSE, rw));
+    g_object_class_install_property(
         oc, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
-                           "frames, copied, wrapped, stale (overwritten "
-                           "while copied: dropped), bad, torn_at_unmap, and "
-                           "the subscriber's drops, torn, waiting_keyframe, "
-                           "lat_p50_us, lat_p99_us, lat_max_us",
+                           "copied, wrapped, stale (overwritten while "
+                           "copied: dropped), bad_frames, torn_at_unmap, "
+                           "and the subscriber's frames, drops, torn, bad, "
+                           "waiting_keyframe, lat_p50_us, lat_p99_us, "
+                           "lat_max_us",
                            GST_TYPE_STRUCTURE,
                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
@@ -732,6 +762,7 @@ static void gst_vidpipe_src_init(GstVidpipeSrc *s)
     s->endpoint = g_strdup(DEFAULT_ENDPOINT);
     s->codec = VP_CODEC_RAW;
     s->latency_ms = DEFAULT_LATENCY_MS;
+    s->unix_caps = gst_caps_new_empty_simple("timestamp/x-unix");
     s->alloc = g_object_new(frame_allocator_get_type(), NULL);
     gst_object_ref_sink(s->alloc);
     gst_base_src_set_live(GST_BASE_SRC(s), TRUE);

@@ -18,7 +18,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STATS_MD = os.path.join(ROOT, "docs", "STATS.md")
 # Where a program or the library adds counters.
 SOURCES = ["capture", "display", "relay", "rtsp", "schema", "python/src",
-           "docs/examples"]
+           "docs/examples", "gst"]
 
 
 def documented():

@@ -3,7 +3,8 @@
 * `gst-launch-1.0 vidpipesrc ! fdsink` delivers test: frames that
   vidpipe-patcheck verifies, in each raw format (byte for byte), over
   shared memory (copied, and wrapped with zero-copy=true) and over TCP,
-  and from JPEG and H.264 once jpegdec or avdec_h264 decoded them;
+  and from JPEG and H.264 once jpegdec or avdec_h264 decoded them; a
+  frame overwritten while copied out of the ring (copy_torn) is dropped;
 * `videotestsrc ! vidpipesink` feeding a display gives the same frames as
   the same videotestsrc written straight to a file (ffmpeg framemd5);
 * OpenCV (Debian's cv2, built with GStreamer) reads verified frames
@@ -16,7 +17,7 @@ tests' own.  It is not built under make asan (gst-launch-1.0 and python3
 are not instrumented), where this module is skipped.
 """
 
-import hashlib
+import json
 import os
 import re
 import signal
@@ -24,7 +25,7 @@ import subprocess
 
 import pytest
 
-from conftest import (BIN, HERE, PYTHON, SANITIZED, free_ep,
+from conftest import (BIN, HERE, PYTHON, SANITIZED, faults_env, free_ep,
                       import_vidpipe, prog)
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -95,6 +96,28 @@ def test_src_raw_each_format(procs, genv, fmt):
     out = src_frames(genv, ep, "stream=cam0",
                      "! video/x-raw,format=%s" % GST_FMT[fmt])
     assert_verified(patcheck(out, fmt, exact=True))
+
+
+def test_src_drops_a_frame_overwritten_while_copied(procs, genv):
+    """The default copy out of the ring is checked: every third copy is
+    held until the capture (2 slots) has written its slot again
+    (copy_torn), and that frame is dropped, counted stale and torn, never
+    passed on; every frame that comes out is exact."""
+    ep = free_ep()
+    procs.capture(ep, ring=2, size="%dx%d" % (W, H))
+    env = dict(genv, **faults_env(copy_torn=3))
+    r = subprocess.run(
+        ["gst-launch-1.0", "-q", "vidpipesrc", "endpoint=" + ep,
+         "stats-json=true", "num-buffers=%d" % N, "!", "fdsink", "fd=1"],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert_verified(patcheck(r.stdout, exact=True))
+    last = [json.loads(l) for l in r.stderr.decode().splitlines()
+            if l.startswith("{")][-1]
+    assert last["event"] == "exit", last
+    assert last["frames"] == N and last["copied"] == N, last
+    assert last["stale"] >= N // 3 - 1 and last["torn"] == last["stale"], \
+        last
 
 
 @pytest.mark.parametrize("opts", ["zero-copy=true", "no-shm=true"])
