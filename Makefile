@@ -247,8 +247,9 @@ $(PY_LINKS): $(PY_DIR)/vidpipe/%.py: python/vidpipe/%.py
 # The GStreamer plugin (gst/, docs/GSTREAMER.md): vidpipesrc and
 # vidpipesink, a client of vidpipe.h that carries the library statically,
 # as the Python package does.  GST_PLUGIN_PATH=$(BUILD)/gstreamer-1.0
-# finds it before `make install`.  Not in sanitized builds: gst-launch-1.0
-# is not instrumented (tests/e2e/test_gst.py).
+# finds it before `make install`.  Sanitized builds make it too: the tests
+# load it into Debian's gst-launch-1.0 and python3 with the sanitizers'
+# runtimes preloaded (tests/e2e/test_gst.py).
 GST_PKGS   := gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0
 GST_PLUGIN := $(BUILD)/gstreamer-1.0/libgstvidpipe.so
 GST_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard gst/*.c))
@@ -264,7 +265,7 @@ $(GST_PLUGIN): $(GST_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,--no-undefined \
 	    -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GST_PKGS))
-all: $(if $(SAN),,$(GST_PLUGIN))
+all: $(GST_PLUGIN)
 
 # vidpipe-rtsp (rtsp/, docs/RTSP.md): GStreamer's RTSP server over
 # vidpipesrc, whose objects it links and registers itself, so that it
@@ -313,7 +314,9 @@ install-test: all
 # End-to-end tests run the real programs; Debian's python3 has pytest and
 # the zmq and msgpack modules install-deps installs.
 e2e: all
-	@VIDPIPE_BIN=$(abspath $(BIN)) $(E2E_ENV) /usr/bin/python3 -m pytest -q \
+	@VIDPIPE_BIN=$(abspath $(BIN)) \
+	    VIDPIPE_GST_PLUGIN_DIR=$(abspath $(dir $(GST_PLUGIN))) \
+	    $(E2E_ENV) /usr/bin/python3 -m pytest -q \
 	    $(E2E_ARGS) tests/e2e
 
 # Builds run a job per core; the tests themselves run one at a time.

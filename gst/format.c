@@ -1,4 +1,5 @@
-/* format.c -- what vidpipesrc and vidpipesink share: formats, codecs. */
+/* format.c -- what vidpipesrc and vidpipesink share: formats, planes,
+ * codecs, string properties. */
 #include "format.h"
 
 static const struct {
@@ -73,6 +74,14 @@ gboolean vidpipe_layout_is_info(const struct vp_image *img, const gsize *offset,
             stride[p] != GST_VIDEO_INFO_PLANE_STRIDE(info, p))
             return FALSE;
     return TRUE;
+}
+
+void vidpipe_set_string(GstObject *o, gchar **field, const GValue *v)
+{
+    GST_OBJECT_LOCK(o);
+    g_free(*field);
+    *field = g_value_dup_string(v);
+    GST_OBJECT_UNLOCK(o);
 }
 
 GType vidpipe_codec_get_type(void)

@@ -31,6 +31,9 @@ gboolean vidpipe_image_planes(const struct vp_image *img, gsize *offset,
 gboolean vidpipe_layout_is_info(const struct vp_image *img, const gsize *offset,
                                 const gint *stride, const GstVideoInfo *info);
 
+/* Sets a string property's field from v, under o's object lock. */
+void vidpipe_set_string(GstObject *o, gchar **field, const GValue *v);
+
 /* The codec property's type: raw, jpeg, h264. */
 #define VIDPIPE_TYPE_CODEC (vidpipe_codec_get_type())
 GType vidpipe_codec_get_type(void);

@@ -66,30 +66,22 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(VIDPIPE_GST_FORMATS)));
 
-static void set_string(GstVidpipeSink *s, gchar **field, const GValue *v)
-{
-    GST_OBJECT_LOCK(s);
-    g_free(*field);
-    *field = g_value_dup_string(v);
-    GST_OBJECT_UNLOCK(s);
-}
-
 static void sink_set_property(GObject *obj, guint id, const GValue *v,
                               GParamSpec *ps)
 {
     GstVidpipeSink *s = GST_VIDPIPE_SINK(obj);
     switch (id) {
     case PROP_ENDPOINT:
-        set_string(s, &s->endpoint, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->endpoint, v);
         break;
     case PROP_STREAM:
-        set_string(s, &s->stream, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->stream, v);
         break;
     case PROP_CURVE_SECRET:
-        set_string(s, &s->curve_secret, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->curve_secret, v);
         break;
     case PROP_CURVE_ALLOW:
-        set_string(s, &s->curve_allow, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->curve_allow, v);
         break;
     case PROP_NO_SHM:
         s->no_shm = g_value_get_boolean(v);

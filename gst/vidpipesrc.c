@@ -196,14 +196,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
                              "framerate "
                              "= (fraction) [ 0/1, MAX ]"));
 
-static void set_string(GstVidpipeSrc *s, gchar **field, const GValue *v)
-{
-    GST_OBJECT_LOCK(s);
-    g_free(*field);
-    *field = g_value_dup_string(v);
-    GST_OBJECT_UNLOCK(s);
-}
-
 static GstStructure *stats_of(GstVidpipeSrc *s)
 {
     GstStructure *st = gst_structure_new(
@@ -231,16 +223,16 @@ static void src_set_property(GObject *obj, guint id, const GValue *v,
     GstVidpipeSrc *s = GST_VIDPIPE_SRC(obj);
     switch (id) {
     case PROP_ENDPOINT:
-        set_string(s, &s->endpoint, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->endpoint, v);
         break;
     case PROP_STREAM:
-        set_string(s, &s->stream, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->stream, v);
         break;
     case PROP_CURVE_SECRET:
-        set_string(s, &s->curve_secret, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->curve_secret, v);
         break;
     case PROP_CURVE_SERVER_KEY:
-        set_string(s, &s->curve_server_key, v);
+        vidpipe_set_string(GST_OBJECT(s), &s->curve_server_key, v);
         break;
     case PROP_CODEC:
         s->codec = (enum vp_codec)g_value_get_enum(v);
@@ -465,8 +457,9 @@ static gboolean ensure_caps(GstVidpipeSrc *s, const struct vp_frame_info *i)
              gst_buffer_pool_set_active(s->pool, TRUE);
     }
     gst_caps_unref(caps);
-    if (!ok) {
+    if (!ok) { /* not-negotiated: create() stops the stream */
         drop_pool(s);
+        s->have_caps = FALSE;
         return FALSE;
     }
     s->have_caps = TRUE;
