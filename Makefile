@@ -36,10 +36,13 @@ TEST_PKG := cmocka
 # A build goal on a machine without the packages stops here, naming them,
 # rather than at the first compiler error.  deps installs them; test,
 # demo, asan and valgrind run deps first, then build in a sub-make.
+# `make lib` (python/setup.py runs it) needs the library's packages only.
 NO_PKG_GOALS := deps clean test demo asan valgrind fmt bench-plots
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
-ALL_PKGS := $(PKGS) $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 \
-            $(TEST_PKG) gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0
+ALL_PKGS := $(PKGS) $(if $(filter-out lib,$(or $(MAKECMDGOALS),all)),\
+            $(CV_PKGS) $(HTTP_PKGS) $(SD_PKGS) libavformat fuse3 $(TEST_PKG) \
+            gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0 \
+            gstreamer-rtsp-server-1.0)
 MISSING  := $(shell pkg-config --exists $(ALL_PKGS) || for p in $(ALL_PKGS); \
               do pkg-config --exists $$p || echo $$p; done)
 ifneq ($(MISSING),)
@@ -88,10 +91,11 @@ RELAY_OBJ   := $(call prog_objs,relay)
 DISPLAY_OBJ := $(call prog_objs,display)
 TOOLS_C     := $(wildcard tools/*.c)
 TOOLS_BIN   := $(TOOLS_C:tools/%.c=$(BIN)/%)
+RTSP_OBJ    := $(call prog_objs,rtsp)
 PROGS := $(BIN)/vidpipe-capture $(BIN)/vidpipe-relay $(BIN)/vidpipe-display \
-         $(TOOLS_BIN)
-MAIN_PROGS := vidpipe-capture vidpipe-relay vidpipe-display vidpipe-inspect \
-              vidpipe-keygen vidpipe-patcheck
+         $(BIN)/vidpipe-rtsp $(TOOLS_BIN)
+MAIN_PROGS := vidpipe-capture vidpipe-relay vidpipe-display vidpipe-rtsp \
+              vidpipe-inspect vidpipe-keygen vidpipe-patcheck
 MANS := $(MAIN_PROGS:%=$(BUILD)/man/%.1)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -100,10 +104,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # the next make would build them again.
 .SECONDARY: $(TOOLS_C:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test unit e2e demo asan valgrind install fmt clean deps fuzz \
-        fuzz-regress bench bench-quick bench-plots layers man soak \
+.PHONY: all lib test unit e2e demo asan valgrind install fmt clean deps \
+        fuzz fuzz-regress bench bench-quick bench-plots layers man soak \
         install-test FORCE
 all: $(PROGS) $(LIB) $(SO) $(BUILD)/vidpipe.pc
+
+# What a user of the static library needs (python/setup.py links it).
+lib: $(LIB) $(BUILD)/vidpipe.pc
 
 # V=1 shows the commands.
 Q := $(if $(V),,@)
@@ -202,11 +209,17 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CLI) $(LIB_INT)
 
 # The Python package (python/, docs/PYTHON.md): a C extension over the
 # static library, built in place so that PYTHONPATH=python finds it, for
-# Debian's /usr/bin/python3 and its numpy.  Not in sanitized builds: an
-# ASan library cannot load into an uninstrumented interpreter.
+# Debian's /usr/bin/python3 and its numpy.  (pip builds the same through
+# python/setup.py.)  A sanitized build makes its own package in
+# $(BUILD)/python, the extension beside links to python/vidpipe/*.py, and
+# leaves python/'s alone; an interpreter loads it with the ASan runtime
+# preloaded (make asan runs the tests so: PY_ASAN_RT, conftest.py).
 PYTHON    ?= /usr/bin/python3
-PY_EXT    := python/vidpipe/_vidpipe$(shell $(PYTHON)-config \
+PY_DIR    := $(if $(SAN),$(BUILD)/python,python)
+PY_EXT    := $(PY_DIR)/vidpipe/_vidpipe$(shell $(PYTHON)-config \
                --extension-suffix 2>/dev/null)
+PY_LINKS  := $(if $(SAN),$(patsubst python/%,$(PY_DIR)/%,\
+               $(wildcard python/vidpipe/*.py)))
 PY_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard python/src/*.c))
 PY_CFLAGS := -fPIC -fvisibility=hidden \
              $(shell $(PYTHON)-config --includes 2>/dev/null) \
@@ -219,12 +232,17 @@ PY_SITE   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$\
                $(PREFIX)/lib/python$(PY_VER)/dist-packages)
 $(PY_OBJ): CFLAGS += $(PY_CFLAGS)
 
-all: $(if $(SAN),,$(PY_EXT))
+all: $(PY_EXT) $(PY_LINKS)
 
 # It links the installed archive, as any user of vidpipe.h would.
 $(PY_EXT): $(PY_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -o $@ $^ $(LDLIBS)
+
+$(PY_LINKS): $(PY_DIR)/vidpipe/%.py: python/vidpipe/%.py
+	@mkdir -p $(dir $@)
+	$(Q)ln -sf $(abspath $<) $@
 
 # The GStreamer plugin (gst/, docs/GSTREAMER.md): vidpipesrc and
 # vidpipesink, a client of vidpipe.h that carries the library statically,
@@ -248,6 +266,21 @@ $(GST_PLUGIN): $(GST_OBJ) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,--no-undefined \
 	    -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(GST_PKGS))
 all: $(GST_PLUGIN)
+
+# vidpipe-rtsp (rtsp/, docs/RTSP.md): GStreamer's RTSP server over
+# vidpipesrc, whose objects it links and registers itself, so that it
+# needs no plugin path and runs sanitized too.  It includes
+# "gst/gstvidpipe.h" from the top (-iquote: GStreamer's own <gst/...>
+# headers are not looked for here).
+RTSP_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 $(GST_PKGS)
+RTSP_GST  := $(BUILD)/gst/vidpipesrc.o $(BUILD)/gst/format.o
+$(RTSP_OBJ): CFLAGS += -iquote . \
+    $(shell pkg-config --cflags $(RTSP_PKGS) 2>/dev/null)
+$(BIN)/vidpipe-rtsp: $(RTSP_OBJ) $(RTSP_GST) $(CLI) $(LIB_INT)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs $(RTSP_PKGS) 2>/dev/null)
 
 # A V4L2 capture device in user space (FUSE), for the e2e tests of
 # capture's V4L2 source.  A client of vidpipe.h, like the Python package.
@@ -312,11 +345,21 @@ demo: deps
 
 ASAN := BUILD=build-asan BIN=bin-asan OPT='-O1 -g' \
     SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+# The Python tests run against build-asan/python, in pytest's process too:
+# it starts with the ASan runtime preloaded and without leak checking (an
+# interpreter's exit leaves memory it never frees), and conftest.py takes
+# both away again from the programs it starts, and gives them to the
+# Python ones.
+PY_ASAN_RT = $(shell $(CC) -print-file-name=libasan.so)
+PY_ASAN_ENV = VIDPIPE_PY_DIR=$(abspath build-asan/python) \
+    VIDPIPE_PY_ASAN=$(PY_ASAN_RT) LD_PRELOAD=$(PY_ASAN_RT) \
+    ASAN_OPTIONS=detect_leaks=0
 asan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(ASAN) all \
 	    $(UNIT_BIN:$(BUILD)/%=build-asan/%)
 	@$(MAKE) --no-print-directory $(ASAN) unit
-	@$(MAKE) --no-print-directory $(ASAN) E2E_ENV=VIDPIPE_SANITIZED=1 \
+	@$(MAKE) --no-print-directory $(ASAN) \
+	    E2E_ENV='VIDPIPE_SANITIZED=1 $(PY_ASAN_ENV)' \
 	    E2E_ARGS='-m "not slow"' e2e
 
 # Benchmarks (docs/BENCHMARKS.md): the full matrix with its plots, a quick
@@ -389,10 +432,10 @@ install: all man $(UNITS)
 fmt:
 	clang-format -i $(wildcard schema/*.h schema/*/*.[ch] capture/*.[ch] capture/*.cpp \
 	    relay/*.[ch] display/*.[ch] display/*.cpp tools/*.c tests/unit/*.[ch] \
-	    docs/examples/*.c python/src/*.[ch] gst/*.[ch])
+	    docs/examples/*.c python/src/*.[ch] gst/*.[ch] rtsp/*.[ch])
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan bin bin-asan python/build python/*.egg-info
 	rm -f python/vidpipe/_vidpipe*.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

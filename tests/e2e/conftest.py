@@ -57,25 +57,54 @@ SANITIZED = os.environ.get("VIDPIPE_SANITIZED") == "1"
 BIN = os.path.abspath(
     os.environ.get("VIDPIPE_BIN") or os.path.join(HERE, "..", "..", "bin"))
 OUT = os.path.abspath(os.path.join(HERE, "..", "out"))
-# The Python package, run by Debian's python3 (docs/PYTHON.md).
-PYTHON = "/usr/bin/python3"
-PY_DIR = os.path.abspath(os.path.join(HERE, "..", "..", "python"))
-PY_EXAMPLES = os.path.join(PY_DIR, "examples")
+# The Python package (docs/PYTHON.md), run by Debian's python3 from the
+# tree (python/, where make builds it) unless told otherwise:
+# VIDPIPE_PY_DIR is where the package is (make asan: build-asan/python;
+# empty: the interpreter's own, as pip installed it) and VIDPIPE_PYTHON
+# which interpreter runs the Python programs (test_pip.py: a venv's).
+PYTHON = os.environ.get("VIDPIPE_PYTHON") or "/usr/bin/python3"
+PY_DIR = os.environ.get("VIDPIPE_PY_DIR",
+                        os.path.join(HERE, "..", "..", "python"))
+PY_DIR = os.path.abspath(PY_DIR) if PY_DIR else None
+PY_EXAMPLES = os.path.abspath(os.path.join(HERE, "..", "..", "python",
+                                           "examples"))
+# make asan: an ASan-built extension, loaded with the ASan runtime
+# preloaded and leak checks off (an interpreter never frees everything).
+# This process was started so; the programs it starts are not.
+PY_ASAN = os.environ.pop("VIDPIPE_PY_ASAN", None)
+if PY_ASAN:
+    os.environ.pop("LD_PRELOAD", None)
+    os.environ.pop("ASAN_OPTIONS", None)
+
+
+def py_vars():
+    """The variables a Python process of the package needs."""
+    v = {"PYTHONPATH": PY_DIR} if PY_DIR else {}
+    if PY_ASAN:
+        v.update(LD_PRELOAD=PY_ASAN, ASAN_OPTIONS="detect_leaks=0")
+    return v
+
+
+def py_env():
+    """The whole environment of a Python process of the package."""
+    return dict(os.environ, **py_vars())
+
+
+def py_command():
+    """PYTHON with py_vars() as one shell word list: `env K=V... python`."""
+    return ["env"] + ["%s=%s" % kv for kv in py_vars().items()] + [PYTHON]
 
 
 def import_vidpipe():
-    """(numpy, vidpipe): the Python package built in the tree, for tests
-    that use it in their own process.  Under make asan, which builds no
-    extension, the calling module is skipped."""
-    sys.path.insert(0, PY_DIR)
-    try:
-        import numpy
-        import vidpipe
-    except ImportError as e:
-        if SANITIZED:
-            pytest.skip("the Python extension is not built under make asan "
-                        "(%s)" % e, allow_module_level=True)
-        raise
+    """(numpy, vidpipe): the package that PY_DIR holds (or the
+    interpreter's own), for tests that use it in their own process."""
+    if PY_DIR:
+        sys.path.insert(0, PY_DIR)
+    import numpy
+    import vidpipe
+    want = PY_DIR or sys.prefix
+    assert vidpipe.__file__.startswith(want + os.sep), \
+        "vidpipe from %s, not from %s" % (vidpipe.__file__, want)
     return numpy, vidpipe
 
 
@@ -510,10 +539,10 @@ class Procs:
 
     def python(self, script, *args, env=None, **kw):
         """A Python program of the package (python/examples/SCRIPT, or a
-        path) under Debian's python3 with the package on PYTHONPATH."""
+        path) under PYTHON with the package of PY_DIR (py_vars)."""
         path = script if os.sep in script else os.path.join(PY_EXAMPLES,
                                                             script)
-        full = {"PYTHONPATH": PY_DIR}
+        full = py_vars()
         full.update(env or {})
         return self.start(os.path.basename(script), *args, env=full,
                           exe=[PYTHON, path], **kw)

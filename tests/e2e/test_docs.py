@@ -17,7 +17,7 @@ from conftest import free_ep
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STATS_MD = os.path.join(ROOT, "docs", "STATS.md")
 # Where a program or the library adds counters.
-SOURCES = ["capture", "display", "relay", "schema", "python/src",
+SOURCES = ["capture", "display", "relay", "rtsp", "schema", "python/src",
            "docs/examples", "gst"]
 
 

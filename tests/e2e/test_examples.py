@@ -21,7 +21,8 @@ from conftest import free_ep, prog
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 PROGS = ["vidpipe-capture", "vidpipe-relay", "vidpipe-display",
-         "vidpipe-inspect", "vidpipe-keygen", "vidpipe-patcheck"]
+         "vidpipe-rtsp", "vidpipe-inspect", "vidpipe-keygen",
+         "vidpipe-patcheck"]
 N = 60  # frames every receiver must verify
 
 

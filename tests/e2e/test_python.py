@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import threading
@@ -21,13 +22,13 @@ import time
 
 import pytest
 
-from conftest import (PY_DIR, PYTHON, free_ep, import_vidpipe, prog,
-                      wait_until)
+from conftest import (PY_EXAMPLES, PYTHON, free_ep, import_vidpipe, prog,
+                      py_command, py_env, wait_until)
 
 np, vidpipe = import_vidpipe()
 
 W, H = 320, 240
-PY_ENV = dict(os.environ, PYTHONPATH=PY_DIR)
+PY_ENV = py_env()
 
 
 def take_verified(sub, n, path, after=-1, timeout=15):
@@ -318,11 +319,12 @@ def test_stream_passthrough_keeps_every_byte(tmp_path):
 
 def test_shell_pipeline_through_filter():
     sh = ("%s -o - --frames 60 --size %dx%d --fps 60 --quiet | "
-          "%s %s/examples/filter.py -i - -o - | "
+          "%s %s/filter.py -i - -o - | "
           "%s -i - -o null --stats-json --quiet") % (
-              prog("capture"), W, H, PYTHON, PY_DIR, prog("display"))
+              prog("capture"), W, H, shlex.join(py_command()), PY_EXAMPLES,
+              prog("display"))
     r = subprocess.run(["sh", "-c", sh], capture_output=True, text=True,
-                       env=PY_ENV, timeout=60)
+                       timeout=60)
     assert r.returncode == 0, r.stderr
     ex = [json.loads(l) for l in r.stderr.splitlines()
           if l.startswith('{"prog":"display"') and '"exit"' in l][-1]
