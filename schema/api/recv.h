@@ -98,7 +98,8 @@ struct vp_sub {
     struct vp_sub_opts o;
     char stream[VP_STREAM_MAX + 1]; /* o.stream, copied ("" for any) */
     struct xsub *x;
-    struct curve *curve;
+    struct curve *curve;    /* the client role of its connects... */
+    struct curve *curve_in; /* ...the server role of its binds */
     struct stream_reader *in;
     bool in_failed;
     struct ring_reader *rings;
