@@ -46,6 +46,7 @@ enum {
     OPT_HTTP_KEY,
     OPT_HTTP_TIMEOUT,
     OPT_MAX_STREAMS,
+    OPT_LISTEN,
 };
 
 struct relay {
@@ -67,11 +68,34 @@ static const struct cli_opt opts[] = {
     {"http-key", OPT_HTTP_KEY, "FILE", "...and its PEM key"},
     {"http-timeout", OPT_HTTP_TIMEOUT, "S",
      "close idle and stalled HTTP connections after S s\n(default 10)"},
+    {"listen", OPT_LISTEN, "EP",
+     "bind EP (tcp://HOST:PORT or ipc://PATH) for publishers\n"
+     "to dial in to (capture -o connect:EP); repeatable;\n"
+     "the same as -i bind:EP (docs/GATEWAY.md)"},
     {"max-streams", OPT_MAX_STREAMS, "N",
      "streams carried at most (default 1024): the frames\n"
      "of any more are refused and counted"},
     {0},
 };
+
+/* --listen EP: one more input, "bind:EP" (kept for the whole run).  0,
+ * or -1 after logging why. */
+static int listen_on(struct relay *r, const char *ep)
+{
+    char *in;
+
+    if (strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0) {
+        log_err("--listen %s: expected tcp://HOST:PORT or ipc://PATH", ep);
+        return -1;
+    }
+    if (!(in = malloc(strlen(ep) + 6))) {
+        log_err("out of memory");
+        return -1;
+    }
+    sprintf(in, "bind:%s", ep);
+    r->c.inputs[r->c.ninputs++] = in; /* room: one per argument */
+    return 0;
+}
 
 static int take(void *ctx, int id, const char *arg)
 {
@@ -104,6 +128,8 @@ static int take(void *ctx, int id, const char *arg)
         }
         r->http.timeout_s = (unsigned)v;
         return 0;
+    case OPT_LISTEN:
+        return listen_on(r, arg);
     case OPT_MAX_STREAMS:
         if (cli_uint(arg, 1, 1000000, &v) < 0) {
             log_err("--max-streams %s: expected 1..1000000", arg);
@@ -129,14 +155,17 @@ static void refused(struct relay *r)
 
 static const struct cli_prog prog = {
     .name = PROG,
-    .usage = "[-i ENDPOINT ...] [-o ENDPOINT] [options]",
+    .usage = "[-i ENDPOINT ...] [--listen ENDPOINT ...] [-o ENDPOINT] "
+             "[options]",
     .about = "Subscribes to vidpipe publishers and republishes their frames "
              "to any number\nof subscribers, without copying or decoding "
              "pixels.",
     .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_VARIANT | CLI_RING |
               CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT |
-              CLI_CURVE_CLIENT_SECRET | CLI_STATS | CLI_MAX_SUBS,
-    .input_help = "publisher to connect to (repeatable; default\n"
+              CLI_CURVE_CLIENT_SECRET | CLI_CURVE_LISTEN | CLI_STATS |
+              CLI_MAX_SUBS,
+    .input_help = "publisher to connect to, or bind:EP to bind for\n"
+                  "publishers that dial in (repeatable; default\n"
                   "tcp://127.0.0.1:5555), or - for a frame stream on stdin",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
                    "tcp://127.0.0.1:5556), or - for a frame stream on "
@@ -183,6 +212,7 @@ int main(int argc, char **argv)
     }
     bool to_stdout = strcmp(r.c.output, "-") == 0;
     cli_sub_opts(&r.c, &so);
+
     so.every_frame = true;
     so.max_streams = r.max_streams;
     /* Frames for stdout are written out: payloads, not descriptors. */

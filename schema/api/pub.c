@@ -560,6 +560,12 @@ static int curve_role(struct vp_pub *p, const struct endpoint *ep)
 
     if (!o->curve_secret)
         return 0;
+    if (bind && o->curve_server_key)
+        return vp_fail(-EINVAL, "a subscriber's CURVE key is for dialling "
+                                "out (connect:), not for binding");
+    if (!bind && o->curve_allow)
+        return vp_fail(-EINVAL, "a CURVE allow directory is for binding, "
+                                "not for dialling out (connect:)");
     if (bind && !o->curve_allow)
         return vp_fail(-EINVAL, "CURVE needs an allow directory too");
     if (!bind && !o->curve_server_key)

@@ -327,6 +327,15 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
         goto fail;
     if ((rc = open_socket(s, urls, n)) < 0)
         goto fail;
+    rc = vp_stats_add(&s->st, "dup_name_drops", &s->dup_seen);
+    if (rc == 0 && xsub_binds(s->x)) {
+        rc = vp_stats_add(&s->st, "dialin_connections", &s->dialin_handshakes);
+        if (rc == 0)
+            rc = vp_stats_add(&s->st, "dialin_refused", &s->dialin_refused);
+        if (rc == 0)
+            rc = vp_stats_add_gauge(&s->st, "dialin_open", &s->dialin_open);
+    }
+    assert(rc == 0); /* room for these is a constant of stats.h */
     s->mode =
         s->o.every_frame || s->o.shm == VP_SHM_ONLY ? SUB_EVERY : SUB_LATEST;
     sub_policy_start(s);
