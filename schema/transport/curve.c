@@ -10,6 +10,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/key.h"
+#include "transport/zap.h"
 #include "util/log.h"
 
 struct curve {
@@ -158,11 +159,11 @@ int curve_apply(const struct curve *c, void *sock, bool bind, const char **why)
 
     if (!c) {
         /* Plain after a CURVE endpoint of the same socket: no mechanism,
-         * and no ZAP domain (libzmq would ask the handler, which refuses
-         * everything but CURVE). */
+         * and a ZAP domain the handler lets plain handshakes in for
+         * (libzmq cannot clear one: zap.h). */
         *why = "CURVE options";
         if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &zero, sizeof zero) < 0 ||
-            zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "", 0) < 0)
+            setopt_str(sock, ZMQ_ZAP_DOMAIN, ZAP_PLAIN_DOMAIN) < 0)
             return -errno;
         return 0;
     }

@@ -218,9 +218,10 @@ static void note_bound(struct netsock *ns, const char *url, bool curve)
         watch_add_bound(ns->watch, last, curve);
 }
 
-int net_add(struct netsock *ns, const char *url, bool bind, const char **why)
+int net_add(struct netsock *ns, const char *url, bool bind, bool plain,
+            const char **why)
 {
-    const struct curve *c = bind ? ns->server : ns->client;
+    const struct curve *c = plain ? NULL : bind ? ns->server : ns->client;
     int type = 0, rc;
     size_t tl = sizeof type;
 

@@ -74,10 +74,12 @@ struct netsock {
 int net_open(struct netsock *ns, int type, const struct curve *client,
              const struct curve *server, const char **why, const char **which);
 /* Binds (bind) or connects ns to url, a ZeroMQ url as endpoint.h gives
- * it.  A plain bind other hosts can reach gets a one-line warning.  0, or
- * -errno with a static reason in *why: -EINVAL, what is wrong; another
- * -errno, the step that failed ("bind", "connect", ...). */
-int net_add(struct netsock *ns, const char *url, bool bind, const char **why);
+ * it, with the role net_open() gave that direction, or plain.  A plain
+ * bind other hosts can reach gets a one-line warning.  0, or -errno with
+ * a static reason in *why: -EINVAL, what is wrong; another -errno, the
+ * step that failed ("bind", "connect", ...). */
+int net_add(struct netsock *ns, const char *url, bool bind, bool plain,
+            const char **why);
 /* Connects again the endpoints libzmq abandoned after a failed handshake
  * (see watch.h).  Call from ns's thread, often. */
 void net_revive(struct netsock *ns);

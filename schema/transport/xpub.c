@@ -37,7 +37,7 @@ int xpub_new(struct xpub **out, const char *url, bool bind,
     }
     if ((rc = net_open(&p->ns, ZMQ_XPUB, bind ? NULL : c, bind ? c : NULL, why,
                        which)) < 0 ||
-        (rc = net_add(&p->ns, url, bind, why)) < 0) {
+        (rc = net_add(&p->ns, url, bind, false, why)) < 0) {
         if (!*which)
             *which = url;
         xpub_free(p);

@@ -7,6 +7,7 @@
 #include "transport/net.h"
 #include "transport/watch.h"
 #include "transport/xsub.h"
+#include "util/log.h"
 
 struct xsub {
     struct netsock ns;
@@ -33,7 +34,14 @@ int xsub_new(struct xsub **out, const char *const *urls, const bool *binds,
         goto fail;
     for (unsigned i = 0; i < n; i++) {
         *which = urls[i];
-        if ((rc = net_add(&s->ns, urls[i], binds && binds[i], why)) < 0)
+        bool bind = binds && binds[i];
+        /* Who may dial in to a socket file is who may open it. */
+        bool plain = bind && strncmp(urls[i], "ipc://", 6) == 0;
+        if (plain && server)
+            log_info("%s: publishers dial in without CURVE: the socket "
+                     "file's permissions say who may",
+                     urls[i]);
+        if ((rc = net_add(&s->ns, urls[i], bind, plain, why)) < 0)
             goto fail;
     }
     *which = NULL;

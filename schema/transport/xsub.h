@@ -19,10 +19,11 @@ struct xsub;
 
 /* Connects to each of n urls (ZeroMQ urls: tcp://, ipc://), or binds it
  * if binds[i] (binds NULL: none; publishers dial in), with CURVE role
- * client on its connects and server on its binds (borrowed; NULL:
- * plain): 0 with the socket in *out, or -errno with a static reason in
- * *why, as net_open() gives it, and in *which the url it is about (one of
- * urls, for the caller's message; NULL if none). */
+ * client on its connects and server on its binds but ipc:// ones, where
+ * the socket file's permissions decide (borrowed; NULL: plain): 0 with the
+ * socket in *out, or -errno with a static reason in *why, as net_open() gives
+ * it, and in *which the url it is about (one of urls, for the caller's message;
+ * NULL if none). */
 int xsub_new(struct xsub **out, const char *const *urls, const bool *binds,
              unsigned n, const struct curve *client, const struct curve *server,
              const char **why, const char **which);

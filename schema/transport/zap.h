@@ -17,6 +17,13 @@
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
+/* The ZAP domain of a plain endpoint of a socket whose other endpoints
+ * use CURVE: libzmq cannot clear a domain once set, and asks the handler
+ * about every handshake of a socket that has one; the handler lets in
+ * the plain (NULL mechanism) ones of this domain, which only an endpoint
+ * meant to be plain makes (a peer cannot choose our mechanism). */
+#define ZAP_PLAIN_DOMAIN "vidpipe-plain"
+
 struct zap;
 
 /* Reads allow_dir (a bad .pub there is an error, named in a warning) and

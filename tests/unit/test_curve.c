@@ -210,6 +210,10 @@ static void test_zap(void **state)
     assert_int_equal(ask(req, key2, 32, "CURVE", user), 200);
     domain = "/nowhere"; /* no list of that name */
     assert_int_equal(ask(req, key2, 32, "CURVE", user), 500);
+    /* A plain endpoint beside CURVE ones: its plain handshakes only. */
+    domain = ZAP_PLAIN_DOMAIN;
+    assert_int_equal(ask(req, key, 0, "NULL", user), 200);
+    assert_int_equal(ask(req, key, 32, "CURVE", user), 400);
 
     zmq_close(req);
     zmq_ctx_term(ctx);
