@@ -122,32 +122,32 @@ static bool forget(struct watch *w, const char *peer)
 static void client_failed(struct watch *w, const char *ep, bool curve,
                           uint16_t ev, uint32_t v)
 {
+    /* A publisher dials a subscriber (a relay's --listen). */
+    const char *peer = w->pub ? "subscriber" : "publisher";
+
     if (!first_time(w, ep, ev, v))
         return;
-    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && w->pub)
-        log_warn("%s: the subscriber refused our key (ZAP %u): is our .pub "
-                 "in its --curve-allow-publishers directory?",
-                 ep, v);
-    else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        log_warn("%s: the publisher refused our key (ZAP %u): is our .pub "
-                 "in its --curve-allow directory?",
-                 ep, v);
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        log_warn("%s: the %s refused our key (ZAP %u): is our .pub in its "
+                 "%s directory?",
+                 ep, peer, v,
+                 w->pub ? "--curve-allow-publishers" : "--curve-allow");
     else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
              v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-        log_warn(curve ? "%s: the peer does not use CURVE"
-                       : "%s: the peer requires CURVE (give "
+        log_warn(curve ? "%s: the %s does not use CURVE"
+                       : "%s: the %s requires CURVE (give "
                          "--curve-server-key and --curve-secret)",
-                 ep);
+                 ep, peer);
     else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
         log_warn("%s: handshake failed: protocol error 0x%x", ep, v);
     else if (curve)
-        log_warn("%s: the peer dropped our CURVE handshake (wrong "
+        log_warn("%s: the %s dropped our CURVE handshake (wrong "
                  "--curve-server-key?)",
-                 ep);
+                 ep, peer);
     else
-        log_warn("%s: the peer closed the connection during the "
+        log_warn("%s: the %s closed the connection during the "
                  "handshake (%s); does it require CURVE?",
-                 ep, zmq_strerror((int)v));
+                 ep, peer, zmq_strerror((int)v));
 }
 
 static void server_failed(struct watch *w, const char *ep, const char *peer,
