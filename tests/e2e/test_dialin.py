@@ -20,10 +20,11 @@ import os
 import re
 import signal
 import subprocess
+import urllib.request
 
 import pytest
 
-from conftest import free_ep, prog
+from conftest import free_ep, free_port, prog
 
 DUP_LINE = re.compile(r"warning: stream (\w+): another publisher \(from "
                       r"[^)]*\) claims its name: its frames are dropped")
@@ -51,6 +52,7 @@ class Gateway:
         self.tcp = free_ep()
         self.ipc = "ipc://%s" % (tmp / "in.sock")
         self.out = free_ep()
+        self.http = "127.0.0.1:%d" % free_port()
         self.relay = None
         self.cams = {}
 
@@ -58,7 +60,7 @@ class Gateway:
         self.relay = self.procs.start(
             "relay", "--listen", self.tcp, "--listen", self.ipc,
             "-o", self.out, "--curve-secret", self.key("gw.key"),
-            "--curve-allow-publishers", self.allow)
+            "--curve-allow-publishers", self.allow, "--http", self.http)
         return self.relay
 
     def key(self, name):
@@ -169,6 +171,15 @@ def test_dialin_curve_refusal_duplicate_restart(procs, tmp_path):
     dup.kill()
     dup.wait()
     gw.capture("door", curve=False)
+
+    # The counters are metrics too.
+    with urllib.request.urlopen("http://%s/metrics" % gw.http) as r:
+        metrics = r.read().decode()
+    for name, low in (("dup_name_drops_total", 20),
+                      ("dialin_refused_total", 1),
+                      ("dialin_connections_total", 4), ("dialin_open", 3)):
+        m = re.search(r"^vidpipe_relay_%s (\d+)$" % name, metrics, re.M)
+        assert m and int(m.group(1)) >= low, (name, metrics)
 
     # A CURVE capture killed and started again; then the relay.
     gw.restart("gate")
