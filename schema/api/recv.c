@@ -168,11 +168,13 @@ void frame_put(struct vp_frame *f)
 
 /* --- reading ------------------------------------------------------------ */
 
-/* A stream's publisher: the connection its frames come on, since when,
- * and when its last frame came. */
+/* A stream's publisher: the connection its frames come on (its
+ * descriptor, and the metadata libzmq keeps for it, one per connection),
+ * since when, and when its last frame came. */
 struct owner {
     char name[FRAME_STREAM_MAX + 1]; /* first: the nametab's key */
     int fd;
+    const void *conn;
     int64_t since_ns, last_ns;
 };
 
@@ -201,6 +203,7 @@ static void dup_log(struct vp_sub *s, const char *stream, int64_t now,
 static bool from_owner(struct vp_sub *s, struct vp_frame *f)
 {
     int fd = zmq_msg_get(&f->parts[0], ZMQ_SRCFD);
+    const void *conn = zmq_msg_gets(&f->parts[0], "Peer-Address");
     int64_t now = clock_mono_ns();
     struct owner *o = nametab_find(&s->owners, f->msg.hdr.stream);
     unsigned max =
@@ -218,17 +221,26 @@ static bool from_owner(struct vp_sub *s, struct vp_frame *f)
         }
         o->fd = -1;
     }
-    if (o->fd != fd && (o->fd < 0 || now - o->last_ns > STATS_STALL_NS ||
-                        xsub_conn_closed_since(s->x, o->fd, o->since_ns))) {
-        o->fd = fd; /* the first, or the one after a publisher that left */
+    bool same = o->fd == fd && o->conn == conn;
+    /* Another connection takes the name when the owner's has closed
+     * since it took it (a capture restarted), or has gone quiet. */
+    if (!same && (o->fd < 0 || now - o->last_ns > STATS_STALL_NS ||
+                  xsub_conn_closed_since(s->x, o->fd, o->since_ns))) {
+        o->fd = fd;
+        o->conn = conn;
         o->since_ns = now;
+        same = true;
     }
-    if (o->fd == fd) {
+    if (same) {
         o->last_ns = now;
         return true;
     }
-    atomic_fetch_add(&s->dup_drops, 1);
-    dup_log(s, o->name, now, &f->parts[0]);
+    /* A frame still queued from a connection that closed a moment ago
+     * (the owner before) is no rival. */
+    if (!xsub_conn_closed_since(s->x, fd, now - STATS_STALL_NS / 2)) {
+        atomic_fetch_add(&s->dup_drops, 1);
+        dup_log(s, o->name, now, &f->parts[0]);
+    }
     return false;
 }
 
