@@ -11,12 +11,19 @@
 #include "cli/spec.h"
 #include "transport/endpoint.h"
 
-static void ep_ok(const char *s, enum endpoint_kind kind)
+/* s parsed, failing the test if it is refused. */
+static struct endpoint ep_good(const char *s)
 {
     struct endpoint ep;
     const char *why = NULL;
     if (endpoint_parse(s, &ep, &why) != 0)
         fail_msg("endpoint \"%s\" rejected: %s", s, why);
+    return ep;
+}
+
+static void ep_ok(const char *s, enum endpoint_kind kind)
+{
+    struct endpoint ep = ep_good(s);
     assert_int_equal(ep.kind, kind);
     assert_int_equal(ep.dir, EP_DIR_DEFAULT);
     assert_string_equal(ep.url, s);
@@ -25,10 +32,7 @@ static void ep_ok(const char *s, enum endpoint_kind kind)
 /* s is a ZeroMQ endpoint going way dir, url without the direction. */
 static void ep_dir(const char *s, enum endpoint_dir dir, const char *url)
 {
-    struct endpoint ep;
-    const char *why = NULL;
-    if (endpoint_parse(s, &ep, &why) != 0)
-        fail_msg("endpoint \"%s\" rejected: %s", s, why);
+    struct endpoint ep = ep_good(s);
     assert_int_equal(ep.kind, EP_ZMQ);
     assert_int_equal(ep.dir, dir);
     assert_string_equal(ep.url, url);
