@@ -18,13 +18,13 @@ themselves.
 import json
 import os
 import re
-import signal
 import subprocess
+import time
 import urllib.request
 
 import pytest
 
-from conftest import free_ep, free_port, prog
+from conftest import free_ep, free_port, import_vidpipe, prog
 
 DUP_LINE = re.compile(r"warning: stream (\w+): another publisher \(from "
                       r"[^)]*\) claims its name: its frames are dropped")
@@ -189,6 +189,31 @@ def test_dialin_curve_refusal_duplicate_restart(procs, tmp_path):
     gw.start_relay()
     more_verified(shown.values())
     assert dropped >= 20
+
+
+def test_library_publisher_dials_in(procs, tmp_path):
+    """A program of the library (Python's Publisher) dials the relay
+    with CURVE, as a capture does; its frames reach a display."""
+    np, vidpipe = import_vidpipe()
+    gw = Gateway(procs, tmp_path)
+    gw.start_relay()
+    shown = gw.display("lib")
+    pub = vidpipe.Publisher("connect:" + gw.tcp, stream="lib", shm=False,
+                            curve_secret=gw.key("cam.key"),
+                            curve_server_key=gw.key("gw.pub"))
+    img = np.zeros((48, 64, 3), np.uint8)
+    try:
+        for seq in range(1, 2000):
+            vidpipe.pattern_draw(img, seq)
+            pub.send(img, seq=seq)
+            pub.wait_until(time.monotonic_ns() + 20 * 1000000)
+            if shown.value("verified") >= 20:
+                break
+    finally:
+        pub.close()
+    assert shown.value("verified") >= 20, shown.describe()
+    assert shown.value("mismatch") == 0
+    assert gw.relay.value("dialin_connections") >= 1
 
 
 @pytest.mark.slow
