@@ -197,6 +197,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (r.c.ninputs == 0)
         r.c.inputs[r.c.ninputs++] = "tcp://127.0.0.1:5555";
+    bool listens = false;
+    for (unsigned i = 0; i < r.c.ninputs; i++)
+        listens |= strncmp(r.c.inputs[i], "bind:", 5) == 0;
+    if (r.c.curve_allow_publishers && !listens)
+        cli_no_effect("--curve-allow-publishers",
+                      "no input is bound (--listen EP or -i bind:EP)");
     if (!r.c.output)
         r.c.output = "tcp://127.0.0.1:5556";
     if (r.c.ring_set && strcmp(r.c.output, "-") == 0)

@@ -19,7 +19,7 @@
 
 #define WATCH_CONNS 64 /* accepted connections whose address is known */
 #define WATCH_LOGGED 64
-#define WATCH_BOUND 8          /* endpoints bound */
+#define WATCH_BOUND 32         /* endpoints bound */
 #define WATCH_CLOSED 64        /* connections that closed, remembered */
 #define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
 #define TUNE_NS 100000000LL    /* send bounds sized ten times a second */
