@@ -168,8 +168,9 @@ static const struct cli_prog prog = {
                   "publishers that dial in (repeatable; default\n"
                   "tcp://127.0.0.1:5555), or - for a frame stream on stdin",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
-                   "tcp://127.0.0.1:5556), or - for a frame stream on "
-                   "stdout",
+                   "tcp://127.0.0.1:5556), connect:EP to dial another\n"
+                   "relay's --listen (without CURVE), or - for a frame\n"
+                   "stream on stdout",
     .variant_help = "raw (default), jpeg or h264: the variant -o - asks the\n"
                     "publisher for and writes (over ZeroMQ, downstream\n"
                     "subscribers choose)",

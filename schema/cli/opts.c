@@ -62,8 +62,8 @@ static const struct {
       "(docs/GATEWAY.md)"}},
     {CLI_CURVE_CLIENT,
      {"curve-server-key", OPT_CURVE_SERVER_KEY, "FILE",
-      "the publisher's .pub: use CURVE (once for every -i,\nor once per -i "
-      "in order; with --curve-secret)"}},
+      "the publisher's .pub: use CURVE (once for every -i it\nconnects to, "
+      "or once per such -i in order; with\n--curve-secret)"}},
     {CLI_CURVE_LISTEN,
      {"curve-allow-publishers", OPT_CURVE_ALLOW_PUBLISHERS, "DIR",
       "with --curve-secret: let only publishers whose .pub\nis in DIR dial "
