@@ -157,13 +157,17 @@ static const struct cli_prog prog = {
     .usage = "[-i SOURCE] [-o ENDPOINT] [options]",
     .about = "Reads video from SOURCE and publishes it as vidpipe frames.",
     .common = CLI_INPUT | CLI_OUTPUT | CLI_STREAM | CLI_FRAMES | CLI_RING |
-              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_STATS | CLI_MAX_SUBS,
+              CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT | CLI_STATS |
+              CLI_MAX_SUBS,
     .input_arg = "SOURCE",
     .input_help = "test: (default), /dev/videoN (or v4l2:DEVICE), a video\n"
                   "file or URL, raw:- (raw frames on stdin), a recording\n"
                   "(.vpk) or - (a frame stream on stdin)",
-    .output_help = "tcp://HOST:PORT or ipc://PATH to bind, or - for a "
-                   "frame\nstream on stdout (default tcp://127.0.0.1:5555)",
+    .output_help = "tcp://HOST:PORT or ipc://PATH to bind, connect:EP to\n"
+                   "dial a relay's --listen EP, or - for a frame stream\n"
+                   "on stdout (default tcp://127.0.0.1:5555)",
+    .curve_key_help = "with -o connect:EP, the .pub of the relay it dials:\n"
+                      "use CURVE (with --curve-secret; docs/GATEWAY.md)",
     .stream_help = "stream name (default cam0; a recording keeps its own)",
     .frames_help = "stop after publishing N frames",
     .opts = opts,
@@ -410,6 +414,14 @@ int main(int argc, char **argv)
     if (!open_source(&cap, &spec, &fps))
         goto out;
     cli_pub_opts(&cap.c, &po);
+    if (cap.c.ncurve_servers > 1) {
+        log_err("--curve-server-key: one for the relay -o dials");
+        goto out;
+    }
+    if (cap.c.ncurve_servers) {
+        po.curve_secret = cap.c.curve_secret;
+        po.curve_server_key = cap.c.curve_servers[0];
+    }
     po.jpeg_quality = cap.quality;
     po.codec = cap.codec;
     if (cap.bitrate)

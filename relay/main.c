@@ -52,6 +52,7 @@ enum {
     OPT_MAX_STREAMS,
     OPT_HTTP_H264_BUFFER,
     OPT_DROP_AFTER,
+    OPT_LISTEN,
 };
 
 struct relay {
@@ -77,6 +78,10 @@ static const struct cli_opt opts[] = {
     {"http-h264-buffer", OPT_HTTP_H264_BUFFER, "KIB",
      "an H.264 viewer's send buffer: one behind by more\n"
      "skips to a keyframe (default 256)"},
+    {"listen", OPT_LISTEN, "EP",
+     "bind EP (tcp://HOST:PORT or ipc://PATH) for publishers\n"
+     "to dial in to (capture -o connect:EP); repeatable;\n"
+     "the same as -i bind:EP (docs/GATEWAY.md)"},
     {"max-streams", OPT_MAX_STREAMS, "N",
      "streams carried at most (default 1024): the frames\n"
      "of any more are refused and counted"},
@@ -85,6 +90,25 @@ static const struct cli_opt opts[] = {
      "after 2 s), freeing what it held (default 300; 0:\nnever)"},
     {0},
 };
+
+/* --listen EP: one more input, "bind:EP" (kept for the whole run).  0,
+ * or -1 after logging why. */
+static int listen_on(struct relay *r, const char *ep)
+{
+    char *in;
+
+    if (strncmp(ep, "tcp://", 6) != 0 && strncmp(ep, "ipc://", 6) != 0) {
+        log_err("--listen %s: expected tcp://HOST:PORT or ipc://PATH", ep);
+        return -1;
+    }
+    if (!(in = malloc(strlen(ep) + 6))) {
+        log_err("out of memory");
+        return -1;
+    }
+    sprintf(in, "bind:%s", ep);
+    r->c.inputs[r->c.ninputs++] = in; /* room: one per argument */
+    return 0;
+}
 
 static int take(void *ctx, int id, const char *arg)
 {
@@ -124,6 +148,8 @@ static int take(void *ctx, int id, const char *arg)
         }
         r->http.h264_buffer = (size_t)v * 1024;
         return 0;
+    case OPT_LISTEN:
+        return listen_on(r, arg);
     case OPT_MAX_STREAMS:
         if (cli_uint(arg, 1, 1000000, &v) < 0) {
             log_err("--max-streams %s: expected 1..1000000", arg);
@@ -156,18 +182,22 @@ static void refused(struct relay *r)
 
 static const struct cli_prog prog = {
     .name = PROG,
-    .usage = "[-i ENDPOINT ...] [-o ENDPOINT] [options]",
+    .usage = "[-i ENDPOINT ...] [--listen ENDPOINT ...] [-o ENDPOINT] "
+             "[options]",
     .about = "Subscribes to vidpipe publishers and republishes their frames "
              "to any number\nof subscribers, without copying or decoding "
              "pixels.",
     .common = CLI_INPUT | CLI_INPUTS | CLI_OUTPUT | CLI_VARIANT | CLI_RING |
               CLI_NO_SHM | CLI_CURVE_SERVER | CLI_CURVE_CLIENT |
-              CLI_CURVE_CLIENT_SECRET | CLI_STATS | CLI_MAX_SUBS,
-    .input_help = "publisher to connect to (repeatable; default\n"
+              CLI_CURVE_CLIENT_SECRET | CLI_CURVE_LISTEN | CLI_STATS |
+              CLI_MAX_SUBS,
+    .input_help = "publisher to connect to, or bind:EP to bind for\n"
+                  "publishers that dial in (repeatable; default\n"
                   "tcp://127.0.0.1:5555), or - for a frame stream on stdin",
     .output_help = "tcp://HOST:PORT or ipc://PATH to bind (default\n"
-                   "tcp://127.0.0.1:5556), or - for a frame stream on "
-                   "stdout",
+                   "tcp://127.0.0.1:5556), connect:EP to dial another\n"
+                   "relay's --listen (without CURVE), or - for a frame\n"
+                   "stream on stdout",
     .variant_help = "raw (default), jpeg or h264: the variant -o - asks the\n"
                     "publisher for and writes (over ZeroMQ, downstream\n"
                     "subscribers choose)",
@@ -199,6 +229,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (r.c.ninputs == 0)
         r.c.inputs[r.c.ninputs++] = "tcp://127.0.0.1:5555";
+    bool listens = false;
+    for (unsigned i = 0; i < r.c.ninputs; i++)
+        listens |= strncmp(r.c.inputs[i], "bind:", 5) == 0;
+    if (r.c.curve_allow_publishers && !listens)
+        cli_no_effect("--curve-allow-publishers",
+                      "no input is bound (--listen EP or -i bind:EP)");
     if (!r.c.output)
         r.c.output = "tcp://127.0.0.1:5556";
     if (r.c.ring_set && strcmp(r.c.output, "-") == 0)
@@ -214,6 +250,7 @@ int main(int argc, char **argv)
     }
     bool to_stdout = strcmp(r.c.output, "-") == 0;
     cli_sub_opts(&r.c, &so);
+
     so.every_frame = true;
     so.max_streams = r.max_streams;
     /* Frames for stdout are written out: payloads, not descriptors. */

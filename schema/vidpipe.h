@@ -10,7 +10,9 @@
  * no time for are skipped and counted as drops, never queued.
  *
  * Endpoints: "tcp://HOST:PORT" and "ipc://PATH" (ZeroMQ: a publisher
- * binds, a subscriber connects), or "-": a frame stream on stdout
+ * binds, a subscriber connects; "connect:tcp://..." makes a publisher
+ * dial a subscriber that binds "bind:tcp://...", a gateway's input a
+ * camera behind NAT can reach), or "-": a frame stream on stdout
  * (publisher) or stdin (subscriber), for shell pipelines and recordings.
  *
  * Conventions: every fallible function returns 0 or a negative errno;
@@ -267,6 +269,10 @@ struct vp_pub_opts {
      * the frames of any more with -ENOSPC, counted in
      * "stream_frames_refused"; "streams" is how many it carries. */
     unsigned max_streams;
+    /* Dialling out (url "connect:..."): the .pub file of the subscriber
+     * it dials, whose key it checks; with curve_secret it is then a CURVE
+     * client (and curve_allow is for binding). */
+    const char *curve_server_key;
 };
 
 /* Fills o with the defaults. */
@@ -335,13 +341,18 @@ struct vp_sub_opts {
     bool every_frame;
     int fd;                   /* on "-": read here (default 0, stdin) */
     const char *curve_secret; /* this subscriber's CURVE .key file... */
-    /* ...and the publishers' .pub files: one for every url, or one per
-     * url in the same order. */
+    /* ...and the publishers' .pub files: one for every url it connects
+     * to, or one per such url in the same order. */
     const char *const *curve_server_keys;
     unsigned ncurve_server_keys;
     /* Streams whose seq gaps are counted as drops (default 1024); the
      * frames of any more are delivered and counted, their gaps not. */
     unsigned max_streams;
+    /* With curve_secret, for the urls it binds ("bind:..."), where
+     * publishers dial in: a directory of the .pub files of those it lets
+     * in (the others are refused and counted: "dialin_refused").  The
+     * publishers' keys above are then for the urls it connects to only. */
+    const char *curve_allow;
 };
 
 VP_API void vp_sub_opts_init(struct vp_sub_opts *o);

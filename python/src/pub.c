@@ -84,19 +84,20 @@ static void leave(PubObject *p)
 
 static int pub_init(PubObject *p, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"url",         "stream", "ring", "shm",
-                            "quality",     "codec",  "fd",   "curve_secret",
-                            "curve_allow", NULL};
+    static char *names[] = {
+        "url",   "stream", "ring",         "shm",         "quality",
+        "codec", "fd",     "curve_secret", "curve_allow", "curve_server_key",
+        NULL};
     const char *url, *stream = "cam0", *codec = "raw", *secret = NULL,
-                     *allow = NULL;
+                     *allow = NULL, *server_key = NULL;
     unsigned ring = 8;
     int shm = 1, quality = 80, fd = -1, rc;
     struct vp_pub_opts o;
     vp_pub *pub;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|sIpisizz:Pub", names, &url,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|sIpisizzz:Pub", names, &url,
                                      &stream, &ring, &shm, &quality, &codec,
-                                     &fd, &secret, &allow))
+                                     &fd, &secret, &allow, &server_key))
         return -1;
     if (p->lock) {
         PyErr_SetString(PyExc_RuntimeError, "the publisher is open already");
@@ -121,6 +122,7 @@ static int pub_init(PubObject *p, PyObject *args, PyObject *kw)
         o.fd = fd;
     o.curve_secret = secret;
     o.curve_allow = allow;
+    o.curve_server_key = server_key;
     Py_BEGIN_ALLOW_THREADS
         rc = vp_pub_open(&pub, url, &o);
     Py_END_ALLOW_THREADS
@@ -562,8 +564,9 @@ PyTypeObject VpyPub_Type = {
     .tp_dealloc = (destructor)pub_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "Pub(url, stream='cam0', ring=8, shm=True, quality=80, "
-              "codec='raw', fd=-1, curve_secret=None, curve_allow=None): the "
-              "C publisher under vidpipe.Publisher and vidpipe.StreamWriter.",
+              "codec='raw', fd=-1, curve_secret=None, curve_allow=None, "
+              "curve_server_key=None): the C publisher under "
+              "vidpipe.Publisher and vidpipe.StreamWriter.",
     .tp_methods = pub_methods,
     .tp_getset = pub_getset,
     .tp_init = (initproc)pub_init,

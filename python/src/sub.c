@@ -100,18 +100,19 @@ static int sub_init(SubObject *s, PyObject *args, PyObject *kw)
                             "fd",
                             "curve_secret",
                             "curve_server_keys",
+                            "curve_allow",
                             NULL};
     PyObject *urls, *keys = Py_None, *useq = NULL, *kseq = NULL;
-    const char *stream = NULL, *codec = "raw", *secret = NULL;
+    const char *stream = NULL, *codec = "raw", *secret = NULL, *allow = NULL;
     const char *uv[MAX_URLS], *kv[MAX_URLS];
     unsigned nu, nk;
     int shm = 1, fd = -1, rc = -1;
     struct vp_sub_opts o;
     vp_sub *sub = NULL;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|zspizO:Sub", names, &urls,
-                                     &stream, &codec, &shm, &fd, &secret,
-                                     &keys))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|zspizOz:Sub", names, &urls,
+                                     &stream, &codec, &shm, &fd, &secret, &keys,
+                                     &allow))
         return -1;
     if (s->lock) {
         PyErr_SetString(PyExc_RuntimeError, "the subscriber is open already");
@@ -131,6 +132,7 @@ static int sub_init(SubObject *s, PyObject *args, PyObject *kw)
     o.curve_secret = secret;
     o.curve_server_keys = nk ? kv : NULL;
     o.ncurve_server_keys = nk;
+    o.curve_allow = allow;
     Py_BEGIN_ALLOW_THREADS
         rc = vp_sub_open(&sub, uv, nu, &o);
     Py_END_ALLOW_THREADS
@@ -382,8 +384,9 @@ PyTypeObject VpySub_Type = {
     .tp_dealloc = (destructor)sub_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "Sub(urls, stream=None, codec='raw', shm=True, fd=-1, "
-              "curve_secret=None, curve_server_keys=None): the C subscriber "
-              "under vidpipe.Subscriber and vidpipe.StreamReader.",
+              "curve_secret=None, curve_server_keys=None, curve_allow=None): "
+              "the C subscriber under vidpipe.Subscriber and "
+              "vidpipe.StreamReader.",
     .tp_iter = (getiterfunc)sub_iter,
     .tp_iternext = (iternextfunc)sub_iternext,
     .tp_methods = sub_methods,

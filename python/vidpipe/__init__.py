@@ -57,15 +57,19 @@ class Subscriber(_vidpipe.Sub):
     pass without one; iterating yields frames for ever.  stream: only
     this stream; codec: "raw" or "jpeg" (payloads across hosts); shm:
     use shared memory when the ring is on this host.  CURVE: the
-    publisher's .pub file(s) and this subscriber's .key file.
+    publisher's .pub file(s) and this subscriber's .key file; for urls
+    it binds ("bind:tcp://..."), which publishers dial, curve_allow: a
+    directory of the .pub files of those let in.
     """
 
     def __init__(self, url="tcp://127.0.0.1:5556", stream=None, codec="raw",
-                 shm=True, curve_server_key=None, curve_secret=None):
+                 shm=True, curve_server_key=None, curve_secret=None,
+                 curve_allow=None):
         urls = [url] if isinstance(url, str) else list(url)
         super().__init__(urls, stream=stream, codec=codec, shm=bool(shm),
                          curve_secret=_paths(curve_secret),
-                         curve_server_keys=_paths(curve_server_key))
+                         curve_server_keys=_paths(curve_server_key),
+                         curve_allow=_paths(curve_allow))
 
     def __repr__(self):
         return "<vidpipe.Subscriber%s>" % (" closed" if self.closed else "")
@@ -79,14 +83,17 @@ class Publisher(_vidpipe.Pub):
     ring: shm ring slots (2..64); shm False: payloads only; quality: JPEG
     quality for subscribers that ask for JPEG.  CURVE: this publisher's
     .key file and a directory of the .pub files of the subscribers let
-    in.
+    in; or, dialling a subscriber ("connect:tcp://..."), that
+    subscriber's .pub file as curve_server_key.
     """
 
     def __init__(self, url="tcp://127.0.0.1:5555", stream="cam0", ring=8,
-                 shm=True, quality=80, curve_secret=None, curve_allow=None):
+                 shm=True, quality=80, curve_secret=None, curve_allow=None,
+                 curve_server_key=None):
         super().__init__(url, stream=stream, ring=ring, shm=bool(shm),
                          quality=quality, curve_secret=_paths(curve_secret),
-                         curve_allow=_paths(curve_allow))
+                         curve_allow=_paths(curve_allow),
+                         curve_server_key=_paths(curve_server_key))
 
     def __repr__(self):
         return "<vidpipe.Publisher%s>" % (" closed" if self.closed else "")

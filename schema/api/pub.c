@@ -553,6 +553,43 @@ static int add_counters(struct vp_pub *p)
     return 0;
 }
 
+/* The CURVE role of p->o, if any: a server's with an allow directory
+ * where it binds, a client's with the subscriber's key where it dials
+ * out.  0 or -EINVAL with vp_errmsg(). */
+static int curve_role(struct vp_pub *p, const struct endpoint *ep)
+{
+    const struct vp_pub_opts *o = &p->o;
+    bool bind = endpoint_binds(ep, true);
+    const char *why, *which = NULL;
+    int rc;
+
+    if (!o->curve_secret)
+        return 0;
+    if (bind && o->curve_server_key)
+        return vp_fail(-EINVAL, "a subscriber's CURVE key is for dialling "
+                                "out (connect:), not for binding");
+    if (!bind && o->curve_allow)
+        return vp_fail(-EINVAL, "a CURVE allow directory is for binding, "
+                                "not for dialling out (connect:)");
+    if (bind && !o->curve_allow)
+        return vp_fail(-EINVAL, "CURVE needs an allow directory too");
+    if (!bind && !o->curve_server_key)
+        return vp_fail(-EINVAL, "CURVE dialling out needs the key of the "
+                                "subscriber it dials (curve_server_key)");
+    if (bind)
+        rc = curve_server_new(&p->curve, o->curve_secret, o->curve_allow, &why,
+                              &which);
+    else
+        rc = curve_client_new(&p->curve, o->curve_secret, &o->curve_server_key,
+                              1, (const char *const[]){ep->url}, 1, &why,
+                              &which);
+    if (rc < 0) {
+        vp_fail_why(rc, which ? which : "CURVE", why);
+        return -EINVAL; /* a bad CURVE option, whatever the cause */
+    }
+    return 0;
+}
+
 int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
 {
     struct vp_pub *p;
@@ -610,21 +647,16 @@ int vp_pub_open(vp_pub **out, const char *url, const struct vp_pub_opts *o)
         return 0;
     }
     p->st.path = "tcp";
-    if (p->o.curve_secret && !p->o.curve_allow) {
-        rc = vp_fail(-EINVAL, "CURVE needs an allow directory too");
+    if ((rc = curve_role(p, &ep)) < 0)
         goto fail;
-    }
-    if (p->o.curve_secret &&
-        (rc = curve_server_new(&p->curve, p->o.curve_secret, p->o.curve_allow,
-                               &why, &which)) < 0) {
-        vp_fail_why(rc, which ? which : "CURVE", why);
-        rc = -EINVAL; /* a bad CURVE option, whatever the cause */
-        goto fail;
-    }
-    p->o.curve_secret = p->o.curve_allow = NULL; /* read, not kept */
+    /* read, not kept */
+    p->o.curve_secret = p->o.curve_allow = p->o.curve_server_key = NULL;
     if (!p->o.no_shm)
         ring_gc();
-    if ((rc = xpub_new(&p->x, url, p->curve, &why, &which)) < 0) {
+    if ((rc = xpub_new(&p->x, ep.url, endpoint_binds(&ep, true), p->curve, &why,
+                       &which)) < 0) {
+        if (which == ep.url)
+            which = url; /* the caller's words */
         rc = vp_fail_why(rc, which, why);
         goto fail;
     }

@@ -6,6 +6,7 @@
  * and the frame functions (frame.c) are built on it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "contract/ring.h"
 #include "contract/stream.h"
 #include "contract/topic.h"
+#include "transport/watch.h"
 #include "transport/xsub.h"
 #include "util/clock.h"
 #include "util/fault.h"
@@ -27,6 +29,9 @@
 
 /* Fault release_step: how long a release waits for its step. */
 #define RELEASE_STEP_MS 30000
+
+/* A second publisher of a stream name is logged once a minute at most. */
+#define DUP_LOG_NS 60000000000LL
 
 /* --- the frame pool ----------------------------------------------------- */
 
@@ -163,6 +168,82 @@ void frame_put(struct vp_frame *f)
 
 /* --- reading ------------------------------------------------------------ */
 
+/* A stream's publisher: the connection its frames come on (its
+ * descriptor, and the metadata libzmq keeps for it, one per connection),
+ * since when, and when its last frame came. */
+struct owner {
+    char name[FRAME_STREAM_MAX + 1]; /* first: the nametab's key */
+    int fd;
+    const void *conn;
+    int64_t since_ns, last_ns;
+};
+
+/* Logs a second publisher of stream at most once a minute, naming where
+ * the message in part came from. */
+static void dup_log(struct vp_sub *s, const char *stream, int64_t now,
+                    zmq_msg_t *part)
+{
+    uint64_t n = atomic_load(&s->dup_drops);
+    const char *peer = zmq_msg_gets(part, "Peer-Address");
+
+    if (s->dup_log_ns && now - s->dup_log_ns < DUP_LOG_NS)
+        return;
+    log_warn("stream %s: another publisher (from %s) claims its name: its "
+             "frames are dropped, the first one's kept (%llu since the last "
+             "warning; dup_name_drops)",
+             stream, peer && *peer ? peer : "this host",
+             (unsigned long long)(n - s->dup_logged));
+    s->dup_log_ns = now;
+    s->dup_logged = n;
+}
+
+/* True if f comes from its stream's publisher: the first connection
+ * that sent it, until that one closes or is silent for STATS_STALL_NS.
+ * Another one's frames are counted and dropped. */
+static bool from_owner(struct vp_sub *s, struct vp_frame *f)
+{
+    int fd = zmq_msg_get(&f->parts[0], ZMQ_SRCFD);
+    const void *conn = zmq_msg_gets(&f->parts[0], "Peer-Address");
+    int64_t now = clock_mono_ns();
+    struct owner *o = nametab_find(&s->owners, f->msg.hdr.stream);
+    unsigned max =
+        s->o.max_streams ? s->o.max_streams : STATS_DEFAULT_MAX_STREAMS;
+
+    if (fd < 0)
+        return true; /* no connection to tell (inproc) */
+    if (!o) {
+        if (s->owners.n >= max || !(o = calloc(1, sizeof *o)))
+            return true; /* past max_streams: frames pass, untold */
+        snprintf(o->name, sizeof o->name, "%s", f->msg.hdr.stream);
+        if (nametab_add(&s->owners, o) < 0) {
+            free(o);
+            return true;
+        }
+        o->fd = -1;
+    }
+    bool same = o->fd == fd && o->conn == conn;
+    /* Another connection takes the name when the owner's has closed
+     * since it took it (a capture restarted), or has gone quiet. */
+    if (!same && (o->fd < 0 || now - o->last_ns > STATS_STALL_NS ||
+                  xsub_conn_closed_since(s->x, o->fd, o->since_ns))) {
+        o->fd = fd;
+        o->conn = conn;
+        o->since_ns = now;
+        same = true;
+    }
+    if (same) {
+        o->last_ns = now;
+        return true;
+    }
+    /* A frame still queued from a connection that closed a moment ago
+     * (the owner before) is no rival. */
+    if (!xsub_conn_closed_since(s->x, fd, now - STATS_STALL_NS / 2)) {
+        atomic_fetch_add(&s->dup_drops, 1);
+        dup_log(s, o->name, now, &f->parts[0]);
+    }
+    return false;
+}
+
 int sub_read(struct vp_sub *s, struct vp_frame *f)
 {
     struct message_part mp[MESSAGE_MAX_PARTS];
@@ -181,12 +262,13 @@ int sub_read(struct vp_sub *s, struct vp_frame *f)
         for (unsigned i = 0; i < f->nparts; i++)
             mp[i] = (struct message_part){zmq_msg_data(&f->parts[i]),
                                           zmq_msg_size(&f->parts[i])};
-        if (message_check(mp, f->nparts, &f->msg, &why) == 0) {
+        if (message_check(mp, f->nparts, &f->msg, &why) < 0) {
+            atomic_fetch_add(&s->bad, 1);
+            log_limited(&s->bad_log, "dropped a bad message: %s", why);
+        } else if (from_owner(s, f)) {
             atomic_fetch_add(&s->received, 1);
             return 0;
         }
-        atomic_fetch_add(&s->bad, 1);
-        log_limited(&s->bad_log, "dropped a bad message: %s", why);
         frame_clear(f);
     }
 }
@@ -306,6 +388,14 @@ void sub_sync_counts(struct vp_sub *s)
     s->st.bad = atomic_load(&s->bad);
     s->received_seen = atomic_load(&s->received);
     s->waiting_seen = atomic_load(&s->waiting_keyframe);
+    s->dup_seen = atomic_load(&s->dup_drops);
+    if (s->x && xsub_binds(s->x)) {
+        struct watch_inbound in;
+        xsub_inbound(s->x, &in);
+        s->dialin_open = in.open;
+        s->dialin_handshakes = in.handshakes;
+        s->dialin_refused = in.refused;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -322,6 +412,7 @@ void sub_destroy(struct vp_sub *s)
     jpeg_free(s->jpeg);
     h264dec_free(s->h264.dec);
     stats_fini(&s->st);
+    nametab_fini(&s->owners);
     free(s->wants);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->codec_mu);

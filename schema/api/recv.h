@@ -25,6 +25,7 @@
 #include "api/stats.h"
 #include "contract/message.h"
 #include "util/log.h"
+#include "util/nametab.h"
 
 struct ring_map;
 struct ring_reader;
@@ -98,7 +99,8 @@ struct vp_sub {
     struct vp_sub_opts o;
     char stream[VP_STREAM_MAX + 1]; /* o.stream, copied ("" for any) */
     struct xsub *x;
-    struct curve *curve;
+    struct curve *curve;    /* the client role of its connects... */
+    struct curve *curve_in; /* ...the server role of its binds */
     struct stream_reader *in;
     bool in_failed;
     struct ring_reader *rings;
@@ -117,8 +119,16 @@ struct vp_sub {
     } * wants; /* grown as asked for: one per stream watched over HTTP */
     unsigned nwants, wants_cap;
     /* Counted where messages are read (maybe the receiver thread). */
-    _Atomic uint64_t bad, received, waiting_keyframe;
-    uint64_t received_seen, waiting_seen;
+    _Atomic uint64_t bad, received, waiting_keyframe, dup_drops;
+    uint64_t received_seen, waiting_seen, dup_seen;
+    /* Bound endpoints (publishers dial in): what the watch counted. */
+    uint64_t dialin_open, dialin_handshakes, dialin_refused;
+    /* Which connection each stream's frames are taken from (struct
+     * owner, recv.c), on the socket's thread: a second publisher of a
+     * name is dropped, never mixed in. */
+    struct nametab owners;
+    int64_t dup_log_ns;
+    uint64_t dup_logged;
     pthread_mutex_t mu; /* the pool, out, stats, stream buffers: frames
                            may be released on another thread */
     struct vp_frame *free;

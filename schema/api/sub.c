@@ -194,12 +194,82 @@ vp_stats *vp_sub_stats(vp_sub *s)
     return &s->st;
 }
 
+/* The CURVE roles of o: a client's for the urls it connects to (with
+ * the publishers' keys), a server's for those it binds (with the allow
+ * directory).  0 or -EINVAL with vp_errmsg(). */
+static int curve_roles(struct vp_sub *s, const struct vp_sub_opts *o,
+                       const char *const *urls, unsigned n)
+{
+    const char **conn = calloc(n, sizeof *conn);
+    struct endpoint ep;
+    const char *why, *which = NULL;
+    unsigned nconn = 0;
+    int rc = 0;
+
+    if (!conn)
+        return vp_fail(-ENOMEM, "out of memory");
+    for (unsigned i = 0; i < n; i++)
+        if (endpoint_parse(urls[i], &ep, &why) == 0 &&
+            !endpoint_binds(&ep, false))
+            /* As ZeroMQ gets it: without connect: (a suffix). */
+            conn[nconn++] = urls[i] + strlen(urls[i]) - strlen(ep.url);
+    if (o->curve_allow) {
+        rc = curve_server_new(&s->curve_in, o->curve_secret, o->curve_allow,
+                              &why, &which);
+    } else if (!o->ncurve_server_keys) {
+        why = "give the publishers' keys, or an allow directory";
+        rc = -EINVAL;
+    }
+    if (rc == 0 && o->ncurve_server_keys)
+        rc = curve_client_new(&s->curve, o->curve_secret, o->curve_server_keys,
+                              o->ncurve_server_keys, conn, nconn, &why, &which);
+    free(conn);
+    if (rc < 0) {
+        vp_fail_why(rc, which ? which : "CURVE", why);
+        return -EINVAL; /* a bad CURVE option, whatever the cause */
+    }
+    return 0;
+}
+
+/* The SUB socket: its endpoints as ZeroMQ takes them, each bound or
+ * connected as the grammar says (endpoint.h).  0 or -errno with
+ * vp_errmsg(). */
+static int open_socket(struct vp_sub *s, const char *const *urls, unsigned n)
+{
+    const char **zurls = calloc(n, sizeof *zurls);
+    bool *binds = calloc(n, sizeof *binds);
+    const char *why, *which;
+    struct endpoint ep;
+    int rc = -ENOMEM;
+
+    if (!zurls || !binds) {
+        rc = vp_fail(rc, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        endpoint_parse(urls[i], &ep, &why); /* checked by the caller */
+        zurls[i] = urls[i] + strlen(urls[i]) - strlen(ep.url); /* a suffix */
+        binds[i] = endpoint_binds(&ep, false);
+    }
+    rc = xsub_new(&s->x, zurls, binds, n, s->curve, s->curve_in, &why, &which);
+    if (rc < 0) {
+        for (unsigned i = 0; i < n && which; i++)
+            if (which == zurls[i])
+                which = urls[i]; /* the caller's words */
+        rc = vp_fail_why(rc, which ? which : "input", why);
+    }
+out:
+    free(zurls);
+    free(binds);
+    return rc;
+}
+
 int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
                 const struct vp_sub_opts *o)
 {
     struct vp_sub *s;
     struct endpoint ep;
-    const char *why, *which;
+    const char *why;
     int rc;
 
     *out = NULL;
@@ -227,6 +297,7 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
     s->o.stream = s->stream[0] ? s->stream : NULL;
     s->o.curve_secret = NULL; /* read below, not kept */
     s->o.curve_server_keys = NULL;
+    s->o.curve_allow = NULL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->codec_mu, NULL);
     stats_init(&s->st);
@@ -253,18 +324,19 @@ int vp_sub_open(vp_sub **out, const char *const *urls, unsigned n,
         return 0;
     }
     s->st.path = "tcp";
-    if (o && o->curve_secret &&
-        (rc = curve_client_new(&s->curve, o->curve_secret, o->curve_server_keys,
-                               o->ncurve_server_keys, urls, n, &why, &which)) <
-            0) {
-        vp_fail_why(rc, which ? which : "CURVE", why);
-        rc = -EINVAL; /* a bad CURVE option, whatever the cause */
+    if (o && o->curve_secret && (rc = curve_roles(s, o, urls, n)) < 0)
         goto fail;
-    }
-    if ((rc = xsub_new(&s->x, urls, n, s->curve, &why, &which)) < 0) {
-        rc = vp_fail_why(rc, which ? which : "input", why);
+    if ((rc = open_socket(s, urls, n)) < 0)
         goto fail;
+    rc = vp_stats_add(&s->st, "dup_name_drops", &s->dup_seen);
+    if (rc == 0 && xsub_binds(s->x)) {
+        rc = vp_stats_add(&s->st, "dialin_connections", &s->dialin_handshakes);
+        if (rc == 0)
+            rc = vp_stats_add(&s->st, "dialin_refused", &s->dialin_refused);
+        if (rc == 0)
+            rc = vp_stats_add_gauge(&s->st, "dialin_open", &s->dialin_open);
     }
+    assert(rc == 0); /* room for these is a constant of stats.h */
     s->mode =
         s->o.every_frame || s->o.shm == VP_SHM_ONLY ? SUB_EVERY : SUB_LATEST;
     sub_policy_start(s);
@@ -286,7 +358,8 @@ void vp_sub_close(vp_sub *s)
     xsub_free(s->x);
     s->x = NULL;
     curve_free(s->curve);
-    s->curve = NULL;
+    curve_free(s->curve_in);
+    s->curve = s->curve_in = NULL;
     /* Frames still out keep what they point into: the last one released
      * frees the rest. */
     pthread_mutex_lock(&s->mu);

@@ -37,7 +37,8 @@ enum {
     CLI_CURVE_CLIENT = 1 << 9,         /* --curve-server-key, --curve-secret */
     CLI_STATS = 1 << 10,               /* --stats-json, -q/--quiet */
     CLI_CURVE_CLIENT_SECRET = 1 << 11, /* --curve-client-secret (a relay) */
-    CLI_MAX_SUBS = 1 << 12, /* --max-subs N, --max-subs-per-client N */
+    CLI_MAX_SUBS = 1 << 12,     /* --max-subs N, --max-subs-per-client N */
+    CLI_CURVE_LISTEN = 1 << 13, /* --curve-allow-publishers (bound inputs) */
 };
 
 /* What the shared options said; defaults where they were not given.  The
@@ -55,6 +56,7 @@ struct cli_common {
     bool ring_set;
     bool no_shm;
     const char *curve_secret, *curve_allow, *curve_client_secret;
+    const char *curve_allow_publishers; /* for bound inputs */
     const char **curve_servers;
     unsigned ncurve_servers;
     bool stats_json, quiet;
@@ -80,7 +82,7 @@ struct cli_prog {
     /* Its own words for the shared options that mean something of its
      * own (NULL: the shared text). */
     const char *input_arg, *input_help, *output_arg, *output_help;
-    const char *stream_help, *variant_help, *frames_help;
+    const char *stream_help, *variant_help, *frames_help, *curve_key_help;
     const struct cli_opt *opts; /* its own, ending with {0} */
     /* Takes one of its own options; 0, or -1 after logging why. */
     int (*take)(void *ctx, int id, const char *arg);

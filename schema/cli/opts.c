@@ -24,6 +24,7 @@ enum {
     OPT_STATS_JSON,
     OPT_MAX_SUBS,
     OPT_MAX_SUBS_PER_CLIENT,
+    OPT_CURVE_ALLOW_PUBLISHERS,
 };
 
 #define MAX_OPTS 48
@@ -61,8 +62,12 @@ static const struct {
       "(docs/GATEWAY.md)"}},
     {CLI_CURVE_CLIENT,
      {"curve-server-key", OPT_CURVE_SERVER_KEY, "FILE",
-      "the publisher's .pub: use CURVE (once for every -i,\nor once per -i "
-      "in order; with --curve-secret)"}},
+      "the publisher's .pub: use CURVE (once for every -i it\nconnects to, "
+      "or once per such -i in order; with\n--curve-secret)"}},
+    {CLI_CURVE_LISTEN,
+     {"curve-allow-publishers", OPT_CURVE_ALLOW_PUBLISHERS, "DIR",
+      "with --curve-secret: let only publishers whose .pub\nis in DIR dial "
+      "in to a bound input (refusals counted)"}},
     {CLI_CURVE_CLIENT_SECRET,
      {"curve-client-secret", OPT_CURVE_CLIENT_SECRET, "FILE",
       "the .key to use on -i instead of --curve-secret's\n"
@@ -101,6 +106,9 @@ static struct cli_opt worded(const struct cli_prog *p, struct cli_opt o)
         break;
     case 'n':
         help = p->frames_help;
+        break;
+    case OPT_CURVE_SERVER_KEY:
+        help = p->curve_key_help;
         break;
     }
     if (arg)
@@ -236,6 +244,9 @@ static int take_shared(const struct cli_prog *p, struct cli_common *c, int id,
     case OPT_CURVE_SERVER_KEY:
         c->curve_servers[c->ncurve_servers++] = arg;
         return 0;
+    case OPT_CURVE_ALLOW_PUBLISHERS:
+        c->curve_allow_publishers = arg;
+        return 0;
     case OPT_CURVE_CLIENT_SECRET:
         c->curve_client_secret = arg;
         return 0;
@@ -273,22 +284,32 @@ static int curve_check(const struct cli_prog *p, const struct cli_common *c)
     const char *client_key =
         c->curve_client_secret ? c->curve_client_secret : c->curve_secret;
 
+    /* Bound inputs use the inputs' key, as connected ones do. */
     bool secret_used =
-        c->curve_allow || (c->ncurve_servers && !c->curve_client_secret);
+        c->curve_allow || ((c->ncurve_servers || c->curve_allow_publishers) &&
+                           !c->curve_client_secret);
+    bool client_used = c->ncurve_servers || c->curve_allow_publishers;
 
     if (!(c->curve_allow && !c->curve_secret) &&
-        !(c->ncurve_servers && !client_key) &&
-        !(c->curve_client_secret && !c->ncurve_servers) &&
+        !(client_used && !client_key) &&
+        !(c->curve_client_secret && !client_used) &&
         !(c->curve_secret && !secret_used))
         return 0;
-    log_err("CURVE options go in pairs: %s%s%s (docs/GATEWAY.md)",
+    log_err("CURVE options go in pairs: %s%s%s%s (docs/GATEWAY.md)",
             server ? "--curve-secret with --curve-allow (to encrypt -o)" : "",
             server && client ? "; " : "",
             !client ? ""
             : p->common & CLI_CURVE_CLIENT_SECRET
                 ? "--curve-server-key with --curve-secret or "
                   "--curve-client-secret (to encrypt -i)"
-                : "--curve-server-key with --curve-secret (to encrypt -i)");
+            : p->common & CLI_INPUTS || !(p->common & CLI_CURVE_SERVER)
+                ? "--curve-server-key with --curve-secret (to encrypt -i)"
+                : "--curve-server-key with --curve-secret (to encrypt -o "
+                  "connect:)",
+            p->common & CLI_CURVE_LISTEN
+                ? "; --curve-allow-publishers with --curve-secret (to encrypt "
+                  "--listen)"
+                : "");
     return -1;
 }
 
@@ -375,11 +396,12 @@ void cli_sub_opts(const struct cli_common *c, struct vp_sub_opts *o)
     o->stream = c->stream;
     o->codec = c->variant;
     o->shm = c->no_shm ? VP_SHM_OFF : VP_SHM_AUTO;
-    if (c->ncurve_servers) {
+    if (c->ncurve_servers || c->curve_allow_publishers) {
         o->curve_secret =
             c->curve_client_secret ? c->curve_client_secret : c->curve_secret;
         o->curve_server_keys = c->curve_servers;
         o->ncurve_server_keys = c->ncurve_servers;
+        o->curve_allow = c->curve_allow_publishers;
     }
 }
 

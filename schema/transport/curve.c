@@ -10,6 +10,7 @@
 #include "transport/curve.h"
 #include "transport/endpoint.h"
 #include "transport/key.h"
+#include "transport/zap.h"
 #include "util/log.h"
 
 struct curve {
@@ -154,10 +155,18 @@ int curve_apply_connect(const struct curve *c, void *sock, const char *url,
 
 int curve_apply(const struct curve *c, void *sock, bool bind, const char **why)
 {
-    int one = 1;
+    int one = 1, zero = 0;
 
-    if (!c)
+    if (!c) {
+        /* Plain after a CURVE endpoint of the same socket: no mechanism,
+         * and a ZAP domain the handler lets plain handshakes in for
+         * (libzmq cannot clear one: zap.h). */
+        *why = "CURVE options";
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &zero, sizeof zero) < 0 ||
+            setopt_str(sock, ZMQ_ZAP_DOMAIN, ZAP_PLAIN_DOMAIN) < 0)
+            return -errno;
         return 0;
+    }
     if (c->server != bind) {
         *why = bind ? "CURVE client keys on a bound socket"
                     : "CURVE server keys on a connected socket";
@@ -167,7 +176,7 @@ int curve_apply(const struct curve *c, void *sock, bool bind, const char **why)
     if (bind) {
         if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
             setopt_str(sock, ZMQ_CURVE_SECRETKEY, c->secret) < 0 ||
-            setopt_str(sock, ZMQ_ZAP_DOMAIN, "vidpipe") < 0)
+            setopt_str(sock, ZMQ_ZAP_DOMAIN, c->allow_dir) < 0)
             return -errno;
         return 0;
     }

@@ -39,8 +39,10 @@ void curve_free(struct curve *c);
 const char *curve_allow_dir(const struct curve *c);
 
 /* Sets c's options on sock before it binds (bind) or connects it (c
- * NULL: plain).  Then for a client, curve_apply_connect() before each
- * connect.  0 or -errno with a static reason in *why. */
+ * NULL: plain again).  A server's ZAP domain is its allow directory, so
+ * the ZAP handler knows which list to ask (zap.h).  Then for a client,
+ * curve_apply_connect() before each connect.  0 or -errno with a static reason
+ * in *why. */
 int curve_apply(const struct curve *c, void *sock, bool bind, const char **why);
 /* Before each connect of a client socket to url: selects url's server
  * key.  0 or -errno with *why; the caller names url. */

@@ -50,16 +50,35 @@ int endpoint_parse(const char *s, struct endpoint *ep, const char **why)
         ep->kind = EP_STDIO;
         return copy_arg(ep->url, s, why);
     }
+    if (s[0] == '@' || s[0] == '>') {
+        *why = "for CZMQ's @ and >, write bind: or connect: before the "
+               "endpoint";
+        return -EINVAL;
+    }
+    if (strncmp(s, "bind:", 5) == 0) {
+        ep->dir = EP_DIR_BIND;
+        s += 5;
+    } else if (strncmp(s, "connect:", 8) == 0) {
+        ep->dir = EP_DIR_CONNECT;
+        s += 8;
+    }
     if (strncmp(s, "tcp://", 6) == 0) {
         if (tcp_check(s + 6, why) < 0)
             return -EINVAL;
+        if (ep->dir == EP_DIR_CONNECT && s[6] == '*') {
+            *why = "connect: needs a host to connect to, not *";
+            return -EINVAL;
+        }
     } else if (strncmp(s, "ipc://", 6) == 0) {
         if (s[6] == 0) {
             *why = "ipc endpoint needs a path";
             return -EINVAL;
         }
     } else {
-        *why = "expected tcp://HOST:PORT, ipc://PATH or -";
+        *why = ep->dir ? "bind: and connect: go before tcp://HOST:PORT or "
+                         "ipc://PATH"
+                       : "expected tcp://HOST:PORT, ipc://PATH (maybe after "
+                         "bind: or connect:) or -";
         return -EINVAL;
     }
     ep->kind = EP_ZMQ;

@@ -24,12 +24,11 @@ static struct {
     void *ctx;
     unsigned socks;
     struct zap *zap;
-    char zap_dir[4096];
 } net = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* A reference to the context (made if there is none), and the ZAP
- * handler for allow_dir if it is not NULL.  0 or -errno with *why; *which
- * is allow_dir if that is what *why is about. */
+ * handler answering for allow_dir if it is not NULL.  0 or -errno with
+ * *why; *which is allow_dir if that is what *why is about. */
 static int ctx_get(const char *allow_dir, void **ctx, const char **why,
                    const char **which)
 {
@@ -41,21 +40,17 @@ static int ctx_get(const char *allow_dir, void **ctx, const char **why,
     if (!net.ctx) {
         rc = -errno;
         *why = "cannot make the ZeroMQ context";
-    } else if (allow_dir && net.zap && strcmp(net.zap_dir, allow_dir) != 0) {
-        rc = -EINVAL;
-        *which = allow_dir;
-        *why = "this process already lets in the keys of another "
-               "--curve-allow directory (one a process)";
     } else if (allow_dir && !net.zap) {
-        if ((rc = zap_new(&net.zap, net.ctx, allow_dir, why)) == 0)
-            snprintf(net.zap_dir, sizeof net.zap_dir, "%s", allow_dir);
-        else
-            *which = allow_dir;
+        rc = zap_new(&net.zap, net.ctx, allow_dir, why);
+    } else if (allow_dir) {
+        rc = zap_add(net.zap, allow_dir, why);
     }
+    if (rc < 0 && net.ctx)
+        *which = allow_dir;
     if (rc == 0) {
         net.socks++;
         *ctx = net.ctx;
-    } else if (net.socks == 0) {
+    } else if (net.socks == 0 && net.ctx) {
         zmq_ctx_term(net.ctx);
         net.ctx = NULL;
     }
@@ -184,15 +179,15 @@ static int pub_bind(void *sock, const char *url)
     return 0;
 }
 
-int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, const char **why, const char **which)
+int net_open(struct netsock *ns, int type, const struct curve *client,
+             const struct curve *server, const char **why, const char **which)
 {
     void *ctx;
     int rc;
 
     memset(ns, 0, sizeof *ns);
-    *which = url;
-    if ((rc = ctx_get(bind ? curve_allow_dir(c) : NULL, &ctx, why, which)))
+    *which = NULL;
+    if ((rc = ctx_get(curve_allow_dir(server), &ctx, why, which)))
         return rc;
     if (!(ns->sock = zmq_socket(ctx, type))) {
         rc = -errno;
@@ -200,48 +195,71 @@ int net_open(struct netsock *ns, int type, const char *url, bool bind,
         ctx_put();
         return rc;
     }
-    ns->curve = c;
+    ns->client = client;
+    ns->server = server;
     set_options(ns->sock, type);
-    if ((rc = curve_apply(c, ns->sock, bind, why)) < 0 ||
-        (!bind && (rc = curve_apply_connect(c, ns->sock, url, why)) < 0))
-        goto fail;
-    /* Before bind or connect, so no handshake is missed. */
-    if ((rc = watch_new(&ns->watch, ctx, ns->sock, bind, c != NULL,
-                        type == ZMQ_XPUB, why)) < 0)
-        log_warn("%s: %s: %s; failed handshakes go unreported", url, *why,
+    /* Before any bind or connect, so no handshake is missed. */
+    if ((rc = watch_new(&ns->watch, ctx, ns->sock, type == ZMQ_XPUB, why)) < 0)
+        log_warn("%s: %s; failed handshakes go unreported", *why,
                  zmq_strerror(-rc));
-    if (ns->watch && !bind)
-        watch_add_url(ns->watch, url);
-    *why = bind ? "bind" : "connect";
-    if (bind && type == ZMQ_XPUB) {
-        if ((rc = pub_bind(ns->sock, url)) < 0)
-            goto fail;
-    } else if (bind ? zmq_bind(ns->sock, url) < 0
-                    : zmq_connect(ns->sock, url) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if (bind && !c && !curve_url_is_local(url))
-        log_warn("%s: no CURVE: anyone who can connect can watch this "
-                 "stream (see --curve-secret)",
-                 url);
     return 0;
-fail:
-    net_close(ns);
-    return rc;
 }
 
-int net_connect(struct netsock *ns, const char *url, const char **why)
+/* The port (tcp://) or path (ipc://) url listens on once bound: where
+ * the events of its accepted connections say they are. */
+static void note_bound(struct netsock *ns, const char *url, bool curve)
 {
-    int rc = curve_apply_connect(ns->curve, ns->sock, url, why);
+    char last[ENDPOINT_MAX];
+    size_t len = sizeof last;
+
+    if (zmq_getsockopt(ns->sock, ZMQ_LAST_ENDPOINT, last, &len) < 0)
+        snprintf(last, sizeof last, "%s", url);
+    if (ns->watch)
+        watch_add_bound(ns->watch, last, curve);
+}
+
+int net_add(struct netsock *ns, const char *url, bool bind, bool plain,
+            const char **why)
+{
+    const struct curve *c = plain ? NULL : bind ? ns->server : ns->client;
+    int type = 0, rc;
+    size_t tl = sizeof type;
+
+    zmq_getsockopt(ns->sock, ZMQ_TYPE, &type, &tl);
+    /* Options are copied at each bind and connect: a socket's endpoints
+     * can each have their own role. */
+    if (c != ns->applied) {
+        if ((rc = curve_apply(c, ns->sock, bind, why)) < 0)
+            return rc;
+        ns->applied = c;
+    }
+    if (!bind) {
+        if ((rc = curve_apply_connect(c, ns->sock, url, why)) < 0)
+            return rc;
+        if (ns->watch)
+            watch_add_url(ns->watch, url, c != NULL);
+        if (zmq_connect(ns->sock, url) < 0) {
+            *why = "connect";
+            return -errno;
+        }
+        return 0;
+    }
+    *why = "bind";
+    if (type == ZMQ_XPUB)
+        rc = pub_bind(ns->sock, url);
+    else
+        rc = zmq_bind(ns->sock, url) < 0 ? -errno : 0;
     if (rc < 0)
         return rc;
-    if (ns->watch)
-        watch_add_url(ns->watch, url);
-    if (zmq_connect(ns->sock, url) < 0) {
-        *why = "connect";
-        return -errno;
-    }
+    ns->nbound++;
+    note_bound(ns, url, c != NULL);
+    if (!c && !curve_url_is_local(url))
+        log_warn(type == ZMQ_XPUB
+                     ? "%s: no CURVE: anyone who can connect can watch this "
+                       "stream (see --curve-secret)"
+                     : "%s: no CURVE: anyone who can connect can publish "
+                       "here (see --curve-allow-publishers)",
+                 url);
     return 0;
 }
 
@@ -254,7 +272,10 @@ void net_revive(struct netsock *ns)
     while (ns->watch && watch_take_lost(ns->watch, url, sizeof url)) {
         log_info("%s: connecting again after the failed handshake", url);
         zmq_disconnect(ns->sock, url); /* libzmq may have dropped it */
-        if ((rc = curve_apply_connect(ns->curve, ns->sock, url, &why)) < 0)
+        if (ns->client != ns->applied &&
+            curve_apply(ns->client, ns->sock, false, &why) == 0)
+            ns->applied = ns->client;
+        if ((rc = curve_apply_connect(ns->client, ns->sock, url, &why)) < 0)
             log_warn("connect %s: %s: %s", url, why, zmq_strerror(-rc));
         else if (zmq_connect(ns->sock, url) < 0)
             log_warn("connect %s: %s", url, zmq_strerror(errno));

@@ -58,22 +58,28 @@ struct watch;
 
 /* One socket and what goes with it.  Used from one thread at a time. */
 struct netsock {
-    void *sock;                /* the libzmq socket */
-    const struct curve *curve; /* borrowed; NULL: plain */
+    void *sock;                  /* the libzmq socket */
+    const struct curve *client;  /* borrowed: the role of its connects... */
+    const struct curve *server;  /* ...and of its binds (NULL: plain) */
+    const struct curve *applied; /* the role its options hold now */
     struct watch *watch;
+    unsigned nbound; /* endpoints it binds */
 };
 
-/* Makes a socket of type (ZMQ_XPUB or ZMQ_SUB) with the shared options
- * and c's CURVE role (borrowed, must outlive ns), and binds (bind) or
- * connects it to url.  A plain bind other hosts can reach gets a one-line
- * warning.  0, or -errno with a static reason in *why: -EINVAL, what is
- * wrong; another -errno, the step that failed ("bind", "connect", ...);
- * and in *which what it is about, for the caller's message: url, or c's
- * allow directory (curve_allow_dir()). */
-int net_open(struct netsock *ns, int type, const char *url, bool bind,
-             const struct curve *c, const char **why, const char **which);
-/* Connects ns to one more url.  0 or -errno with *why, as net_open(). */
-int net_connect(struct netsock *ns, const char *url, const char **why);
+/* Makes a socket of type (ZMQ_XPUB or ZMQ_SUB) with the shared options,
+ * whose connects will use CURVE role client and whose binds role server
+ * (each borrowed, must outlive ns; NULL: plain).  0, or -errno with a
+ * static reason in *why and in *which what it is about, for the caller's
+ * message: the server role's allow directory, or NULL. */
+int net_open(struct netsock *ns, int type, const struct curve *client,
+             const struct curve *server, const char **why, const char **which);
+/* Binds (bind) or connects ns to url, a ZeroMQ url as endpoint.h gives
+ * it, with the role net_open() gave that direction, or plain.  A plain
+ * bind other hosts can reach gets a one-line warning.  0, or -errno with
+ * a static reason in *why: -EINVAL, what is wrong; another -errno, the
+ * step that failed ("bind", "connect", ...). */
+int net_add(struct netsock *ns, const char *url, bool bind, bool plain,
+            const char **why);
 /* Connects again the endpoints libzmq abandoned after a failed handshake
  * (see watch.h).  Call from ns's thread, often. */
 void net_revive(struct netsock *ns);

@@ -19,6 +19,8 @@
 
 #define WATCH_CONNS 64 /* accepted connections whose address is known */
 #define WATCH_LOGGED 64
+#define WATCH_BOUND 32         /* endpoints bound */
+#define WATCH_CLOSED 64        /* connections that closed, remembered */
 #define REVIVE_NS 1000000000LL /* at most one reconnect a second each */
 #define TUNE_NS 100000000LL    /* send bounds sized ten times a second */
 
@@ -30,7 +32,14 @@ struct watch {
     void *mon; /* PAIR connected to the socket's monitor */
     void *sock;
     pthread_t th;
-    bool bound, curve, pub;
+    bool pub;
+    /* The endpoints it binds, as its accepted connections' events name
+     * them: the port of a tcp:// one, the path of an ipc:// one. */
+    struct {
+        char where[ENDPOINT_MAX];
+        bool curve;
+    } bound[WATCH_BOUND];
+    _Atomic unsigned nbound;
     /* Connected sockets: libzmq 4.3 gives up on an endpoint whose
      * handshake failed with a protocol or auth error (a peer that is not
      * ZeroMQ, or a key mismatch), or that a peer cut off with bytes it
@@ -41,6 +50,7 @@ struct watch {
     pthread_mutex_t mu;
     struct {
         char url[ENDPOINT_MAX];
+        bool curve;
         bool lost;
         int64_t suspect_ns; /* disconnected then, no retry seen since */
         int64_t revived_ns;
@@ -63,9 +73,17 @@ struct watch {
         uint32_t value;
     } logged[WATCH_LOGGED];
     unsigned nlogged, next_logged;
-    /* A publisher's accepted connections, the watch thread's alone. */
+    /* A publisher's connections, the watch thread's alone. */
     struct sendq sq;
     _Atomic uint64_t raised;
+    /* Bound endpoints: connections open, handshakes done and refused. */
+    _Atomic uint64_t open, handshakes, refused;
+    /* Connections that closed lately (ring), under mu. */
+    struct {
+        int fd;
+        int64_t ns;
+    } closed[WATCH_CLOSED];
+    unsigned next_closed;
 };
 
 /* True the first time peer fails this way (until it succeeds again). */
@@ -101,41 +119,46 @@ static bool forget(struct watch *w, const char *peer)
     return had;
 }
 
-static void client_failed(struct watch *w, const char *ep, uint16_t ev,
-                          uint32_t v)
+static void client_failed(struct watch *w, const char *ep, bool curve,
+                          uint16_t ev, uint32_t v)
 {
+    /* A publisher dials a subscriber (a relay's --listen). */
+    const char *peer = w->pub ? "subscriber" : "publisher";
+
     if (!first_time(w, ep, ev, v))
         return;
     if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        log_warn("%s: the publisher refused our key (ZAP %u): is our .pub "
-                 "in its --curve-allow directory?",
-                 ep, v);
+        log_warn("%s: the %s refused our key (ZAP %u): is our .pub in its "
+                 "%s directory?",
+                 ep, peer, v,
+                 w->pub ? "--curve-allow-publishers" : "--curve-allow");
     else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
              v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-        log_warn(w->curve ? "%s: the publisher does not use CURVE"
-                          : "%s: the publisher requires CURVE (give "
-                            "--curve-server-key and --curve-secret)",
-                 ep);
+        log_warn(curve ? "%s: the %s does not use CURVE"
+                       : "%s: the %s requires CURVE (give "
+                         "--curve-server-key and --curve-secret)",
+                 ep, peer);
     else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
         log_warn("%s: handshake failed: protocol error 0x%x", ep, v);
-    else if (w->curve)
-        log_warn("%s: the publisher dropped our CURVE handshake (wrong "
+    else if (curve)
+        log_warn("%s: the %s dropped our CURVE handshake (wrong "
                  "--curve-server-key?)",
-                 ep);
+                 ep, peer);
     else
-        log_warn("%s: the publisher closed the connection during the "
+        log_warn("%s: the %s closed the connection during the "
                  "handshake (%s); does it require CURVE?",
-                 ep, zmq_strerror((int)v));
+                 ep, peer, zmq_strerror((int)v));
 }
 
 static void server_failed(struct watch *w, const char *ep, const char *peer,
-                          uint16_t ev, uint32_t v)
+                          bool curve, uint16_t ev, uint32_t v)
 {
     /* Keys the allow list refuses are logged by the ZAP handler.  A
      * client that breaks off a plain handshake is no news. */
-    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-        (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !w->curve) ||
-        !first_time(w, peer, ev, v))
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !curve)
+        return;
+    atomic_fetch_add(&w->refused, 1);
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || !first_time(w, peer, ev, v))
         return;
     if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         /* Whichever side sees the other's greeting first hangs up, so a
@@ -144,10 +167,10 @@ static void server_failed(struct watch *w, const char *ep, const char *peer,
                  "handshake (it does not use CURVE?)",
                  peer, ep);
     else if (v == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-        log_warn(w->curve ? "refused a client from %s on %s: it does not "
-                            "use CURVE"
-                          : "refused a client from %s on %s: it uses "
-                            "CURVE, this publisher does not",
+        log_warn(curve ? "refused a client from %s on %s: it does not "
+                         "use CURVE"
+                       : "refused a client from %s on %s: it uses "
+                         "CURVE, this socket does not",
                  peer, ep);
     else if (v == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
         log_warn("refused a client from %s on %s: its CURVE handshake "
@@ -218,11 +241,53 @@ static void mark(struct watch *w, const char *ep, int how)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* The bound endpoint whose connections an event names (ep: their
+ * local address), or -1: one of ours it connects to. */
+static int bound_of(struct watch *w, const char *ep)
+{
+    unsigned n = atomic_load(&w->nbound);
+    const char *port = strrchr(ep, ':');
+    bool tcp = strncmp(ep, "tcp://", 6) == 0;
+
+    if (n == 0)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    bool connected = false;
+    for (unsigned i = 0; i < w->nurls && !connected; i++)
+        connected = strcmp(w->urls[i].url, ep) == 0;
+    pthread_mutex_unlock(&w->mu);
+    if (connected)
+        return -1;
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(w->bound[i].where, tcp && port ? port : ep) == 0)
+            return (int)i;
+    return w->nurls == 0 ? 0 : -1;
+}
+
+/* Remembers that connection fd closed now. */
+static void closed(struct watch *w, int fd)
+{
+    pthread_mutex_lock(&w->mu);
+    unsigned i = w->next_closed++ % WATCH_CLOSED;
+    w->closed[i].fd = fd;
+    w->closed[i].ns = clock_mono_ns();
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
 {
-    if (!w->bound) {
+    int b = ev == ZMQ_EVENT_ACCEPTED ? 0 : bound_of(w, ep);
+
+    if (ev == ZMQ_EVENT_DISCONNECTED)
+        closed(w, (int)v);
+    if (b < 0) {
+        bool curve = false;
+        pthread_mutex_lock(&w->mu);
+        int i = url_of(w, ep);
+        curve = i >= 0 && w->urls[i].curve;
+        pthread_mutex_unlock(&w->mu);
         if (ev & FAILED)
-            client_failed(w, ep, ev, v);
+            client_failed(w, ep, curve, ev, v);
         if (ev & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
             mark(w, ep, LOST);
@@ -233,12 +298,18 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
             mark(w, ep, RETRYING);
         else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && forget(w, ep))
             log_info("%s: handshake succeeded", ep);
+        /* A publisher that dials out bounds its unsent bytes too. */
+        if (ev == ZMQ_EVENT_CONNECTED && w->pub)
+            sendq_add(&w->sq, (int)v, clock_mono_ns());
+        else if (ev == ZMQ_EVENT_DISCONNECTED && w->pub)
+            sendq_drop(&w->sq, (int)v);
         return;
     }
     /* libzmq reports a failed handshake and then, at once, the
      * DISCONNECTED of the same descriptor: that names the peer. */
     if (ev == ZMQ_EVENT_ACCEPTED) {
         accepted(w, (int)v);
+        atomic_fetch_add(&w->open, 1);
         if (w->pub)
             sendq_add(&w->sq, (int)v, clock_mono_ns());
     } else if (ev & FAILED) {
@@ -246,11 +317,14 @@ static void on_event(struct watch *w, uint16_t ev, uint32_t v, const char *ep)
         w->pending_value = v;
     } else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         w->pending = 0;
+        atomic_fetch_add(&w->handshakes, 1);
     } else if (ev == ZMQ_EVENT_DISCONNECTED) {
         sendq_drop(&w->sq, (int)v);
+        if (atomic_load(&w->open) > 0)
+            atomic_fetch_sub(&w->open, 1);
         if (w->pending)
-            server_failed(w, ep, peer_of(w, (int)v), w->pending,
-                          w->pending_value);
+            server_failed(w, ep, peer_of(w, (int)v), w->bound[b].curve,
+                          w->pending, w->pending_value);
         w->pending = 0;
     }
 }
@@ -305,8 +379,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-int watch_new(struct watch **out, void *ctx, void *sock, bool bound, bool curve,
-              bool pub, const char **why)
+int watch_new(struct watch **out, void *ctx, void *sock, bool pub,
+              const char **why)
 {
     static atomic_uint serial;
     char addr[64];
@@ -319,9 +393,7 @@ int watch_new(struct watch **out, void *ctx, void *sock, bool bound, bool curve,
         return -ENOMEM;
     }
     w->sock = sock;
-    w->bound = bound;
-    w->curve = curve;
-    w->pub = pub && bound;
+    w->pub = pub;
     pthread_mutex_init(&w->mu, NULL);
     for (unsigned i = 0; i < WATCH_CONNS; i++)
         w->conns[i].fd = -1;
@@ -371,7 +443,7 @@ void watch_free(struct watch *w)
     free(w);
 }
 
-void watch_add_url(struct watch *w, const char *url)
+void watch_add_url(struct watch *w, const char *url, bool curve)
 {
     pthread_mutex_lock(&w->mu);
     unsigned i;
@@ -392,6 +464,7 @@ void watch_add_url(struct watch *w, const char *url)
     }
     if (i == w->nurls && i < w->urls_cap) {
         memset(&w->urls[i], 0, sizeof w->urls[i]);
+        w->urls[i].curve = curve;
         snprintf(w->urls[w->nurls++].url, ENDPOINT_MAX, "%s", url);
     }
     pthread_mutex_unlock(&w->mu);
@@ -427,4 +500,36 @@ bool watch_take_lost(struct watch *w, char *url, size_t cap)
     atomic_store(&w->any_lost, pending);
     pthread_mutex_unlock(&w->mu);
     return taken;
+}
+
+void watch_add_bound(struct watch *w, const char *last_endpoint, bool curve)
+{
+    unsigned n = atomic_load(&w->nbound);
+    const char *port = strrchr(last_endpoint, ':');
+
+    if (n == WATCH_BOUND)
+        return; /* its events are taken for a connect's: logged, no harm */
+    if (strncmp(last_endpoint, "tcp://", 6) == 0 && port)
+        last_endpoint = port;
+    snprintf(w->bound[n].where, sizeof w->bound[n].where, "%s", last_endpoint);
+    w->bound[n].curve = curve;
+    atomic_store(&w->nbound, n + 1); /* published whole to the thread */
+}
+
+void watch_inbound(const struct watch *w, struct watch_inbound *in)
+{
+    in->open = atomic_load_explicit(&w->open, memory_order_relaxed);
+    in->handshakes = atomic_load_explicit(&w->handshakes, memory_order_relaxed);
+    in->refused = atomic_load_explicit(&w->refused, memory_order_relaxed);
+}
+
+bool watch_closed_since(struct watch *w, int fd, int64_t since_ns)
+{
+    bool found = false;
+    pthread_mutex_lock(&w->mu);
+    unsigned n = w->next_closed < WATCH_CLOSED ? w->next_closed : WATCH_CLOSED;
+    for (unsigned i = 0; i < n && !found; i++)
+        found = w->closed[i].fd == fd && w->closed[i].ns >= since_ns;
+    pthread_mutex_unlock(&w->mu);
+    return found;
 }

@@ -18,8 +18,8 @@ struct xpub {
     struct log_limit log;
 };
 
-int xpub_new(struct xpub **out, const char *url, const struct curve *c,
-             const char **why, const char **which)
+int xpub_new(struct xpub **out, const char *url, bool bind,
+             const struct curve *c, const char **why, const char **which)
 {
     struct xpub *p = calloc(1, sizeof *p);
     int rc;
@@ -35,7 +35,11 @@ int xpub_new(struct xpub **out, const char *url, const struct curve *c,
         *why = "out of memory";
         return -ENOMEM;
     }
-    if ((rc = net_open(&p->ns, ZMQ_XPUB, url, true, c, why, which)) < 0) {
+    if ((rc = net_open(&p->ns, ZMQ_XPUB, bind ? NULL : c, bind ? c : NULL, why,
+                       which)) < 0 ||
+        (rc = net_add(&p->ns, url, bind, false, why)) < 0) {
+        if (!*which)
+            *which = url;
         xpub_free(p);
         return rc;
     }
@@ -151,6 +155,7 @@ int xpub_poll_subs(struct xpub *p,
 {
     int n = 0;
 
+    net_revive(&p->ns); /* a publisher that dials out was refused */
     for (;;) {
         zmq_msg_t m;
         zmq_msg_init(&m);

@@ -31,12 +31,14 @@
 struct curve;
 struct xpub;
 
-/* Binds url (tcp:// or ipc://) with CURVE role c (borrowed; NULL: plain):
- * 0 with the socket in *out, or -errno with a static reason in *why and
- * what it is about in *which (url, or c's allow directory), as net_open()
- * gives them. */
-int xpub_new(struct xpub **out, const char *url, const struct curve *c,
-             const char **why, const char **which);
+/* Binds url (a ZeroMQ url: tcp://, ipc://), or connects it (!bind: a
+ * publisher that dials its subscriber), with CURVE role c (borrowed;
+ * NULL: plain; a server's to bind, a client's to connect): 0 with the
+ * socket in *out, or -errno with a static reason in *why and what it is
+ * about in *which (url, or c's allow directory), as net_open() gives
+ * them. */
+int xpub_new(struct xpub **out, const char *url, bool bind,
+             const struct curve *c, const char **why, const char **which);
 void xpub_free(struct xpub *p);
 void *xpub_socket(struct xpub *p);
 /* How many times one of p's TCP connections had its unsent bound raised

@@ -5,14 +5,17 @@
 #include <string.h>
 
 #include "transport/net.h"
+#include "transport/watch.h"
 #include "transport/xsub.h"
+#include "util/log.h"
 
 struct xsub {
     struct netsock ns;
 };
 
-int xsub_new(struct xsub **out, const char *const *urls, unsigned n,
-             const struct curve *c, const char **why, const char **which)
+int xsub_new(struct xsub **out, const char *const *urls, const bool *binds,
+             unsigned n, const struct curve *client, const struct curve *server,
+             const char **why, const char **which)
 {
     struct xsub *s;
     int rc;
@@ -27,11 +30,18 @@ int xsub_new(struct xsub **out, const char *const *urls, unsigned n,
         *why = "out of memory";
         return -ENOMEM;
     }
-    if ((rc = net_open(&s->ns, ZMQ_SUB, urls[0], false, c, why, which)) < 0)
+    if ((rc = net_open(&s->ns, ZMQ_SUB, client, server, why, which)) < 0)
         goto fail;
-    for (unsigned i = 1; i < n; i++) {
+    for (unsigned i = 0; i < n; i++) {
         *which = urls[i];
-        if ((rc = net_connect(&s->ns, urls[i], why)) < 0)
+        bool bind = binds && binds[i];
+        /* Who may dial in to a socket file is who may open it. */
+        bool plain = bind && strncmp(urls[i], "ipc://", 6) == 0;
+        if (plain && server)
+            log_info("%s: publishers dial in without CURVE: the socket "
+                     "file's permissions say who may",
+                     urls[i]);
+        if ((rc = net_add(&s->ns, urls[i], bind, plain, why)) < 0)
             goto fail;
     }
     *which = NULL;
@@ -99,4 +109,22 @@ int xsub_recv(struct xsub *s, zmq_msg_t parts[XSUB_MAX_PARTS], unsigned *n)
         return -EMSGSIZE;
     }
     return 0;
+}
+
+void xsub_inbound(const struct xsub *s, struct watch_inbound *in)
+{
+    if (s->ns.watch)
+        watch_inbound(s->ns.watch, in);
+    else
+        *in = (struct watch_inbound){0};
+}
+
+bool xsub_binds(const struct xsub *s)
+{
+    return s->ns.nbound > 0;
+}
+
+bool xsub_conn_closed_since(struct xsub *s, int fd, int64_t since_ns)
+{
+    return s->ns.watch && watch_closed_since(s->ns.watch, fd, since_ns);
 }

@@ -19,20 +19,30 @@
 #define ZAP_SEEN 64     /* peers remembered, to log each once */
 #define ZAP_NAME_MAX 64
 #define ZAP_ADDR_MAX 64
+#define ZAP_LISTS 8 /* allow directories: a relay has two */
 
 struct allowed {
     uint8_t key[CURVE_KEY_LEN];
     char name[ZAP_NAME_MAX]; /* the .pub file's name, for the logs */
 };
 
-struct zap {
-    void *sock;
-    pthread_t th;
-    bool started;
+/* One allow directory and the keys read from it. */
+struct allow_list {
     char dir[PATH_MAX];
     struct timespec mtime;
     struct allowed *keys;
     unsigned nkeys;
+};
+
+struct zap {
+    void *sock;
+    pthread_t th;
+    bool started;
+    /* Each server socket's list, found by its ZAP domain (the directory);
+     * added to by other threads (zap_add()), so under mu. */
+    pthread_mutex_t mu;
+    struct allow_list *lists[ZAP_LISTS];
+    unsigned nlists;
     struct {
         char addr[ZAP_ADDR_MAX];
         uint8_t key[CURVE_KEY_LEN];
@@ -47,32 +57,32 @@ static bool has_pub_suffix(const char *name)
     return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".pub") == 0;
 }
 
-/* Reads every *.pub of z->dir into a new list that replaces the old one.
+/* Reads every *.pub of l->dir into a new list that replaces the old one.
  * strict: a bad file is an error (startup); else it is skipped with a
  * warning, so a typo made while the process runs locks out only that
  * key.  0 or -errno with a static reason in *why (a bad file is named in
  * a line of its own: the caller knows only the directory). */
-static int load(struct zap *z, bool strict, const char **why)
+static int load(struct allow_list *l, bool strict, const char **why)
 {
     struct allowed *keys = NULL;
     unsigned n = 0, cap = 0;
     struct dirent *de;
     struct stat st;
     int rc = -EINVAL;
-    DIR *d = opendir(z->dir);
+    DIR *d = opendir(l->dir);
 
     if (!d || fstat(dirfd(d), &st) < 0) {
         rc = -errno;
         *why = "cannot read the --curve-allow directory";
         goto fail;
     }
-    z->mtime = st.st_mtim;
+    l->mtime = st.st_mtim;
     while ((de = readdir(d))) {
         char path[PATH_MAX], z85[CURVE_Z85_LEN + 1];
         const char *bad;
         if (!has_pub_suffix(de->d_name))
             continue;
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", z->dir, de->d_name) >=
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", l->dir, de->d_name) >=
             sizeof path)
             continue;
         if ((rc = key_read(path, z85, &bad)) < 0) {
@@ -103,13 +113,13 @@ static int load(struct zap *z, bool strict, const char **why)
         n++;
     }
     closedir(d);
-    free(z->keys);
-    z->keys = keys;
-    z->nkeys = n;
+    free(l->keys);
+    l->keys = keys;
+    l->nkeys = n;
     if (n == 0)
         log_warn("--curve-allow %s: no *.pub keys: every client is refused "
                  "until one is added",
-                 z->dir);
+                 l->dir);
     return 0;
 fail:
     if (d)
@@ -119,31 +129,32 @@ fail:
 }
 
 /* Re-reads the directory if a file was added, removed or renamed. */
-static void refresh(struct zap *z)
+static void refresh(struct allow_list *l)
 {
     const char *why;
     struct stat st;
     int rc;
 
-    if (stat(z->dir, &st) == 0 && st.st_mtim.tv_sec == z->mtime.tv_sec &&
-        st.st_mtim.tv_nsec == z->mtime.tv_nsec)
+    if (stat(l->dir, &st) == 0 && st.st_mtim.tv_sec == l->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == l->mtime.tv_nsec)
         return;
-    if ((rc = load(z, false, &why)) < 0) {
+    if ((rc = load(l, false, &why)) < 0) {
         /* Fail closed: a vanished directory lets nobody in. */
-        log_warn("%s: %s: %s; refusing every client", z->dir, why,
+        log_warn("%s: %s: %s; refusing every client", l->dir, why,
                  strerror(-rc));
-        free(z->keys);
-        z->keys = NULL;
-        z->nkeys = 0;
-        z->mtime = (struct timespec){0};
+        free(l->keys);
+        l->keys = NULL;
+        l->nkeys = 0;
+        l->mtime = (struct timespec){0};
     }
 }
 
-static const struct allowed *find(const struct zap *z, const uint8_t *key)
+static const struct allowed *find(const struct allow_list *l,
+                                  const uint8_t *key)
 {
-    for (unsigned i = 0; i < z->nkeys; i++)
-        if (memcmp(z->keys[i].key, key, CURVE_KEY_LEN) == 0)
-            return &z->keys[i];
+    for (unsigned i = 0; i < l->nkeys; i++)
+        if (memcmp(l->keys[i].key, key, CURVE_KEY_LEN) == 0)
+            return &l->keys[i];
     return NULL;
 }
 
@@ -188,6 +199,18 @@ static bool part_is(zmq_msg_t *m, const char *s)
     return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
 }
 
+/* The list of a ZAP domain (part p, untrusted), or NULL. */
+static struct allow_list *list_of(struct zap *z, zmq_msg_t *p)
+{
+    struct allow_list *l = NULL;
+    pthread_mutex_lock(&z->mu);
+    for (unsigned i = 0; i < z->nlists && !l; i++)
+        if (part_is(p, z->lists[i]->dir))
+            l = z->lists[i];
+    pthread_mutex_unlock(&z->mu);
+    return l;
+}
+
 /* Decides one request: the status code and the user id for the reply. */
 static const char *decide(struct zap *z, zmq_msg_t *p, unsigned n,
                           const char **user)
@@ -195,24 +218,28 @@ static const char *decide(struct zap *z, zmq_msg_t *p, unsigned n,
     char addr[ZAP_ADDR_MAX], z85[CURVE_Z85_LEN + 1];
     const uint8_t *key;
     const struct allowed *a;
+    struct allow_list *l;
 
     *user = "";
-    if (n != 7 || !part_is(&p[0], "1.0"))
+    /* A NULL request has no credentials: 6 parts. */
+    if (n >= 6 && part_is(&p[2], ZAP_PLAIN_DOMAIN))
+        return part_is(&p[0], "1.0") && part_is(&p[5], "NULL") ? "200" : "400";
+    if (n != 7 || !part_is(&p[0], "1.0") || !(l = list_of(z, &p[2])))
         return "500";
     part_str(&p[3], addr, sizeof addr);
     /* Only CURVE sockets ask here; anything else is refused. */
     if (!part_is(&p[5], "CURVE") || zmq_msg_size(&p[6]) != CURVE_KEY_LEN)
         return "400";
     key = zmq_msg_data(&p[6]);
-    refresh(z);
-    a = find(z, key);
+    refresh(l);
+    a = find(l, key);
     if (first_time(z, addr, key, a != NULL)) {
         zmq_z85_encode(z85, key, CURVE_KEY_LEN);
         if (a)
             log_info("allowed %s.pub from %s", a->name, addr);
         else
             log_warn("refused CURVE client %s from %s: key not in %s", z85,
-                     addr, z->dir);
+                     addr, l->dir);
     }
     if (!a)
         return "400";
@@ -270,6 +297,45 @@ static void *run(void *arg)
     return NULL;
 }
 
+int zap_add(struct zap *z, const char *allow_dir, const char **why)
+{
+    struct allow_list *l;
+    int rc;
+
+    pthread_mutex_lock(&z->mu);
+    for (unsigned i = 0; i < z->nlists; i++)
+        if (strcmp(z->lists[i]->dir, allow_dir) == 0) {
+            pthread_mutex_unlock(&z->mu);
+            return 0;
+        }
+    pthread_mutex_unlock(&z->mu);
+    if (strlen(allow_dir) >= sizeof l->dir) {
+        *why = "--curve-allow path too long";
+        return -ENAMETOOLONG;
+    }
+    if (!(l = calloc(1, sizeof *l))) {
+        *why = "out of memory";
+        return -ENOMEM;
+    }
+    strcpy(l->dir, allow_dir);
+    if ((rc = load(l, true, why)) < 0) {
+        free(l);
+        return rc;
+    }
+    pthread_mutex_lock(&z->mu);
+    if (z->nlists < ZAP_LISTS)
+        z->lists[z->nlists++] = l;
+    else
+        rc = -ENOSPC;
+    pthread_mutex_unlock(&z->mu);
+    if (rc < 0) {
+        *why = "too many --curve-allow directories in one process";
+        free(l->keys);
+        free(l);
+    }
+    return rc;
+}
+
 int zap_new(struct zap **out, void *ctx, const char *allow_dir,
             const char **why)
 {
@@ -281,13 +347,8 @@ int zap_new(struct zap **out, void *ctx, const char *allow_dir,
         *why = "out of memory";
         return -ENOMEM;
     }
-    if (strlen(allow_dir) >= sizeof z->dir) {
-        *why = "--curve-allow path too long";
-        rc = -ENAMETOOLONG;
-        goto fail;
-    }
-    strcpy(z->dir, allow_dir);
-    if ((rc = load(z, true, why)) < 0)
+    pthread_mutex_init(&z->mu, NULL);
+    if ((rc = zap_add(z, allow_dir, why)) < 0)
         goto fail;
     /* Bound before any server socket exists: libzmq lets every client in
      * when no handler is there to ask. */
@@ -308,8 +369,8 @@ int zap_new(struct zap **out, void *ctx, const char *allow_dir,
 fail:
     if (z->sock)
         zmq_close(z->sock);
-    free(z->keys);
-    free(z);
+    z->started = false;
+    zap_free(z);
     return rc;
 }
 
@@ -319,6 +380,10 @@ void zap_free(struct zap *z)
         return;
     if (z->started)
         pthread_join(z->th, NULL);
-    free(z->keys);
+    for (unsigned i = 0; i < z->nlists; i++) {
+        free(z->lists[i]->keys);
+        free(z->lists[i]);
+    }
+    pthread_mutex_destroy(&z->mu);
     free(z);
 }

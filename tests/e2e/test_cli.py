@@ -109,6 +109,9 @@ def curve_cases():
         ("relay", ["--curve-secret", "a.key", "--curve-client-secret",
                    "c.key", "--curve-server-key", "s.pub"],
          "the own key for nothing"),
+        ("capture", ["--curve-server-key", "gw.pub"], "no secret to dial"),
+        ("relay", ["--curve-allow-publishers", "cams"],
+         "no secret for --listen"),
     ]
 
 
@@ -121,11 +124,17 @@ def test_curve_pairs_one_message():
         line = r.stderr.strip()
         assert line.startswith("vidpipe-%s: error: CURVE options go in pairs: "
                                % p), (p, args, what, line)
-        assert ("--curve-allow" in line) == (p != "display"), line
-        assert ("--curve-server-key" in line) == (p != "capture"), line
+        assert ("--curve-allow " in line) == (p != "display"), line
+        # A capture dialling a relay (-o connect:) takes its key too.
+        assert "--curve-server-key" in line, line
+        assert ("--curve-allow-publishers" in line) == (p == "relay"), line
     # The pairs complete: past the check (the files do not exist).
     for p, args in (("capture", ["--curve-secret", "a.key",
                                  "--curve-allow", "dir"]),
+                    ("capture", ["--curve-secret", "a.key",
+                                 "--curve-server-key", "gw.pub"]),
+                    ("relay", ["--curve-secret", "a.key",
+                               "--curve-allow-publishers", "cams"]),
                     ("display", ["--curve-secret", "a.key",
                                  "--curve-server-key", "s.pub"])):
         r = run_cmd(p, *args, timeout=20)

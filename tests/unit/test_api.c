@@ -223,7 +223,7 @@ static void manual_open(struct manual *m, uint32_t slots)
     if ((rc = ring_create(&m->ring, NULL, slots, W, H, W * 3, PIXFMT_BGR24,
                           &why)) < 0)
         fail_msg("ring: %s: %s", why, strerror(-rc));
-    if ((rc = xpub_new(&m->x, url, NULL, &why, &which)) < 0)
+    if ((rc = xpub_new(&m->x, url, true, NULL, &why, &which)) < 0)
         fail_msg("xpub: %s: %s", why, strerror(-rc));
     m->hdr = (struct frame_hdr){.version = FRAME_SCHEMA_VERSION,
                                 .stream = "cam0",

@@ -123,11 +123,14 @@ static void test_url_is_local(void **state)
     assert_false(curve_url_is_local("tcp://localhost.example.com:5555"));
 }
 
+/* The ZAP domain of the requests: a server's allow directory. */
+static const char *domain = "";
+
 /* Sends a CURVE ZAP request for key; returns the status code. */
 static int ask(void *req, const uint8_t *key, size_t keylen, const char *mech,
                char user[64])
 {
-    const char *parts[] = {"1.0", "7", "vidpipe", "10.0.0.9", ""};
+    const char *parts[] = {"1.0", "7", domain, "10.0.0.9", ""};
     char status[64] = "", buf[64];
     int more = 1, i = 0;
     size_t ml = sizeof more;
@@ -170,6 +173,7 @@ static void test_zap(void **state)
 
     void *ctx = zmq_ctx_new();
     struct zap *z;
+    domain = allow;
     assert_int_equal(zap_new(&z, ctx, allow, &why), 0);
     assert_non_null(z);
     void *req = zmq_socket(ctx, ZMQ_REQ);
@@ -188,6 +192,27 @@ static void test_zap(void **state)
     assert_string_equal(user, "viewer2");
     usleep(20000);
     assert_int_equal(unlink(at("allow/viewer1.pub")), 0);
+    assert_int_equal(ask(req, key, 32, "CURVE", user), 400);
+
+    /* A second list (a relay's publishers), asked by its own domain: a
+     * key on one list is not let in by the other. */
+    char cams[96];
+    snprintf(cams, sizeof cams, "%s/cams", dir);
+    assert_int_equal(mkdir(cams, 0755), 0);
+    put("cams/door.pub", pub, 0644);
+    assert_int_equal(zap_add(z, cams, &why), 0);
+    assert_int_equal(zap_add(z, cams, &why), 0); /* once is once */
+    domain = cams;
+    assert_int_equal(ask(req, key, 32, "CURVE", user), 200);
+    assert_string_equal(user, "door");
+    assert_int_equal(ask(req, key2, 32, "CURVE", user), 400);
+    domain = allow;
+    assert_int_equal(ask(req, key2, 32, "CURVE", user), 200);
+    domain = "/nowhere"; /* no list of that name */
+    assert_int_equal(ask(req, key2, 32, "CURVE", user), 500);
+    /* A plain endpoint beside CURVE ones: its plain handshakes only. */
+    domain = ZAP_PLAIN_DOMAIN;
+    assert_int_equal(ask(req, key, 0, "NULL", user), 200);
     assert_int_equal(ask(req, key, 32, "CURVE", user), 400);
 
     zmq_close(req);

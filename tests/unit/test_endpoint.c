@@ -11,14 +11,34 @@
 #include "cli/spec.h"
 #include "transport/endpoint.h"
 
-static void ep_ok(const char *s, enum endpoint_kind kind)
+/* s parsed, failing the test if it is refused. */
+static struct endpoint ep_good(const char *s)
 {
     struct endpoint ep;
     const char *why = NULL;
     if (endpoint_parse(s, &ep, &why) != 0)
         fail_msg("endpoint \"%s\" rejected: %s", s, why);
+    return ep;
+}
+
+static void ep_ok(const char *s, enum endpoint_kind kind)
+{
+    struct endpoint ep = ep_good(s);
     assert_int_equal(ep.kind, kind);
+    assert_int_equal(ep.dir, EP_DIR_DEFAULT);
     assert_string_equal(ep.url, s);
+}
+
+/* s is a ZeroMQ endpoint going way dir, url without the direction. */
+static void ep_dir(const char *s, enum endpoint_dir dir, const char *url)
+{
+    struct endpoint ep = ep_good(s);
+    assert_int_equal(ep.kind, EP_ZMQ);
+    assert_int_equal(ep.dir, dir);
+    assert_string_equal(ep.url, url);
+    /* Said outright, the direction is the same on either side. */
+    assert_int_equal(endpoint_binds(&ep, true), dir == EP_DIR_BIND);
+    assert_int_equal(endpoint_binds(&ep, false), dir == EP_DIR_BIND);
 }
 
 static void ep_bad(const char *s)
@@ -81,6 +101,46 @@ static void test_endpoint_bad_forms(void **state)
     ep_bad("window");
 }
 
+static void test_endpoint_direction(void **state)
+{
+    struct endpoint ep;
+    const char *why;
+    (void)state;
+
+    ep_dir("bind:tcp://0.0.0.0:5554", EP_DIR_BIND, "tcp://0.0.0.0:5554");
+    ep_dir("bind:tcp://*:5554", EP_DIR_BIND, "tcp://*:5554");
+    ep_dir("bind:tcp://[::]:5554", EP_DIR_BIND, "tcp://[::]:5554");
+    ep_dir("bind:ipc:///run/vidpipe/in", EP_DIR_BIND, "ipc:///run/vidpipe/in");
+    ep_dir("connect:tcp://gw.example.org:5554", EP_DIR_CONNECT,
+           "tcp://gw.example.org:5554");
+    ep_dir("connect:tcp://[::1]:5554", EP_DIR_CONNECT, "tcp://[::1]:5554");
+    ep_dir("connect:ipc://@abstract", EP_DIR_CONNECT, "ipc://@abstract");
+    /* Without one, each side goes its usual way. */
+    assert_int_equal(endpoint_parse("tcp://h:1", &ep, &why), 0);
+    assert_true(endpoint_binds(&ep, true));
+    assert_false(endpoint_binds(&ep, false));
+
+    ep_bad("bind:");
+    ep_bad("connect:");
+    ep_bad("bind:-");
+    ep_bad("connect:-");
+    ep_bad("bind:bind:tcp://h:1");
+    ep_bad("connect:bind:tcp://h:1");
+    ep_bad("bind:udp://h:1");
+    ep_bad("bind:tcp://h:0");
+    ep_bad("connect:tcp://h");
+    ep_bad("connect:tcp://*:5554"); /* nowhere to connect to */
+    ep_bad("connect:ipc://");
+    ep_bad("BIND:tcp://h:1");
+    ep_bad("listen:tcp://h:1");
+    ep_bad(" bind:tcp://h:1");
+    /* CZMQ's prefixes are refused with a pointer to the words. */
+    ep_bad("@tcp://*:5554");
+    ep_bad(">tcp://gw:5554");
+    assert_int_equal(endpoint_parse(">tcp://gw:5554", &ep, &why), -EINVAL);
+    assert_non_null(strstr(why, "connect:"));
+}
+
 static void test_endpoint_length(void **state)
 {
     (void)state;
@@ -101,6 +161,16 @@ static void test_endpoint_length(void **state)
     memcpy(s, "tcp://", 6);
     memset(s + 6, 'h', ENDPOINT_MAX);
     strcpy(s + ENDPOINT_MAX - 2, ":80");
+    ep_bad(s);
+
+    /* The bound is on the url ZeroMQ gets: a direction adds to it. */
+    memcpy(s, "bind:ipc://", 11);
+    memset(s + 11, 'p', ENDPOINT_MAX - 1 - 6);
+    s[5 + ENDPOINT_MAX - 1] = 0;
+    ep_dir(s, EP_DIR_BIND, s + 5);
+    memcpy(s, "bind:ipc://", 11);
+    memset(s + 11, 'p', ENDPOINT_MAX - 6);
+    s[5 + ENDPOINT_MAX] = 0;
     ep_bad(s);
 }
 
@@ -223,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_ok),
         cmocka_unit_test(test_endpoint_bad_ports),
         cmocka_unit_test(test_endpoint_bad_forms),
+        cmocka_unit_test(test_endpoint_direction),
         cmocka_unit_test(test_endpoint_length),
         cmocka_unit_test(test_source),
         cmocka_unit_test(test_sink),

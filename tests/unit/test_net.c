@@ -70,9 +70,9 @@ static void test_pub_sub_inproc(void **state)
     unsigned n;
     int rc;
 
-    if ((rc = xpub_new(&p, url, NULL, &why, &which)) < 0)
+    if ((rc = xpub_new(&p, url, true, NULL, &why, &which)) < 0)
         fail_msg("xpub_new: %s: %s", why, strerror(-rc));
-    if ((rc = xsub_new(&s, &url, 1, NULL, &why, &which)) < 0)
+    if ((rc = xsub_new(&s, &url, NULL, 1, NULL, NULL, &why, &which)) < 0)
         fail_msg("xsub_new: %s: %s", why, strerror(-rc));
 
     /* Nobody wants anything until a subscription arrives. */
@@ -175,7 +175,7 @@ static void test_flood_refused_for_its_client(void **state)
     int rc;
 
     snprintf(url, sizeof url, "ipc:///tmp/vidpipe-test-net-%d", (int)getpid());
-    if ((rc = xpub_new(&p, url, NULL, &why, &which)) < 0)
+    if ((rc = xpub_new(&p, url, true, NULL, &why, &which)) < 0)
         fail_msg("xpub_new: %s: %s", why, strerror(-rc));
     assert_int_equal(xpub_limit_subs(p, 50, 10, "key/"), 0);
     void *ctx = zmq_ctx_new();
