@@ -159,6 +159,8 @@ struct _GstVidpipeSrc {
     vp_sub *sub;
     GstAllocator *alloc;
     gboolean flushing; /* atomic */
+    gint want_key;     /* atomic: downstream asked for a keyframe */
+    char key_stream[VP_STREAM_MAX + 1]; /* the stream it is asked of */
 
     /* What the caps describe now (codec, geometry), and for raw frames the
      * pool copies go into and whether downstream reads GstVideoMeta. */
@@ -173,7 +175,7 @@ struct _GstVidpipeSrc {
 
     /* counters, read by the "stats" property and in the subscriber's
      * report (stats-json) */
-    uint64_t copied, wrapped, stale, bad;
+    uint64_t copied, wrapped, stale, bad, keys_asked;
     uint64_t torn; /* atomic: unmaps that found a wrapped slot overwritten */
     GstCaps *unix_caps; /* of the capture times' GstReferenceTimestampMeta */
 };
@@ -201,7 +203,8 @@ static GstStructure *stats_of(GstVidpipeSrc *s)
     GstStructure *st = gst_structure_new(
         "vidpipesrc-stats", "copied", G_TYPE_UINT64, s->copied, "wrapped",
         G_TYPE_UINT64, s->wrapped, "stale", G_TYPE_UINT64, s->stale,
-        "bad_frames", G_TYPE_UINT64, s->bad, "torn_at_unmap", G_TYPE_UINT64,
+        "bad_frames", G_TYPE_UINT64, s->bad, "keys_asked", G_TYPE_UINT64,
+        s->keys_asked, "torn_at_unmap", G_TYPE_UINT64,
         __atomic_load_n(&s->torn, __ATOMIC_RELAXED), NULL);
     if (s->sub) {
         static const char *const names[] = {
@@ -325,6 +328,7 @@ static gboolean src_start(GstBaseSrc *base)
         o.ncurve_server_keys = 1;
     }
     rc = vp_sub_open(&s->sub, &url, 1, &o);
+    g_strlcpy(s->key_stream, o.stream ? o.stream : "", sizeof s->key_stream);
     GST_OBJECT_UNLOCK(s);
     if (rc < 0) {
         GST_ELEMENT_ERROR(s, RESOURCE, OPEN_READ,
@@ -333,9 +337,11 @@ static gboolean src_start(GstBaseSrc *base)
     }
     s->have_caps = FALSE;
     s->last_pts = GST_CLOCK_TIME_NONE;
-    s->copied = s->wrapped = s->stale = s->bad = 0;
+    s->copied = s->wrapped = s->stale = s->bad = s->keys_asked = 0;
+    g_atomic_int_set(&s->want_key, 0);
     __atomic_store_n(&s->torn, 0, __ATOMIC_RELAXED);
     vp_stats *st = vp_sub_stats(s->sub);
+    vp_stats_add(st, "keys_asked", &s->keys_asked);
     vp_stats_add(st, "copied", &s->copied);
     vp_stats_add(st, "wrapped", &s->wrapped);
     vp_stats_add(st, "stale", &s->stale);
@@ -553,6 +559,8 @@ static GstBuffer *buffer_of(GstVidpipeSrc *s, vp_frame *f)
     GstBuffer *buf = NULL;
     vp_frame *frame = f; /* f is NULL once a buffer owns it */
 
+    if (i->codec == VP_CODEC_H264 && strcmp(s->key_stream, i->stream) != 0)
+        g_strlcpy(s->key_stream, i->stream, sizeof s->key_stream);
     if (!ensure_caps(s, i)) {
         GST_WARNING_OBJECT(s,
                            "frame %" G_GUINT64_FORMAT " of %ux%u: caps "
@@ -601,6 +609,33 @@ static GstBuffer *buffer_of(GstVidpipeSrc *s, vp_frame *f)
     return buf;
 }
 
+/* A force-key-unit event from downstream (a payloader, a muxer that
+ * starts a file, a client that joins): the streaming thread, which owns
+ * the subscriber, asks the publishers for a keyframe. */
+static gboolean src_event(GstBaseSrc *bsrc, GstEvent *event)
+{
+    GstVidpipeSrc *s = GST_VIDPIPE_SRC(bsrc);
+
+    if (gst_video_event_is_force_key_unit(event)) {
+        g_atomic_int_set(&s->want_key, 1);
+        return TRUE;
+    }
+    return GST_BASE_SRC_CLASS(gst_vidpipe_src_parent_class)->event(bsrc, event);
+}
+
+/* Asks for the keyframe src_event() noted, of the stream named or the
+ * one the frames came from; raw and JPEG frames need none. */
+static void ask_keyframe(GstVidpipeSrc *s)
+{
+    if (!g_atomic_int_compare_and_exchange(&s->want_key, 1, 0) ||
+        s->codec != VP_CODEC_H264 || !s->key_stream[0])
+        return;
+    if (vp_sub_ask_keyframe(s->sub, s->key_stream) < 0)
+        GST_WARNING_OBJECT(s, "no keyframe asked for: %s", vp_errmsg());
+    else
+        s->keys_asked++;
+}
+
 static GstFlowReturn src_create(GstPushSrc *push, GstBuffer **out)
 {
     GstVidpipeSrc *s = GST_VIDPIPE_SRC(push);
@@ -609,6 +644,7 @@ static GstFlowReturn src_create(GstPushSrc *push, GstBuffer **out)
         vp_frame *f;
         if (g_atomic_int_get(&s->flushing))
             return GST_FLOW_FLUSHING;
+        ask_keyframe(s);
         if (s->stats_json && vp_stats_tick(vp_sub_stats(s->sub)))
             report(s, false);
         int rc = vp_sub_next(s->sub, POLL_MS, &f);
@@ -725,7 +761,9 @@ static void gst_vidpipe_src_class_init(GstVidpipeSrcClass *klass)
         oc, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
                            "copied, wrapped, stale (overwritten while "
-                           "copied: dropped), bad_frames, torn_at_unmap, "
+                           "copied: dropped), bad_frames, keys_asked "
+                           "(keyframes asked for on force-key-unit "
+                           "events), torn_at_unmap, "
                            "and the subscriber's frames, drops, torn, bad, "
                            "waiting_keyframe, lat_p50_us, lat_p99_us, "
                            "lat_max_us",
@@ -746,6 +784,7 @@ static void gst_vidpipe_src_class_init(GstVidpipeSrcClass *klass)
     bc->negotiate = src_negotiate;
     bc->decide_allocation = src_decide_allocation;
     bc->query = src_query;
+    bc->event = src_event;
     GST_PUSH_SRC_CLASS(klass)->create = src_create;
     gst_type_mark_as_plugin_api(VIDPIPE_TYPE_CODEC, 0);
 }

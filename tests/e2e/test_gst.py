@@ -167,6 +167,58 @@ def test_src_h264(procs, genv):
                  "a keyframe request")
 
 
+FORCE_KEY = r"""
+import sys, gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstVideo", "1.0")
+from gi.repository import Gst, GstVideo
+Gst.init(None)
+p = Gst.parse_launch("vidpipesrc name=src endpoint=%s codec=h264 ! "
+                     "fakesink name=sink sync=false" % sys.argv[1])
+sink = p.get_by_name("sink")
+seen = {"n": 0, "asked": None, "key": None}
+def probe(pad, info):
+    buf = info.get_buffer()
+    seen["n"] += 1
+    delta = buf.has_flags(Gst.BufferFlags.DELTA_UNIT)
+    if seen["n"] == 30:
+        pad.push_event(GstVideo.video_event_new_upstream_force_key_unit(
+            Gst.CLOCK_TIME_NONE, True, 1))
+        seen["asked"] = seen["n"]
+    elif seen["asked"] and not delta and seen["key"] is None:
+        seen["key"] = seen["n"]
+    return Gst.PadProbeReturn.OK
+sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
+p.set_state(Gst.State.PLAYING)
+bus = p.get_bus()
+deadline = Gst.util_get_timestamp() + 15 * Gst.SECOND
+while seen["key"] is None and Gst.util_get_timestamp() < deadline:
+    bus.timed_pop(100 * Gst.MSECOND)
+st = p.get_by_name("src").get_property("stats")
+p.set_state(Gst.State.NULL)
+print(seen["asked"], seen["key"], st.get_value("keys_asked"))
+"""
+
+
+def test_src_asks_for_a_keyframe_when_downstream_does(procs, genv):
+    """A force-key-unit event from downstream (a muxer starting a file,
+    an RTSP client joining) makes vidpipesrc ask the publisher for a
+    keyframe: with keyframes 1000 frames apart, the next one is it."""
+    ep = free_ep()
+    cap = procs.capture(ep, "--gop", 1000, size="%dx%d" % (W, H))
+    r = subprocess.run([PYTHON, "-c", FORCE_KEY, ep], env=genv,
+                       capture_output=True, text=True, timeout=40)
+    assert r.returncode == 0, r.stderr
+    asked, key, keys_asked = r.stdout.split()
+    assert asked == "30" and key != "None", r.stdout
+    assert int(key) - 30 < 30, r.stdout  # well before the GOP's end
+    assert keys_asked == "1", r.stdout
+    # The first keyframe is the one a first subscriber gets anyway; the
+    # second is the one the event asked for.
+    cap.wait_for(lambda p: p.value("keyframe_requests") >= 1 and
+                 p.value("keyframes") >= 2, 5, "the keyframe asked for")
+
+
 def finish(dis):
     """The display's exit stats once the publisher has finished: it has
     had every frame it will get (with -n, it may have exited already)."""
