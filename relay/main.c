@@ -268,12 +268,11 @@ int main(int argc, char **argv)
     cli_signals();
     cli_keep_frame_memory();
     vp_stats *st = vp_sub_stats(sub);
-    const char *counters[] = {"shm_forwarded",         "ring_writes",
-                              "send_bounds_raised",    "subs_added",
-                              "subs_removed",          "subs_refused",
-                              "stream_frames_refused", "streams",
-                              "streams_stalled",       "streams_dropped",
-                              "stream_bytes"};
+    const char *counters[] = {
+        "shm_forwarded",   "ring_writes",           "send_bounds_raised",
+        "subs_added",      "subs_removed",          "subs_refused",
+        "subs_not_passed", "stream_frames_refused", "streams",
+        "streams_stalled", "streams_dropped",       "stream_bytes"};
     for (unsigned i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cli_stats_share(st, vp_pub_stats(pub), counters[i]);
     cli_report_init(&report, "relay", st, &r.c);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/publish.h"
 #include "api/recv.h"
@@ -28,10 +29,36 @@ static void update_remote(struct vp_pub *p, struct pstream *s)
     }
 }
 
-/* A downstream subscription (or its end) is passed upstream as is. */
+/* True if a subscription prefix can select a topic or asks for a
+ * keyframe: "" (everything), a variant's "raw/", a stream's
+ * "raw/NAME/", or "key/NAME/NONCE".  Anything else selects nothing here
+ * and would only take room in the table of every publisher upstream. */
+static bool passable(const char *prefix, size_t len)
+{
+    char stream[FRAME_STREAM_MAX + 1], t[TOPIC_MAX];
+    enum variant v;
+
+    if (len == 0 || topic_is_key_request(prefix, len, stream) ||
+        topic_parse(prefix, len, &v, stream) == 0)
+        return true;
+    for (int i = 0; i < VAR_COUNT; i++) {
+        size_t tl = topic_make(t, sizeof t, (enum variant)i, NULL);
+        if (len == tl && memcmp(prefix, t, tl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A downstream subscription (or its end) is passed upstream as is, if it
+ * can select a topic: junk stays in this publisher's table, bounded per
+ * client there, and never reaches the publishers upstream. */
 static void pass_upstream(struct vp_pub *p, const char *prefix, size_t len,
                           bool on)
 {
+    if (!passable(prefix, len)) {
+        p->subs_not_passed += on;
+        return;
+    }
     sub_subscribe(p->up, prefix, len, on);
     for (unsigned i = 0; i < p->streams.n; i++)
         update_remote(p, pub_stream_at(p, i));
@@ -66,6 +93,8 @@ int vp_pub_link(vp_pub *p, vp_sub *s)
     rc = vp_stats_add(&p->st, "shm_forwarded", &p->shm_forwarded);
     if (rc == 0)
         rc = vp_stats_add(&p->st, "ring_writes", &p->ring_writes);
+    if (rc == 0)
+        rc = vp_stats_add(&p->st, "subs_not_passed", &p->subs_not_passed);
     if (rc < 0)
         return vp_fail(rc, "stats: no room for the link's counters");
     /* Its own subscriptions give way to the downstream's. */

@@ -64,6 +64,8 @@ struct vp_pub {
     uint64_t shm_sent, raw_sent, raw_copies, jpeg_encodes, ring_writes,
         shm_forwarded, h264_encodes, keyframes, keyframe_requests,
         bounds_raised;
+    uint64_t subs_not_passed; /* linked: downstream subscriptions that
+                                 select no topic, kept from upstream */
     uint64_t nstreams;        /* a gauge: streams in the table */
     uint64_t streams_refused; /* frames of streams past o.max_streams */
     uint64_t streams_stalled; /* a gauge: no frame for STATS_STALL_NS */

@@ -42,7 +42,7 @@ def metric(port, name):
 
 def test_junk_and_waiting_subscribers_lock_nobody_out(procs):
     cap_ep, rel_ep, http = free_ep(), free_ep(), free_port()
-    procs.capture(cap_ep)
+    cap = procs.capture(cap_ep)
     rel = procs.relay(cap_ep, rel_ep, "--max-subs", 2000,
                       "--max-subs-per-client", PER_CLIENT,
                       "--http", "127.0.0.1:%d" % http)
@@ -85,6 +85,24 @@ def test_junk_and_waiting_subscribers_lock_nobody_out(procs):
             held + WAITERS + PER_CLIENT), rel.describe()
         assert rel.matches(re.compile(r"refused a subscription of junk/"
                                       r"\d+/: .*--max-subs-per-client"))
+        # The junk it kept selects no topic, so it goes no further: once a
+        # marker subscribed after it reaches the capture, the capture has
+        # seen none of the junk (a few waiters may still be on their way;
+        # the junk would be PER_CLIENT more).
+        assert st["subs_not_passed"] == PER_CLIENT, rel.describe()
+        added = cap.wait_for(lambda p: p.latest() if p.value(
+            "subs_added") >= WAITERS else None, 15, "the waiters passed up"
+        )["subs_added"]
+        marker = ctx.socket(zmq.SUB)
+        marker.setsockopt(zmq.LINGER, 0)
+        marker.connect(rel_ep)
+        socks.append(marker)
+        marker.setsockopt(zmq.SUBSCRIBE, b"raw/marker/")
+        cap.wait_for(lambda p: p.value("subs_added") >= added + 1, 15,
+                     "the marker passed up")
+        assert cap.value("subs_added") < added + 1 + WAITERS // 4, \
+            cap.describe()
+        assert cap.value("subs_refused") == 0, cap.describe()
 
         # The viewer that was there keeps its frames; one that comes
         # after the flood is served too.
