@@ -653,6 +653,15 @@ class DescriptorTap:
         self.s.close()
 
 
+# A display keeps each stream's first publisher and drops a second one's
+# frames (dup_name_drops) until the first has been silent for 2 s
+# (docs/GATEWAY.md, "Cameras that dial in"). The forger is such a second
+# publisher of cam0, so the tests let each side fall silent this long
+# before the other sends: the stepped capture and the forger send nothing
+# unless told.
+NAME_QUIET = 2.5
+
+
 def stepped_with_forger(procs, forger):
     """A stepped capture, and a stepped display on it and on the forger,
     both showing frame y; and one real descriptor of the capture's."""
@@ -679,6 +688,7 @@ def test_forged_descriptors(procs, forger):
     mailbox: each kind is sent alone, and judged."""
     cap, dis, real, _ = stepped_with_forger(procs, forger)
     dis.step()  # idle now: nothing newer to show until the test says
+    time.sleep(NAME_QUIET)  # the capture gives up cam0
     w, hgt = real["w"], real["h"]
     kinds = [
         ("wrong token", dict(token=real["shm"]["token"] ^ 0x5A5A)),
@@ -701,6 +711,7 @@ def test_forged_descriptors(procs, forger):
                      "the forged descriptor (%s) counted bad" % what)
         assert dis.value("bad") == i + 1, (what, dis.latest())
         assert dis.alive(), dis.describe()
+    time.sleep(NAME_QUIET)  # the forger gives cam0 back
     # Still on shm: every frame.  (A second without real descriptors makes
     # the display ask for payloads too, until the next descriptor comes:
     # the capture sends a payload of each frame until that reaches it,
@@ -710,6 +721,7 @@ def test_forged_descriptors(procs, forger):
     assert st["path"] == "shm", st
     assert st["bad"] == len(kinds), st
     assert st["mismatch"] == 0 and st["torn"] == 0, st
+    assert st["dup_name_drops"] == 0, st
     finish(dis, cap)
 
 
@@ -720,6 +732,7 @@ def test_forged_missing_ring_falls_back_to_tcp(procs, forger):
     capture makes nothing, it is the one the display looks at."""
     cap, dis, real, _ = stepped_with_forger(procs, forger)
     dis.step()
+    time.sleep(NAME_QUIET)  # the capture gives up cam0
     missing = "/vidpipe-%d-77" % os.getpid()
     assert missing[1:] not in segments()
     h, d = forged_header(real, name=missing)
@@ -727,6 +740,7 @@ def test_forged_missing_ring_falls_back_to_tcp(procs, forger):
     dis.wait_for(lambda p: any("switching to payloads" in l
                                for l in p.log()), 15,
                  "the switch to payloads")
+    time.sleep(NAME_QUIET)  # the forger gives cam0 back
     # The frames in flight meanwhile may still come as descriptors; ten
     # in a row as payloads then.
     paths = []
@@ -743,6 +757,7 @@ def test_forged_missing_ring_falls_back_to_tcp(procs, forger):
     assert st["path"] == "tcp", st
     assert st["mismatch"] == 0 and st["bad"] == 0, st
     assert st["verified"] == st["frames"], st
+    assert st["dup_name_drops"] == 0, st
     assert missing[1:] not in segments()
     cap.wait_for(lambda p: p.value("raw_sent") >= 10, 15, "raw_sent >= 10")
     finish(dis, cap)
